@@ -1,0 +1,100 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/dtbase/dtbase"
+)
+
+// statusOf maps an application error code to its HTTP status. It is the only
+// place that does.
+func statusOf(code string) int {
+	switch code {
+	case dtbase.EINVALID, dtbase.ENOTFOUND:
+		return http.StatusBadRequest // the original answers unknown names with 400
+	case dtbase.ECONFLICT:
+		return http.StatusConflict
+	case dtbase.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case dtbase.EFORBIDDEN:
+		return http.StatusForbidden
+	case dtbase.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
+	case dtbase.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case dtbase.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case dtbase.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeJSON writes v as compact JSON without HTML escaping.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Error("encode response", "err", err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"detail":"Internal error."}`))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+}
+
+// detail is the body of every error we raise, and of many successes.
+type detail struct {
+	Detail string `json:"detail"`
+}
+
+// writeError answers with err's status and message. Internal errors are
+// logged with the request's logger and reported to the client generically.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := dtbase.ErrorCode(err)
+	status := statusOf(code)
+	if status >= 500 {
+		loggerFrom(r.Context()).Error("request failed", "err", err)
+	}
+	var ve *validationError
+	if errors.As(err, &ve) {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": ve.errs})
+		return
+	}
+	var na *notAuthenticated
+	if errors.As(err, &na) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
+	if status == http.StatusTooManyRequests {
+		var rl *rateLimitError
+		if errors.As(err, &rl) {
+			w.Header().Set("Retry-After", rl.retryAfter)
+		}
+	}
+	writeJSON(w, status, detail{dtbase.ErrorMessage(err)})
+}
+
+// validationError carries a 422 body in the original's list shape.
+type validationError struct{ errs []fieldError }
+
+func (e *validationError) Error() string { return "request validation failed" }
+
+// Unwrap lets dtbase.ErrorCode see a 422.
+func (e *validationError) Unwrap() error {
+	return &dtbase.Error{Code: dtbase.EUNPROCESSABLE, Message: "request validation failed"}
+}
+
+// invalidField builds a 422 for one field that passed the type checks but
+// fails a rule of ours.
+func invalidField(loc []any, msg string, input any) error {
+	raw, _ := json.Marshal(input)
+	return &validationError{errs: []fieldError{{Type: "value_error", Loc: append([]any{"body"}, loc...), Msg: msg, Input: raw}}}
+}

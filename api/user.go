@@ -1,0 +1,194 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+type createUserRequest struct {
+	Email    string       `json:"email" dt:"max=254"`
+	Password string       `json:"password"`
+	Role     *dtbase.Role `json:"role" dt:"optional"`
+}
+
+type emailRequest struct {
+	Email string `json:"email"`
+}
+
+type changePasswordRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type setRoleRequest struct {
+	Email string      `json:"email"`
+	Role  dtbase.Role `json:"role"`
+}
+
+// userInfo is an entry of list-users-details, our extension.
+type userInfo struct {
+	Email       string      `json:"email"`
+	Role        dtbase.Role `json:"role"`
+	TimeCreated dtbase.Time `json:"time_created"`
+}
+
+type createAPIKeyRequest struct {
+	Name string      `json:"name" dt:"max=100"`
+	Role dtbase.Role `json:"role"`
+}
+
+type apiKeyInfo struct {
+	Name        string       `json:"name"`
+	Role        dtbase.Role  `json:"role"`
+	Prefix      string       `json:"prefix"`
+	CreatedBy   string       `json:"created_by"`
+	TimeCreated dtbase.Time  `json:"time_created"`
+	LastUsed    *dtbase.Time `json:"last_used"`
+	Revoked     *dtbase.Time `json:"revoked"`
+}
+
+type createdAPIKey struct {
+	Detail string `json:"detail"`
+	Name   string `json:"name"`
+	Key    string `json:"key"`
+}
+
+type nameRequest struct {
+	Name string `json:"name"`
+}
+
+func validRole(r dtbase.Role) error {
+	if !r.Valid() {
+		return invalidField([]any{"role"}, "Role must be one of admin, editor, viewer", string(r))
+	}
+	return nil
+}
+
+func (s *Server) userRoutes() {
+	handle(s, http.MethodGet, "/user/list-users", dtbase.RoleAdmin, http.StatusOK, "List the emails of all users",
+		func(ctx context.Context, _ *noBody) ([]string, error) {
+			users, err := s.store.ListUsers(ctx)
+			out := make([]string, 0, len(users))
+			for _, u := range users {
+				out = append(out, u.Email)
+			}
+			return out, err
+		})
+	handle(s, http.MethodPost, "/user/create-user", dtbase.RoleAdmin, http.StatusCreated, "Create a user, optionally with a role",
+		func(ctx context.Context, req *createUserRequest) (detail, error) {
+			if !dtbase.ValidEmail(req.Email) {
+				return detail{}, invalidField([]any{"email"}, "Invalid email address", req.Email)
+			}
+			role := s.cfg.NewUserRole
+			if req.Role != nil {
+				if err := validRole(*req.Role); err != nil {
+					return detail{}, err
+				}
+				role = *req.Role
+			}
+			hash, err := HashPassword(req.Password, s.cfg.BcryptCost)
+			if err != nil {
+				return detail{}, err
+			}
+			if err := s.store.CreateUser(ctx, &dtbase.User{Email: req.Email, PasswordHash: hash, Role: role}); err != nil {
+				return detail{}, err
+			}
+			return detail{"User created"}, nil
+		})
+	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user",
+		func(ctx context.Context, req *emailRequest) (detail, error) {
+			if err := s.store.DeleteUser(ctx, req.Email); err != nil {
+				return detail{}, err
+			}
+			return detail{"User deleted"}, nil
+		})
+	handle(s, http.MethodPost, "/user/change-password", dtbase.RoleViewer, http.StatusOK, "Change a user's password (admins: anyone's; others: their own)",
+		func(ctx context.Context, req *changePasswordRequest) (detail, error) {
+			if p, _ := PrincipalFrom(ctx); p.Role != dtbase.RoleAdmin && p.Email != req.Email {
+				return detail{}, dtbase.Errorf(dtbase.EFORBIDDEN, "Only an admin may change another user's password")
+			}
+			hash, err := HashPassword(req.Password, s.cfg.BcryptCost)
+			if err != nil {
+				return detail{}, err
+			}
+			if err := s.store.SetPassword(ctx, req.Email, hash); err != nil {
+				return detail{}, err
+			}
+			return detail{"Password changed"}, nil
+		})
+	handle(s, http.MethodPost, "/user/list-users-details", dtbase.RoleAdmin, http.StatusOK, "List users with their roles",
+		func(ctx context.Context, _ *noBody) ([]userInfo, error) {
+			users, err := s.store.ListUsers(ctx)
+			out := make([]userInfo, 0, len(users))
+			for _, u := range users {
+				out = append(out, userInfo{u.Email, u.Role, dtbase.Time(u.Created)})
+			}
+			return out, err
+		})
+	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role",
+		func(ctx context.Context, req *setRoleRequest) (detail, error) {
+			if err := validRole(req.Role); err != nil {
+				return detail{}, err
+			}
+			if err := s.store.SetRole(ctx, req.Email, req.Role); err != nil {
+				return detail{}, err
+			}
+			return detail{"Role changed"}, nil
+		})
+	handle(s, http.MethodPost, "/user/create-api-key", dtbase.RoleAdmin, http.StatusCreated, "Create an API key with a role; the key is shown only in this answer",
+		func(ctx context.Context, req *createAPIKeyRequest) (createdAPIKey, error) {
+			if err := validRole(req.Role); err != nil {
+				return createdAPIKey{}, err
+			}
+			if req.Name == "" {
+				return createdAPIKey{}, invalidField([]any{"name"}, "Name must not be empty", req.Name)
+			}
+			secret, hash := NewAPIKeySecret()
+			p, _ := PrincipalFrom(ctx)
+			k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: secret[:len(APIKeyPrefix)+6], CreatedBy: p.Email}
+			if err := s.store.CreateAPIKey(ctx, k, hash); err != nil {
+				return createdAPIKey{}, err
+			}
+			return createdAPIKey{"API key created", k.Name, secret}, nil
+		})
+	handle(s, http.MethodGet, "/user/list-api-keys", dtbase.RoleAdmin, http.StatusOK, "List API keys (never their secrets)",
+		func(ctx context.Context, _ *noBody) ([]apiKeyInfo, error) {
+			keys, err := s.store.ListAPIKeys(ctx)
+			out := make([]apiKeyInfo, 0, len(keys))
+			for _, k := range keys {
+				out = append(out, apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)})
+			}
+			return out, err
+		})
+	handle(s, http.MethodPost, "/user/revoke-api-key", dtbase.RoleAdmin, http.StatusOK, "Revoke an API key by name",
+		func(ctx context.Context, req *nameRequest) (detail, error) {
+			if err := s.store.RevokeAPIKey(ctx, req.Name); err != nil {
+				return detail{}, err
+			}
+			return detail{"API key revoked"}, nil
+		})
+}
+
+// NewAPIKeySecret returns a new API key and the hash that is stored for it.
+// Keys carry 256 random bits, so a fast hash is enough.
+func NewAPIKeySecret() (secret string, hash []byte) {
+	var b [32]byte
+	rand.Read(b[:])
+	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(secret))
+	return secret, sum[:]
+}
+
+func optTime(t *time.Time) *dtbase.Time {
+	if t == nil {
+		return nil
+	}
+	d := dtbase.Time(*t)
+	return &d
+}

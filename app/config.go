@@ -1,0 +1,175 @@
+// Package app wires dtbase together: configuration from flags and DT_*
+// environment variables, the database, the API and web servers, background
+// services, and the subcommands of the dtbase binary.
+package app
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+// Config is every setting of dtbase serve. Each field has a DT_* variable
+// and a flag of the same name in lower case with dashes.
+type Config struct {
+	ListenAddr   string
+	DataDir      string
+	DatabaseURL  string
+	SQLUser      string
+	SQLPass      string
+	SQLHost      string
+	SQLPort      string
+	SQLDBName    string
+	DefaultPass  *string // nil when DT_DEFAULT_USER_PASS is unset
+	JWTSecret    string
+	AccessTTL    time.Duration
+	RefreshGrace time.Duration
+	NewUserRole  dtbase.Role
+	CORSOrigins  []string
+	MaxBodyBytes int64
+	LogFormat    string // "json", "text" or "" for text on a terminal, JSON otherwise
+	LogLevel     string
+	Scheduler    bool // run due service schedules from this process
+	MQTTBroker   string
+	Demo         bool
+}
+
+// setting describes one configuration variable for flags, env and docs.
+type setting struct {
+	env, def, help string
+	set            func(c *Config, v string) error
+}
+
+func secs(v string) (time.Duration, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("want a whole number of seconds, got %q", v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// settings lists the configuration in the order the docs present it.
+var settings = []setting{
+	{"DT_LISTEN_ADDR", ":5000", "address the API and web interface listen on", func(c *Config, v string) error { c.ListenAddr = v; return nil }},
+	{"DT_DATA_DIR", "./dtbase-data", "directory of the SQLite database and generated secrets", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"DT_DATABASE_URL", "", "postgres://user:pass@host:5432/db to use PostgreSQL instead of SQLite", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"DT_SQL_USER", "", "PostgreSQL user (the original's variables; used when DT_DATABASE_URL is unset and DT_SQL_HOST is set)", func(c *Config, v string) error { c.SQLUser = strings.TrimSpace(v); return nil }},
+	{"DT_SQL_PASS", "", "PostgreSQL password", func(c *Config, v string) error { c.SQLPass = v; return nil }},
+	{"DT_SQL_HOST", "", "PostgreSQL host", func(c *Config, v string) error { c.SQLHost = v; return nil }},
+	{"DT_SQL_PORT", "5432", "PostgreSQL port", func(c *Config, v string) error { c.SQLPort = v; return nil }},
+	{"DT_SQL_DBNAME", "dtbase", "PostgreSQL database name (lower-cased; created when missing)", func(c *Config, v string) error {
+		c.SQLDBName = strings.ToLower(strings.TrimSpace(v))
+		return nil
+	}},
+	{"DT_DEFAULT_USER_PASS", "", "password of default_user@localhost (an admin); unset: that user is removed unless it is the only admin", nil},
+	{"DT_JWT_SECRET_KEY", "", "HS256 secret for tokens; generated and kept when unset", func(c *Config, v string) error { c.JWTSecret = v; return nil }},
+	{"DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS", "3600", "access token lifetime in seconds", func(c *Config, v string) (err error) { c.AccessTTL, err = secs(v); return }},
+	{"DT_JWT_REFRESH_TOKEN_GRACE_SECONDS", "3600", "a refresh token outlives its access token by this many seconds", func(c *Config, v string) (err error) { c.RefreshGrace, err = secs(v); return }},
+	{"DT_NEW_USER_ROLE", "admin", "role of users created without one: admin, editor or viewer", func(c *Config, v string) error {
+		c.NewUserRole = dtbase.Role(v)
+		if !c.NewUserRole.Valid() {
+			return fmt.Errorf("want admin, editor or viewer, got %q", v)
+		}
+		return nil
+	}},
+	{"DT_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser (* for any)", func(c *Config, v string) error {
+		c.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.CORSOrigins = append(c.CORSOrigins, o)
+			}
+		}
+		return nil
+	}},
+	{"DT_MAX_BODY_BYTES", "67108864", "largest accepted request body in bytes", func(c *Config, v string) (err error) {
+		c.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
+		if err == nil && c.MaxBodyBytes <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return
+	}},
+	{"DT_LOG_FORMAT", "", "log format: json or text (default: text on a terminal, json otherwise)", func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{"DT_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"DT_SCHEDULER", "true", "run scheduled services from this process (exactly once across replicas)", func(c *Config, v string) (err error) { c.Scheduler, err = strconv.ParseBool(v); return }},
+	{"DT_MQTT_BROKER", "", "mqtt://host:1883 of a broker to subscribe to for readings (see the docs)", func(c *Config, v string) error { c.MQTTBroker = v; return nil }},
+}
+
+// flagName turns DT_JWT_SECRET_KEY into jwt-secret-key.
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "DT_")), "_", "-")
+}
+
+// bindConfig registers a flag per setting on fs, each defaulting to its
+// environment variable, and returns a function that builds the Config once
+// fs has been parsed.
+func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool)) func() (Config, error) {
+	values := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if v, ok := getenv(s.env); ok {
+			def = v
+		}
+		values[s.env] = fs.String(flagName(s.env), def, s.help+" ["+s.env+"]")
+	}
+	return func() (Config, error) {
+		var c Config
+		for _, s := range settings {
+			if s.set == nil {
+				continue
+			}
+			if err := s.set(&c, *values[s.env]); err != nil {
+				return c, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+		// DT_DEFAULT_USER_PASS distinguishes unset from empty.
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == flagName("DT_DEFAULT_USER_PASS") })
+		if v, ok := getenv("DT_DEFAULT_USER_PASS"); ok || explicit {
+			if explicit {
+				v = *values["DT_DEFAULT_USER_PASS"]
+			}
+			c.DefaultPass = &v
+		}
+		return c, nil
+	}
+}
+
+// DSN returns the database to open: DT_DATABASE_URL, else a URL built from
+// the original's DT_SQL_* variables when DT_SQL_HOST is set, else the SQLite
+// file in the data directory.
+func (c Config) DSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	if c.SQLHost != "" {
+		u := url.URL{Scheme: "postgres", Host: c.SQLHost + ":" + c.SQLPort, Path: "/" + c.SQLDBName}
+		if c.SQLUser != "" {
+			u.User = url.UserPassword(c.SQLUser, c.SQLPass) // encoded once (the original's B1)
+		}
+		return u.String()
+	}
+	return filepath.Join(c.DataDir, "dtbase.db")
+}
+
+// configHelp documents every setting for --help.
+func configHelp() string {
+	var b strings.Builder
+	b.WriteString("Environment (each also a flag, e.g. DT_LISTEN_ADDR is --listen-addr):\n")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "unset"
+		}
+		fmt.Fprintf(&b, "  %-38s %s (default: %s)\n", s.env, s.help, def)
+	}
+	return b.String()
+}
+
+func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }

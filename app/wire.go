@@ -1,0 +1,5 @@
+package app
+
+import "os"
+
+var stdin = os.Stdin

@@ -1,0 +1,5 @@
+package dtbase
+
+// LocationStore keeps locations.
+type LocationStore interface {
+}

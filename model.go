@@ -1,0 +1,5 @@
+package dtbase
+
+// ModelStore keeps models.
+type ModelStore interface {
+}

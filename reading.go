@@ -1,0 +1,5 @@
+package dtbase
+
+// ReadingStore keeps sensor readings.
+type ReadingStore interface {
+}

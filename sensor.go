@@ -1,0 +1,5 @@
+package dtbase
+
+// SensorStore keeps sensors.
+type SensorStore interface {
+}

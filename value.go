@@ -1,0 +1,251 @@
+package dtbase
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Datatype is the declared type of a measure or a location identifier.
+type Datatype string
+
+// The four datatypes of the original.
+const (
+	String  Datatype = "string"
+	Integer Datatype = "integer"
+	Float   Datatype = "float"
+	Boolean Datatype = "boolean"
+)
+
+// Datatypes lists the valid datatypes in a stable order.
+var Datatypes = []Datatype{String, Integer, Float, Boolean}
+
+// Valid reports whether d is one of the four datatypes.
+func (d Datatype) Valid() bool {
+	switch d {
+	case String, Integer, Float, Boolean:
+		return true
+	}
+	return false
+}
+
+// Kind is the JSON type a value arrived with. Numbers are classified by their
+// lexical form: a literal with '.' or an exponent is a float.
+type Kind uint8
+
+// Value kinds.
+const (
+	KindString Kind = iota + 1
+	KindInteger
+	KindFloat
+	KindBoolean
+)
+
+// Value is a reading, a model value or a coordinate: one of a string, a
+// 64-bit integer, a float or a boolean, keeping the JSON type it was sent as.
+type Value struct {
+	Kind Kind
+	S    string
+	I    int64
+	F    float64
+	B    bool
+}
+
+// StringValue, IntValue, FloatValue and BoolValue build values.
+func StringValue(s string) Value { return Value{Kind: KindString, S: s} }
+
+// IntValue returns an integer value.
+func IntValue(i int64) Value { return Value{Kind: KindInteger, I: i} }
+
+// FloatValue returns a float value.
+func FloatValue(f float64) Value { return Value{Kind: KindFloat, F: f} }
+
+// BoolValue returns a boolean value.
+func BoolValue(b bool) Value { return Value{Kind: KindBoolean, B: b} }
+
+// Coerce checks v against datatype d and returns it in that datatype's
+// representation. A float measure accepts integer literals (stored as
+// floats); an integer measure rejects booleans and values outside 32 bits,
+// the range of the original's integer columns. The returned message says
+// what is wrong and is empty on success.
+func (v Value) Coerce(d Datatype) (Value, string) {
+	switch d {
+	case String:
+		if v.Kind == KindString {
+			return v, ""
+		}
+	case Integer:
+		if v.Kind == KindInteger {
+			if v.I < math.MinInt32 || v.I > math.MaxInt32 {
+				return v, "integer out of the 32-bit range"
+			}
+			return v, ""
+		}
+	case Float:
+		switch v.Kind {
+		case KindFloat:
+			return v, ""
+		case KindInteger:
+			return FloatValue(float64(v.I)), ""
+		}
+	case Boolean:
+		if v.Kind == KindBoolean {
+			return v, ""
+		}
+	default:
+		return v, "unknown datatype " + strconv.Quote(string(d))
+	}
+	return v, "expected a " + string(d) + " value, got a " + v.Kind.String()
+}
+
+func (k Kind) String() string {
+	switch k {
+	case KindString:
+		return "string"
+	case KindInteger:
+		return "integer"
+	case KindFloat:
+		return "float"
+	case KindBoolean:
+		return "boolean"
+	}
+	return "invalid"
+}
+
+// ParseValueJSON classifies one JSON literal. It rejects null, arrays,
+// objects, NaN and infinities; the returned message says why.
+func ParseValueJSON(raw []byte) (Value, string) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" {
+		return Value{}, "value is empty"
+	}
+	switch s[0] {
+	case '"':
+		var out string
+		if !strings.ContainsRune(s, '\\') {
+			out = s[1 : len(s)-1]
+		} else if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return Value{}, "invalid string"
+		}
+		return StringValue(out), ""
+	case 't':
+		if s == "true" {
+			return BoolValue(true), ""
+		}
+	case 'f':
+		if s == "false" {
+			return BoolValue(false), ""
+		}
+	case 'n':
+		return Value{}, "value must not be null"
+	case '[', '{':
+		return Value{}, "value must be a string, number or boolean"
+	}
+	return ParseNumber(s)
+}
+
+// ParseNumber classifies a JSON number literal by its lexical form.
+func ParseNumber(s string) (Value, string) {
+	if strings.ContainsAny(s, ".eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return Value{}, "number out of range or not finite"
+		}
+		return FloatValue(f), ""
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return Value{}, "integer out of range"
+		}
+		return Value{}, "invalid number " + strconv.Quote(s)
+	}
+	return IntValue(i), ""
+}
+
+// MarshalJSON writes the value with its kind visible: floats always show a
+// fraction or exponent, as Python's json does, so a client reads back a
+// float.
+func (v Value) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// AppendJSON appends the JSON form of v to b.
+func (v Value) AppendJSON(b []byte) []byte {
+	switch v.Kind {
+	case KindString:
+		return appendJSONString(b, v.S)
+	case KindInteger:
+		return strconv.AppendInt(b, v.I, 10)
+	case KindFloat:
+		return AppendFloat(b, v.F)
+	case KindBoolean:
+		return strconv.AppendBool(b, v.B)
+	}
+	return append(b, "null"...)
+}
+
+// String renders the value as text, as CSV output uses it.
+func (v Value) String() string {
+	if v.Kind == KindString {
+		return v.S
+	}
+	return string(v.AppendJSON(nil))
+}
+
+// AppendFloat appends f as Python's repr writes it: the shortest digits that
+// round-trip, positional for exponents in [-4, 16), scientific otherwise, and
+// always recognisable as a float ("291.0", "1e+16", "1e-05").
+func AppendFloat(b []byte, f float64) []byte {
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(b, "-0.0"...)
+		}
+		return append(b, "0.0"...)
+	}
+	e := strconv.AppendFloat(nil, f, 'e', -1, 64) // e.g. -1.2345e+02
+	mant, expPart, _ := strings.Cut(string(e), "e")
+	exp, _ := strconv.Atoi(expPart)
+	neg := mant[0] == '-'
+	if neg {
+		mant = mant[1:]
+		b = append(b, '-')
+	}
+	digits := strings.Replace(mant, ".", "", 1)
+	if exp < -4 || exp >= 16 {
+		b = append(b, digits[0])
+		if len(digits) > 1 {
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b = append(b, '-')
+			exp = -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
+	}
+	if exp < 0 {
+		b = append(b, "0."...)
+		for i := 0; i < -exp-1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	if len(digits) <= exp+1 {
+		b = append(b, digits...)
+		for i := len(digits); i < exp+1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, ".0"...)
+	}
+	b = append(b, digits[:exp+1]...)
+	b = append(b, '.')
+	return append(b, digits[exp+1:]...)
+}
