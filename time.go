@@ -1,6 +1,8 @@
 package dtbase
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -180,4 +182,18 @@ type Time time.Time
 func (t Time) MarshalJSON() ([]byte, error) {
 	b := append([]byte{'"'}, AppendTime(nil, time.Time(t))...)
 	return append(b, '"'), nil
+}
+
+// UnmarshalJSON reads any timestamp form ParseTime accepts.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("timestamp: %w", err)
+	}
+	v, ok := ParseTime(s)
+	if !ok {
+		return fmt.Errorf("invalid timestamp %q", s)
+	}
+	*t = Time(v)
+	return nil
 }

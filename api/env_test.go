@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,7 +35,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	db := sqldbtest.Open(t)
 	cfg := Config{Store: db, Secret: []byte("test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
-		BcryptCost: bcrypt.MinCost}
+		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -163,4 +164,16 @@ func jsonEq(t testing.TB, got []byte, want string) {
 	if !bytes.Equal(gb, wb) {
 		t.Errorf("body mismatch:\n got  %s\n want %s", strings.TrimSpace(string(got)), want)
 	}
+}
+
+// newRequest builds a request with a raw body.
+func newRequest(method, path, body string) *http.Request {
+	return httptest.NewRequest(method, path, strings.NewReader(body))
+}
+
+// serve runs a prepared request through the server.
+func (e *testEnv) serve(req *http.Request) response {
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return response{rec.Code, rec.Body.Bytes(), rec.Header()}
 }

@@ -61,7 +61,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if *password != "" {
 			return *password, nil
 		}
-		line, err := bufio.NewReader(stdin).ReadString('\n')
+		line, err := bufio.NewReader(stdinReader).ReadString('\n')
 		line = strings.TrimRight(line, "\r\n")
 		if line == "" {
 			return "", fmt.Errorf("no password given (use --password or pipe one line on standard input): %v", err)

@@ -1,5 +1,9 @@
 package app
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
-var stdin = os.Stdin
+// stdinReader is where commands read passwords and data from; tests replace it.
+var stdinReader io.Reader = os.Stdin

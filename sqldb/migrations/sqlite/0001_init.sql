@@ -37,7 +37,7 @@ CREATE TABLE location_identifier (
     datatype     TEXT    NOT NULL CHECK (datatype IN ('string', 'integer', 'float', 'boolean')),
     time_created INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX location_identifier_identity ON location_identifier (name, units IS NULL, coalesce(units, ''));
+CREATE UNIQUE INDEX location_identifier_identity ON location_identifier (name, (units IS NULL), (coalesce(units, '')));
 
 CREATE TABLE location_schema (
     id           INTEGER PRIMARY KEY,
@@ -86,7 +86,7 @@ CREATE TABLE sensor_measure (
     datatype     TEXT    NOT NULL CHECK (datatype IN ('string', 'integer', 'float', 'boolean')),
     time_created INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX sensor_measure_identity ON sensor_measure (name, units IS NULL, coalesce(units, ''));
+CREATE UNIQUE INDEX sensor_measure_identity ON sensor_measure (name, (units IS NULL), (coalesce(units, '')));
 
 CREATE TABLE sensor_type_measure (
     id         INTEGER PRIMARY KEY,
@@ -162,7 +162,7 @@ CREATE TABLE model_scenario (
     description  TEXT,
     time_created INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX model_scenario_identity ON model_scenario (model_id, description IS NULL, coalesce(description, ''));
+CREATE UNIQUE INDEX model_scenario_identity ON model_scenario (model_id, (description IS NULL), (coalesce(description, '')));
 
 CREATE TABLE model_measure (
     id           INTEGER PRIMARY KEY,

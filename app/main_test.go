@@ -1,0 +1,278 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
+)
+
+// syncBuffer is a goroutine-safe output sink for a running server.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// instance is a running `dtbase serve`.
+type instance struct {
+	url    string
+	stderr *syncBuffer
+	stop   func() int
+}
+
+// testEnvFor returns an environment for a fresh database: SQLite in dataDir,
+// or a new PostgreSQL database when the suite runs on PostgreSQL.
+func testEnvFor(t *testing.T, dataDir string, extra map[string]string) map[string]string {
+	env := map[string]string{"DT_DATA_DIR": dataDir, "DT_LOG_FORMAT": "json"}
+	if sqldbtest.PostgresURL() != "" {
+		env["DT_DATABASE_URL"] = sqldbtest.DSN(t)
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+func start(t *testing.T, env map[string]string, args ...string) *instance {
+	t.Helper()
+	ready := make(chan string, 1)
+	stderr := &syncBuffer{}
+	m := &Main{Stdout: stderr, Stderr: stderr, BcryptCost: 4, Listening: ready,
+		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- m.Run(ctx, append([]string{"serve", "--listen-addr", "127.0.0.1:0"}, args...)) }()
+	select {
+	case addr := <-ready:
+		return &instance{url: "http://" + addr, stderr: stderr, stop: func() int { cancel(); return <-done }}
+	case code := <-done:
+		cancel()
+		t.Fatalf("serve exited with %d: %s", code, stderr)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("serve did not start: %s", stderr)
+	}
+	return nil
+}
+
+func postJSON(t *testing.T, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func getStatus(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var printedPassword = regexp.MustCompile(`log in as default_user@localhost with password (\S+)`)
+
+// TestFreshServeAndRestart is the quick start: a fresh serve prints the
+// default admin's password once, login works, and after a restart the user
+// and the JWT secret are kept, so earlier tokens stay valid.
+func TestFreshServeAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnvFor(t, dir, nil)
+	first := start(t, env)
+	m := printedPassword.FindStringSubmatch(first.stderr.String())
+	if m == nil {
+		first.stop()
+		t.Fatalf("no password printed:\n%s", first.stderr)
+	}
+	if !strings.Contains(first.stderr.String(), `"msg":"dtbase listening"`) {
+		t.Errorf("no startup line in %s", first.stderr)
+	}
+	if code := getStatus(t, first.url+"/docs", ""); code != 200 {
+		t.Errorf("/docs: %d", code)
+	}
+	if code := getStatus(t, first.url+"/readyz", ""); code != 200 {
+		t.Errorf("/readyz: %d", code)
+	}
+	status, pair := postJSON(t, first.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": m[1]})
+	if status != 200 || pair["access_token"] == nil || pair["refresh_token"] == nil {
+		t.Fatalf("login: %d %v", status, pair)
+	}
+	token := pair["access_token"].(string)
+	if code := first.stop(); code != 0 {
+		t.Fatalf("stop: exit %d: %s", code, first.stderr)
+	}
+
+	second := start(t, env)
+	defer second.stop()
+	if printedPassword.MatchString(second.stderr.String()) {
+		t.Error("password printed again on restart")
+	}
+	if code := getStatus(t, second.url+"/user/list-users", token); code != 200 {
+		t.Errorf("token from before the restart: %d", code)
+	}
+	if status, _ := postJSON(t, second.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": m[1]}); status != 200 {
+		t.Errorf("login after restart: %d", status)
+	}
+}
+
+func TestDefaultUserPassword(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnvFor(t, dir, map[string]string{"DT_DEFAULT_USER_PASS": "s3cret"})
+	inst := start(t, env)
+	status, pair := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": "s3cret"})
+	if status != 200 {
+		t.Fatalf("login: %d", status)
+	}
+	token := pair["access_token"].(string)
+	// A second admin, so the default user may be removed.
+	if status, body := postJSON(t, inst.url+"/user/create-user", token, map[string]string{"email": "boss@example.com", "password": "pw"}); status != 201 {
+		t.Fatalf("create user: %d %v", status, body)
+	}
+	inst.stop()
+
+	// Restart with another password: it is reset.
+	env["DT_DEFAULT_USER_PASS"] = "changed"
+	inst = start(t, env)
+	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": "changed"}); status != 200 {
+		t.Errorf("login with reset password: %d", status)
+	}
+	inst.stop()
+
+	// Restart with it unset: the default user is removed (another admin exists).
+	delete(env, "DT_DEFAULT_USER_PASS")
+	inst = start(t, env)
+	defer inst.stop()
+	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": "changed"}); status != 401 {
+		t.Errorf("default user still logs in after DT_DEFAULT_USER_PASS was unset: %d", status)
+	}
+	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "boss@example.com", "password": "pw"}); status != 200 {
+		t.Errorf("other admin: %d", status)
+	}
+}
+
+func TestDefaultUserKeptWhenOnlyAdmin(t *testing.T) {
+	env := testEnvFor(t, t.TempDir(), map[string]string{"DT_DEFAULT_USER_PASS": "pw"})
+	start(t, env).stop()
+	delete(env, "DT_DEFAULT_USER_PASS")
+	inst := start(t, env)
+	defer inst.stop()
+	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": "pw"}); status != 200 {
+		t.Errorf("the only admin was removed: login %d", status)
+	}
+}
+
+func run(t *testing.T, env map[string]string, stdin string, args ...string) (int, string) {
+	t.Helper()
+	var out syncBuffer
+	m := &Main{Stdout: &out, Stderr: &out, BcryptCost: 4, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	old := stdinReader
+	stdinReader = strings.NewReader(stdin)
+	defer func() { stdinReader = old }()
+	code := m.Run(context.Background(), args)
+	return code, out.String()
+}
+
+func TestUserCommands(t *testing.T) {
+	env := testEnvFor(t, t.TempDir(), nil)
+	steps := []struct {
+		args  []string
+		stdin string
+		code  int
+		out   string
+	}{
+		{[]string{"user", "create", "a@b.c", "--role", "viewer", "--password", "pw"}, "", 0, "created a@b.c (viewer)"},
+		{[]string{"user", "create", "a@b.c", "--password", "pw"}, "", 1, "User already exists"},
+		{[]string{"user", "create", "bad", "--password", "pw"}, "", 1, "invalid email"},
+		{[]string{"user", "create", "x@b.c", "--role", "king", "--password", "pw"}, "", 2, "invalid role"},
+		{[]string{"user", "create", "e@b.c"}, "from-stdin\n", 0, "created e@b.c (admin)"},
+		{[]string{"user", "list"}, "", 0, "a@b.c"},
+		{[]string{"user", "set-password", "a@b.c"}, "newpw\n", 0, "password changed"},
+		{[]string{"user", "set-role", "a@b.c", "editor"}, "", 0, "a@b.c is now editor"},
+		{[]string{"user", "delete", "nobody@b.c"}, "", 1, "User doesn't exist"},
+		{[]string{"user", "delete", "a@b.c"}, "", 0, "deleted a@b.c"},
+		{[]string{"user", "frobnicate"}, "", 2, "unknown subcommand"},
+		{[]string{"user", "--help"}, "", 0, "Usage: dtbase user"},
+		{[]string{"serve", "--help"}, "", 0, "DT_DATABASE_URL"},
+		{[]string{"migrate"}, "", 0, ""},
+		{[]string{"version"}, "", 0, "dtbase"},
+		{[]string{"nonsense"}, "", 2, "unknown command"},
+	}
+	for _, s := range steps {
+		t.Run(strings.Join(s.args, " "), func(t *testing.T) {
+			code, out := run(t, env, s.stdin, s.args...)
+			if code != s.code || !strings.Contains(out, s.out) {
+				t.Fatalf("exit %d, want %d; output:\n%s\nwant it to contain %q", code, s.code, out, s.out)
+			}
+		})
+	}
+	_, out := run(t, env, "", "user", "list")
+	if strings.Contains(out, "a@b.c") || !strings.Contains(out, "e@b.c") {
+		t.Errorf("list after delete:\n%s", out)
+	}
+}
+
+func TestConfigDSN(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "dtbase-data/dtbase.db"},
+		{map[string]string{"DT_DATA_DIR": "/srv/x"}, "/srv/x/dtbase.db"},
+		{map[string]string{"DT_DATABASE_URL": "postgres://u@h/db"}, "postgres://u@h/db"},
+		{map[string]string{"DT_SQL_HOST": "db", "DT_SQL_USER": " u ", "DT_SQL_PASS": "p@ss/w:rd", "DT_SQL_DBNAME": " MyDB "},
+			"postgres://u:p%40ss%2Fw%3Ard@db:5432/mydb"},
+	}
+	for i, tt := range tests {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			m := &Main{Stderr: &bytes.Buffer{}, Stdout: &bytes.Buffer{}, Getenv: func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }}
+			fs, load := m.flags("serve", "", true)
+			if err := fs.Parse(nil); err != nil {
+				t.Fatal(err)
+			}
+			c, err := load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.DSN(); got != tt.want {
+				t.Errorf("DSN %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
