@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL server for the test suite and prints its URL.
+# Usage: scripts/start-postgres.sh DIR PORT   (stop with: scripts/stop-postgres.sh DIR)
+# Debian's PostgreSQL binaries refuse to run as root, so the server runs as
+# the postgres user in a directory it owns.
+set -euo pipefail
+dir=${1:?directory}
+port=${2:-55432}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ -z "$bin" ]; then
+  echo "PostgreSQL binaries not found; install postgresql (Debian: apt-get install -y postgresql)" >&2
+  exit 1
+fi
+mkdir -p "$dir"
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  chown postgres "$dir"
+  as_pg=(runuser -u postgres --)
+fi
+"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >/dev/null
+echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
