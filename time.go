@@ -39,7 +39,7 @@ func UnixNumber(f float64) (time.Time, bool) {
 	if math.Abs(f) > 2e10 {
 		f /= 1000
 	}
-	if math.Abs(f) > 1e13 { // beyond year ±300000
+	if f < -62135596800 || f >= 253402300800 { // outside years 1–9999, as Python's datetime
 		return time.Time{}, false
 	}
 	us := math.Floor(f*1e6 + 0.5)
@@ -164,12 +164,26 @@ func (p *isoParser) expect(c byte) bool {
 
 // AppendTime appends t in the wire format: RFC 3339 in UTC with 'Z', with six
 // fractional digits when the microseconds are non-zero and none otherwise.
+// Years 0–9999 are written digit by digit, without the cost of a layout.
 func AppendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	if t.Nanosecond()/1000 != 0 {
-		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		if t.Nanosecond()/1000 != 0 {
+			return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+		}
+		return t.AppendFormat(b, "2006-01-02T15:04:05Z07:00")
 	}
-	return t.AppendFormat(b, "2006-01-02T15:04:05Z07:00")
+	hour, minute, sec := t.Clock()
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if us := t.Nanosecond() / 1000; us != 0 {
+		b = append(b, '.', byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
+			byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))
+	}
+	return append(b, 'Z')
 }
 
 // FormatTime returns t in the wire format of AppendTime.

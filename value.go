@@ -122,10 +122,11 @@ func ParseValueJSON(raw []byte) (Value, string) {
 	}
 	switch s[0] {
 	case '"':
+		if plainJSONString(s) {
+			return StringValue(s[1 : len(s)-1]), ""
+		}
 		var out string
-		if !strings.ContainsRune(s, '\\') {
-			out = s[1 : len(s)-1]
-		} else if err := json.Unmarshal([]byte(s), &out); err != nil {
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
 			return Value{}, "invalid string"
 		}
 		return StringValue(out), ""
@@ -143,6 +144,20 @@ func ParseValueJSON(raw []byte) (Value, string) {
 		return Value{}, "value must be a string, number or boolean"
 	}
 	return ParseNumber(s)
+}
+
+// plainJSONString reports whether s is a quoted JSON string that needs no
+// unescaping: the fast path of ParseValueJSON.
+func plainJSONString(s string) bool {
+	if len(s) < 2 || s[len(s)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseNumber classifies a JSON number literal by its lexical form.
@@ -196,7 +211,8 @@ func (v Value) String() string {
 
 // AppendFloat appends f as Python's repr writes it: the shortest digits that
 // round-trip, positional for exponents in [-4, 16), scientific otherwise, and
-// always recognisable as a float ("291.0", "1e+16", "1e-05").
+// always recognisable as a float ("291.0", "1e+16", "1e-05"). It does not
+// allocate: a 100k-point read writes 100k of these.
 func AppendFloat(b []byte, f float64) []byte {
 	if f == 0 {
 		if math.Signbit(f) {
@@ -204,48 +220,16 @@ func AppendFloat(b []byte, f float64) []byte {
 		}
 		return append(b, "0.0"...)
 	}
-	e := strconv.AppendFloat(nil, f, 'e', -1, 64) // e.g. -1.2345e+02
-	mant, expPart, _ := strings.Cut(string(e), "e")
-	exp, _ := strconv.Atoi(expPart)
-	neg := mant[0] == '-'
-	if neg {
-		mant = mant[1:]
-		b = append(b, '-')
+	if a := math.Abs(f); a < 1e-4 || a >= 1e16 {
+		// Go's shortest 'e' form is Python's: "1e+16", "1.5e-07".
+		return strconv.AppendFloat(b, f, 'e', -1, 64)
 	}
-	digits := strings.Replace(mant, ".", "", 1)
-	if exp < -4 || exp >= 16 {
-		b = append(b, digits[0])
-		if len(digits) > 1 {
-			b = append(b, '.')
-			b = append(b, digits[1:]...)
+	n := len(b)
+	b = strconv.AppendFloat(b, f, 'f', -1, 64)
+	for _, c := range b[n:] {
+		if c == '.' {
+			return b
 		}
-		b = append(b, 'e')
-		if exp < 0 {
-			b = append(b, '-')
-			exp = -exp
-		} else {
-			b = append(b, '+')
-		}
-		if exp < 10 {
-			b = append(b, '0')
-		}
-		return strconv.AppendInt(b, int64(exp), 10)
 	}
-	if exp < 0 {
-		b = append(b, "0."...)
-		for i := 0; i < -exp-1; i++ {
-			b = append(b, '0')
-		}
-		return append(b, digits...)
-	}
-	if len(digits) <= exp+1 {
-		b = append(b, digits...)
-		for i := len(digits); i < exp+1; i++ {
-			b = append(b, '0')
-		}
-		return append(b, ".0"...)
-	}
-	b = append(b, digits[:exp+1]...)
-	b = append(b, '.')
-	return append(b, digits[exp+1:]...)
+	return append(b, ".0"...)
 }

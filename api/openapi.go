@@ -184,6 +184,11 @@ func (g *schemaGen) schema(t reflect.Type, tag string) map[string]any {
 	case reflect.Interface:
 		return map[string]any{}
 	case reflect.Struct:
+		// Types that marshal themselves (ordered dynamic keys) describe
+		// themselves.
+		if d, ok := reflect.Zero(t).Interface().(interface{ openAPISchema() map[string]any }); ok {
+			return d.openAPISchema()
+		}
 		name := schemaName(t)
 		if _, done := g.components[name]; !done {
 			g.components[name] = map[string]any{} // placeholder against recursion

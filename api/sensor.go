@@ -1,3 +1,233 @@
 package api
 
-func (s *Server) sensorRoutes() {}
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+type sensorTypeBody struct {
+	Name        string           `json:"name" dt:"max=100"`
+	Description *string          `json:"description"`
+	Measures    []identifierBody `json:"measures"`
+}
+
+type insertSensorTypeRequest struct {
+	Name        string           `json:"name" dt:"max=100"`
+	Description *string          `json:"description" dt:"optional"`
+	Measures    []identifierBody `json:"measures"`
+}
+
+type insertSensorRequest struct {
+	TypeName         string  `json:"type_name" dt:"max=100"`
+	UniqueIdentifier string  `json:"unique_identifier" dt:"max=100"`
+	Name             *string `json:"name" dt:"optional,max=100"`
+	Notes            *string `json:"notes" dt:"optional"`
+}
+
+type insertSensorLocationRequest struct {
+	UniqueIdentifier     string                  `json:"unique_identifier" dt:"max=100"`
+	SchemaName           string                  `json:"schema_name" dt:"max=100"`
+	Coordinates          map[string]dtbase.Value `json:"coordinates"`
+	InstallationDatetime time.Time               `json:"installation_datetime" dt:"optional"`
+}
+
+type uniqueIdentifierRequest struct {
+	UniqueIdentifier string `json:"unique_identifier" dt:"max=100"`
+}
+
+type listSensorsRequest struct {
+	TypeName *string `json:"type_name" dt:"optional,max=100"`
+}
+
+type typeNameRequest struct {
+	TypeName string `json:"type_name" dt:"max=100"`
+}
+
+type editSensorRequest struct {
+	UniqueIdentifier string `json:"unique_identifier" dt:"max=100"`
+	Name             string `json:"name" dt:"max=100"`
+	Notes            string `json:"notes"`
+}
+
+// sensorBody is an entry of list-sensors.
+type sensorBody struct {
+	UniqueIdentifier string  `json:"unique_identifier"`
+	Name             *string `json:"name"`
+	Notes            *string `json:"notes"`
+}
+
+// placementInfo is an entry of a sensor's location history in our
+// extensions' shape.
+type placementInfo struct {
+	Location             locationInfo `json:"location"`
+	InstallationDatetime dtbase.Time  `json:"installation_datetime"`
+}
+
+func placementInfoOf(p *dtbase.SensorPlacement) *placementInfo {
+	if p == nil {
+		return nil
+	}
+	return &placementInfo{locationInfoOf(p.Location), dtbase.Time(p.Installed)}
+}
+
+// sensorDetailsBody is an entry of list-sensors-details: a sensor with its
+// type and where it is now.
+type sensorDetailsBody struct {
+	UniqueIdentifier string         `json:"unique_identifier"`
+	Name             *string        `json:"name"`
+	Notes            *string        `json:"notes"`
+	TypeName         string         `json:"type_name"`
+	TimeCreated      dtbase.Time    `json:"time_created"`
+	CurrentLocation  *placementInfo `json:"current_location"`
+}
+
+// getSensorResponse is the answer of get-sensor.
+type getSensorResponse struct {
+	UniqueIdentifier string           `json:"unique_identifier"`
+	Name             *string          `json:"name"`
+	Notes            *string          `json:"notes"`
+	TimeCreated      dtbase.Time      `json:"time_created"`
+	Type             sensorTypeBody   `json:"type"`
+	CurrentLocation  *placementInfo   `json:"current_location"`
+	LocationHistory  []*placementInfo `json:"location_history"`
+}
+
+func typeBody(t dtbase.SensorType) sensorTypeBody {
+	out := sensorTypeBody{Name: t.Name, Description: t.Description, Measures: make([]identifierBody, len(t.Measures))}
+	for i, m := range t.Measures {
+		out.Measures[i] = identifierBody{m.Name, m.Units, string(m.Datatype)}
+	}
+	return out
+}
+
+func measureBodies(ms []dtbase.Measure) []identifierBody {
+	out := make([]identifierBody, len(ms))
+	for i, m := range ms {
+		out[i] = identifierBody{m.Name, m.Units, string(m.Datatype)}
+	}
+	return out
+}
+
+func (s *Server) sensorRoutes() {
+	handle(s, http.MethodPost, "/sensor/insert-sensor-type", dtbase.RoleEditor, http.StatusCreated,
+		"Create a sensor type; measures with the same name and units are reused",
+		func(ctx context.Context, req *insertSensorTypeRequest) (detail, error) {
+			t := &dtbase.SensorType{Name: req.Name, Description: req.Description, Measures: make([]dtbase.Measure, len(req.Measures))}
+			for i, m := range req.Measures {
+				t.Measures[i] = dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: dtbase.Datatype(m.Datatype)}
+			}
+			if err := s.store.CreateSensorType(ctx, t); err != nil {
+				return detail{}, err
+			}
+			return detail{"Sensor type inserted"}, nil
+		})
+	handle(s, http.MethodPost, "/sensor/insert-sensor", dtbase.RoleEditor, http.StatusCreated,
+		"Create a sensor of an existing type",
+		func(ctx context.Context, req *insertSensorRequest) (detail, error) {
+			err := s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes})
+			if err != nil {
+				return detail{}, err
+			}
+			return detail{"Sensor inserted"}, nil
+		})
+	handle(s, http.MethodPost, "/sensor/insert-sensor-location", dtbase.RoleEditor, http.StatusCreated,
+		"Place a sensor at a location from installation_datetime (default now) on",
+		func(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
+			if _, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime); err != nil {
+				return detail{}, err
+			}
+			return detail{"Sensor location inserted"}, nil
+		})
+	handle(s, http.MethodPost, "/sensor/list-sensor-locations", dtbase.RoleViewer, http.StatusOK,
+		"List a sensor's location history, newest first",
+		func(ctx context.Context, req *uniqueIdentifierRequest) ([]locationRow, error) {
+			ps, err := s.store.ListSensorPlacements(ctx, req.UniqueIdentifier)
+			out := make([]locationRow, len(ps))
+			for i := range ps {
+				out[i] = locationRow{loc: ps[i].Location, installed: &ps[i].Installed}
+			}
+			return out, err
+		})
+	handle(s, http.MethodPost, "/sensor/list-sensors", dtbase.RoleViewer, http.StatusOK,
+		"List sensors, optionally of one type",
+		func(ctx context.Context, req *listSensorsRequest) ([]sensorBody, error) {
+			sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName})
+			out := make([]sensorBody, len(sensors))
+			for i, x := range sensors {
+				out[i] = sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
+			}
+			return out, err
+		})
+	handle(s, http.MethodGet, "/sensor/list-sensor-types", dtbase.RoleViewer, http.StatusOK,
+		"List every sensor type with its measures",
+		func(ctx context.Context, _ *noBody) ([]sensorTypeBody, error) {
+			types, err := s.store.ListSensorTypes(ctx)
+			out := make([]sensorTypeBody, len(types))
+			for i, t := range types {
+				out[i] = typeBody(t)
+			}
+			return out, err
+		})
+	handle(s, http.MethodGet, "/sensor/list-measures", dtbase.RoleViewer, http.StatusOK,
+		"List every sensor measure",
+		func(ctx context.Context, _ *noBody) ([]identifierBody, error) {
+			ms, err := s.store.ListMeasures(ctx)
+			return measureBodies(ms), err
+		})
+	handle(s, http.MethodPost, "/sensor/delete-sensor", dtbase.RoleEditor, http.StatusOK,
+		"Delete a sensor with its readings and location history",
+		func(ctx context.Context, req *uniqueIdentifierRequest) (detail, error) {
+			if err := s.store.DeleteSensor(ctx, req.UniqueIdentifier); err != nil {
+				return detail{}, err
+			}
+			return detail{"Sensor deleted"}, nil
+		})
+	handle(s, http.MethodPost, "/sensor/delete-sensor-type", dtbase.RoleEditor, http.StatusOK,
+		"Delete a sensor type that no sensor has",
+		func(ctx context.Context, req *typeNameRequest) (detail, error) {
+			if err := s.store.DeleteSensorType(ctx, req.TypeName); err != nil {
+				return detail{}, err
+			}
+			return detail{"Sensor type deleted"}, nil
+		})
+	handle(s, http.MethodPost, "/sensor/edit-sensor", dtbase.RoleEditor, http.StatusOK,
+		"Set a sensor's name and notes",
+		func(ctx context.Context, req *editSensorRequest) (detail, error) {
+			if err := s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}); err != nil {
+				return detail{}, err
+			}
+			return detail{"Sensor edited"}, nil
+		})
+
+	// Our extensions.
+	rt := handle(s, http.MethodPost, "/sensor/get-sensor", dtbase.RoleViewer, http.StatusOK,
+		"Get a sensor with its type, current location and location history",
+		func(ctx context.Context, req *uniqueIdentifierRequest) (getSensorResponse, error) {
+			d, err := s.store.FindSensorDetails(ctx, req.UniqueIdentifier)
+			if err != nil {
+				return getSensorResponse{}, err
+			}
+			out := getSensorResponse{UniqueIdentifier: d.UniqueIdentifier, Name: d.Name, Notes: d.Notes,
+				TimeCreated: dtbase.Time(d.Created), Type: typeBody(d.Type), CurrentLocation: placementInfoOf(d.Location),
+				LocationHistory: make([]*placementInfo, len(d.History))}
+			for i := range d.History {
+				out.LocationHistory[i] = placementInfoOf(&d.History[i])
+			}
+			return out, nil
+		})
+	rt.description = "Our extension. `current_location` is the newest placement installed no later than now (null if none); `location_history` lists every placement, newest first."
+	rt = handle(s, http.MethodPost, "/sensor/list-sensors-details", dtbase.RoleViewer, http.StatusOK,
+		"List sensors with their type and current location, optionally of one type",
+		func(ctx context.Context, req *listSensorsRequest) ([]sensorDetailsBody, error) {
+			sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName, WithLocation: true})
+			out := make([]sensorDetailsBody, len(sensors))
+			for i, x := range sensors {
+				out[i] = sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
+			}
+			return out, err
+		})
+	rt.description = "Our extension. Like list-sensors, with each sensor's type and current location (null if it has none)."
+}

@@ -38,6 +38,8 @@ type Config struct {
 	LogLevel     string
 	Scheduler    bool // run due service schedules from this process
 	MQTTBroker   string
+	MQTT         mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
+	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
 	Demo         bool
 }
 

@@ -153,7 +153,9 @@ func createDatabaseIfMissing(ctx context.Context, dsn string) error {
 	}
 	defer admin.Close(ctx)
 	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if err != nil && !isPGCode(err, "42P04") { // duplicate_database: a replica won the race
+	// duplicate_database, or, when two CREATE DATABASE run at the same
+	// instant, a unique violation on pg_database: a replica won the race.
+	if err != nil && !isPGCode(err, "42P04") && !isPGCode(err, "23505") {
 		return fmt.Errorf("create database %q: %w", name, err)
 	}
 	return nil

@@ -1,0 +1,526 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
+)
+
+const (
+	adminEmail = "admin@example.com"
+	adminPass  = "admin-password"
+)
+
+// testServer is the real API on a fresh database (SQLite, or PostgreSQL
+// when DT_TEST_POSTGRES_URL is set) behind httptest, counting requests by
+// path.
+type testServer struct {
+	URL string
+	DB  *sqldb.DB
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (s *testServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[path]
+}
+
+func newServer(t *testing.T, opts ...func(*api.Config)) *testServer {
+	t.Helper()
+	db := sqldbtest.Open(t)
+	hash, err := api.HashPassword(adminPass, bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(context.Background(), &dtbase.User{Email: adminEmail, PasswordHash: hash, Role: dtbase.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.Config{Store: db, Secret: []byte("client-test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
+		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ts := &testServer{DB: db, calls: map[string]int{}}
+	h := api.New(cfg)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		ts.calls[r.URL.Path]++
+		ts.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ts.URL = srv.URL
+	return ts
+}
+
+func adminClient(t *testing.T, s *testServer) *Client {
+	return New(s.URL, WithCredentials(adminEmail, adminPass))
+}
+
+func TestLoginAndErrors(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+
+	t.Run("wrong password", func(t *testing.T) {
+		c := New(s.URL)
+		_, err := c.Login(ctx, adminEmail, "nope")
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 401 || e.Detail != "Incorrect email or password" {
+			t.Fatalf("got %v, want a 401 *Error", err)
+		}
+		if StatusOf(err) != 401 {
+			t.Errorf("StatusOf = %d", StatusOf(err))
+		}
+	})
+	t.Run("no credentials", func(t *testing.T) {
+		_, err := New(s.URL).ListUsers(ctx)
+		if StatusOf(err) != 401 || err.(*Error).Detail != "Not authenticated" {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("lazy login", func(t *testing.T) {
+		c := adminClient(t, s)
+		users, err := c.ListUsers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(users) != 1 || users[0] != adminEmail {
+			t.Fatalf("users %v", users)
+		}
+		if a, r := c.Tokens(); a == "" || r == "" {
+			t.Fatal("no tokens kept")
+		}
+	})
+	t.Run("validation detail", func(t *testing.T) {
+		err := adminClient(t, s).Post(ctx, "/user/create-user", map[string]string{"email": "a@b.c"}, nil)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 422 || !strings.Contains(e.Detail, "body.password") || len(e.Body) == 0 {
+			t.Fatalf("got %#v", err)
+		}
+	})
+	t.Run("context", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := adminClient(t, s).ListUsers(cctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestTokenRenewal(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+
+	t.Run("refresh shortly before expiry", func(t *testing.T) {
+		c := adminClient(t, s)
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before := s.count("/auth/refresh")
+		c.now = func() time.Time { return time.Now().Add(time.Hour - 10*time.Second) }
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.count("/auth/refresh") != before+1 {
+			t.Fatalf("refresh calls %d, want %d", s.count("/auth/refresh"), before+1)
+		}
+	})
+	t.Run("login again when the refresh token has expired", func(t *testing.T) {
+		c := adminClient(t, s)
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		logins, refreshes := s.count("/auth/login"), s.count("/auth/refresh")
+		c.now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.count("/auth/login") != logins+1 || s.count("/auth/refresh") != refreshes {
+			t.Fatalf("logins %d refreshes %d", s.count("/auth/login")-logins, s.count("/auth/refresh")-refreshes)
+		}
+	})
+	t.Run("login again when refresh fails", func(t *testing.T) {
+		c := adminClient(t, s)
+		c.SetTokens("", "not-a-token")
+		logins := s.count("/auth/login")
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.count("/auth/login") != logins+1 {
+			t.Fatal("did not log in again")
+		}
+	})
+	t.Run("retry once after a rejected access token", func(t *testing.T) {
+		c := adminClient(t, s)
+		// A token the server cannot verify, but that looks valid to the client.
+		c.SetTokens("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2ln", "")
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("tokens only, real expiry", func(t *testing.T) {
+		short := newServer(t, func(c *api.Config) { c.AccessTTL = 2 * time.Second; c.RefreshGrace = time.Hour })
+		pair, err := New(short.URL).Login(ctx, adminEmail, adminPass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := New(short.URL, WithTokens(pair.AccessToken, pair.RefreshToken))
+		time.Sleep(2100 * time.Millisecond)
+		if _, err := c.ListUsers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if short.count("/auth/refresh") != 1 {
+			t.Fatalf("refreshes %d, want 1", short.count("/auth/refresh"))
+		}
+	})
+}
+
+func TestUsersAndAPIKeys(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	if err := c.CreateUser(ctx, "v@example.com", "pw", RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateUser(ctx, "v@example.com", "pw", ""); !IsExists(err) {
+		t.Fatalf("got %v, want exists already", err)
+	}
+	viewer := New(s.URL, WithCredentials("v@example.com", "pw"))
+	if _, err := viewer.ListSensors(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := viewer.InsertSensorType(ctx, SensorType{Name: "x"}); StatusOf(err) != 403 {
+		t.Fatalf("viewer write: %v, want 403", err)
+	}
+	if err := c.SetRole(ctx, "v@example.com", RoleEditor); err != nil {
+		t.Fatal(err)
+	}
+	details, err := c.ListUsersDetails(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(details) != 2 || details[1].Email != "v@example.com" || details[1].Role != RoleEditor || details[1].TimeCreated.IsZero() {
+		t.Fatalf("details %+v", details)
+	}
+	if err := viewer.ChangePassword(ctx, "v@example.com", "pw2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(s.URL).Login(ctx, "v@example.com", "pw2"); err != nil {
+		t.Fatal(err)
+	}
+
+	key, err := c.CreateAPIKey(ctx, "ingest", RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := New(s.URL, WithAPIKey(key.Key))
+	if err := kc.InsertSensorType(ctx, SensorType{Name: "by-key"}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.ListAPIKeys(ctx)
+	if err != nil || len(keys) != 1 || keys[0].Name != "ingest" || keys[0].LastUsed == nil {
+		t.Fatalf("keys %+v, %v", keys, err)
+	}
+	if err := c.RevokeAPIKey(ctx, "ingest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.ListSensors(ctx, ""); StatusOf(err) != 401 {
+		t.Fatalf("revoked key: %v", err)
+	}
+	if err := c.DeleteUser(ctx, "v@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteUser(ctx, "v@example.com"); StatusOf(err) != 400 {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func TestLocations(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	ids := []LocationIdentifier{{Name: "x", Units: Str("m"), Datatype: Float}, {Name: "room", Datatype: String}}
+	if err := c.InsertLocationSchema(ctx, LocationSchema{Name: "lab", Identifiers: ids}); err != nil {
+		t.Fatal(err)
+	}
+	for _, co := range []Coordinates{
+		{"x": dtbase.FloatValue(1), "room": dtbase.StringValue("a")},
+		{"x": dtbase.IntValue(2), "room": dtbase.StringValue("b")},
+	} {
+		if err := c.InsertLocationForSchema(ctx, "lab", co); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locs, err := c.ListLocations(ctx, "lab", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locs) != 2 || locs[1].Coordinates["x"] != dtbase.FloatValue(2) || locs[0].Coordinates["room"] != dtbase.StringValue("a") || locs[0].ID == 0 {
+		t.Fatalf("locations %+v", locs)
+	}
+	if got, err := c.ListLocations(ctx, "lab", Coordinates{"room": dtbase.StringValue("b")}); err != nil || len(got) != 1 {
+		t.Fatalf("filtered %+v %v", got, err)
+	}
+	schema, err := c.GetSchemaDetails(ctx, "lab")
+	if err != nil || schema.Name != "lab" || len(schema.Identifiers) != 2 {
+		t.Fatalf("schema %+v %v", schema, err)
+	}
+	if schemas, err := c.ListLocationSchemas(ctx); err != nil || len(schemas) != 1 {
+		t.Fatalf("schemas %+v %v", schemas, err)
+	}
+	if idents, err := c.ListLocationIdentifiers(ctx); err != nil || len(idents) != 2 {
+		t.Fatalf("identifiers %+v %v", idents, err)
+	}
+	name, err := c.InsertLocation(ctx, []LocationIdentifier{{Name: "b", Datatype: Integer}, {Name: "a", Datatype: Integer}}, Ints(1, 2))
+	if err != nil || name != "a-b" {
+		t.Fatalf("insert-location: %q %v", name, err)
+	}
+	if err := c.InsertLocationForSchema(ctx, "lab", Coordinates{"x": dtbase.FloatValue(1), "room": dtbase.StringValue("a")}); !IsExists(err) {
+		t.Fatalf("duplicate location: %v", err)
+	}
+	for _, room := range []string{"a", "b"} {
+		x := map[string]float64{"a": 1, "b": 2}[room]
+		if err := c.DeleteLocation(ctx, "lab", Coordinates{"x": dtbase.FloatValue(x), "room": dtbase.StringValue(room)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.DeleteLocationSchema(ctx, "lab"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetSchemaDetails(ctx, "lab"); StatusOf(err) != 400 {
+		t.Fatalf("deleted schema: %v", err)
+	}
+}
+
+func TestSensorsAndReadings(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	st := SensorType{Name: "thermo", Description: Str("a thermometer"), Measures: []SensorMeasure{
+		{Name: "temperature", Units: Str("K"), Datatype: Float},
+		{Name: "door", Datatype: Boolean},
+	}}
+	if err := c.InsertSensorType(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertSensorType(ctx, st); !IsExists(err) {
+		t.Fatalf("duplicate type: %v", err)
+	}
+	if err := c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t1", Name: Str("T1")}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2024, 1, 5, 15, 0, 0, 0, time.UTC)
+	ts := []time.Time{base, base.Add(time.Minute), base.Add(2 * time.Minute)}
+	if err := c.InsertSensorReadings(ctx, Readings{UniqueIdentifier: "t1", MeasureName: "temperature",
+		Values: Floats(291, 292.5, 293), Timestamps: ts}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.SensorReadings(ctx, ReadingsQuery{UniqueIdentifier: "t1", MeasureName: "temperature", From: base, To: ts[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Value != dtbase.FloatValue(291) || !got[2].Timestamp.Equal(ts[2]) {
+		t.Fatalf("readings %+v", got)
+	}
+	err = c.InsertSensorReadings(ctx, Readings{UniqueIdentifier: "t1", MeasureName: "door", Values: Strings("open"), Timestamps: ts[:1]})
+	if StatusOf(err) != 400 {
+		t.Fatalf("wrong datatype: %v", err)
+	}
+	sensors, err := c.ListSensors(ctx, "thermo")
+	if err != nil || len(sensors) != 1 || *sensors[0].Name != "T1" || sensors[0].Notes != nil {
+		t.Fatalf("sensors %+v %v", sensors, err)
+	}
+	if types, err := c.ListSensorTypes(ctx); err != nil || len(types) != 1 || len(types[0].Measures) != 2 {
+		t.Fatalf("types %+v %v", types, err)
+	}
+	if ms, err := c.ListMeasures(ctx); err != nil || len(ms) != 2 {
+		t.Fatalf("measures %+v %v", ms, err)
+	}
+	if err := c.EditSensor(ctx, "t1", "renamed", "notes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertLocationSchema(ctx, LocationSchema{Name: "rooms", Identifiers: []LocationIdentifier{{Name: "room", Datatype: String}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertLocationForSchema(ctx, "rooms", Coordinates{"room": dtbase.StringValue("lab")}); err != nil {
+		t.Fatal(err)
+	}
+	installed := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := c.InsertSensorLocation(ctx, NewSensorLocation{UniqueIdentifier: "t1", SchemaName: "rooms",
+		Coordinates: Coordinates{"room": dtbase.StringValue("lab")}, InstallationDatetime: &installed}); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := c.ListSensorLocations(ctx, "t1")
+	if err != nil || len(hist) != 1 || hist[0].Coordinates["room"] != dtbase.StringValue("lab") || !hist[0].InstallationDatetime.Equal(installed) {
+		t.Fatalf("history %+v %v", hist, err)
+	}
+	if err := c.DeleteSensor(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteSensorType(ctx, "thermo"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestModels(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	if err := c.InsertModel(ctx, "arima"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertModelMeasure(ctx, ModelMeasure{Name: "mean", Units: "K", Datatype: Float}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertModelScenario(ctx, "arima", Str("base")); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	created := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
+	out, err := c.InsertModelRun(ctx, NewModelRun{ModelName: "arima", ScenarioDescription: "base", TimeCreated: &created,
+		Measures: []ModelSeries{{MeasureName: "mean", Values: Floats(1, 2.5), Timestamps: []time.Time{base, base.Add(time.Hour)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := c.ListModelRuns(ctx, ModelRunsQuery{ModelName: "arima"})
+	if err != nil || len(runs) != 1 || !runs[0].TimeCreated.Equal(created) {
+		t.Fatalf("runs %+v %v", runs, err)
+	}
+	if out.ID != runs[0].ID {
+		t.Errorf("run id %d, listed %d", out.ID, runs[0].ID)
+	}
+	res, err := c.GetModelRun(ctx, runs[0].ID)
+	if err != nil || len(res["mean"]) != 2 || res["mean"][1].Value != dtbase.FloatValue(2.5) {
+		t.Fatalf("run %+v %v", res, err)
+	}
+	sm, err := c.GetModelRunSensorMeasure(ctx, runs[0].ID)
+	if err != nil || sm.SensorUniqueID != nil || sm.SensorMeasure != nil {
+		t.Fatalf("sensor measure %+v %v", sm, err)
+	}
+	if _, err := c.GetModelRunSensorMeasure(ctx, 999); StatusOf(err) != 400 {
+		t.Fatalf("unknown run: %v", err)
+	}
+	if ms, err := c.ListModels(ctx); err != nil || len(ms) != 1 {
+		t.Fatalf("models %+v %v", ms, err)
+	}
+	if sc, err := c.ListModelScenarios(ctx); err != nil || len(sc) != 1 || *sc[0].Description != "base" {
+		t.Fatalf("scenarios %+v %v", sc, err)
+	}
+	if mm, err := c.ListModelMeasures(ctx); err != nil || len(mm) != 1 {
+		t.Fatalf("measures %+v %v", mm, err)
+	}
+	if err := c.InsertModelScenario(ctx, "arima", Str("other")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteModelScenario(ctx, "arima", Str("other")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertModelMeasure(ctx, ModelMeasure{Name: "unused", Units: "", Datatype: Integer}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteModelMeasure(ctx, "unused"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertModel(ctx, "spare"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteModel(ctx, "spare"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServices(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	if err := c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}); !IsExists(err) {
+		t.Fatalf("duplicate service: %v", err)
+	}
+	if svcs, err := c.ListServices(ctx); err != nil || len(svcs) != 1 || svcs[0].HTTPMethod != "POST" {
+		t.Fatalf("services %+v %v", svcs, err)
+	}
+	if err := c.InsertParameterSet(ctx, "svc", "p", map[string]any{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EditParameterSet(ctx, "svc", "p", map[string]any{"a": 2}); err != nil {
+		t.Fatal(err)
+	}
+	sets, err := c.ListParameterSets(ctx, "svc")
+	if err != nil || len(sets) != 1 || string(sets[0].Parameters) != `{"a":2}` {
+		t.Fatalf("sets %+v %v", sets, err)
+	}
+	if runs, err := c.ListRuns(ctx, RunsQuery{ServiceName: "svc"}); err != nil || len(runs) != 0 {
+		t.Fatalf("runs %+v %v", runs, err)
+	}
+	if err := c.DeleteParameterSet(ctx, "svc", "p"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteService(ctx, "svc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteService(ctx, "svc"); StatusOf(err) != 400 {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func TestPostSteps(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	c := adminClient(t, s)
+	steps := []Step{
+		{"/sensor/insert-sensor-type", map[string]any{"name": "t", "measures": []map[string]any{{"name": "m", "units": nil, "datatype": "float"}}}},
+		{"/sensor/insert-sensor", map[string]any{"type_name": "t", "unique_identifier": "s"}},
+		{"/sensor/insert-sensor-readings", map[string]any{"measure_name": "m", "unique_identifier": "s",
+			"readings": []float64{1.5}, "timestamps": []string{"2024-01-01T00:00:00"}}},
+	}
+	res, err := c.PostSteps(ctx, steps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Status != 201 || res[2].Status != 201 {
+		t.Fatalf("results %+v", res)
+	}
+	// Again: the declarations exist already, which is fine.
+	res, err = c.PostSteps(ctx, steps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Exists || !res[1].Exists || res[0].Status != 409 || res[2].Exists {
+		t.Fatalf("results %+v", res)
+	}
+	// Real failures are reported, and later steps still run.
+	bad := append([]Step{{"/sensor/insert-sensor", map[string]any{"type_name": "nope", "unique_identifier": "x"}},
+		{"/sensor/delete-sensor-type", map[string]any{"type_name": "t"}}}, steps[2])
+	res, err = c.PostSteps(ctx, bad, nil)
+	var se *StepsError
+	if !errors.As(err, &se) || len(se.Failed) != 2 {
+		t.Fatalf("got %v, want two failures", err)
+	}
+	if res[0].Status != 400 || res[1].Status != 409 || res[1].Exists || res[2].Err != nil {
+		t.Fatalf("results %+v", res)
+	}
+	var body struct{ Detail string }
+	if json.Unmarshal(res[2].Body, &body) != nil || body.Detail != "Sensor readings inserted" {
+		t.Fatalf("body %s", res[2].Body)
+	}
+}

@@ -1,0 +1,144 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// LocationIdentifier is a named, typed coordinate such as x (float, m).
+// Units may be nil.
+type LocationIdentifier struct {
+	Name     string   `json:"name"`
+	Units    *string  `json:"units"`
+	Datatype Datatype `json:"datatype"`
+}
+
+// LocationSchema is a named set of identifiers. Description may be nil.
+type LocationSchema struct {
+	Name        string               `json:"name"`
+	Description *string              `json:"description"`
+	Identifiers []LocationIdentifier `json:"identifiers"`
+}
+
+// Location is a location of a schema: its id and one value per identifier.
+type Location struct {
+	ID          int64
+	Coordinates Coordinates
+}
+
+// UnmarshalJSON reads {"id": n, "<identifier>": value, ...}.
+func (l *Location) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw["id"], &l.ID); err != nil {
+		return fmt.Errorf("location id: %w", err)
+	}
+	delete(raw, "id")
+	l.Coordinates = make(Coordinates, len(raw))
+	for k, r := range raw {
+		v, err := decodeValue(r)
+		if err != nil {
+			return fmt.Errorf("coordinate %q: %w", k, err)
+		}
+		l.Coordinates[k] = v
+	}
+	return nil
+}
+
+// InsertLocationSchema creates a schema, creating or reusing its
+// identifiers (/location/insert-location-schema). An existing name is a 409.
+func (c *Client) InsertLocationSchema(ctx context.Context, s LocationSchema) error {
+	if s.Identifiers == nil {
+		s.Identifiers = []LocationIdentifier{}
+	}
+	return c.call(ctx, http.MethodPost, "/location/insert-location-schema", s, http.StatusCreated, nil)
+}
+
+// InsertLocation defines a schema named after the sorted identifier names
+// and inserts one location into it (/location/insert-location). It returns
+// the schema's name.
+func (c *Client) InsertLocation(ctx context.Context, identifiers []LocationIdentifier, values []Value) (string, error) {
+	req := struct {
+		Identifiers []LocationIdentifier `json:"identifiers"`
+		Values      wireValues           `json:"values"`
+	}{identifiers, values}
+	if req.Identifiers == nil {
+		req.Identifiers = []LocationIdentifier{}
+	}
+	var out struct {
+		SchemaName string `json:"schema_name"`
+	}
+	err := c.call(ctx, http.MethodPost, "/location/insert-location", req, http.StatusCreated, &out)
+	return out.SchemaName, err
+}
+
+// InsertLocationForSchema inserts a location of an existing schema
+// (/location/insert-location-for-schema). An existing location is a 409.
+func (c *Client) InsertLocationForSchema(ctx context.Context, schemaName string, coordinates Coordinates) error {
+	req := struct {
+		SchemaName  string      `json:"schema_name"`
+		Coordinates Coordinates `json:"coordinates"`
+	}{schemaName, nonNilCoords(coordinates)}
+	return c.call(ctx, http.MethodPost, "/location/insert-location-for-schema", req, http.StatusCreated, nil)
+}
+
+// ListLocations lists the locations of a schema, filtered by the given
+// coordinates when coordinates is not nil (/location/list-locations).
+func (c *Client) ListLocations(ctx context.Context, schemaName string, coordinates Coordinates) ([]Location, error) {
+	req := struct {
+		SchemaName  string      `json:"schema_name"`
+		Coordinates Coordinates `json:"coordinates"`
+	}{schemaName, coordinates}
+	var out []Location
+	return out, c.call(ctx, http.MethodPost, "/location/list-locations", req, http.StatusOK, &out)
+}
+
+// ListLocationSchemas lists every schema with its identifiers
+// (/location/list-location-schemas).
+func (c *Client) ListLocationSchemas(ctx context.Context) ([]LocationSchema, error) {
+	var out []LocationSchema
+	return out, c.call(ctx, http.MethodGet, "/location/list-location-schemas", nil, http.StatusOK, &out)
+}
+
+// ListLocationIdentifiers lists every identifier
+// (/location/list-location-identifiers).
+func (c *Client) ListLocationIdentifiers(ctx context.Context) ([]LocationIdentifier, error) {
+	var out []LocationIdentifier
+	return out, c.call(ctx, http.MethodGet, "/location/list-location-identifiers", nil, http.StatusOK, &out)
+}
+
+// GetSchemaDetails returns one schema (/location/get-schema-details); 400
+// if there is none.
+func (c *Client) GetSchemaDetails(ctx context.Context, schemaName string) (LocationSchema, error) {
+	var out LocationSchema
+	return out, c.call(ctx, http.MethodPost, "/location/get-schema-details",
+		map[string]string{"schema_name": schemaName}, http.StatusOK, &out)
+}
+
+// DeleteLocationSchema deletes a schema that no location uses
+// (/location/delete-location-schema).
+func (c *Client) DeleteLocationSchema(ctx context.Context, schemaName string) error {
+	return c.call(ctx, http.MethodPost, "/location/delete-location-schema",
+		map[string]string{"schema_name": schemaName}, http.StatusOK, nil)
+}
+
+// DeleteLocation deletes the location of a schema with these coordinates
+// (/location/delete-location).
+func (c *Client) DeleteLocation(ctx context.Context, schemaName string, coordinates Coordinates) error {
+	req := struct {
+		SchemaName  string      `json:"schema_name"`
+		Coordinates Coordinates `json:"coordinates"`
+	}{schemaName, nonNilCoords(coordinates)}
+	return c.call(ctx, http.MethodPost, "/location/delete-location", req, http.StatusOK, nil)
+}
+
+func nonNilCoords(c Coordinates) Coordinates {
+	if c == nil {
+		return Coordinates{}
+	}
+	return c
+}

@@ -1,0 +1,502 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+var _ dtbase.SensorStore = (*DB)(nil)
+
+// CreateSensorType creates a type and links its measures, creating or
+// reusing each measure, in one transaction.
+func (db *DB) CreateSensorType(ctx context.Context, t *dtbase.SensorType) error {
+	type key struct {
+		name   string
+		isNull bool
+		units  string
+	}
+	seen := map[key]bool{}
+	for i, m := range t.Measures {
+		if !m.Datatype.Valid() {
+			return dtbase.Errorf(dtbase.EINVALID, "Unknown datatype '%s' for measure '%s' (measures[%d]); use string, integer, float or boolean", m.Datatype, m.Name, i)
+		}
+		isNull, units := nameUnitsArgs(m.Units)
+		k := key{m.Name, isNull, units}
+		if seen[k] {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Measure '%s' with %s is listed twice (measures[%d])", m.Name, describeUnits(m.Units), i)
+		}
+		seen[k] = true
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		now := micros(db.Now())
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO sensor_type (name, description, time_created) VALUES ($1, $2, $3) RETURNING id`,
+			t.Name, t.Description, now).Scan(&t.ID)
+		if isUniqueViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type exists already")
+		}
+		if err != nil {
+			return fmt.Errorf("create sensor type: %w", err)
+		}
+		for i := range t.Measures {
+			m := &t.Measures[i]
+			m.ID, m.Datatype, err = upsertNamedUnits(ctx, tx, "sensor_measure", m.Name, m.Units, m.Datatype, now)
+			if err != nil {
+				return fmt.Errorf("create sensor measure %s: %w", m.Name, err)
+			}
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO sensor_type_measure (type_id, measure_id) VALUES ($1, $2)`, t.ID, m.ID); err != nil {
+				return fmt.Errorf("link sensor measure %s: %w", m.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func describeUnits(units *string) string {
+	if units == nil {
+		return "no units"
+	}
+	return "units '" + *units + "'"
+}
+
+// ListSensorTypes returns every type in id order with its measures.
+func (db *DB) ListSensorTypes(ctx context.Context) ([]dtbase.SensorType, error) {
+	var out []dtbase.SensorType
+	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = sensorTypesWhere(ctx, tx, `1 = 1`)
+		return err
+	})
+	return out, err
+}
+
+// sensorTypesWhere loads the sensor types (alias t) satisfying cond.
+func sensorTypesWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) ([]dtbase.SensorType, error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT t.id, t.name, t.description, m.id, m.name, m.units, m.datatype
+		FROM sensor_type t
+		LEFT JOIN sensor_type_measure r ON r.type_id = t.id
+		LEFT JOIN sensor_measure m ON m.id = r.measure_id
+		WHERE `+cond+`
+		ORDER BY t.id, r.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sensor types: %w", err)
+	}
+	defer rows.Close()
+	out := []dtbase.SensorType{}
+	for rows.Next() {
+		var t dtbase.SensorType
+		var mid sql.NullInt64
+		var mname, mdt sql.NullString
+		var units *string
+		if err := rows.Scan(&t.ID, &t.Name, &t.Description, &mid, &mname, &units, &mdt); err != nil {
+			return nil, fmt.Errorf("list sensor types: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].ID != t.ID {
+			t.Measures = []dtbase.Measure{}
+			out = append(out, t)
+		}
+		if mid.Valid {
+			last := &out[len(out)-1]
+			last.Measures = append(last.Measures, dtbase.Measure{ID: mid.Int64, Name: mname.String, Units: units, Datatype: dtbase.Datatype(mdt.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sensor types: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSensorType deletes a type and its measure links.
+func (db *DB) DeleteSensorType(ctx context.Context, name string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", name)
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor type: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sensor WHERE type_id = $1`, id).Scan(&n); err != nil {
+			return fmt.Errorf("count sensors: %w", err)
+		}
+		if n > 0 {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type '%s' has %d sensor(s); delete them first", name, n)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sensor_type WHERE id = $1`, id)
+		if isForeignKeyViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type '%s' is in use", name)
+		}
+		if err != nil {
+			return fmt.Errorf("delete sensor type: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListMeasures returns every sensor measure in id order.
+func (db *DB) ListMeasures(ctx context.Context) ([]dtbase.Measure, error) {
+	return listNamedUnits[dtbase.Measure](ctx, db.read, "sensor_measure", func(id int64, name string, units *string, dt dtbase.Datatype) dtbase.Measure {
+		return dtbase.Measure{ID: id, Name: name, Units: units, Datatype: dt}
+	})
+}
+
+// CreateSensor adds a sensor of the type named by s.TypeName.
+func (db *DB) CreateSensor(ctx context.Context, s *dtbase.Sensor) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var typeID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, s.TypeName).Scan(&typeID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", s.TypeName)
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor type: %w", err)
+		}
+		s.Created = db.Now()
+		err = tx.QueryRowContext(ctx,
+			`INSERT INTO sensor (type_id, unique_identifier, name, notes, time_created) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			typeID, s.UniqueIdentifier, s.Name, s.Notes, micros(s.Created)).Scan(&s.ID)
+		if isUniqueViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor exists already")
+		}
+		if err != nil {
+			return fmt.Errorf("create sensor: %w", err)
+		}
+		return nil
+	})
+}
+
+const sensorColumns = `s.id, s.unique_identifier, s.name, s.notes, t.name, s.time_created`
+
+func scanSensor(row interface{ Scan(...any) error }) (dtbase.Sensor, error) {
+	var s dtbase.Sensor
+	var created int64
+	err := row.Scan(&s.ID, &s.UniqueIdentifier, &s.Name, &s.Notes, &s.TypeName, &created)
+	s.Created = fromMicros(created)
+	return s, err
+}
+
+// FindSensors returns the sensors matching f in id order.
+func (db *DB) FindSensors(ctx context.Context, f dtbase.SensorFilter) ([]dtbase.Sensor, error) {
+	out := []dtbase.Sensor{}
+	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT ` + sensorColumns + ` FROM sensor s JOIN sensor_type t ON t.id = s.type_id`
+		var args []any
+		if f.TypeName != nil {
+			q += ` WHERE t.name = $1`
+			args = append(args, *f.TypeName)
+		}
+		rows, err := tx.QueryContext(ctx, q+` ORDER BY s.id`, args...)
+		if err != nil {
+			return fmt.Errorf("list sensors: %w", err)
+		}
+		for rows.Next() {
+			s, err := scanSensor(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("list sensors: %w", err)
+			}
+			out = append(out, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("list sensors: %w", err)
+		}
+		if !f.WithLocation || len(out) == 0 {
+			return nil
+		}
+		current, err := db.currentPlacements(ctx, tx, f.TypeName)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			if p, ok := current[out[i].ID]; ok {
+				out[i].Location = p
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// currentPlacements returns, by sensor id, the newest placement installed
+// no later than now of every sensor (of the type, when typeName is set).
+func (db *DB) currentPlacements(ctx context.Context, tx *sql.Tx, typeName *string) (map[int64]*dtbase.SensorPlacement, error) {
+	cond := `sl.installation_datetime = (SELECT max(x.installation_datetime) FROM sensor_location x
+		WHERE x.sensor_id = sl.sensor_id AND x.installation_datetime <= $1)`
+	args := []any{micros(db.Now())}
+	if typeName != nil {
+		cond += ` AND sl.sensor_id IN (SELECT s.id FROM sensor s JOIN sensor_type t ON t.id = s.type_id WHERE t.name = $2)`
+		args = append(args, *typeName)
+	}
+	return placementsWhere(ctx, tx, cond, args...)
+}
+
+// placementsWhere loads the placements (alias sl) satisfying cond, keyed by
+// sensor id; cond must select at most one placement per sensor.
+func placementsWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) (map[int64]*dtbase.SensorPlacement, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT sl.sensor_id, sl.location_id, sl.installation_datetime FROM sensor_location sl WHERE `+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find placements: %w", err)
+	}
+	type row struct{ sensor, loc, installed int64 }
+	var raw []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.sensor, &r.loc, &r.installed); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find placements: %w", err)
+		}
+		raw = append(raw, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find placements: %w", err)
+	}
+	out := make(map[int64]*dtbase.SensorPlacement, len(raw))
+	if len(raw) == 0 {
+		return out, nil
+	}
+	locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{},
+		`l.id IN (SELECT sl.location_id FROM sensor_location sl WHERE `+cond+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]dtbase.Location, len(locs))
+	for _, l := range locs {
+		byID[l.ID] = l
+	}
+	for _, r := range raw {
+		out[r.sensor] = &dtbase.SensorPlacement{Location: byID[r.loc], Installed: fromMicros(r.installed)}
+	}
+	return out, nil
+}
+
+// FindSensorDetails returns a sensor with its type and location history.
+func (db *DB) FindSensorDetails(ctx context.Context, uniqueIdentifier string) (*dtbase.SensorDetails, error) {
+	var d dtbase.SensorDetails
+	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d.Sensor, err = scanSensor(tx.QueryRowContext(ctx,
+			`SELECT `+sensorColumns+` FROM sensor s JOIN sensor_type t ON t.id = s.type_id WHERE s.unique_identifier = $1`, uniqueIdentifier))
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor: %w", err)
+		}
+		types, err := sensorTypesWhere(ctx, tx, `t.id = (SELECT type_id FROM sensor WHERE id = $1)`, d.ID)
+		if err != nil {
+			return err
+		}
+		if len(types) == 1 {
+			d.Type = types[0]
+		}
+		if d.History, err = sensorHistory(ctx, tx, d.ID); err != nil {
+			return err
+		}
+		now := db.Now()
+		for i := range d.History {
+			if !d.History[i].Installed.After(now) {
+				d.Location = &d.History[i]
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// sensorHistory returns a sensor's placements, newest first.
+func sensorHistory(ctx context.Context, tx *sql.Tx, sensorID int64) ([]dtbase.SensorPlacement, error) {
+	rows, err := tx.QueryContext(ctx,
+		`SELECT location_id, installation_datetime FROM sensor_location WHERE sensor_id = $1 ORDER BY installation_datetime DESC`, sensorID)
+	if err != nil {
+		return nil, fmt.Errorf("list sensor locations: %w", err)
+	}
+	type row struct{ loc, installed int64 }
+	var raw []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.loc, &r.installed); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list sensor locations: %w", err)
+		}
+		raw = append(raw, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sensor locations: %w", err)
+	}
+	out := []dtbase.SensorPlacement{}
+	if len(raw) == 0 {
+		return out, nil
+	}
+	locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{},
+		`l.id IN (SELECT location_id FROM sensor_location WHERE sensor_id = $1)`, sensorID)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]dtbase.Location, len(locs))
+	for _, l := range locs {
+		byID[l.ID] = l
+	}
+	for _, r := range raw {
+		out = append(out, dtbase.SensorPlacement{Location: byID[r.loc], Installed: fromMicros(r.installed)})
+	}
+	return out, nil
+}
+
+// UpdateSensor sets the non-nil fields of upd.
+func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtbase.SensorUpdate) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		set, args := []string{}, []any{}
+		if upd.Name != nil {
+			args = append(args, *upd.Name)
+			set = append(set, fmt.Sprintf("name = $%d", len(args)))
+		}
+		if upd.Notes != nil {
+			args = append(args, *upd.Notes)
+			set = append(set, fmt.Sprintf("notes = $%d", len(args)))
+		}
+		args = append(args, micros(db.Now()), uniqueIdentifier)
+		set = append(set, fmt.Sprintf("time_updated = $%d", len(args)-1))
+		res, err := tx.ExecContext(ctx,
+			`UPDATE sensor SET `+strings.Join(set, ", ")+fmt.Sprintf(` WHERE unique_identifier = $%d`, len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("edit sensor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor does not exist")
+		}
+		return nil
+	})
+}
+
+// DeleteSensor deletes a sensor with its readings and placements.
+func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor: %w", err)
+		}
+		var runs int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id).Scan(&runs); err != nil {
+			return fmt.Errorf("count model runs: %w", err)
+		}
+		if runs > 0 {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is referenced by %d model run(s); it cannot be deleted", uniqueIdentifier, runs)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sensor WHERE id = $1`, id)
+		if isForeignKeyViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier)
+		}
+		if err != nil {
+			return fmt.Errorf("delete sensor: %w", err)
+		}
+		return nil
+	})
+}
+
+// CreateSensorPlacement records that a sensor is at a location from
+// installed on.
+func (db *DB) CreateSensorPlacement(ctx context.Context, uniqueIdentifier, schema string, coords dtbase.Coordinates, installed time.Time) (*dtbase.SensorPlacement, error) {
+	var p *dtbase.SensorPlacement
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var sensorID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&sensorID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor: %w", err)
+		}
+		s, ok, err := db.schemaByName(ctx, tx, schema, false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' does not exist", schema)
+		}
+		vals, mask, err := fitCoordinates(s, coords, false)
+		if err != nil {
+			return err
+		}
+		ids, err := matchLocations(ctx, tx, s, vals, mask)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(ids) == 0:
+			return dtbase.Errorf(dtbase.ENOTFOUND, "No location of schema '%s' has these coordinates", schema)
+		case len(ids) > 1:
+			return dtbase.Errorf(dtbase.EINVALID, "The coordinates match %d locations of schema '%s'; give more of its identifiers (%s) to pick one",
+				len(ids), schema, strings.Join(s.IdentifierNames(), ", "))
+		}
+		if installed.IsZero() {
+			installed = db.Now()
+		}
+		installed = fromMicros(micros(installed))
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO sensor_location (sensor_id, location_id, installation_datetime) VALUES ($1, $2, $3)`,
+			sensorID, ids[0], micros(installed))
+		if isUniqueViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor location exists already: sensor '%s' has a location installed at %s",
+				uniqueIdentifier, dtbase.FormatTime(installed))
+		}
+		if err != nil {
+			return fmt.Errorf("create sensor location: %w", err)
+		}
+		locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{s.ID: s}, `l.id = $1`, ids[0])
+		if err != nil {
+			return err
+		}
+		p = &dtbase.SensorPlacement{Location: locs[0], Installed: installed}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ListSensorPlacements returns a sensor's location history, newest first;
+// none for an unknown sensor.
+func (db *DB) ListSensorPlacements(ctx context.Context, uniqueIdentifier string) ([]dtbase.SensorPlacement, error) {
+	out := []dtbase.SensorPlacement{}
+	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor: %w", err)
+		}
+		out, err = sensorHistory(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
