@@ -228,7 +228,6 @@ func schemaName(t reflect.Type) string {
 	return string(r)
 }
 
-
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	s.openapi.once.Do(func() { s.openapi.doc = mustJSON(s.openAPIDocument()) })
 	w.Header().Set("Content-Type", "application/json")

@@ -51,7 +51,9 @@ Commands:
   migrate    apply database migrations and exit
   user       manage users: create, list, set-password, set-role, delete
   import     import readings from a CSV file
+  import-dtbase  copy an original DTBase PostgreSQL database into this one (--from postgres://…)
   demo       load the CROP farm demo data into the database
+  forecast   forecast sensors with ARIMA and store the runs (forecast arima --help)
   version    print the version
 
 Run 'dtbase <command> --help' for the flags of a command.
@@ -74,8 +76,12 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.user(ctx, rest)
 	case "import":
 		err = m.importCmd(ctx, rest)
+	case "import-dtbase":
+		err = m.importDTBase(ctx, rest)
 	case "demo":
 		err = m.demo(ctx, rest)
+	case "forecast":
+		err = m.forecast(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(m.Stdout, "dtbase", Version)
 	case "help", "-h", "--help", "-help":
@@ -296,7 +302,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
-		Web: m.webHandler(c, db, secret, log),
+		Web: m.webHandler(c, db, secret, runner, log),
 	})
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)
 	if err != nil {
@@ -307,6 +313,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	servicesListening(runner, ln.Addr())
 	srv := &http.Server{
 		Handler:           apiServer,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -289,6 +289,11 @@ def build(case, **overrides):
                    trend=case["trend"], **options)
 
 
+def standard_errors(res):
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.diag(res.cov_params_approx))
+
+
 def fixture(case):
     model = build(case)
     start = model.start_params
@@ -317,6 +322,11 @@ def fixture(case):
         "param_names": list(model.param_names),
         "start_params": [float(v) for v in start],
         "params": [float(v) for v in res.params],
+        # Standard errors from the numerical Hessian of the log-likelihood
+        # (null where it is not negative definite): how well the data
+        # identify each parameter, for tests on flat likelihoods.
+        "bse": [None if not np.isfinite(v) else float(v)
+                for v in standard_errors(res)],
         "llf": float(res.llf),
         "aic": float(res.aic),
         "aicc": float(res.aicc),

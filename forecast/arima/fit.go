@@ -13,7 +13,8 @@ import (
 var (
 	// ErrTooShort means the series has too few observations for the model.
 	ErrTooShort = errors.New("arima: series too short")
-	// ErrNonFinite means the series contains NaN or an infinity.
+	// ErrNonFinite means the series contains an infinity. (NaN is not an
+	// error: it marks a missing value.)
 	ErrNonFinite = errors.New("arima: series contains a non-finite value")
 	// ErrInvalidParams means parameters do not fit the spec, or describe a
 	// non-stationary, non-invertible or degenerate model.
@@ -32,15 +33,20 @@ type Model struct {
 	// LogLikelihood is the exact Gaussian log-likelihood of the differenced
 	// series, which equals the exact diffuse log-likelihood of the series
 	// up to the constant -(d + D·s)·log(2π)/2 (see the package
-	// documentation).
+	// documentation). With missing values it is that of the observed
+	// differences.
 	LogLikelihood float64
 	// AIC is -2·LogLikelihood + 2k and BIC is -2·LogLikelihood +
 	// k·log(NObsEffective), with k = Spec.NumParams().
 	AIC, BIC float64
-	// NObs is the length of the series.
+	// AICc is AIC with the small-sample correction 2k(k+1)/(n-k-1) for
+	// n = NObsEffective, or +Inf when n ≤ k+1; it is the criterion of
+	// Auto. Like statsmodels, AIC, BIC and AICc count missing values in n.
+	AICc float64
+	// NObs is the length of the series, missing values included.
 	NObs int
 	// NObsEffective is NObs - (d + D·s), the length of the differenced
-	// series that the likelihood covers.
+	// series that the likelihood covers, missing values included.
 	NObsEffective int
 	// Converged reports whether the optimiser met its convergence criteria.
 	// It is always true for a Model built by NewModel. A fit that did not
@@ -57,9 +63,12 @@ type Model struct {
 // (see the package documentation). The estimates keep the AR polynomials
 // stationary and the MA polynomials invertible.
 //
-// y is in time order with equal spacing and must be finite; after removing
-// d + D·s values for differencing it needs more observations than the model
-// has parameters, and must not be constant after differencing. Fit returns
+// y is in time order with equal spacing. NaN marks a missing value, which
+// the Kalman filter skips (see the package documentation); infinities are
+// rejected. The differenced series, in which every value that depends on a
+// missing one is missing, needs more observed values than the model has
+// parameters, must not be constant, and the observed values must pin down
+// the level and every position in the season for forecasting. Fit returns
 // an error wrapping ErrInvalidSpec, ErrNonFinite, ErrTooShort or
 // ErrConstant for bad input.
 func Fit(y []float64, spec Spec) (*Model, error) {
@@ -138,14 +147,16 @@ type standardization struct {
 }
 
 // newStandardization centres w only when spec has an intercept to absorb
-// the shift; without one, the mean is part of the model.
+// the shift; without one, the mean is part of the model. Missing values
+// are left out of both moments.
 func newStandardization(w []float64, spec Spec) standardization {
-	std := standardization{layout: newParamLayout(spec), scale: math.Sqrt(variance(w))}
+	seen := observed(w)
+	std := standardization{layout: newParamLayout(spec), scale: math.Sqrt(variance(seen))}
 	if spec.hasIntercept() {
-		for _, v := range w {
+		for _, v := range seen {
 			std.center += v
 		}
-		std.center /= float64(len(w))
+		std.center /= float64(len(seen))
 	}
 	return std
 }
@@ -195,15 +206,30 @@ func checkInput(y []float64, spec Spec) (Spec, error) {
 	if spec.Trend == "" {
 		spec.Trend = TrendNone
 	}
+	missing := 0
 	for i, v := range y {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if math.IsInf(v, 0) {
 			return spec, fmt.Errorf("%w: y[%d] = %v", ErrNonFinite, i, v)
 		}
+		if math.IsNaN(v) {
+			missing++
+		}
 	}
+	if missing > 0 && missing == len(y) {
+		return spec, fmt.Errorf("%w: all %d values are missing", ErrTooShort, len(y))
+	}
+	k := spec.NumParams()
 	effective := len(y) - spec.diffStates()
-	if k := spec.NumParams(); effective <= k {
+	if effective <= k {
 		return spec, fmt.Errorf("%w: %v needs more than %d observations after differencing away %d, got %d in all",
 			ErrTooShort, spec, k, spec.diffStates(), len(y))
+	}
+	if missing > 0 {
+		w := difference(y, spec.Order.D, spec.Seasonal.D, spec.season())
+		if seen := len(observed(w)); seen <= k {
+			return spec, fmt.Errorf("%w: %v needs more than %d observed values after differencing away %d, got %d: %d of the %d values are missing, and each makes the differences that involve it missing",
+				ErrTooShort, spec, k, spec.diffStates(), seen, missing, len(y))
+		}
 	}
 	return spec, nil
 }
@@ -225,23 +251,37 @@ func newModel(y []float64, spec Spec, p []float64) (*Model, error) {
 	if err := full.setParams(p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidParams, err)
 	}
-	k := float64(len(p))
+	k, nEff := float64(len(p)), float64(len(w))
+	aicc := math.Inf(1)
+	if nEff > k+1 {
+		aicc = -2*llf + 2*k + 2*k*(k+1)/(nEff-k-1)
+	}
 	m := &Model{
 		Spec:          spec,
 		Params:        paramsFromVector(spec, p),
 		LogLikelihood: llf,
 		AIC:           -2*llf + 2*k,
-		BIC:           -2*llf + k*math.Log(float64(len(w))),
+		BIC:           -2*llf + k*math.Log(nEff),
+		AICc:          aicc,
 		NObs:          len(y),
 		NObsEffective: len(w),
 		ss:            full,
 		lastState:     make([]float64, full.n),
 		lastCov:       make([]float64, full.n*full.n),
 	}
-	// The differencing states at the forecast origin are known exactly
-	// from the data: state i < d is Δ^i y_{n-1}, and position k of seasonal
-	// block b is Δ^d Δ_s^b y_{n-1-k}. The ARMA block is the filter's
-	// prediction, uncorrelated with them.
+	if hasMissing(y) {
+		state, cov, err := full.filterLevels(y)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTooShort, err)
+		}
+		m.lastState, m.lastCov = state, cov
+		return m, nil
+	}
+	// Without missing values the differencing states at the forecast
+	// origin are known exactly from the data, and filterLevels would find
+	// the same at a higher cost: state i < d is Δ^i y_{n-1}, and position k
+	// of seasonal block b is Δ^d Δ_s^b y_{n-1-k}. The ARMA block is the
+	// filter's prediction, uncorrelated with them.
 	d, sd, s := spec.Order.D, spec.Seasonal.D, spec.season()
 	x := append([]float64(nil), y...)
 	for i := range d {
@@ -331,6 +371,7 @@ func maximizeLikelihood(w []float64, ss *stateSpace, start []float64) ([]float64
 // the series y of length n.
 type objective struct {
 	y           []float64
+	missing     bool // missing means y has NaN, which the fast filter cannot skip
 	ss          *stateSpace
 	work        *filterWork
 	constrained []float64
@@ -340,6 +381,7 @@ type objective struct {
 func newObjective(y []float64, ss *stateSpace) *objective {
 	return &objective{
 		y:           y,
+		missing:     hasMissing(y),
 		ss:          ss,
 		work:        newFilterWork(ss.n),
 		constrained: make([]float64, ss.spec.NumParams()),
@@ -352,7 +394,12 @@ func (o *objective) value(x []float64) float64 {
 	if err := o.ss.setParams(o.constrained); err != nil {
 		return math.Inf(1)
 	}
-	llf := o.ss.fastLogLikelihood(o.y, o.work)
+	var llf float64
+	if o.missing {
+		llf = o.ss.logLikelihood(o.y, o.work)
+	} else {
+		llf = o.ss.fastLogLikelihood(o.y, o.work)
+	}
 	if math.IsNaN(llf) {
 		return math.Inf(1)
 	}

@@ -1,6 +1,8 @@
 package arima
 
 import (
+	"math"
+
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -9,7 +11,9 @@ import (
 // the same basin of the likelihood: conditional least squares on the
 // differenced series, first for the trend and non-seasonal ARMA terms, then
 // separately for the seasonal ones. Coefficients that are not stationary or
-// invertible are replaced by zeros.
+// invertible are replaced by zeros. Like statsmodels, it drops missing
+// values from the differenced series (and the matching rows of the trend)
+// and runs the least squares on what remains as if it were contiguous.
 func startParams(y []float64, spec Spec) []float64 {
 	s := spec.season()
 	w := difference(y, spec.Order.D, spec.Seasonal.D, s)
@@ -27,6 +31,16 @@ func startParams(y []float64, spec Spec) []float64 {
 			}
 			trendData[t] = row
 		}
+	}
+	if hasMissing(w) {
+		var rows [][]float64
+		for t, v := range w {
+			if !math.IsNaN(v) && trendData != nil {
+				rows = append(rows, trendData[t])
+			}
+		}
+		trendData = rows
+		w = observed(w)
 	}
 	nonSeasonal := conditionalSumOfSquares(w, spec.Order.P, 1, spec.Order.Q, trendData)
 	if !isStationary(nonSeasonal.ar) {

@@ -355,12 +355,21 @@ func newFilterWork(n int) *filterWork {
 	}
 }
 
+// steadyTolerance is the change of the predicted state covariance, relative
+// to the prediction variance, below which logLikelihood treats the filter
+// as converged to its steady state. At a few units of rounding error it
+// changes the log-likelihood by less than its own rounding.
+const steadyTolerance = 1e-14
+
 // logLikelihood runs the Kalman filter over y and returns the exact
 // Gaussian log-likelihood, the sum of the log-densities of the one-step
 // prediction errors. ss must have no differencing states: y is the
-// differenced series and the state is the ARMA block alone. Afterwards
-// w.state and w.cov hold the prediction of the state for the time just
-// after y. It returns -Inf when a prediction variance is not positive.
+// differenced series and the state is the ARMA block alone. NaN marks a
+// missing value: the filter skips the update there and only predicts, so
+// the value contributes nothing to the likelihood, as in statsmodels.
+// Afterwards w.state and w.cov hold the prediction of the state for the
+// time just after y. It returns -Inf when a prediction variance is not
+// positive.
 //
 // The filter is the conventional one, specialised to Harvey's form where
 // y_t is the first state without measurement error. Then P_{t|t} has a
@@ -378,7 +387,13 @@ func (ss *stateSpace) logLikelihood(y []float64, w *filterWork) float64 {
 	phi, R, sigma2 := ss.phi, ss.selection, ss.sigma2
 	const log2Pi = 1.8378770664093453 // log(2π)
 	llf := 0.0
+	steady := false
 	for t, yt := range y {
+		if math.IsNaN(yt) {
+			ss.predictMissing(a, P, m, t)
+			steady = false
+			continue
+		}
 		copy(m, P[:r]) // P Zᵀ with Z = e_1
 		F := m[0]
 		if !(F > 0) {
@@ -403,7 +418,11 @@ func (ss *stateSpace) logLikelihood(y []float64, w *filterWork) float64 {
 		// P_{t+1}[i][k] = P_t[i+1][k+1] - m[i+1] m[k+1] / F + σ² R_i R_k,
 		// in place on the upper triangle in ascending order, so every
 		// element is read before it is overwritten.
+		if steady {
+			continue
+		}
 		invF := 1 / F
+		change := 0.0
 		for i := range r {
 			ri := sigma2 * R[i]
 			row := P[i*r : (i+1)*r]
@@ -412,9 +431,15 @@ func (ss *stateSpace) logLikelihood(y []float64, w *filterWork) float64 {
 				if k+1 < r {
 					updated += P[(i+1)*r+k+1] - m[i+1]*m[k+1]*invF
 				}
+				change = max(change, math.Abs(updated-row[k]))
 				row[k] = updated
 			}
 		}
+		// Once P_{t+1} = P_t to rounding, the recursion is at its fixed
+		// point and P stays there until the next missing value: the
+		// steady-state filter, as in statsmodels, which makes the O(r²)
+		// covariance step the exception on long series with gaps.
+		steady = change <= steadyTolerance*F
 	}
 	// Complete the lower triangle for callers that read the full matrix.
 	for i := range r {
@@ -425,9 +450,50 @@ func (ss *stateSpace) logLikelihood(y []float64, w *filterWork) float64 {
 	return llf
 }
 
+// predictMissing advances the prediction a_t, P_t (upper triangle) of
+// logLikelihood past a missing observation at index t of the differenced
+// series: a_{t+1} = T a_t + c_t and P_{t+1} = T P_t Tᵀ + σ² R Rᵀ. With T
+// in Harvey's companion form (φ in the first column, ones above the
+// diagonal),
+//
+//	(T P Tᵀ)[i][k] = φ_i φ_k P[0][0] + φ_i P[0][k+1] + φ_k P[0][i+1] + P[i+1][k+1],
+//
+// which is computed in place in ascending order once the first row is
+// saved in row0 (length r): every other element read lies in a later row.
+func (ss *stateSpace) predictMissing(a, P, row0 []float64, t int) {
+	r := ss.arma
+	phi, R, sigma2 := ss.phi, ss.selection, ss.sigma2
+	a0 := a[0]
+	for i := range r {
+		next := phi[i] * a0
+		if i+1 < r {
+			next += a[i+1]
+		}
+		a[i] = next
+	}
+	a[0] += ss.trendAt(t)
+	copy(row0, P[:r])
+	p00 := row0[0]
+	for i := range r {
+		ri := sigma2 * R[i]
+		for k := i; k < r; k++ {
+			v := phi[i]*phi[k]*p00 + ri*R[k]
+			if k+1 < r {
+				v += phi[i]*row0[k+1] + P[(i+1)*r+k+1]
+			}
+			if i+1 < r {
+				v += phi[k] * row0[i+1]
+			}
+			P[i*r+k] = v
+		}
+	}
+}
+
 // fastLogLikelihood returns the same log-likelihood as logLikelihood, up
 // to rounding, in O(r) rather than O(r²) operations per observation, but
-// without the final state covariance. It uses the Chandrasekhar recursions
+// without the final state covariance. It needs a complete series: a
+// missing value breaks the rank-one structure that it relies on, so y
+// must not contain NaN (the objective then uses logLikelihood). It uses the Chandrasekhar recursions
 // (Morf, Sidhu and Kailath 1974; Herbst 2015): for a time-invariant model
 // started from its stationary distribution, the change of the predicted
 // covariance, ΔP_t = P_{t+1} - P_t, has rank one, ΔP_t = W_t M_t W_tᵀ, and
@@ -515,7 +581,12 @@ func (ss *stateSpace) transitionTimes(dst, x []float64) {
 // predictCov replaces P by T P Tᵀ + σ² R Rᵀ, using the sparsity of T and
 // computing only the upper triangle of the symmetric result. work must have
 // room for n² values.
-func (ss *stateSpace) predictCov(P, work []float64) {
+func (ss *stateSpace) predictCov(P, work []float64) { ss.transformCov(P, work, ss.sigma2) }
+
+// transformCov replaces P by T P Tᵀ + noise·R Rᵀ; predictCov is the case
+// noise = σ², and the diffuse part of the exact diffuse filter, which
+// receives no innovations, the case noise = 0.
+func (ss *stateSpace) transformCov(P, work []float64, noise float64) {
 	n := ss.n
 	// work = T P, row by row.
 	for i, row := range ss.transition {
@@ -533,7 +604,7 @@ func (ss *stateSpace) predictCov(P, work []float64) {
 	for i := range n {
 		wi := work[i*n : (i+1)*n]
 		for k := i; k < n; k++ {
-			sum := ss.sigma2 * R[i] * R[k]
+			sum := noise * R[i] * R[k]
 			for _, e := range ss.transition[k] {
 				sum += wi[e.col] * e.val
 			}

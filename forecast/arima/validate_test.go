@@ -53,10 +53,28 @@ func TestFitRejectsBadInput(t *testing.T) {
 	for i := range series {
 		series[i] = math.Sin(float64(i)) + 0.1*float64(i%7)
 	}
-	withNaN := append([]float64(nil), series...)
-	withNaN[17] = math.NaN()
 	withInf := append([]float64(nil), series...)
 	withInf[3] = math.Inf(-1)
+	allMissing := make([]float64, 40)
+	for i := range allMissing {
+		allMissing[i] = math.NaN()
+	}
+	// 40 values of which every other one is missing: with d = 1 no
+	// difference survives.
+	alternating := append([]float64(nil), series...)
+	for i := 0; i < len(alternating); i += 2 {
+		alternating[i] = math.NaN()
+	}
+	// Seasonal data in which the second position of the season is never
+	// observed: the likelihood of the seasonal differences exists, but
+	// nothing pins down that position's level, so no forecast could.
+	neverObserved := make([]float64, 48)
+	for i := range neverObserved {
+		neverObserved[i] = math.Sin(float64(i)) + float64(i%4)
+		if i%4 == 1 {
+			neverObserved[i] = math.NaN()
+		}
+	}
 	airline := Spec{Order: Order{0, 1, 1}, Seasonal: SeasonalOrder{0, 1, 1, 12}}
 
 	cases := []struct {
@@ -68,8 +86,10 @@ func TestFitRejectsBadInput(t *testing.T) {
 		{"empty", nil, Spec{Order: Order{P: 1}}, ErrTooShort},
 		{"fewer observations than parameters", series[:3], Spec{Order: Order{P: 2}}, ErrTooShort},
 		{"nothing left after differencing", series[:16], airline, ErrTooShort},
-		{"NaN", withNaN, Spec{Order: Order{P: 1}}, ErrNonFinite},
 		{"infinity", withInf, Spec{Order: Order{P: 1}}, ErrNonFinite},
+		{"all missing", allMissing, Spec{Order: Order{P: 1}}, ErrTooShort},
+		{"no difference observed", alternating, Spec{Order: Order{D: 1, Q: 1}}, ErrTooShort},
+		{"a season position never observed", neverObserved, Spec{Seasonal: SeasonalOrder{D: 1, S: 4}}, ErrTooShort},
 		{"negative order", series, Spec{Order: Order{P: -1}}, ErrInvalidSpec},
 		{"seasonal terms with s<2", series, Spec{Seasonal: SeasonalOrder{Q: 1, S: 1}}, ErrInvalidSpec},
 		{"constant after differencing", []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, Spec{Order: Order{D: 1, Q: 1}}, ErrConstant},

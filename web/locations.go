@@ -1,0 +1,398 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+func (h *Handler) locationRoutes(viewer, editor dtbase.Role) {
+	m := h.mux
+	m.Handle("GET /locations", h.page(viewer, h.locationsPage))
+	m.Handle("POST /locations/schemas/create", h.action(editor, h.createSchema))
+	m.Handle("POST /locations/schemas/delete", h.action(editor, h.deleteSchema))
+	m.Handle("GET /locations/schema", h.page(viewer, h.schemaPage))
+	m.Handle("POST /locations/create", h.action(editor, h.createLocation))
+	m.Handle("POST /locations/edit", h.action(editor, h.editLocation))
+	m.Handle("POST /locations/delete", h.action(editor, h.deleteLocation))
+}
+
+type locationsData struct {
+	Schemas     []schemaRow
+	Identifiers []dtbase.Identifier
+	Datatypes   []dtbase.Datatype
+}
+
+type schemaRow struct {
+	dtbase.LocationSchema
+	Locations int
+	Has3D     bool
+}
+
+func (h *Handler) locationsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	schemas, err := h.store.ListLocationSchemas(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &locationsData{Datatypes: dtbase.Datatypes}
+	for _, sc := range schemas {
+		locs, err := h.store.FindLocations(ctx, sc.Name, nil)
+		if err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		_, has3D := axesOf(&sc)
+		d.Schemas = append(d.Schemas, schemaRow{LocationSchema: sc, Locations: len(locs), Has3D: has3D})
+	}
+	if s.User.Role.Allows(dtbase.RoleEditor) {
+		if d.Identifiers, err = h.store.ListLocationIdentifiers(ctx); err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, "locations.html", &view{Title: "Locations", Nav: "locations", Session: s, Data: d})
+}
+
+func schemaURL(name string) string { return "/locations/schema?name=" + url.QueryEscape(name) }
+
+// createSchema creates a schema from existing identifiers (checked by id)
+// and new ones (rows of name, units and datatype).
+func (h *Handler) createSchema(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || len(name) > 100 {
+		return "/locations", "", invalid("The schema needs a name of 1 to 100 characters.")
+	}
+	sc := &dtbase.LocationSchema{Name: name, Description: strPtr(r.PostFormValue("description"))}
+	if ids := r.PostForm["identifier"]; len(ids) > 0 {
+		all, err := h.store.ListLocationIdentifiers(ctx)
+		if err != nil {
+			return "/locations", "", err
+		}
+		byID := map[string]dtbase.Identifier{}
+		for _, id := range all {
+			byID[strconv.FormatInt(id.ID, 10)] = id
+		}
+		for _, id := range ids {
+			x, ok := byID[id]
+			if !ok {
+				return "/locations", "", invalid("Identifier %s no longer exists; reload the page.", id)
+			}
+			sc.Identifiers = append(sc.Identifiers, dtbase.Identifier{Name: x.Name, Units: x.Units, Datatype: x.Datatype})
+		}
+	}
+	names, units, types := r.PostForm["new_name"], r.PostForm["new_units"], r.PostForm["new_datatype"]
+	for i, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		id := dtbase.Identifier{Name: n, Datatype: dtbase.Float}
+		if i < len(units) {
+			id.Units = strPtr(units[i])
+		}
+		if i < len(types) {
+			id.Datatype = dtbase.Datatype(types[i])
+		}
+		if !id.Datatype.Valid() {
+			return "/locations", "", invalid("Identifier %q: unknown datatype %q.", n, string(id.Datatype))
+		}
+		sc.Identifiers = append(sc.Identifiers, id)
+	}
+	if len(sc.Identifiers) == 0 {
+		return "/locations", "", invalid("Choose or add at least one identifier.")
+	}
+	if err := h.store.CreateLocationSchema(ctx, sc); err != nil {
+		return "/locations", "", err
+	}
+	return schemaURL(name), "Location schema " + name + " created.", nil
+}
+
+func (h *Handler) deleteSchema(r *http.Request, s *session) (string, string, error) {
+	name := r.PostFormValue("name")
+	if err := h.store.DeleteLocationSchema(r.Context(), name); err != nil {
+		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+			return "/locations", "", invalid("Schema %s still has locations; delete them first.", name)
+		}
+		return "/locations", "", err
+	}
+	return "/locations", "Location schema " + name + " deleted.", nil
+}
+
+type schemaPageData struct {
+	Schema    *dtbase.LocationSchema
+	Locations []locationRow
+	Scene     *sceneConfig
+	Sensors   []string // every sensor, for the placement form
+	Now       time.Time
+}
+
+type locationRow struct {
+	dtbase.Location
+	Cells   []string // the values as text, aligned with the schema's identifiers
+	Sensors []string // sensors placed here now
+}
+
+func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	name := r.URL.Query().Get("name")
+	sc, err := h.store.FindLocationSchema(ctx, name)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	locs, err := h.store.FindLocations(ctx, name, nil)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	sensors, err := h.store.FindSensors(ctx, dtbase.SensorFilter{WithLocation: true})
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	at := map[int64][]string{}
+	for _, x := range sensors {
+		if x.Location != nil && x.Location.Location.Schema == name {
+			at[x.Location.Location.ID] = append(at[x.Location.Location.ID], x.UniqueIdentifier)
+		}
+	}
+	d := &schemaPageData{Schema: sc, Now: h.now()}
+	if s.User.Role.Allows(dtbase.RoleEditor) {
+		for _, x := range sensors {
+			d.Sensors = append(d.Sensors, x.UniqueIdentifier)
+		}
+	}
+	for _, l := range locs {
+		row := locationRow{Location: l, Sensors: at[l.ID]}
+		for _, v := range l.Values {
+			row.Cells = append(row.Cells, formatValue(v))
+		}
+		d.Locations = append(d.Locations, row)
+	}
+	v := &view{Title: "Locations of " + name, Nav: "locations", Session: s, Data: d}
+	if axes, ok := axesOf(sc); ok && len(locs) > 0 {
+		if d.Scene, err = h.scene(r, sc, axes, locs, at); err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		v.Scripts = []string{"js/scene3d.js"}
+	}
+	h.render(w, r, http.StatusOK, "schema.html", v)
+}
+
+// formCoordinates reads one input per identifier of the schema, named
+// "id_<identifier name>", in the identifier's datatype. With partial set,
+// empty inputs are left out.
+func formCoordinates(r *http.Request, sc *dtbase.LocationSchema, partial bool) (dtbase.Coordinates, error) {
+	coords := dtbase.Coordinates{}
+	for _, id := range sc.Identifiers {
+		text := r.PostFormValue("id_" + id.Name)
+		if id.Datatype == dtbase.Boolean {
+			text = strconv.FormatBool(text == "true" || text == "on")
+		} else if strings.TrimSpace(text) == "" && id.Datatype != dtbase.String {
+			if partial {
+				continue
+			}
+			return nil, invalid("Give a value for %s.", id.Name)
+		}
+		v, msg := dtbase.ParseValueText(text, id.Datatype)
+		if msg != "" {
+			return nil, invalid("%s: %s.", id.Name, msg)
+		}
+		coords[id.Name] = v
+	}
+	return coords, nil
+}
+
+func (h *Handler) createLocation(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	name := r.PostFormValue("schema")
+	back := schemaURL(name)
+	sc, err := h.store.FindLocationSchema(ctx, name)
+	if err != nil {
+		return back, "", err
+	}
+	coords, err := formCoordinates(r, sc, false)
+	if err != nil {
+		return back, "", err
+	}
+	l, err := h.store.CreateLocation(ctx, name, coords)
+	if err != nil {
+		return back, "", err
+	}
+	return back, "Location " + coordsText(l) + " added.", nil
+}
+
+// locationByID finds a location of a schema by its id.
+func (h *Handler) locationByID(r *http.Request, schema string) (*dtbase.Location, error) {
+	id, err := strconv.ParseInt(r.PostFormValue("location"), 10, 64)
+	if err != nil {
+		return nil, invalid("No location was chosen.")
+	}
+	locs, err := h.store.FindLocations(r.Context(), schema, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i := range locs {
+		if locs[i].ID == id {
+			return &locs[i], nil
+		}
+	}
+	return nil, invalid("That location no longer exists; reload the page.")
+}
+
+func (h *Handler) editLocation(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	name := r.PostFormValue("schema")
+	back := schemaURL(name)
+	sc, err := h.store.FindLocationSchema(ctx, name)
+	if err != nil {
+		return back, "", err
+	}
+	l, err := h.locationByID(r, name)
+	if err != nil {
+		return back, "", err
+	}
+	update, err := formCoordinates(r, sc, true)
+	if err != nil {
+		return back, "", err
+	}
+	nl, err := h.store.UpdateLocation(ctx, name, l.Coordinates(), update)
+	if err != nil {
+		return back, "", err
+	}
+	return back, "Location saved as " + coordsText(nl) + ".", nil
+}
+
+func (h *Handler) deleteLocation(r *http.Request, s *session) (string, string, error) {
+	name := r.PostFormValue("schema")
+	back := schemaURL(name)
+	l, err := h.locationByID(r, name)
+	if err != nil {
+		return back, "", err
+	}
+	if err := h.store.DeleteLocation(r.Context(), name, l.Coordinates()); err != nil {
+		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+			return back, "", invalid("Location %s is in a sensor's placement history and cannot be deleted.", coordsText(l))
+		}
+		return back, "", err
+	}
+	return back, "Location " + coordsText(l) + " deleted.", nil
+}
+
+// axisNames lists, per axis, identifier names that place a location in
+// space.
+var axisNames = [3][]string{
+	{"x", "lon", "long", "longitude", "easting", "east"},
+	{"y", "lat", "latitude", "northing", "north"},
+	{"z", "alt", "altitude", "height", "elevation", "depth", "level", "floor"},
+}
+
+// axesOf returns the indexes in the schema of its x, y and z identifiers
+// (-1 for a missing z) when it has numeric x- and y-like ones.
+func axesOf(sc *dtbase.LocationSchema) ([3]int, bool) {
+	axes := [3]int{-1, -1, -1}
+	for i, id := range sc.Identifiers {
+		if id.Datatype != dtbase.Float && id.Datatype != dtbase.Integer {
+			continue
+		}
+		name := strings.ToLower(id.Name)
+		for a, names := range axisNames {
+			if axes[a] >= 0 {
+				continue
+			}
+			for _, n := range names {
+				if name == n || strings.HasPrefix(name, n+"_") || strings.HasPrefix(name, n+" ") {
+					axes[a] = i
+				}
+			}
+		}
+	}
+	return axes, axes[0] >= 0 && axes[1] >= 0
+}
+
+// sceneConfig is what the 3D island draws: every location of the schema,
+// the sensors placed at them and their latest values per measure.
+type sceneConfig struct {
+	Axes     []string     `json:"axes"`
+	Points   []scenePoint `json:"points"`
+	Measures []string     `json:"measures"`
+}
+
+type scenePoint struct {
+	P       [3]float64    `json:"p"`
+	Label   string        `json:"label"`
+	Sensors []sceneSensor `json:"sensors"`
+}
+
+type sceneSensor struct {
+	ID     string             `json:"id"`
+	Values map[string]float64 `json:"values"` // by measure label
+	Times  map[string]string  `json:"times"`
+}
+
+func (h *Handler) scene(r *http.Request, sc *dtbase.LocationSchema, axes [3]int, locs []dtbase.Location, at map[int64][]string) (*sceneConfig, error) {
+	cfg := &sceneConfig{}
+	for _, a := range axes {
+		if a >= 0 {
+			cfg.Axes = append(cfg.Axes, sc.Identifiers[a].Name)
+		} else {
+			cfg.Axes = append(cfg.Axes, "")
+		}
+	}
+	var placed []string
+	for _, ids := range at {
+		placed = append(placed, ids...)
+	}
+	values := map[string]*sceneSensor{}
+	measures := map[string]string{}
+	if len(placed) > 0 {
+		latest, err := h.store.LatestReadings(r.Context(), dtbase.LatestReadingFilter{UniqueIdentifiers: placed})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range latest {
+			f, ok := numeric(l.Value)
+			if !ok || l.Datatype == dtbase.Boolean {
+				continue
+			}
+			label := l.MeasureName
+			if l.MeasureUnits != nil && *l.MeasureUnits != "" {
+				label += " (" + *l.MeasureUnits + ")"
+			}
+			measures[label] = label
+			ss := values[l.UniqueIdentifier]
+			if ss == nil {
+				ss = &sceneSensor{ID: l.UniqueIdentifier, Values: map[string]float64{}, Times: map[string]string{}}
+				values[l.UniqueIdentifier] = ss
+			}
+			ss.Values[label] = f
+			ss.Times[label] = formatTime(l.Time)
+		}
+	}
+	cfg.Measures = sortedKeys(measures)
+	for _, l := range locs {
+		p := scenePoint{Label: coordsText(&l)}
+		for a, i := range axes {
+			if i >= 0 {
+				p.P[a], _ = numeric(l.Values[i])
+			}
+		}
+		for _, id := range at[l.ID] {
+			if ss := values[id]; ss != nil {
+				p.Sensors = append(p.Sensors, *ss)
+			} else {
+				p.Sensors = append(p.Sensors, sceneSensor{ID: id})
+			}
+		}
+		cfg.Points = append(cfg.Points, p)
+	}
+	return cfg, nil
+}

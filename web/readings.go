@@ -1,0 +1,834 @@
+package web
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+func (h *Handler) readingRoutes(viewer dtbase.Role) {
+	m := h.mux
+	m.Handle("GET /explorer", h.page(viewer, h.explorerPage))
+	m.Handle("GET /readings", h.page(viewer, h.readingsPage))
+	m.Handle("GET /ui/api/series", h.api(viewer, h.seriesJSON))
+	m.Handle("GET /ui/api/readings.csv", h.api(viewer, h.readingsCSV))
+}
+
+// maxPlotPoints bounds what one series sends to a chart, whatever the
+// range: about two points per pixel of a wide screen.
+const maxPlotPoints = 4000
+
+// latestRow is one sensor measure's newest reading, as the dashboard and
+// the sensor page show it.
+type latestRow struct {
+	Sensor    string
+	Measure   string
+	MeasureID int64
+	Units     string
+	Datatype  dtbase.Datatype
+	Value     string
+	Time      time.Time
+	Age       string
+	Stale     bool
+	Spark     string // SVG polyline points, empty when there is nothing to draw
+}
+
+// latestForSensor returns the newest reading of each of a sensor's measures.
+func (h *Handler) latestForSensor(r *http.Request, det *dtbase.SensorDetails) ([]latestRow, error) {
+	latest, err := h.store.LatestReadings(r.Context(), dtbase.LatestReadingFilter{UniqueIdentifiers: []string{det.UniqueIdentifier}})
+	if err != nil {
+		return nil, err
+	}
+	ids := measureIDs(det.Type.Measures)
+	now := h.now()
+	rows := make([]latestRow, 0, len(latest))
+	for _, l := range latest {
+		rows = append(rows, newLatestRow(l, ids, now))
+	}
+	err = h.addSparklines(r.Context(), rows, map[string]int64{det.UniqueIdentifier: det.ID})
+	return rows, err
+}
+
+// measureIDs maps "name\x00units" to a measure's id.
+func measureIDs(ms []dtbase.Measure) map[string]int64 {
+	out := make(map[string]int64, len(ms))
+	for _, m := range ms {
+		out[m.Name+"\x00"+derefString(m.Units)] = m.ID
+	}
+	return out
+}
+
+func newLatestRow(l dtbase.LatestReading, ids map[string]int64, now time.Time) latestRow {
+	return latestRow{Sensor: l.UniqueIdentifier, Measure: l.MeasureName, Units: derefString(l.MeasureUnits),
+		MeasureID: ids[l.MeasureName+"\x00"+derefString(l.MeasureUnits)], Datatype: l.Datatype,
+		Value: formatValue(l.Value), Time: l.Time, Age: formatAge(now, l.Time)}
+}
+
+// chartConfig is what the charts island reads from a data-config
+// attribute: the series to draw and the range.
+type chartConfig struct {
+	Mode   string        `json:"mode"` // "explorer" or "compact"
+	From   string        `json:"from"`
+	To     string        `json:"to"`
+	Charts []chartSpec   `json:"charts"`
+	Series []seriesIdent `json:"-"`
+}
+
+// chartSpec is one plot: a measure with one line per sensor.
+type chartSpec struct {
+	Title  string        `json:"title"`
+	Units  string        `json:"units"`
+	Series []seriesIdent `json:"series"`
+}
+
+type seriesIdent struct {
+	Sensor    string `json:"sensor"`
+	MeasureID int64  `json:"measure"`
+	Label     string `json:"label"`
+}
+
+// sensorChart plots a sensor's numeric measures over the week up to its
+// newest reading, and returns the CSV download of the same range.
+func (h *Handler) sensorChart(det *dtbase.SensorDetails, latest []latestRow) (*chartConfig, string) {
+	var end time.Time
+	for _, l := range latest {
+		if l.Time.After(end) {
+			end = l.Time
+		}
+	}
+	if end.IsZero() {
+		return nil, ""
+	}
+	from := end.Add(-7 * 24 * time.Hour)
+	cfg := &chartConfig{Mode: "compact", From: dtbase.FormatTime(from), To: dtbase.FormatTime(end)}
+	for _, m := range det.Type.Measures {
+		if m.Datatype == dtbase.String {
+			continue
+		}
+		si := seriesIdent{Sensor: det.UniqueIdentifier, MeasureID: m.ID, Label: det.UniqueIdentifier}
+		cfg.Charts = append(cfg.Charts, chartSpec{Title: m.Name, Units: derefString(m.Units), Series: []seriesIdent{si}})
+		cfg.Series = append(cfg.Series, si)
+	}
+	if len(cfg.Charts) == 0 {
+		return nil, ""
+	}
+	return cfg, csvURL(cfg.Series, from, end)
+}
+
+// explorerData is the explorer page's model. The URL holds the whole state:
+// type, sensor (repeated), measure (repeated ids), from and to.
+type explorerData struct {
+	Types     []dtbase.SensorType
+	Type      *dtbase.SensorType
+	Sensors   []dtbase.Sensor
+	Measures  []dtbase.Measure // the type's plottable measures
+	Chosen    []string
+	ChosenM   []string
+	From, To  time.Time
+	Ranges    []quickRange
+	Chart     *chartConfig
+	CSV       string
+	Message   string
+	HasString bool
+}
+
+type quickRange struct {
+	Label, Query string
+}
+
+// explorerPage lets a user pick a sensor type, sensors, measures and a
+// range; the charts island draws them, fetching downsampled series.
+func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	types, err := h.store.ListSensorTypes(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &explorerData{Types: types, Chosen: q["sensor"], ChosenM: q["measure"]}
+	typeName := q.Get("type")
+	if typeName == "" && len(types) > 0 {
+		typeName = types[0].Name
+	}
+	for i := range types {
+		if types[i].Name == typeName {
+			d.Type = &types[i]
+		}
+	}
+	v := &view{Title: "Time-series explorer", Nav: "explorer", Session: s, Data: d, Wide: true,
+		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}}
+	if d.Type == nil {
+		if typeName != "" {
+			d.Message = "There is no sensor type " + typeName + "."
+		}
+		h.render(w, r, http.StatusOK, "explorer.html", v)
+		return
+	}
+	for _, m := range d.Type.Measures {
+		if m.Datatype == dtbase.String {
+			d.HasString = true
+			continue
+		}
+		d.Measures = append(d.Measures, m)
+	}
+	if d.Sensors, err = h.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: &d.Type.Name}); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	// Without a choice, show every sensor (up to ten) and every measure.
+	if len(d.Chosen) == 0 {
+		for i, x := range d.Sensors {
+			if i == 10 {
+				break
+			}
+			d.Chosen = append(d.Chosen, x.UniqueIdentifier)
+		}
+	}
+	if len(d.ChosenM) == 0 {
+		for _, m := range d.Measures {
+			d.ChosenM = append(d.ChosenM, strconv.FormatInt(m.ID, 10))
+		}
+	}
+	// The default range is the week up to the newest reading shown, so a
+	// twin whose data stopped still opens on something.
+	end := h.now()
+	if len(d.Chosen) > 0 && (q.Get("from") == "" || q.Get("to") == "") {
+		latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{UniqueIdentifiers: d.Chosen})
+		if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+			h.fail(w, r, s, err)
+			return
+		}
+		var newest time.Time
+		for _, l := range latest {
+			if l.Time.After(newest) {
+				newest = l.Time
+			}
+		}
+		if !newest.IsZero() {
+			end = newest.Add(time.Minute).Truncate(time.Minute)
+		}
+	}
+	d.From, d.To = end.Add(-7*24*time.Hour), end
+	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
+		d.From = t
+	} else {
+		d.Message = err.Error()
+	}
+	if t, err := parseFormTime(q.Get("to"), d.To); err == nil {
+		d.To = t
+	} else {
+		d.Message = dtbase.ErrorMessage(err)
+	}
+	if !d.From.Before(d.To) {
+		d.Message = "The start of the range must be before its end."
+	}
+	for _, qr := range []struct {
+		label string
+		dur   time.Duration
+	}{{"24 h", 24 * time.Hour}, {"7 days", 7 * 24 * time.Hour}, {"30 days", 30 * 24 * time.Hour}, {"1 year", 365 * 24 * time.Hour}} {
+		qq := url.Values{"type": {d.Type.Name}, "sensor": d.Chosen, "measure": d.ChosenM,
+			"from": {d.To.Add(-qr.dur).UTC().Format("2006-01-02T15:04")}, "to": {d.To.UTC().Format("2006-01-02T15:04")}}
+		d.Ranges = append(d.Ranges, quickRange{qr.label, "/explorer?" + qq.Encode()})
+	}
+	chosen := map[string]bool{}
+	for _, c := range d.Chosen {
+		chosen[c] = true
+	}
+	if d.Message == "" {
+		cfg := &chartConfig{Mode: "explorer", From: dtbase.FormatTime(d.From), To: dtbase.FormatTime(d.To)}
+		for _, m := range d.Measures {
+			if !contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
+				continue
+			}
+			spec := chartSpec{Title: m.Name, Units: derefString(m.Units)}
+			for _, x := range d.Sensors {
+				if chosen[x.UniqueIdentifier] {
+					spec.Series = append(spec.Series, seriesIdent{Sensor: x.UniqueIdentifier, MeasureID: m.ID, Label: x.UniqueIdentifier})
+					cfg.Series = append(cfg.Series, spec.Series[len(spec.Series)-1])
+				}
+			}
+			if len(spec.Series) > 0 {
+				cfg.Charts = append(cfg.Charts, spec)
+			}
+		}
+		if len(cfg.Charts) > 0 {
+			d.Chart = cfg
+			d.CSV = csvURL(cfg.Series, d.From, d.To)
+		}
+	}
+	h.render(w, r, http.StatusOK, "explorer.html", v)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// csvURL is the download of the given series over [from, to] at full
+// resolution.
+func csvURL(series []seriesIdent, from, to time.Time) string {
+	q := url.Values{}
+	for _, s := range series {
+		q.Add("sensor", s.Sensor)
+		q.Add("measure", strconv.FormatInt(s.MeasureID, 10))
+	}
+	q.Set("from", dtbase.FormatTime(from))
+	q.Set("to", dtbase.FormatTime(to))
+	return "/ui/api/readings.csv?" + q.Encode()
+}
+
+// api wraps an island endpoint: a session of at least role, GET only (so
+// the cookie alone cannot change anything), errors as JSON.
+func (h *Handler) api(role dtbase.Role, fn func(w http.ResponseWriter, r *http.Request, s *session) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := h.loadSession(w, r)
+		if s == nil {
+			writeJSONError(w, http.StatusUnauthorized, "Your session has expired. Reload the page to sign in again.")
+			return
+		}
+		if !s.User.Role.Allows(role) {
+			writeJSONError(w, http.StatusForbidden, "This needs the "+string(role)+" role.")
+			return
+		}
+		if err := fn(w, r, s); err != nil {
+			status := http.StatusBadRequest
+			if !isClientError(err) {
+				h.log.Error("island request failed", "path", r.URL.Path, "err", err)
+				status = http.StatusInternalServerError
+			}
+			writeJSONError(w, status, dtbase.ErrorMessage(err))
+		}
+	})
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	b, _ := toJSON(struct {
+		Detail string `json:"detail"`
+	}{msg})
+	w.Write([]byte(b))
+}
+
+// resolveSeries finds the reading measure of a sensor and a measure id.
+func (h *Handler) resolveSeries(ctx context.Context, sensor, measureID string) (dtbase.ReadingMeasure, error) {
+	id, err := strconv.ParseInt(measureID, 10, 64)
+	if err != nil {
+		return dtbase.ReadingMeasure{}, invalid("measure must be a measure id, not %q", measureID)
+	}
+	measures, err := h.store.ListMeasures(ctx)
+	if err != nil {
+		return dtbase.ReadingMeasure{}, err
+	}
+	for _, m := range measures {
+		if m.ID == id {
+			return h.store.FindReadingMeasure(ctx, sensor, m.Name, m.Units)
+		}
+	}
+	return dtbase.ReadingMeasure{}, dtbase.Errorf(dtbase.ENOTFOUND, "No measure with id %d", id)
+}
+
+// rangeParams reads from and to (any timestamp the API accepts).
+func rangeParams(q url.Values) (from, to time.Time, err error) {
+	var ok bool
+	if from, ok = dtbase.ParseTime(q.Get("from")); !ok {
+		return from, to, invalid("from: %q is not a timestamp", q.Get("from"))
+	}
+	if to, ok = dtbase.ParseTime(q.Get("to")); !ok {
+		return from, to, invalid("to: %q is not a timestamp", q.Get("to"))
+	}
+	if to.Before(from) {
+		return from, to, invalid("from must not be after to")
+	}
+	return from, to, nil
+}
+
+// seriesStats summarises a series over the whole requested range.
+type seriesStats struct {
+	Count int64    `json:"count"`
+	Min   *float64 `json:"min"`
+	Max   *float64 `json:"max"`
+	Mean  *float64 `json:"mean"`
+}
+
+// seriesAnswer is a series for uPlot: parallel arrays of Unix seconds and
+// values (booleans as 0/1), with the statistics of the full range.
+type seriesAnswer struct {
+	Sensor      string      `json:"sensor"`
+	Measure     string      `json:"measure"`
+	Units       string      `json:"units"`
+	T           []float64   `json:"t"`
+	V           []float64   `json:"v"`
+	Downsampled bool        `json:"downsampled"`
+	Stats       seriesStats `json:"stats"`
+}
+
+// seriesJSON answers /ui/api/series?sensor=&measure=<id>&from=&to=&points=
+// with at most points readings (default and cap maxPlotPoints) that keep
+// peaks, and the exact count, min, max and mean over the range. One scan
+// of the range computes both, so a year of minute data costs one pass.
+func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	rm, err := h.resolveSeries(ctx, q.Get("sensor"), q.Get("measure"))
+	if err != nil {
+		return err
+	}
+	if rm.Datatype == dtbase.String {
+		return invalid("%s is a string measure and cannot be plotted", rm.MeasureName)
+	}
+	from, to, err := rangeParams(q)
+	if err != nil {
+		return err
+	}
+	points := maxPlotPoints
+	if p, err := strconv.Atoi(q.Get("points")); err == nil && p >= 2 && p < points {
+		points = p
+	}
+	ds, err := h.scanDownsampled(ctx, rm, from, to, points/2)
+	if err != nil {
+		return err
+	}
+	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits)}
+	ans.T, ans.V = ds.points()
+	ans.Stats.Count = ds.count
+	if ds.count > 0 && rm.Datatype != dtbase.Boolean {
+		mean := ds.sum / float64(ds.count)
+		ans.Stats.Min, ans.Stats.Max, ans.Stats.Mean = &ds.lo, &ds.hi, &mean
+	}
+	ans.Downsampled = int64(len(ans.T)) < ds.count
+	body, err := toJSON(ans)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "private, max-age=10")
+	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
+	return nil
+}
+
+// scanParts is how many time slices of a series are read at once: long
+// ranges are split so that the database reads them on several cores.
+const scanParts = 2
+
+// scanDownsampled reads [from, to] of a series into a downsampler of n
+// buckets, in scanParts concurrent slices whose buckets are merged.
+func (h *Handler) scanDownsampled(ctx context.Context, rm dtbase.ReadingMeasure, from, to time.Time, n int) (*downsampler, error) {
+	parts := make([]*downsampler, scanParts)
+	errs := make([]error, scanParts)
+	span := to.Sub(from)
+	var wg sync.WaitGroup
+	for i := range parts {
+		parts[i] = newDownsampler(from, to, n)
+		lo := from.Add(span / scanParts * time.Duration(i)).Truncate(time.Microsecond)
+		hi := to
+		if i < scanParts-1 {
+			hi = from.Add(span / scanParts * time.Duration(i+1)).Truncate(time.Microsecond).Add(-time.Microsecond)
+		}
+		if i > 0 && !lo.After(from) || hi.Before(lo) {
+			continue
+		}
+		wg.Add(1)
+		go func(ds *downsampler, lo, hi time.Time, err *error) {
+			defer wg.Done()
+			*err = h.store.ScanReadings(ctx, rm, lo, hi, func(rd dtbase.Reading) error {
+				f, _ := numeric(rd.Value)
+				ds.add(rd.Time.UnixMicro(), f)
+				return nil
+			})
+		}(parts[i], lo, hi, &errs[i])
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range parts[1:] {
+		parts[0].merge(p)
+	}
+	return parts[0], nil
+}
+
+// downsampler keeps, for each of n equal time buckets of [from, to], the
+// minimum and the maximum reading, so that a plot of at most 2n points
+// keeps every peak and trough; and it sums up the whole series. Memory is
+// O(n) whatever the number of readings.
+type downsampler struct {
+	from, span int64
+	buckets    []bucket
+	count      int64
+	sum        float64
+	lo, hi     float64
+	first      int64 // the earliest time seen
+	last       int64 // the latest time seen
+}
+
+type bucket struct {
+	n          int
+	tMin, tMax int64
+	vMin, vMax float64
+}
+
+func newDownsampler(from, to time.Time, n int) *downsampler {
+	return &downsampler{from: from.UnixMicro(), span: to.UnixMicro() - from.UnixMicro() + 1,
+		buckets: make([]bucket, max(n, 1)), lo: math.Inf(1), hi: math.Inf(-1)}
+}
+
+func (d *downsampler) add(t int64, v float64) {
+	if d.count == 0 || t < d.first {
+		d.first = t
+	}
+	d.last = max(d.last, t)
+	d.count++
+	d.sum += v
+	d.lo, d.hi = math.Min(d.lo, v), math.Max(d.hi, v)
+	i := int((t - d.from) * int64(len(d.buckets)) / d.span)
+	i = min(max(i, 0), len(d.buckets)-1)
+	b := &d.buckets[i]
+	if b.n == 0 || v < b.vMin {
+		b.tMin, b.vMin = t, v
+	}
+	if b.n == 0 || v > b.vMax {
+		b.tMax, b.vMax = t, v
+	}
+	b.n++
+}
+
+// merge adds what another downsampler of the same buckets has seen.
+func (d *downsampler) merge(o *downsampler) {
+	if o.count > 0 && (d.count == 0 || o.first < d.first) {
+		d.first = o.first
+	}
+	d.last = max(d.last, o.last)
+	d.count += o.count
+	d.sum += o.sum
+	d.lo, d.hi = math.Min(d.lo, o.lo), math.Max(d.hi, o.hi)
+	for i := range d.buckets {
+		a, b := &d.buckets[i], o.buckets[i]
+		switch {
+		case b.n == 0:
+		case a.n == 0:
+			*a = b
+		default:
+			if b.vMin < a.vMin || (b.vMin == a.vMin && b.tMin < a.tMin) {
+				a.tMin, a.vMin = b.tMin, b.vMin
+			}
+			if b.vMax > a.vMax || (b.vMax == a.vMax && b.tMax < a.tMax) {
+				a.tMax, a.vMax = b.tMax, b.vMax
+			}
+			a.n += b.n
+		}
+	}
+}
+
+// points returns the kept readings in time order, times in Unix seconds.
+func (d *downsampler) points() (ts, vs []float64) {
+	ts, vs = []float64{}, []float64{}
+	emit := func(t int64, v float64) {
+		ts = append(ts, float64(t)/1e6)
+		vs = append(vs, v)
+	}
+	for _, b := range d.buckets {
+		switch {
+		case b.n == 0:
+		case b.tMin == b.tMax:
+			emit(b.tMin, b.vMin)
+		case b.tMin < b.tMax:
+			emit(b.tMin, b.vMin)
+			emit(b.tMax, b.vMax)
+		default:
+			emit(b.tMax, b.vMax)
+			emit(b.tMin, b.vMin)
+		}
+	}
+	return ts, vs
+}
+
+// numeric reads a value as a float; booleans are 0 and 1.
+func numeric(v dtbase.Value) (float64, bool) {
+	switch v.Kind {
+	case dtbase.KindFloat:
+		return v.F, true
+	case dtbase.KindInteger:
+		return float64(v.I), true
+	case dtbase.KindBoolean:
+		if v.B {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// readingsCSV streams every reading of the given series (sensor and
+// measure repeated in pairs) in [from, to]: what a chart shows, at full
+// resolution, one row per reading.
+func (h *Handler) readingsCSV(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	sensors, measures := q["sensor"], q["measure"]
+	if len(sensors) == 0 || len(sensors) != len(measures) {
+		return invalid("give sensor and measure in pairs")
+	}
+	from, to, err := rangeParams(q)
+	if err != nil {
+		return err
+	}
+	rms := make([]dtbase.ReadingMeasure, len(sensors))
+	for i := range sensors {
+		if rms[i], err = h.resolveSeries(ctx, sensors[i], measures[i]); err != nil {
+			return err
+		}
+	}
+	name := "readings"
+	if len(rms) == 1 {
+		name = rms[0].UniqueIdentifier + "_" + rms[0].MeasureName
+	}
+	name = strings.Map(func(c rune) rune {
+		if c == '"' || c == '\\' || c == '/' || c < ' ' {
+			return '_'
+		}
+		return c
+	}, name)
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"timestamp", "sensor", "measure", "units", "value"})
+	for _, rm := range rms {
+		units := derefString(rm.MeasureUnits)
+		buf := make([]byte, 0, 40)
+		err := h.store.ScanReadings(ctx, rm, from, to, func(rd dtbase.Reading) error {
+			buf = dtbase.AppendTime(buf[:0], rd.Time)
+			return cw.Write([]string{string(buf), rm.UniqueIdentifier, rm.MeasureName, units, rd.Value.String()})
+		})
+		if err != nil {
+			// The header is sent; all we can do is end the file visibly.
+			h.log.Error("csv download failed", "err", err)
+			cw.Write([]string{"# download failed: " + dtbase.ErrorMessage(err)})
+			break
+		}
+	}
+	cw.Flush()
+	return nil
+}
+
+// readingsData is the readings table: one row per timestamp, one column
+// per measure of the sensor's type.
+type readingsData struct {
+	Types    []dtbase.SensorType
+	Type     *dtbase.SensorType
+	Sensors  []dtbase.Sensor
+	Sensor   string
+	From, To time.Time
+	Columns  []dtbase.Measure
+	Rows     []readingsRow
+	Page     int
+	Next     string
+	First    string
+	CSV      string
+	Message  string
+}
+
+type readingsRow struct {
+	Time  time.Time
+	Cells []string
+}
+
+const readingsPageSize = 100
+
+// readingsPage shows the raw readings of a sensor over a range, a page at
+// a time. Paging is by time: the next page starts after the last
+// timestamp shown, so it stays fast at any depth.
+func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	types, err := h.store.ListSensorTypes(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &readingsData{Types: types, Sensor: q.Get("sensor"), Page: 1}
+	v := &view{Title: "Readings", Nav: "readings", Session: s, Data: d}
+	typeName := q.Get("type")
+	if d.Sensor != "" && typeName == "" {
+		if det, err := h.store.FindSensorDetails(ctx, d.Sensor); err == nil {
+			typeName = det.TypeName
+		}
+	}
+	if typeName == "" && len(types) > 0 {
+		typeName = types[0].Name
+	}
+	for i := range types {
+		if types[i].Name == typeName {
+			d.Type = &types[i]
+		}
+	}
+	if d.Type == nil {
+		h.render(w, r, http.StatusOK, "readings.html", v)
+		return
+	}
+	if d.Sensors, err = h.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: &d.Type.Name}); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	found := false
+	for _, x := range d.Sensors {
+		found = found || x.UniqueIdentifier == d.Sensor
+	}
+	if !found {
+		d.Sensor = ""
+		if len(d.Sensors) > 0 {
+			d.Sensor = d.Sensors[0].UniqueIdentifier
+		}
+	}
+	if d.Sensor == "" {
+		h.render(w, r, http.StatusOK, "readings.html", v)
+		return
+	}
+	// Default: the day up to the sensor's newest reading.
+	end := h.now()
+	latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{UniqueIdentifiers: []string{d.Sensor}})
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	var newest time.Time
+	for _, l := range latest {
+		if l.Time.After(newest) {
+			newest = l.Time
+		}
+	}
+	if !newest.IsZero() {
+		end = newest.Add(time.Minute).Truncate(time.Minute)
+	}
+	d.From, d.To = end.Add(-24*time.Hour), end
+	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
+		d.From = t
+	} else {
+		d.Message = dtbase.ErrorMessage(err)
+	}
+	if t, err := parseFormTime(q.Get("to"), d.To); err == nil {
+		d.To = t
+	} else {
+		d.Message = dtbase.ErrorMessage(err)
+	}
+	start := d.From
+	if t, ok := dtbase.ParseTime(q.Get("after")); ok {
+		start = t.Add(time.Microsecond)
+	}
+	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 1 {
+		d.Page = p
+	}
+	if d.Message != "" || d.To.Before(start) {
+		h.render(w, r, http.StatusOK, "readings.html", v)
+		return
+	}
+	d.Columns = d.Type.Measures
+	cells := map[int64][]string{}
+	var series []seriesIdent
+	for ci, m := range d.Columns {
+		series = append(series, seriesIdent{Sensor: d.Sensor, MeasureID: m.ID})
+		rm, err := h.store.FindReadingMeasure(ctx, d.Sensor, m.Name, m.Units)
+		if err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		n := 0
+		err = h.store.ScanReadings(ctx, rm, start, d.To, func(rd dtbase.Reading) error {
+			if n > readingsPageSize {
+				return errStop
+			}
+			n++
+			us := rd.Time.UnixMicro()
+			row := cells[us]
+			if row == nil {
+				row = make([]string, len(d.Columns))
+				cells[us] = row
+			}
+			row[ci] = formatValue(rd.Value)
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			h.fail(w, r, s, err)
+			return
+		}
+	}
+	times := make([]int64, 0, len(cells))
+	for us := range cells {
+		times = append(times, us)
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	more := len(times) > readingsPageSize
+	if more {
+		times = times[:readingsPageSize]
+	}
+	for _, us := range times {
+		d.Rows = append(d.Rows, readingsRow{Time: time.UnixMicro(us).UTC(), Cells: cells[us]})
+	}
+	base := url.Values{"type": {d.Type.Name}, "sensor": {d.Sensor}, "from": {d.From.UTC().Format("2006-01-02T15:04")}, "to": {d.To.UTC().Format("2006-01-02T15:04")}}
+	if more {
+		next := url.Values{}
+		for k, v := range base {
+			next[k] = v
+		}
+		next.Set("after", dtbase.FormatTime(d.Rows[len(d.Rows)-1].Time))
+		next.Set("page", strconv.Itoa(d.Page+1))
+		d.Next = "/readings?" + next.Encode()
+	}
+	if d.Page > 1 {
+		d.First = "/readings?" + base.Encode()
+	}
+	d.CSV = csvURL(series, d.From, d.To)
+	h.render(w, r, http.StatusOK, "readings.html", v)
+}
+
+// errStop ends a scan early.
+var errStop = errors.New("stop")
+
+// sparkline draws a series as SVG polyline points in a w×h box.
+func sparkline(t, v []float64, w, h float64) string {
+	if len(t) < 2 {
+		return ""
+	}
+	t0, t1 := t[0], t[len(t)-1]
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	if t1 == t0 {
+		return ""
+	}
+	if hi == lo {
+		hi, lo = hi+1, lo-1
+	}
+	var b strings.Builder
+	for i := range t {
+		x := (t[i] - t0) / (t1 - t0) * w
+		y := h - 1 - (v[i]-lo)/(hi-lo)*(h-2)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatFloat(y, 'f', 1, 64))
+	}
+	return b.String()
+}

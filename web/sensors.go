@@ -1,0 +1,331 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+func (h *Handler) sensorRoutes(viewer, editor dtbase.Role) {
+	m := h.mux
+	m.Handle("GET /sensors", h.page(viewer, h.sensorsPage))
+	m.Handle("GET /sensors/types/new", h.page(editor, h.newSensorTypePage))
+	m.Handle("POST /sensors/types/create", h.action(editor, h.createSensorType))
+	m.Handle("POST /sensors/types/delete", h.action(editor, h.deleteSensorType))
+	m.Handle("GET /sensors/new", h.page(editor, h.newSensorPage))
+	m.Handle("POST /sensors/create", h.action(editor, h.createSensor))
+	m.Handle("GET /sensors/view", h.page(viewer, h.sensorPage))
+	m.Handle("POST /sensors/edit", h.action(editor, h.editSensor))
+	m.Handle("POST /sensors/delete", h.action(editor, h.deleteSensor))
+	m.Handle("POST /sensors/place", h.action(editor, h.placeSensor))
+}
+
+type sensorsData struct {
+	Types   []dtbase.SensorType
+	Counts  map[string]int
+	Type    string
+	Q       string
+	Sensors []dtbase.Sensor
+	Total   int
+}
+
+// sensorsPage lists sensors by type with a text search over identifier,
+// name and notes.
+func (h *Handler) sensorsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	types, err := h.store.ListSensorTypes(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	all, err := h.store.FindSensors(ctx, dtbase.SensorFilter{WithLocation: true})
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &sensorsData{Types: types, Counts: map[string]int{}, Type: r.URL.Query().Get("type"), Q: strings.TrimSpace(r.URL.Query().Get("q")), Total: len(all)}
+	q := strings.ToLower(d.Q)
+	for _, x := range all {
+		d.Counts[x.TypeName]++
+		if d.Type != "" && x.TypeName != d.Type {
+			continue
+		}
+		if q != "" && !strings.Contains(strings.ToLower(x.UniqueIdentifier+"\x00"+derefString(x.Name)+"\x00"+derefString(x.Notes)), q) {
+			continue
+		}
+		d.Sensors = append(d.Sensors, x)
+	}
+	h.render(w, r, http.StatusOK, "sensors.html", &view{Title: "Sensors", Nav: "sensors", Session: s, Data: d})
+}
+
+type newSensorTypeData struct {
+	Measures  []dtbase.Measure
+	Datatypes []dtbase.Datatype
+	TypeNames []string
+}
+
+func (h *Handler) newSensorTypePage(w http.ResponseWriter, r *http.Request, s *session) {
+	measures, err := h.store.ListMeasures(r.Context())
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	types, err := h.store.ListSensorTypes(r.Context())
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &newSensorTypeData{Measures: measures, Datatypes: dtbase.Datatypes}
+	for _, t := range types {
+		d.TypeNames = append(d.TypeNames, t.Name)
+	}
+	h.render(w, r, http.StatusOK, "sensor_type_new.html", &view{Title: "Add a sensor type", Nav: "sensors", Session: s, Data: d})
+}
+
+// createSensorType creates a type from existing measures (checked by id)
+// and new ones (rows of name, units and datatype).
+func (h *Handler) createSensorType(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || len(name) > 100 {
+		return "", "", invalid("The sensor type needs a name of 1 to 100 characters.")
+	}
+	t := &dtbase.SensorType{Name: name, Description: strPtr(r.PostFormValue("description"))}
+	if ids := r.PostForm["measure"]; len(ids) > 0 {
+		existing, err := h.store.ListMeasures(ctx)
+		if err != nil {
+			return "", "", err
+		}
+		byID := map[string]dtbase.Measure{}
+		for _, m := range existing {
+			byID[strconv.FormatInt(m.ID, 10)] = m
+		}
+		for _, id := range ids {
+			m, ok := byID[id]
+			if !ok {
+				return "", "", invalid("Measure %s no longer exists; reload the page.", id)
+			}
+			t.Measures = append(t.Measures, dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: m.Datatype})
+		}
+	}
+	names, units, types := r.PostForm["new_name"], r.PostForm["new_units"], r.PostForm["new_datatype"]
+	for i, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		var u *string
+		if i < len(units) {
+			u = strPtr(units[i])
+		}
+		dt := dtbase.Float
+		if i < len(types) {
+			dt = dtbase.Datatype(types[i])
+		}
+		if !dt.Valid() {
+			return "", "", invalid("Measure %q: unknown datatype %q.", n, string(dt))
+		}
+		if len(n) > 100 || (u != nil && len(*u) > 100) {
+			return "", "", invalid("Measure %q: names and units have at most 100 characters.", n)
+		}
+		t.Measures = append(t.Measures, dtbase.Measure{Name: n, Units: u, Datatype: dt})
+	}
+	if len(t.Measures) == 0 {
+		return "", "", invalid("Choose or add at least one measure.")
+	}
+	if err := h.store.CreateSensorType(ctx, t); err != nil {
+		return "", "", err
+	}
+	return "/sensors?type=" + url.QueryEscape(name), "Sensor type " + name + " created with " + strconv.Itoa(len(t.Measures)) + " measures.", nil
+}
+
+func (h *Handler) deleteSensorType(r *http.Request, s *session) (string, string, error) {
+	name := r.PostFormValue("name")
+	if err := h.store.DeleteSensorType(r.Context(), name); err != nil {
+		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+			return "/sensors", "", invalid("Sensor type %s still has sensors; delete them first.", name)
+		}
+		return "/sensors", "", err
+	}
+	return "/sensors", "Sensor type " + name + " deleted.", nil
+}
+
+type newSensorData struct {
+	Types []dtbase.SensorType
+	Type  string
+}
+
+func (h *Handler) newSensorPage(w http.ResponseWriter, r *http.Request, s *session) {
+	types, err := h.store.ListSensorTypes(r.Context())
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "sensor_new.html", &view{Title: "Add a sensor", Nav: "sensors", Session: s,
+		Data: &newSensorData{Types: types, Type: r.URL.Query().Get("type")}})
+}
+
+func (h *Handler) createSensor(r *http.Request, s *session) (string, string, error) {
+	uid := strings.TrimSpace(r.PostFormValue("unique_identifier"))
+	if uid == "" || len(uid) > 100 {
+		return "", "", invalid("The sensor needs a unique identifier of 1 to 100 characters.")
+	}
+	x := &dtbase.Sensor{UniqueIdentifier: uid, TypeName: r.PostFormValue("type"),
+		Name: strPtr(r.PostFormValue("name")), Notes: strPtr(r.PostFormValue("notes"))}
+	if x.Name != nil && len(*x.Name) > 100 {
+		return "", "", invalid("The name has at most 100 characters.")
+	}
+	if err := h.store.CreateSensor(r.Context(), x); err != nil {
+		return "", "", err
+	}
+	return sensorURL(uid), "Sensor " + uid + " created.", nil
+}
+
+func sensorURL(uid string) string { return "/sensors/view?id=" + url.QueryEscape(uid) }
+
+type sensorPageData struct {
+	Sensor *dtbase.SensorDetails
+	Latest []latestRow
+	Places []placeOption
+	Now    time.Time
+	Chart  *chartConfig
+	CSV    string
+}
+
+// placeOption is a location a sensor can be placed at, in the placement
+// form's select.
+type placeOption struct {
+	Schema string
+	Value  string // "<location id>@<schema>"
+	Label  string
+}
+
+func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	uid := r.URL.Query().Get("id")
+	det, err := h.store.FindSensorDetails(ctx, uid)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &sensorPageData{Sensor: det, Now: h.now()}
+	if d.Latest, err = h.latestForSensor(r, det); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d.Chart, d.CSV = h.sensorChart(det, d.Latest)
+	if s.User.Role.Allows(dtbase.RoleEditor) {
+		schemas, err := h.store.ListLocationSchemas(ctx)
+		if err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
+		for _, sc := range schemas {
+			locs, err := h.store.FindLocations(ctx, sc.Name, nil)
+			if err != nil {
+				h.fail(w, r, s, err)
+				return
+			}
+			for _, l := range locs {
+				d.Places = append(d.Places, placeOption{Schema: sc.Name, Value: strconv.FormatInt(l.ID, 10) + "@" + sc.Name, Label: coordsText(&l)})
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "sensor.html", &view{Title: "Sensor " + uid, Nav: "sensors", Session: s, Data: d,
+		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}})
+}
+
+// coordsText shows a location's coordinates, e.g. "x=1.5, y=2, zone=A".
+func coordsText(l *dtbase.Location) string {
+	parts := make([]string, len(l.Identifiers))
+	for i, id := range l.Identifiers {
+		parts[i] = id.Name + "=" + formatValue(l.Values[i])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (h *Handler) editSensor(r *http.Request, s *session) (string, string, error) {
+	uid := r.PostFormValue("id")
+	name, notes := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("notes"))
+	if len(name) > 100 {
+		return sensorURL(uid), "", invalid("The name has at most 100 characters.")
+	}
+	if err := h.store.UpdateSensor(r.Context(), uid, dtbase.SensorUpdate{Name: &name, Notes: &notes}); err != nil {
+		return sensorURL(uid), "", err
+	}
+	return sensorURL(uid), "Sensor " + uid + " saved.", nil
+}
+
+func (h *Handler) deleteSensor(r *http.Request, s *session) (string, string, error) {
+	uid := r.PostFormValue("id")
+	if err := h.store.DeleteSensor(r.Context(), uid); err != nil {
+		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+			return sensorURL(uid), "", invalid("Sensor %s is referred to by model runs; delete those first.", uid)
+		}
+		return sensorURL(uid), "", err
+	}
+	return "/sensors", "Sensor " + uid + " and its readings deleted.", nil
+}
+
+// placeSensor records a placement at a location chosen from the list of
+// every schema's locations.
+func (h *Handler) placeSensor(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	uid := r.PostFormValue("id")
+	back := sensorURL(uid)
+	idText, schema, ok := strings.Cut(r.PostFormValue("location"), "@")
+	if r.PostFormValue("return") == "schema" {
+		back = schemaURL(schema)
+	}
+	locID, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil {
+		return back, "", invalid("Choose a location.")
+	}
+	installed, err := parseFormTime(r.PostFormValue("installed"), h.now())
+	if err != nil {
+		return back, "", err
+	}
+	locs, err := h.store.FindLocations(ctx, schema, nil)
+	if err != nil {
+		return back, "", err
+	}
+	for _, l := range locs {
+		if l.ID == locID {
+			if _, err := h.store.CreateSensorPlacement(ctx, uid, schema, l.Coordinates(), installed); err != nil {
+				return back, "", err
+			}
+			return back, "Sensor " + uid + " placed at " + coordsText(&l) + " (" + schema + ").", nil
+		}
+	}
+	return back, "", invalid("That location no longer exists; reload the page.")
+}
+
+// parseFormTime reads a datetime-local input (UTC) or any timestamp the API
+// accepts; empty means def.
+func parseFormTime(s string, def time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def, nil
+	}
+	if t, err := time.Parse("2006-01-02T15:04", s); err == nil {
+		return t, nil
+	}
+	if t, ok := dtbase.ParseTime(s); ok {
+		return t, nil
+	}
+	return time.Time{}, invalid("%q is not a date and time.", s)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,411 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+func (h *Handler) serviceRoutes(viewer, editor dtbase.Role) {
+	m := h.mux
+	m.Handle("GET /services", h.page(viewer, h.servicesPage))
+	m.Handle("POST /services/create", h.action(editor, h.createService))
+	m.Handle("POST /services/delete", h.action(editor, h.deleteService))
+	m.Handle("GET /services/view", h.page(viewer, h.servicePage))
+	m.Handle("POST /services/params/save", h.action(editor, h.saveParameterSet))
+	m.Handle("POST /services/params/delete", h.action(editor, h.deleteParameterSet))
+	m.Handle("POST /services/run", h.action(editor, h.runService))
+	m.Handle("POST /services/schedules/create", h.action(editor, h.createSchedule))
+	m.Handle("POST /services/schedules/toggle", h.action(editor, h.toggleSchedule))
+	m.Handle("POST /services/schedules/delete", h.action(editor, h.deleteSchedule))
+}
+
+// recentRuns is how many runs a service page and the dashboard show.
+const recentRuns = 50
+
+// serviceSummary is the dashboard's service activity.
+type serviceSummary struct {
+	Count  int
+	Recent []dtbase.ServiceRun
+	Failed []dtbase.ServiceRun
+	Next   []dtbase.Schedule
+}
+
+func (h *Handler) serviceSummary(ctx context.Context, now time.Time) (*serviceSummary, error) {
+	services, err := h.store.ListServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum := &serviceSummary{Count: len(services)}
+	runs, err := h.store.ListRuns(ctx, dtbase.RunFilter{Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		if len(sum.Recent) < 8 {
+			sum.Recent = append(sum.Recent, runs[i])
+		}
+		if runs[i].Status == dtbase.RunFailed && len(sum.Failed) < 8 {
+			sum.Failed = append(sum.Failed, runs[i])
+		}
+	}
+	schedules, err := h.store.ListSchedules(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range schedules {
+		if sc.Enabled {
+			sum.Next = append(sum.Next, sc)
+		}
+	}
+	sort.SliceStable(sum.Next, func(i, j int) bool { return sum.Next[i].NextRun.Before(sum.Next[j].NextRun) })
+	if len(sum.Next) > 8 {
+		sum.Next = sum.Next[:8]
+	}
+	return sum, nil
+}
+
+type servicesData struct {
+	Services []serviceRow
+	Methods  []string
+	CanRun   bool
+}
+
+type serviceRow struct {
+	dtbase.Service
+	Sets    int
+	LastRun *dtbase.ServiceRun
+}
+
+func (h *Handler) servicesPage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	services, err := h.store.ListServices(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	sets, err := h.store.ListParameterSets(ctx, nil)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	runs, err := h.store.ListRuns(ctx, dtbase.RunFilter{Limit: 500})
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &servicesData{Methods: dtbase.ServiceMethods, CanRun: h.cfg.Services != nil}
+	for _, sv := range services {
+		row := serviceRow{Service: sv}
+		for _, p := range sets {
+			if p.ServiceID == sv.ID {
+				row.Sets++
+			}
+		}
+		for i := len(runs) - 1; i >= 0; i-- {
+			if runs[i].ServiceID == sv.ID {
+				row.LastRun = &runs[i]
+				break
+			}
+		}
+		d.Services = append(d.Services, row)
+	}
+	h.render(w, r, http.StatusOK, "services.html", &view{Title: "Services", Nav: "services", Session: s, Data: d})
+}
+
+func serviceURL(name string) string { return "/services/view?name=" + url.QueryEscape(name) }
+
+func (h *Handler) createService(r *http.Request, s *session) (string, string, error) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" {
+		return "/services", "", invalid("The service needs a name.")
+	}
+	sv := &dtbase.Service{Name: name, URL: strings.TrimSpace(r.PostFormValue("url")), HTTPMethod: r.PostFormValue("http_method")}
+	if u, err := url.Parse(sv.URL); err != nil || sv.URL == "" || (!strings.HasPrefix(sv.URL, "/") && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "")) {
+		return "/services", "", invalid("The URL must be http:// or https:// with a host, or a path of this server, not %q.", sv.URL)
+	}
+	if !dtbase.ValidServiceMethod(sv.HTTPMethod) {
+		return "/services", "", invalid("The HTTP method must be one of %s.", strings.Join(dtbase.ServiceMethods, ", "))
+	}
+	if t := strings.TrimSpace(r.PostFormValue("timeout")); t != "" {
+		secs, err := strconv.Atoi(t)
+		if err != nil || secs <= 0 || time.Duration(secs)*time.Second > dtbase.MaxServiceTimeout {
+			return "/services", "", invalid("The timeout must be a whole number of seconds between 1 and %d.", int(dtbase.MaxServiceTimeout.Seconds()))
+		}
+		sv.Timeout = time.Duration(secs) * time.Second
+	}
+	if header := strings.TrimSpace(r.PostFormValue("credential_header")); header != "" {
+		if h.cfg.Services == nil {
+			return "/services", "", invalid("Credentials cannot be stored: the service runner is not available.")
+		}
+		sealed, err := h.cfg.Services.SealCredential(r.PostFormValue("credential_value"))
+		if err != nil {
+			return "/services", "", err
+		}
+		sv.Credential = &dtbase.ServiceCredential{Header: header, Sealed: sealed}
+	}
+	if err := h.store.CreateService(r.Context(), sv); err != nil {
+		return "/services", "", err
+	}
+	return serviceURL(name), "Service " + name + " added.", nil
+}
+
+func (h *Handler) deleteService(r *http.Request, s *session) (string, string, error) {
+	name := r.PostFormValue("name")
+	if err := h.store.DeleteService(r.Context(), name); err != nil {
+		return "/services", "", err
+	}
+	return "/services", "Service " + name + " deleted with its parameter sets, schedules and run log.", nil
+}
+
+type servicePageData struct {
+	Service   *dtbase.Service
+	Sets      []paramSetRow
+	Runs      []runRow
+	Schedules []dtbase.Schedule
+	Running   bool // a run is still pending or running: the log refreshes itself
+	CanRun    bool
+	Now       time.Time
+	Edit      string // the parameter set open in the editor
+	EditJSON  string
+}
+
+type paramSetRow struct {
+	dtbase.ParameterSet
+	Pretty string
+}
+
+type runRow struct {
+	dtbase.ServiceRun
+	StatusClass string // status-2 … status-5, status-0 for no answer
+	StatusText  string
+	Params      string
+	Response    string
+}
+
+func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	name := r.URL.Query().Get("name")
+	sv, err := h.store.FindService(ctx, name)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &servicePageData{Service: sv, CanRun: h.cfg.Services != nil, Now: h.now(), Edit: r.URL.Query().Get("edit"), EditJSON: "{\n  \n}"}
+	sets, err := h.store.ListParameterSets(ctx, &name)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	for _, p := range sets {
+		row := paramSetRow{ParameterSet: p, Pretty: prettyJSON(p.Parameters)}
+		if p.Name == d.Edit {
+			d.EditJSON = row.Pretty
+		}
+		d.Sets = append(d.Sets, row)
+	}
+	runs, err := h.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: &name, Limit: recentRuns})
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		d.Runs = append(d.Runs, newRunRow(runs[i]))
+		d.Running = d.Running || !runs[i].Status.Done()
+	}
+	if d.Schedules, err = h.store.ListSchedules(ctx, &name); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "service.html", &view{Title: "Service " + name, Nav: "services", Session: s, Data: d})
+}
+
+func newRunRow(run dtbase.ServiceRun) runRow {
+	row := runRow{ServiceRun: run, Params: prettyJSON(run.Parameters), Response: prettyJSON(run.ResponseJSON)}
+	switch {
+	case run.StatusCode != nil:
+		code := *run.StatusCode
+		row.StatusClass = "status-" + strconv.Itoa(code/100)
+		row.StatusText = strconv.Itoa(code) + " " + http.StatusText(code)
+	case !run.Status.Done():
+		row.StatusClass = "status-1"
+		row.StatusText = string(run.Status)
+	default:
+		row.StatusClass = "status-0"
+		row.StatusText = "no answer"
+		if run.TimedOut {
+			row.StatusText = "timed out"
+		}
+	}
+	return row
+}
+
+// prettyJSON indents JSON for reading; other text is returned as it is.
+func prettyJSON(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return out.String()
+}
+
+// parseParameters checks a JSON editor's text: a JSON object.
+func parseParameters(text string) (json.RawMessage, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		text = "{}"
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, invalid("The parameters are not valid JSON: %v.", err)
+	}
+	if dec.More() {
+		return nil, invalid("The parameters hold more than one JSON value.")
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, invalid("The parameters must be a JSON object, like {\"key\": \"value\"}.")
+	}
+	return json.RawMessage(text), nil
+}
+
+// saveParameterSet creates a set, or replaces the parameters of an existing
+// one of the same name.
+func (h *Handler) saveParameterSet(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	service := r.PostFormValue("service")
+	back := serviceURL(service)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" {
+		return back, "", invalid("The parameter set needs a name.")
+	}
+	params, err := parseParameters(r.PostFormValue("parameters"))
+	if err != nil {
+		return back, "", err
+	}
+	err = h.store.CreateParameterSet(ctx, &dtbase.ParameterSet{ServiceName: service, Name: name, Parameters: params})
+	if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+		if err := h.store.UpdateParameterSet(ctx, service, name, params); err != nil {
+			return back, "", err
+		}
+		return back, "Parameter set " + name + " saved.", nil
+	}
+	if err != nil {
+		return back, "", err
+	}
+	return back, "Parameter set " + name + " created.", nil
+}
+
+func (h *Handler) deleteParameterSet(r *http.Request, s *session) (string, string, error) {
+	service, name := r.PostFormValue("service"), r.PostFormValue("name")
+	if err := h.store.DeleteParameterSet(r.Context(), service, name); err != nil {
+		return serviceURL(service), "", err
+	}
+	return serviceURL(service), "Parameter set " + name + " deleted; its runs stay in the log.", nil
+}
+
+// runService starts a run in the background and returns to the service
+// page, whose run log refreshes itself until the run has finished.
+func (h *Handler) runService(r *http.Request, s *session) (string, string, error) {
+	service := r.PostFormValue("service")
+	back := serviceURL(service)
+	if h.cfg.Services == nil {
+		return back, "", invalid("Services cannot be run: the service runner is not available.")
+	}
+	req := dtbase.RunRequest{ServiceName: service, TriggeredBy: s.User.Email}
+	if set := r.PostFormValue("set"); set != "" {
+		req.ParameterSetName = &set
+	}
+	if r.PostForm.Has("parameters") {
+		params, err := parseParameters(r.PostFormValue("parameters"))
+		if err != nil {
+			return back, "", err
+		}
+		req.Parameters = params
+	}
+	// The run outlives this request, so it must not inherit its context.
+	run, err := h.cfg.Services.Start(context.WithoutCancel(r.Context()), req)
+	if err != nil {
+		return back, "", err
+	}
+	return back, "Run " + strconv.FormatInt(run.ID, 10) + " of " + service + " started.", nil
+}
+
+func (h *Handler) createSchedule(r *http.Request, s *session) (string, string, error) {
+	service := r.PostFormValue("service")
+	back := serviceURL(service)
+	if h.cfg.Services == nil {
+		return back, "", invalid("Schedules cannot be checked: the service runner is not available.")
+	}
+	sc := &dtbase.Schedule{ServiceName: service, Name: strings.TrimSpace(r.PostFormValue("name")),
+		Cron: strings.TrimSpace(r.PostFormValue("cron")), TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")), Enabled: true}
+	if sc.Name == "" {
+		return back, "", invalid("The schedule needs a name.")
+	}
+	if sc.TimeZone == "" {
+		sc.TimeZone = "UTC"
+	}
+	if set := r.PostFormValue("set"); set != "" {
+		sc.ParameterSetName = &set
+	}
+	spec, err := h.cfg.Services.CheckCron(sc.Cron, sc.TimeZone, h.now())
+	if err != nil {
+		return back, "", err
+	}
+	sc.Cron, sc.TimeZone, sc.NextRun = spec.Cron, spec.TimeZone, spec.Next
+	next := spec.Next
+	if err := h.store.CreateSchedule(r.Context(), sc); err != nil {
+		return back, "", err
+	}
+	return back, "Schedule " + sc.Name + " created; next run " + formatTime(next) + " UTC.", nil
+}
+
+// toggleSchedule enables or disables a schedule. Enabling recomputes the
+// next run from now, so a long-disabled schedule does not fire at once.
+func (h *Handler) toggleSchedule(r *http.Request, s *session) (string, string, error) {
+	ctx := r.Context()
+	service, name := r.PostFormValue("service"), r.PostFormValue("name")
+	back := serviceURL(service)
+	sc, err := h.store.FindSchedule(ctx, service, name)
+	if err != nil {
+		return back, "", err
+	}
+	sc.Enabled = !sc.Enabled
+	if sc.Enabled {
+		if h.cfg.Services == nil {
+			return back, "", invalid("Schedules cannot be checked: the service runner is not available.")
+		}
+		spec, err := h.cfg.Services.CheckCron(sc.Cron, sc.TimeZone, h.now())
+		if err != nil {
+			return back, "", err
+		}
+		sc.NextRun = spec.Next
+	}
+	if err := h.store.UpdateSchedule(ctx, sc); err != nil {
+		return back, "", err
+	}
+	if sc.Enabled {
+		return back, "Schedule " + name + " enabled.", nil
+	}
+	return back, "Schedule " + name + " disabled.", nil
+}
+
+func (h *Handler) deleteSchedule(r *http.Request, s *session) (string, string, error) {
+	service, name := r.PostFormValue("service"), r.PostFormValue("name")
+	if err := h.store.DeleteSchedule(r.Context(), service, name); err != nil {
+		return serviceURL(service), "", err
+	}
+	return serviceURL(service), "Schedule " + name + " deleted.", nil
+}

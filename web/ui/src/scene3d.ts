@@ -1,0 +1,185 @@
+// 3D island: draws a location schema's locations in space with three.js,
+// sensors coloured by the latest value of a chosen measure. Loaded only on
+// schema pages whose identifiers include numeric x/y(/z)-like coordinates.
+import {
+  AmbientLight, BufferGeometry, Color, DirectionalLight, GridHelper, Line, LineBasicMaterial, Mesh,
+  MeshLambertMaterial, PerspectiveCamera, Raycaster, Scene, SphereGeometry, Vector2, Vector3, WebGLRenderer,
+} from "three";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+
+interface SceneSensor { id: string; values: Record<string, number> | null; times: Record<string, string> | null }
+interface ScenePoint { p: [number, number, number]; label: string; sensors: SceneSensor[] | null }
+interface SceneConfig { axes: string[]; points: ScenePoint[] | null; measures: string[] | null }
+
+// Blue (low) to red (high), as the legend bar in app.css.
+const stops = ["#313695", "#4575b4", "#74add1", "#abd9e9", "#fee090", "#fdae61", "#f46d43", "#d73027", "#a50026"].map((c) => new Color(c));
+
+function ramp(t: number): Color {
+  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  return stops[i].clone().lerp(stops[i + 1], x - i);
+}
+
+function fmt(x: number): string {
+  const a = Math.abs(x);
+  if (a !== 0 && (a < 1e-3 || a >= 1e7)) return x.toPrecision(4);
+  return String(Number(x.toFixed(a >= 100 ? 1 : 3)));
+}
+
+function init(): void {
+  const host = document.getElementById("scene");
+  if (!host) return;
+  const cfg: SceneConfig = JSON.parse(host.dataset.scene || "{}");
+  const points = cfg.points || [];
+  const measures = cfg.measures || [];
+  const legend = document.getElementById("scene-legend")!;
+
+  let renderer: WebGLRenderer;
+  try {
+    renderer = new WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+  } catch {
+    host.textContent = "This browser cannot draw 3D graphics (WebGL is off); the table below lists every location.";
+    host.style.height = "auto";
+    host.style.color = "#fff";
+    host.style.padding = "1rem";
+    return;
+  }
+  renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
+  renderer.setSize(host.clientWidth, host.clientHeight);
+  renderer.domElement.tabIndex = 0;
+  renderer.domElement.setAttribute("aria-label", "3D view; arrow keys pan");
+  host.appendChild(renderer.domElement);
+  const tip = document.createElement("div");
+  tip.className = "scene-tip";
+  host.appendChild(tip);
+
+  // Data x and y span the ground plane and z is up; three.js has y up.
+  const lo = new Vector3(Infinity, Infinity, Infinity), hi = new Vector3(-Infinity, -Infinity, -Infinity);
+  const world = points.map((pt) => {
+    const v = new Vector3(pt.p[0], pt.p[2], -pt.p[1]);
+    lo.min(v);
+    hi.max(v);
+    return v;
+  });
+  const center = lo.clone().add(hi).multiplyScalar(0.5);
+  const span = Math.max(hi.x - lo.x, hi.y - lo.y, hi.z - lo.z, 1e-9);
+  const scale = 10 / span;
+  world.forEach((v) => v.sub(center).multiplyScalar(scale));
+
+  const scene = new Scene();
+  scene.background = new Color("#0f1720");
+  scene.add(new AmbientLight(0xffffff, 0.7));
+  const sun = new DirectionalLight(0xffffff, 1.2);
+  sun.position.set(5, 10, 7);
+  scene.add(sun);
+  const grid = new GridHelper(14, 14, 0x3b4a59, 0x223040);
+  grid.position.y = (lo.y - center.y) * scale - 0.3;
+  scene.add(grid);
+
+  const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.1, 1000);
+  camera.position.set(2.5, 5.5, 10);
+  const controls = new OrbitControls(camera, renderer.domElement);
+  controls.enableDamping = false;
+  controls.listenToKeyEvents(renderer.domElement);
+
+  const small = new SphereGeometry(0.12, 12, 8);
+  const big = new SphereGeometry(0.28, 20, 14);
+  const grey = new MeshLambertMaterial({ color: 0x8894a0 });
+  const meshes: { mesh: Mesh; pt: ScenePoint }[] = [];
+  points.forEach((pt, i) => {
+    const hasSensor = (pt.sensors || []).length > 0;
+    const mesh = new Mesh(hasSensor ? big : small, hasSensor ? new MeshLambertMaterial({ color: 0xffffff }) : grey);
+    mesh.position.copy(world[i]);
+    scene.add(mesh);
+    meshes.push({ mesh, pt });
+    if (hasSensor) {
+      // A stalk down to the floor helps to read heights.
+      const g = new BufferGeometry().setFromPoints([world[i], new Vector3(world[i].x, grid.position.y, world[i].z)]);
+      scene.add(new Line(g, new LineBasicMaterial({ color: 0x46596b })));
+    }
+  });
+
+  const render = (): void => renderer.render(scene, camera);
+  controls.addEventListener("change", render);
+
+  // Legend with the measure choice.
+  // Start with the measure most sensors here report.
+  const coverage = (m: string): number => points.reduce((n, pt) => n + (pt.sensors || []).filter((s) => s.values && m in s.values).length, 0);
+  let measure = measures.slice().sort((a, b) => coverage(b) - coverage(a))[0] || "";
+  const select = document.createElement("select");
+  select.id = "scene-measure";
+  const label = document.createElement("label");
+  label.htmlFor = select.id;
+  label.textContent = "Colour by";
+  label.style.margin = "0";
+  for (const m of measures) select.appendChild(new Option(m, m, m === measure, m === measure));
+  const minEl = document.createElement("span"), maxEl = document.createElement("span"), bar = document.createElement("span");
+  bar.className = "bar";
+  const note = document.createElement("span");
+  note.className = "muted";
+  if (measures.length > 0) legend.append(label, select, minEl, bar, maxEl, note);
+  else legend.append(Object.assign(document.createElement("span"), { className: "muted", textContent: "No sensor here has numeric readings yet." }));
+
+  const recolour = (): void => {
+    let min = Infinity, max = -Infinity;
+    for (const { pt } of meshes) for (const s of pt.sensors || []) {
+      const v = s.values?.[measure];
+      if (v !== undefined) { min = Math.min(min, v); max = Math.max(max, v); }
+    }
+    for (const { mesh, pt } of meshes) {
+      const ss = pt.sensors || [];
+      if (ss.length === 0) continue;
+      const vals = ss.map((s) => s.values?.[measure]).filter((v): v is number => v !== undefined);
+      const mat = mesh.material as MeshLambertMaterial;
+      if (vals.length === 0) mat.color.set(0xf1f5f9);
+      else {
+        const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+        mat.color.copy(ramp(max > min ? (mean - min) / (max - min) : 0.5));
+      }
+    }
+    minEl.textContent = isFinite(min) ? fmt(min) : "–";
+    maxEl.textContent = isFinite(max) ? fmt(max) : "–";
+    note.textContent = "white: no value · axes " + cfg.axes.filter((a) => a).join(", ");
+    render();
+  };
+  select.addEventListener("change", () => { measure = select.value; recolour(); });
+  recolour();
+
+  // Hover: which location, which sensors, what values.
+  const ray = new Raycaster();
+  const mouse = new Vector2();
+  renderer.domElement.addEventListener("pointermove", (ev) => {
+    const r = renderer.domElement.getBoundingClientRect();
+    mouse.set(((ev.clientX - r.left) / r.width) * 2 - 1, -((ev.clientY - r.top) / r.height) * 2 + 1);
+    ray.setFromCamera(mouse, camera);
+    const hit = ray.intersectObjects(meshes.map((m) => m.mesh))[0];
+    const m = hit && meshes.find((x) => x.mesh === hit.object);
+    if (!m) { tip.style.display = "none"; return; }
+    tip.replaceChildren();
+    const head = document.createElement("strong");
+    head.textContent = m.pt.label;
+    tip.appendChild(head);
+    for (const s of m.pt.sensors || []) {
+      const line = document.createElement("div");
+      const v = s.values?.[measure];
+      line.textContent = `${s.id}: ${v === undefined ? "no value" : fmt(v) + " " + measure}`;
+      tip.appendChild(line);
+    }
+    tip.style.left = `${ev.clientX - r.left + 12}px`;
+    tip.style.top = `${ev.clientY - r.top + 12}px`;
+    tip.style.display = "block";
+  });
+  renderer.domElement.addEventListener("pointerleave", () => { tip.style.display = "none"; });
+
+  new ResizeObserver(() => {
+    camera.aspect = host.clientWidth / host.clientHeight;
+    camera.updateProjectionMatrix();
+    renderer.setSize(host.clientWidth, host.clientHeight);
+    render();
+  }).observe(host);
+  host.dataset.rendered = "1";
+  render();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+else init();

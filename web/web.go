@@ -1,0 +1,117 @@
+// Package web is the browser interface of dtbase: server-rendered pages over
+// the same domain interfaces as the JSON API, a cookie session with CSRF
+// protection, and small TypeScript islands (charts, the 3D view) whose
+// bundles are built from web/ui and embedded from web/static.
+//
+// The islands read their data from a few JSON and CSV endpoints under
+// /ui/api/ served by this package with the session cookie (GET only), so the
+// API's bearer authentication stays untouched and no page needs a token.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+// Config holds what the web interface needs.
+type Config struct {
+	Store dtbase.Store
+	// Secret is the server secret; the session signing key is derived from it.
+	Secret []byte
+	// SessionTTL is how long a session lives without a request (default 1 h).
+	SessionTTL time.Duration
+	// BcryptCost is the cost of new password hashes (default 12).
+	BcryptCost int
+	// Services runs a service on demand; nil hides "Run now".
+	Services dtbase.ServiceRunner
+	Logger   *slog.Logger
+	// Now returns the current instant; tests replace it.
+	Now func() time.Time
+}
+
+// Handler serves the pages, the static assets and the islands' data.
+type Handler struct {
+	cfg     Config
+	store   dtbase.Store
+	log     *slog.Logger
+	keys    sessionKeys
+	mux     *http.ServeMux
+	pages   *pageSet
+	static  *staticFiles
+	limiter *loginLimiter
+}
+
+// New returns the web interface.
+func New(cfg Config) *Handler {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = time.Hour
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = 12
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{cfg: cfg, store: cfg.Store, log: cfg.Logger, keys: newSessionKeys(cfg.Secret),
+		mux: http.NewServeMux(), limiter: newLoginLimiter()}
+	h.static = mustStatic()
+	h.pages = mustPages(h.static)
+	h.routes()
+	return h
+}
+
+func (h *Handler) now() time.Time { return h.cfg.Now().UTC() }
+
+// ServeHTTP serves a request with the security headers every answer carries.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Frame-Options", "DENY")
+	// Scripts only from our own bundles; styles may be set inline by the
+	// chart library. No network access beyond this origin.
+	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) routes() {
+	m := h.mux
+	m.Handle("GET /static/", http.StripPrefix("/static/", h.static))
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/favicon.svg"
+		h.static.ServeHTTP(w, r)
+	})
+	m.HandleFunc("GET /login", h.loginPage)
+	m.HandleFunc("POST /login", h.loginSubmit)
+	m.HandleFunc("GET /logout", h.logout)
+	m.HandleFunc("POST /logout", h.logout)
+
+	viewer, editor, admin := dtbase.RoleViewer, dtbase.RoleEditor, dtbase.RoleAdmin
+	m.Handle("GET /{$}", h.page(viewer, h.dashboard))
+	m.Handle("GET /account", h.page(viewer, h.accountPage))
+	m.Handle("POST /account/password", h.action(viewer, h.changeOwnPassword))
+
+	m.Handle("GET /users", h.page(admin, h.usersPage))
+	m.Handle("POST /users/create", h.action(admin, h.createUser))
+	m.Handle("POST /users/delete", h.action(admin, h.deleteUser))
+	m.Handle("POST /users/password", h.action(admin, h.setUserPassword))
+	m.Handle("POST /users/role", h.action(admin, h.setUserRole))
+	m.Handle("POST /users/keys/create", h.page(admin, h.createAPIKey))
+	m.Handle("POST /users/keys/revoke", h.action(admin, h.revokeAPIKey))
+
+	h.sensorRoutes(viewer, editor)
+	h.readingRoutes(viewer)
+	h.locationRoutes(viewer, editor)
+	h.modelRoutes(viewer, editor)
+	h.serviceRoutes(viewer, editor)
+
+	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
+		h.errorPage(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")
+	}))
+}
