@@ -189,8 +189,8 @@ func (s *Server) authRoutes() {
 	handle(s, http.MethodPost, "/auth/login", "", http.StatusOK, "Log in with email and password; returns an access and a refresh token",
 		func(ctx context.Context, req *loginRequest) (tokenPair, error) {
 			ip := clientIPFrom(ctx)
-			if err := s.limiter.check(req.Email, ip); err != nil {
-				return tokenPair{}, err
+			if wait := s.limiter.Blocked(req.Email, ip, time.Now()); wait > 0 {
+				return tokenPair{}, &rateLimitError{retryAfter: strconv.Itoa(int(math.Ceil(wait.Seconds())))}
 			}
 			u, err := s.store.FindUserByEmail(ctx, req.Email)
 			if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
@@ -198,11 +198,11 @@ func (s *Server) authRoutes() {
 			}
 			if u == nil {
 				CheckPassword(dummyHash, req.Password)
-				s.limiter.fail(req.Email, ip)
+				s.limiter.Fail(req.Email, ip, time.Now())
 				return tokenPair{}, unauthorized(msgBadLogin)
 			}
 			if !CheckPassword(u.PasswordHash, req.Password) {
-				s.limiter.fail(req.Email, ip)
+				s.limiter.Fail(req.Email, ip, time.Now())
 				return tokenPair{}, unauthorized(msgBadLogin)
 			}
 			return s.issueTokens(u.Email)
@@ -215,11 +215,12 @@ func (s *Server) authRoutes() {
 	rt.refresh = true
 }
 
-// loginLimiter counts failed logins per account and per client address in a
-// sliding window. Successful logins are not limited, so scripts that log in
-// often are unaffected. The count is per process; each replica limits on its
-// own, which bounds guessing to replicas × limit.
-type loginLimiter struct {
+// LoginLimiter counts failed logins per account and per client address in
+// a sliding window. Successful logins are not limited, so scripts that log
+// in often are unaffected. The API and the web sign-in share one limiter.
+// The count is per process; each replica limits on its own, which bounds
+// guessing to replicas × limit.
+type LoginLimiter struct {
 	mu        sync.Mutex
 	failures  map[string][]time.Time
 	window    time.Duration
@@ -227,8 +228,10 @@ type loginLimiter struct {
 	perClient int
 }
 
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{failures: map[string][]time.Time{}, window: 5 * time.Minute, perUser: 10, perClient: 50}
+// NewLoginLimiter allows 10 failures per account and 50 per address in any
+// five minutes.
+func NewLoginLimiter() *LoginLimiter {
+	return &LoginLimiter{failures: map[string][]time.Time{}, window: 5 * time.Minute, perUser: 10, perClient: 50}
 }
 
 type rateLimitError struct{ retryAfter string }
@@ -238,7 +241,7 @@ func (e *rateLimitError) Unwrap() error {
 	return dtbase.Errorf(dtbase.ERATELIMIT, "Too many failed login attempts; try again in %s seconds", e.retryAfter)
 }
 
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
+func (l *LoginLimiter) recent(key string, now time.Time) []time.Time {
 	times := l.failures[key]
 	i := 0
 	for i < len(times) && now.Sub(times[i]) > l.window {
@@ -253,27 +256,25 @@ func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
 	return times
 }
 
-func (l *loginLimiter) check(email, ip string) error {
+// Blocked returns how long a login for email from ip must wait, or 0.
+func (l *LoginLimiter) Blocked(email, ip string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
 	for _, k := range []struct {
 		key   string
 		limit int
 	}{{"user:" + email, l.perUser}, {"ip:" + ip, l.perClient}} {
-		times := l.recent(k.key, now)
-		if len(times) >= k.limit {
-			wait := l.window - now.Sub(times[0])
-			return &rateLimitError{retryAfter: strconv.Itoa(int(math.Ceil(wait.Seconds())))}
+		if times := l.recent(k.key, now); len(times) >= k.limit {
+			return l.window - now.Sub(times[0])
 		}
 	}
-	return nil
+	return 0
 }
 
-func (l *loginLimiter) fail(email, ip string) {
+// Fail records a failed login.
+func (l *LoginLimiter) Fail(email, ip string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
 	l.failures["user:"+email] = append(l.failures["user:"+email], now)
 	l.failures["ip:"+ip] = append(l.failures["ip:"+ip], now)
 	if len(l.failures) > 100_000 { // bound memory under a spray of addresses
@@ -281,9 +282,9 @@ func (l *loginLimiter) fail(email, ip string) {
 	}
 }
 
-// clientIP is the address a request came from. X-Forwarded-For is not
+// ClientIP is the address a request came from. X-Forwarded-For is not
 // trusted: a proxy in front should be configured to set RemoteAddr.
-func clientIP(r *http.Request) string {
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

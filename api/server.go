@@ -35,6 +35,9 @@ type Config struct {
 	// Services runs services on demand; nil disables run-service.
 	Services dtbase.ServiceRunner
 
+	// Limiter counts failed logins; share it with the web sign-in.
+	Limiter *LoginLimiter
+
 	// Web serves every path outside the API: pages, static files.
 	Web http.Handler
 
@@ -47,7 +50,7 @@ type Server struct {
 	store    dtbase.Store
 	routes   map[string]map[string]*route // path → method → route
 	order    []*route                     // registration order, for the OpenAPI document
-	limiter  *loginLimiter
+	limiter  *LoginLimiter
 	metrics  *metrics
 	log      *slog.Logger
 	handler  http.Handler
@@ -72,11 +75,14 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = NewLoginLimiter()
+	}
 	s := &Server{
 		cfg:      cfg,
 		store:    cfg.Store,
 		routes:   map[string]map[string]*route{},
-		limiter:  newLoginLimiter(),
+		limiter:  cfg.Limiter,
 		metrics:  newMetrics(),
 		log:      cfg.Logger,
 		prefixes: []string{"/auth/", "/user/", "/location/", "/model/", "/service/", "/sensor/"},

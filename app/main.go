@@ -298,11 +298,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	limiter := api.NewLoginLimiter() // one count for API and web sign-ins
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
-		Web: m.webHandler(c, db, secret, runner, log),
+		Limiter: limiter, Web: m.webHandler(c, db, secret, runner, limiter, log),
 	})
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)
 	if err != nil {

@@ -234,6 +234,19 @@ func (db *DB) withReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return fn(tx)
 }
 
+// sqlArg is the database parameter of a value: its Go scalar.
+func sqlArg(v dtbase.Value) any {
+	switch v.Kind {
+	case dtbase.KindInteger:
+		return v.I
+	case dtbase.KindFloat:
+		return v.F
+	case dtbase.KindBoolean:
+		return v.B
+	}
+	return v.S
+}
+
 // micros converts a time to the stored representation.
 func micros(t time.Time) int64 { return t.UnixMicro() }
 

@@ -351,7 +351,7 @@ func (db *DB) insertLocation(ctx context.Context, tx *sql.Tx, s *dtbase.Location
 	for i, id := range s.Identifiers {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO location_value (location_id, identifier_id, `+locValueColumn(id.Datatype)+`) VALUES ($1, $2, $3)`,
-			loc.ID, id.ID, locValueArg(vals[i])); err != nil {
+			loc.ID, id.ID, sqlArg(vals[i])); err != nil {
 			return nil, fmt.Errorf("create location value %s: %w", id.Name, err)
 		}
 	}
@@ -585,7 +585,7 @@ func (db *DB) UpdateLocation(ctx context.Context, schema string, coords, update 
 			}
 			if _, err := tx.ExecContext(ctx,
 				`UPDATE location_value SET `+locValueColumn(ident.Datatype)+` = $1 WHERE location_id = $2 AND identifier_id = $3`,
-				locValueArg(vals[i]), id, ident.ID); err != nil {
+				sqlArg(vals[i]), id, ident.ID); err != nil {
 				return fmt.Errorf("update location value %s: %w", ident.Name, err)
 			}
 		}
@@ -665,7 +665,7 @@ func matchCondition(s *dtbase.LocationSchema, vals []dtbase.Value, mask []bool, 
 		}
 		fmt.Fprintf(&b, ` AND EXISTS (SELECT 1 FROM location_value m WHERE m.location_id = l.id AND m.identifier_id = $%d AND m.%s = $%d)`,
 			argN, locValueColumn(id.Datatype), argN+1)
-		args = append(args, id.ID, locValueArg(vals[i]))
+		args = append(args, id.ID, sqlArg(vals[i]))
 		argN += 2
 	}
 	return b.String(), args
@@ -772,19 +772,4 @@ func locValueColumn(dt dtbase.Datatype) string {
 		return "boolean_value"
 	}
 	return "float_value"
-}
-
-// locValueArg returns the SQL parameter of a value.
-func locValueArg(v dtbase.Value) any {
-	switch v.Kind {
-	case dtbase.KindString:
-		return v.S
-	case dtbase.KindInteger:
-		return v.I
-	case dtbase.KindFloat:
-		return v.F
-	case dtbase.KindBoolean:
-		return v.B
-	}
-	return nil
 }

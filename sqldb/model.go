@@ -501,7 +501,7 @@ func (db *DB) createModelOutput(ctx context.Context, tx *sql.Tx, r *dtbase.NewMo
 		if msg != "" {
 			return dtbase.Errorf(dtbase.EINVALID, "Measure %s is of datatype %s: values[%d]: %s", modelQuote(m.Name), m.Datatype, i, msg)
 		}
-		values[i] = modelSQLValue(c)
+		values[i] = sqlArg(c)
 	}
 	if len(values) == 0 { // an empty series is a no-op (B14)
 		return nil
@@ -545,43 +545,7 @@ func insertModelValues(ctx context.Context, tx *sql.Tx, table string, productID 
 }
 
 // modelValueTable is the table of a datatype's model values.
-func modelValueTable(d dtbase.Datatype) string {
-	switch d {
-	case dtbase.Integer:
-		return "model_value_integer"
-	case dtbase.String:
-		return "model_value_string"
-	case dtbase.Boolean:
-		return "model_value_boolean"
-	}
-	return "model_value_float"
-}
-
-// modelReadingTable is the table of a datatype's sensor readings.
-func modelReadingTable(d dtbase.Datatype) string {
-	switch d {
-	case dtbase.Integer:
-		return "reading_integer"
-	case dtbase.String:
-		return "reading_string"
-	case dtbase.Boolean:
-		return "reading_boolean"
-	}
-	return "reading_float"
-}
-
-// modelSQLValue is the database parameter of a coerced value.
-func modelSQLValue(v dtbase.Value) any {
-	switch v.Kind {
-	case dtbase.KindInteger:
-		return v.I
-	case dtbase.KindFloat:
-		return v.F
-	case dtbase.KindBoolean:
-		return v.B
-	}
-	return v.S
-}
+func modelValueTable(d dtbase.Datatype) string { return "model_value_" + string(d) }
 
 // scanModelPoints reads (ts, value) rows of a datatype's table.
 func scanModelPoints(rows *sql.Rows, d dtbase.Datatype) ([]dtbase.ModelPoint, error) {
@@ -774,7 +738,7 @@ func (db *DB) CompareModelRun(ctx context.Context, id int64, tolerance time.Dura
 			c.Skill = dtbase.ScoreForecast(outputs, nil, tolerance)
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT ts, value FROM `+modelReadingTable(r.SensorMeasureDatatype)+`
+		rows, err := tx.QueryContext(ctx, `SELECT ts, value FROM `+readingTable(r.SensorMeasureDatatype)+`
 			WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts`,
 			r.sensorID.Int64, r.sensorMeasureID.Int64, micros(first.Add(-tolerance)), micros(last.Add(tolerance)))
 		if err != nil {
@@ -880,7 +844,7 @@ func (db *DB) FindModelInputSeries(ctx context.Context, sensorUID, measureName s
 			return dtbase.Errorf(dtbase.EINVALID, "Measure %s of sensor %s is of datatype %s; a forecast needs numbers",
 				modelQuote(measureName), modelQuote(sensorUID), c.datatype)
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT ts, value FROM `+modelReadingTable(c.datatype)+`
+		rows, err = tx.QueryContext(ctx, `SELECT ts, value FROM `+readingTable(c.datatype)+`
 			WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts`,
 			sensorID, c.id, micros(from), micros(to))
 		if err != nil {

@@ -2,11 +2,8 @@ package web
 
 import (
 	"crypto/subtle"
-	"net"
 	"net/http"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
@@ -52,8 +49,8 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, d)
 		return
 	}
-	ip := remoteIP(r)
-	if wait := h.limiter.blocked(email, ip, h.now()); wait > 0 {
+	ip := api.ClientIP(r)
+	if wait := h.limiter.Blocked(email, ip, h.now()); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		d.Error = "Too many failed sign-in attempts. Try again in a few minutes."
 		h.renderLogin(w, r, http.StatusTooManyRequests, d)
@@ -67,7 +64,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil || !api.CheckPassword(u.PasswordHash, password) {
-		h.limiter.fail(email, ip, h.now())
+		h.limiter.Fail(email, ip, h.now())
 		d.Error = "Incorrect email or password."
 		h.renderLogin(w, r, http.StatusUnauthorized, d)
 		return
@@ -90,66 +87,4 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	setCookie(w, r, sessionCookie, "", -1)
 	setFlash(w, r, "success", "You have signed out.")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// loginLimiter counts failed sign-ins per account and per client address in
-// a sliding window.
-type loginLimiter struct {
-	mu        sync.Mutex
-	failures  map[string][]time.Time
-	window    time.Duration
-	perUser   int
-	perClient int
-}
-
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{failures: map[string][]time.Time{}, window: 5 * time.Minute, perUser: 10, perClient: 50}
-}
-
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
-	times := l.failures[key]
-	i := 0
-	for i < len(times) && now.Sub(times[i]) > l.window {
-		i++
-	}
-	times = times[i:]
-	if len(times) == 0 {
-		delete(l.failures, key)
-	} else {
-		l.failures[key] = times
-	}
-	return times
-}
-
-// blocked returns how long the caller must wait, or 0.
-func (l *loginLimiter) blocked(email, ip string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{"user:" + email, l.perUser}, {"ip:" + ip, l.perClient}} {
-		if times := l.recent(k.key, now); len(times) >= k.limit {
-			return l.window - now.Sub(times[0])
-		}
-	}
-	return 0
-}
-
-func (l *loginLimiter) fail(email, ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures["user:"+email] = append(l.failures["user:"+email], now)
-	l.failures["ip:"+ip] = append(l.failures["ip:"+ip], now)
-	if len(l.failures) > 100_000 { // bound memory under a spray of addresses
-		l.failures = map[string][]time.Time{}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/api"
 )
 
 // Config holds what the web interface needs.
@@ -30,6 +31,8 @@ type Config struct {
 	Logger   *slog.Logger
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
+	// Limiter counts failed sign-ins; the API shares it.
+	Limiter *api.LoginLimiter
 }
 
 // Handler serves the pages, the static assets and the islands' data.
@@ -41,7 +44,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	pages   *pageSet
 	static  *staticFiles
-	limiter *loginLimiter
+	limiter *api.LoginLimiter
 }
 
 // New returns the web interface.
@@ -58,8 +61,11 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = api.NewLoginLimiter()
+	}
 	h := &Handler{cfg: cfg, store: cfg.Store, log: cfg.Logger, keys: newSessionKeys(cfg.Secret),
-		mux: http.NewServeMux(), limiter: newLoginLimiter()}
+		mux: http.NewServeMux(), limiter: cfg.Limiter}
 	h.static = mustStatic()
 	h.pages = mustPages(h.static)
 	h.routes()
