@@ -11,6 +11,8 @@
 #                (median wall time of SARIMAX(...).fit(disp=False,
 #                cov_type='none') with the fixtures' model options)
 #
+# Then the same for 60 days of hourly data (BenchmarkFit60Days, --time-60d).
+#
 # Usage: scripts/bench-arima.sh [BENCHTIME] [REPEATS]
 #   BENCHTIME  go test -benchtime, default 5s
 #   REPEATS    statsmodels fits to take the median of, default 9
@@ -35,6 +37,21 @@ py_ms=$(echo "$py_out" | awk '/^statsmodels_ms/ { print $2 }')
 awk -v ns="$go_ns" -v ms="$py_ms" 'BEGIN {
   go_ms = ns / 1e6
   printf "\n(4,1,2)(1,1,0,24) on 481 hours of CROP temperature:\n"
+  printf "  Go arima.Fit                                %8.1f ms\n", go_ms
+  printf "  statsmodels fit(cov_type=\"none\")            %8.1f ms\n", ms
+  printf "  ratio statsmodels / Go                      %8.1f\n", ms / go_ms
+}'
+
+# The same model on 60 days of hourly data, the original's training window.
+go_out=$(go test -run '^$' -bench '^BenchmarkFit60Days$' -benchtime 3x ./forecast/arima)
+echo "$go_out" | grep -E '^Benchmark'
+go_ns=$(echo "$go_out" | awk '/^BenchmarkFit60Days/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }')
+py_out=$(/usr/bin/python3 -W ignore scripts/arima_reference.py --time-60d --repeats 3 2>/dev/null)
+echo "$py_out" | grep -v '^statsmodels_ms'
+py_ms=$(echo "$py_out" | awk '/^statsmodels_ms/ { print $2 }')
+awk -v ns="$go_ns" -v ms="$py_ms" 'BEGIN {
+  go_ms = ns / 1e6
+  printf "\n(4,1,2)(1,1,0,24) on 60 days (1440 hours) of hourly data:\n"
   printf "  Go arima.Fit                                %8.1f ms\n", go_ms
   printf "  statsmodels fit(cov_type=\"none\")            %8.1f ms\n", ms
   printf "  ratio statsmodels / Go                      %8.1f\n", ms / go_ms

@@ -1,6 +1,11 @@
 package arima
 
-import "testing"
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // BenchmarkFitAirline times Fit on the Box-Jenkins airline model, the
 // figure to compare with `scripts/arima_reference.py --time`.
@@ -62,4 +67,43 @@ func BenchmarkAutoAirline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFit60Days times Fit of (4,1,2)(1,1,0,24) on 60 days of hourly
+// data (testdata/synthetic-hourly-60d.csv, the original's training window).
+// scripts/bench-arima.sh runs it next to statsmodels fitting the same model
+// to the same series (scripts/arima_reference.py --time-60d).
+func BenchmarkFit60Days(b *testing.B) {
+	y := loadHourlyCSV(b, "testdata/synthetic-hourly-60d.csv")
+	spec := Spec{Order: Order{4, 1, 2}, Seasonal: SeasonalOrder{1, 1, 0, 24}}
+	var m *Model
+	for b.Loop() {
+		var err error
+		if m, err = Fit(y, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(m.LogLikelihood, "llf")
+}
+
+// loadHourlyCSV reads the second column of a CSV with a header line.
+func loadHourlyCSV(tb testing.TB, path string) []float64 {
+	tb.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var y []float64
+	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if i == 0 {
+			continue
+		}
+		_, v, _ := strings.Cut(line, ",")
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			tb.Fatalf("%s line %d: %v", path, i+1, err)
+		}
+		y = append(y, f)
+	}
+	return y
 }
