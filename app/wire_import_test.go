@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/client"
 	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestImportReadings runs 'dtbase import readings' against a database with
@@ -105,3 +113,146 @@ func fmtTime(i int) string {
 }
 
 var time2024 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// TestImportReadingsRemote runs 'dtbase import readings --url' against a
+// real API server: the file goes through the Go client and the server's CSV
+// upload, with a login or an API key; a malformed row names its line and
+// writes nothing; bad or missing credentials, a viewer's key and a file
+// over the server's body limit are clear errors.
+func TestImportReadingsRemote(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.Open(t)
+	const pass = "remote-import-secret"
+	hash, err := api.HashPassword(pass, bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, &dtbase.User{Email: client.DefaultUserEmail, PasswordHash: hash, Role: dtbase.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO sensor_type (id, name, time_created) VALUES (1, 'weather', 0)`,
+		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES (1, 'temperature', 'C', 'float', 0)`,
+		`INSERT INTO sensor_type_measure (id, type_id, measure_id) VALUES (1, 1, 1)`,
+		`INSERT INTO sensor (id, type_id, unique_identifier, time_created) VALUES (1, 1, 'W1', 0)`,
+	} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve := func(maxBody int64) string {
+		h := api.New(api.Config{Store: db, Secret: []byte("import-test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
+			BcryptCost: bcrypt.MinCost, MaxBodyBytes: maxBody, Logger: slog.New(slog.DiscardHandler)})
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	url := serve(0)
+	admin := client.New(url, client.WithCredentials(client.DefaultUserEmail, pass))
+	editorKey, err := admin.CreateAPIKey(ctx, "importer", client.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewerKey, err := admin.CreateAPIKey(ctx, "reader", client.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM reading_float`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	dir := t.TempDir()
+	var good strings.Builder
+	good.WriteString("unique_identifier,measure_name,timestamp,value\n")
+	for i := 0; i < 5000; i++ {
+		good.WriteString("W1,temperature," + fmtTime(i) + ",1.5\n")
+	}
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	goodPath := write("good.csv", good.String())
+	bad := strings.ReplaceAll(good.String(), "2024-01-01", "2025-01-01") + "W1,temperature,2025-02-01T00:00:00Z,oops\n"
+	badPath := write("bad.csv", bad)
+	run := func(env map[string]string, args ...string) (int, string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, BcryptCost: 4, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+		code := m.Run(ctx, append([]string{"import", "readings", "--progress-interval", "1ns"}, args...))
+		return code, out.String(), errb.String()
+	}
+
+	// Logged in as the default user with DT_DEFAULT_USER_PASS.
+	code, out, errs := run(map[string]string{"DT_DEFAULT_USER_PASS": pass}, goodPath, "--url", url)
+	if code != 0 {
+		t.Fatalf("import --url: exit %d: %s %s", code, out, errs)
+	}
+	if !regexp.MustCompile(`^imported .*good.csv into http://\S+: 5000 readings read, 5000 inserted, 0 duplicates skipped in \S+ \(\d+ readings/s\)\n$`).MatchString(out) {
+		t.Errorf("summary %q", out)
+	}
+	if !strings.Contains(errs, "rows sent (") {
+		t.Errorf("no progress lines: %q", errs)
+	}
+	if n := count(); n != 5000 {
+		t.Fatalf("%d readings stored", n)
+	}
+	// With an API key from DT_API_KEY, again: everything is a duplicate.
+	code, out, errs = run(map[string]string{"DT_API_KEY": editorKey.Key}, "--url", url+"/", goodPath)
+	if code != 0 || !strings.Contains(out, "5000 readings read, 0 inserted, 5000 duplicates skipped") {
+		t.Errorf("re-import with DT_API_KEY: exit %d: %s %s", code, out, errs)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		code   int
+		stderr []string
+	}{
+		{"malformed row", nil, []string{"--url", url, "--api-key", editorKey.Key, badPath}, 1,
+			[]string{"line 5002", "oops", "nothing was written"}},
+		{"wrong password", map[string]string{"DT_DEFAULT_USER_PASS": "wrong"}, []string{"--url", url, badPath}, 1,
+			[]string{"rejected the credentials", "DT_DEFAULT_USER_PASS", "nothing was written"}},
+		{"wrong password flag", nil, []string{"--url", url, "--email", "someone@example.com", "--password", "x", badPath}, 1,
+			[]string{"rejected the credentials", "--email someone@example.com and --password"}},
+		{"revoked-looking key", map[string]string{"DT_API_KEY": "dtb_not-a-key"}, []string{"--url", url, badPath}, 1,
+			[]string{"rejected the credentials", "DT_API_KEY"}},
+		{"viewer key", nil, []string{"--url", url, "--api-key", viewerKey.Key, badPath}, 1,
+			[]string{"editor or admin role", "nothing was written"}},
+		{"over the body limit", nil, []string{"--url", serve(4096), "--api-key", editorKey.Key, badPath}, 1,
+			[]string{"larger than the server", "DT_MAX_BODY_BYTES", "nothing was written"}},
+		{"no credentials", nil, []string{"--url", url, badPath}, 2, []string{"--url needs credentials"}},
+		{"url and database", nil, []string{"--url", url, "--api-key", "k", "--database-url", "postgres://x/y", badPath}, 2,
+			[]string{"give one or the other"}},
+		{"not a URL", nil, []string{"--url", "localhost:5000", "--api-key", "k", badPath}, 2, []string{"want http://"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := run(tc.env, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d: %s %s", code, tc.code, out, errs)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q: %s", want, errs)
+				}
+			}
+			if n := count(); n != 5000 {
+				t.Errorf("a failed import wrote %d readings", n-5000)
+			}
+		})
+	}
+
+	var help bytes.Buffer
+	m := &Main{Stdout: &help, Stderr: &help, Getenv: func(string) (string, bool) { return "", false }}
+	if code := m.Run(ctx, []string{"import", "readings", "--help"}); code != 0 || !strings.Contains(help.String(), "-url") ||
+		!strings.Contains(help.String(), "DT_MAX_BODY_BYTES") {
+		t.Errorf("--help: exit %d: %s", code, help.String())
+	}
+}

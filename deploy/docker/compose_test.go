@@ -211,13 +211,14 @@ func TestComposeScale(t *testing.T) {
 	}
 }
 
-// TestEnvExample checks that env.example names every variable compose.yaml requires.
+// TestEnvExample checks that .env.example, at the repository root, names every variable
+// compose.yaml requires.
 func TestEnvExample(t *testing.T) {
 	compose, err := os.ReadFile("../../compose.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	example, err := os.ReadFile("env.example")
+	example, err := os.ReadFile("../../.env.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestEnvExample(t *testing.T) {
 	}
 	for _, m := range required {
 		if !regexp.MustCompile(`(?m)^` + m[1] + `=`).Match(example) {
-			t.Errorf("env.example lacks %s=, which compose.yaml requires", m[1])
+			t.Errorf(".env.example lacks %s=, which compose.yaml requires", m[1])
 		}
 	}
 }
