@@ -96,7 +96,15 @@ func (v Value) Coerce(d Datatype) (Value, string) {
 	default:
 		return v, "unknown datatype " + strconv.Quote(string(d))
 	}
-	return v, "expected a " + string(d) + " value, got a " + v.Kind.String()
+	return v, "expected " + article(string(d)) + " value, got " + article(v.Kind.String())
+}
+
+// article prefixes a datatype or kind name with "a" or "an".
+func article(name string) string {
+	if name == "integer" {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 func (k Kind) String() string {

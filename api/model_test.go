@@ -192,7 +192,7 @@ func TestInsertModelRunErrors(t *testing.T) {
 		{"ambiguous measure", body("", series("dup", "[1.5]", `["2024-01-01"]`)), 400, "give measure_units"},
 		{"unknown measure units", body("", `{"measure_name":"dup","measure_units":"c","values":[1.5],"timestamps":["2024-01-01"]}`), 400, "with units 'c' does not exist"},
 		{"string for float", body("", series("f", `[1.5,"x"]`, `["2024-01-01","2024-01-02"]`)), 400, "values[1]: expected a float value, got a string"},
-		{"float for integer", body("", series("i", `[1,2.5]`, `["2024-01-01","2024-01-02"]`)), 400, "values[1]: expected a integer value, got a float"},
+		{"float for integer", body("", series("i", `[1,2.5]`, `["2024-01-01","2024-01-02"]`)), 400, "values[1]: expected an integer value, got a float"},
 		{"boolean for integer", body("", series("i", `[true]`, `["2024-01-01"]`)), 400, "values[0]"},
 		{"integer beyond 32 bits", body("", series("i", `[3000000000]`, `["2024-01-01"]`)), 400, "32-bit"},
 		{"number for boolean", body("", series("b", `[1]`, `["2024-01-01"]`)), 400, "expected a boolean"},
