@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
+	"github.com/dtbase/dtbase/forecast/arima"
+	"github.com/dtbase/dtbase/forecast/arimaservice"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -24,6 +27,10 @@ It creates:
   - 32 sensors placed in the farm, and 3 days of their 10-minute readings
     (about 24,000), shifted so the last reading is now (rounded down to 10
     minutes) and dashboards look live.
+
+It then forecasts the temperature of three sensors with the ARIMA service,
+from 12 hours before the last reading, so the models pages show forecasts
+beside observations with their skill.
 
 Nothing happens if the database already has sensors, so running it twice is
 safe. 'dtbase serve --demo' does the same at start-up.`
@@ -54,11 +61,42 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		fmt.Fprintln(m.Stdout, "the database already has sensors; demo not loaded")
 		return nil
 	}
-	fmt.Fprintf(m.Stdout, "loaded the CROP farm demo in %v: %d sensor types, %d locations, %d sensors, %d readings from %s to %s\n",
+	runs, err := demoForecasts(ctx, db, sum)
+	if err != nil {
+		return fmt.Errorf("demo forecasts: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "loaded the CROP farm demo in %v: %d sensor types, %d locations, %d sensors, %d readings from %s to %s, %d forecasts\n",
 		time.Since(start).Round(time.Millisecond), sum.SensorTypes, sum.Locations, sum.Sensors, sum.Readings,
-		sum.From.Format(time.RFC3339), sum.To.Format(time.RFC3339))
+		sum.From.Format(time.RFC3339), sum.To.Format(time.RFC3339), runs)
 	return nil
 }
+
+// demoForecasts runs the ARIMA service on the temperature of the first
+// three temperature sensors, from 12 hours before the last reading, so the
+// forecasts overlap observations. The demo's three days are too short for
+// the original's (4,1,2)(1,1,0)24, so it uses (1,0,1)(0,1,1)24. It returns
+// the number of runs stored.
+func demoForecasts(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, error) {
+	sensors, err := db.FindSensors(ctx, dtbase.SensorFilter{TypeName: ptr(demo.TypeTRH)})
+	if err != nil {
+		return 0, err
+	}
+	p := arimaservice.DefaultParams()
+	for _, s := range sensors[:min(3, len(sensors))] {
+		p.Sensors = append(p.Sensors, s.UniqueIdentifier)
+	}
+	p.Measures = []arimaservice.Measure{{Name: demo.MeasureTemp}}
+	p.Spec = arima.Spec{Order: arima.Order{P: 1, Q: 1}, Seasonal: arima.SeasonalOrder{D: 1, Q: 1, S: 24}}
+	p.TrainingDays = 3
+	p.PredictFrom = sum.To.Add(-12 * time.Hour)
+	res, err := (&arimaservice.Service{Store: db}).Run(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	return len(res.Runs), nil
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // loadDemoIfEmpty loads the demo when the database has no sensors.
 func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logger) error {
@@ -71,8 +109,12 @@ func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logg
 		log.Info("demo data not loaded: the database already has sensors")
 		return nil
 	}
+	runs, err := demoForecasts(ctx, db, sum)
+	if err != nil {
+		return fmt.Errorf("demo forecasts: %w", err)
+	}
 	log.Info("loaded the CROP farm demo", "sensor_types", sum.SensorTypes, "locations", sum.Locations,
-		"sensors", sum.Sensors, "readings", sum.Readings, "from", sum.From, "to", sum.To,
+		"sensors", sum.Sensors, "readings", sum.Readings, "from", sum.From, "to", sum.To, "forecasts", runs,
 		"ms", time.Since(start).Milliseconds())
 	return nil
 }

@@ -37,8 +37,8 @@ const (
 	SchemaName  = "crop-farm"
 	TypeTRH     = "Aranet T&RH"
 	TypeCO2     = "Aranet CO2"
+	MeasureTemp = "temperature"
 	interval    = 10 * time.Minute
-	measureTemp = "temperature"
 	measureRH   = "relative humidity"
 	measureCO2  = "co2"
 )
@@ -64,7 +64,7 @@ var schema = dtbase.LocationSchema{
 var sensorTypes = []dtbase.SensorType{
 	{Name: TypeTRH, Description: units("Aranet wireless ambient temperature and relative humidity sensor"),
 		Measures: []dtbase.Measure{
-			{Name: measureTemp, Units: units("°C"), Datatype: dtbase.Float},
+			{Name: MeasureTemp, Units: units("°C"), Datatype: dtbase.Float},
 			{Name: measureRH, Units: units("%"), Datatype: dtbase.Float},
 		}},
 	{Name: TypeCO2, Description: units("Aranet wireless CO2 sensor"),
