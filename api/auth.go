@@ -186,7 +186,7 @@ type loginRequest struct {
 }
 
 func (s *Server) authRoutes() {
-	handle(s, http.MethodPost, "/auth/login", "", http.StatusOK, "Log in with email and password; returns an access and a refresh token",
+	login := handle(s, http.MethodPost, "/auth/login", "", http.StatusOK, "Log in with email and password; returns an access and a refresh token",
 		func(ctx context.Context, req *loginRequest) (tokenPair, error) {
 			ip := clientIPFrom(ctx)
 			if wait := s.limiter.Blocked(req.Email, ip, time.Now()); wait > 0 {
@@ -207,6 +207,10 @@ func (s *Server) authRoutes() {
 			}
 			return s.issueTokens(u.Email)
 		})
+	login.extraErrors = map[int]string{
+		http.StatusUnauthorized:    "Wrong email or password",
+		http.StatusTooManyRequests: "Too many failed logins for the account or the client address; see Retry-After",
+	}
 	rt := handle(s, http.MethodPost, "/auth/refresh", "", http.StatusOK, "Exchange a refresh token (as the bearer token) for a new token pair",
 		func(ctx context.Context, _ *noBody) (tokenPair, error) {
 			p, _ := PrincipalFrom(ctx)

@@ -126,6 +126,10 @@ func (b *binder) bind(loc []any, raw []byte, v reflect.Value) {
 			b.fail(loc, "value_type", "Input should be a string, a finite number or a boolean: "+msg, raw, nil)
 			return
 		}
+		if val.Kind == dtbase.KindString && hasNUL(val.S) {
+			b.fail(loc, "value_error", msgNUL, raw, nil)
+			return
+		}
 		v.Set(reflect.ValueOf(val))
 		return
 	case objectType:
@@ -158,6 +162,10 @@ func (b *binder) bind(loc []any, raw []byte, v reflect.Value) {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			b.fail(loc, "string_type", "Input should be a valid string", raw, nil)
+			return
+		}
+		if hasNUL(s) {
+			b.fail(loc, "value_error", msgNUL, raw, nil)
 			return
 		}
 		v.SetString(s)
@@ -280,12 +288,24 @@ func (b *binder) bindMap(loc []any, raw []byte, v reflect.Value) {
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(fields))
 	for k, fraw := range fields {
+		if hasNUL(k) {
+			b.fail(append(loc, k), "value_error", "Keys "+strings.ToLower(msgNUL[:1])+msgNUL[1:], fraw, nil)
+			continue
+		}
 		ev := reflect.New(v.Type().Elem()).Elem()
 		b.bind(append(loc, k), fraw, ev)
 		m.SetMapIndex(reflect.ValueOf(k), ev)
 	}
 	v.Set(m)
 }
+
+// msgNUL rejects text with a NUL character at binding, on both engines
+// alike: PostgreSQL cannot store one (SQLSTATE 22021), so such a name could
+// never be found and such a row never written. The big lists of readings
+// take their own path and are checked where they are stored.
+const msgNUL = "String should not contain NUL characters"
+
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
 type dtTag struct {
 	optional bool

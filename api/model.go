@@ -272,8 +272,13 @@ func arimaParams(req *runARIMARequest) (arimaservice.Params, error) {
 	if req.Alpha != nil {
 		p.Alpha = *req.Alpha
 	}
-	if req.MinsFromTheHour != nil {
-		p.MinsFromTheHour = time.Duration(*req.MinsFromTheHour) * time.Minute
+	if m := req.MinsFromTheHour; m != nil {
+		// Checked before the conversion, which would wrap a huge value
+		// (307445735 minutes) around into the allowed range.
+		if *m < 0 || *m > 30 {
+			return p, dtbase.Errorf(dtbase.EINVALID, "mins_from_the_hour must be between 0 and 30, got %d", *m)
+		}
+		p.MinsFromTheHour = time.Duration(*m) * time.Minute
 	}
 	if req.Fill != nil {
 		p.Fill = arimaservice.Fill(*req.Fill)

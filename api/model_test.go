@@ -383,6 +383,8 @@ func TestRunARIMAAPI(t *testing.T) {
 		{`{"sensors":["TRH1"],"measures":[{"name":"Temperature"}],"fill":"zero"}`, 400, "fill must be"},
 		{`{"sensors":["TRH1"],"measures":[{"name":"Temperature"}],"alpha":0}`, 400, "alpha"},
 		{`{"sensors":["TRH1"],"measures":[{"name":"Temperature"}],"mins_from_the_hour":45}`, 400, "mins_from_the_hour"},
+		{`{"sensors":["TRH1"],"measures":[{"name":"Temperature"}],"mins_from_the_hour":307445735}`, 400, "got 307445735"},
+		{`{"sensors":["TRH1"],"measures":[{"name":"Temperature"}],"mins_from_the_hour":1000000000000}`, 400, "got 1000000000000"},
 		{`{"sensors":[],"measures":[{"name":"Temperature"}]}`, 400, "sensors"},
 		{`{"sensors":["TRH1"],"measures":[]}`, 400, "measures"},
 		{`{"sensors":"TRH1","measures":[{"name":"Temperature"}]}`, 422, ""},

@@ -68,6 +68,12 @@ func (s *Server) openAPIDocument() map[string]any {
 			responses["401"] = withDesc("Not authenticated, or the token is invalid, expired or of the wrong type")
 			responses["403"] = withDesc("The role of the caller is too low")
 		}
+		if len(rt.consumes) > 0 {
+			responses["400"] = withDesc("A malformed body, or a semantic error: an unknown name, a datatype mismatch")
+		}
+		for status, d := range rt.extraErrors {
+			responses[strconv.Itoa(status)] = withDesc(d)
+		}
 		if rt.req != nil || len(rt.query) > 0 {
 			responses["400"] = withDesc("A semantic error: an unknown name, a datatype mismatch, lengths that differ")
 			responses["409"] = withDesc("A duplicate, or a row still in use")
@@ -79,6 +85,18 @@ func (s *Server) openAPIDocument() map[string]any {
 				"required": !rt.bodyOptional,
 				"content":  map[string]any{"application/json": map[string]any{"schema": g.schema(rt.req, "")}},
 			}
+		}
+		if len(rt.consumes) > 0 {
+			content := map[string]any{}
+			for _, ct := range rt.consumes {
+				schema := map[string]any{"type": "string"}
+				if ct == "multipart/form-data" {
+					schema = map[string]any{"type": "object", "required": []string{"file"},
+						"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}}}
+				}
+				content[ct] = map[string]any{"schema": schema}
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		if len(rt.query) > 0 {
 			var params []any

@@ -302,6 +302,7 @@ func (s *Server) readingRoutes() {
 		"Upload a CSV file of readings", s.uploadReadingsCSV)
 	upload.status = http.StatusCreated
 	upload.resp = reflect.TypeFor[readingInsertSummary]()
+	upload.consumes = []string{"text/csv", "multipart/form-data"}
 	upload.description = "Send the file as the body (Content-Type: text/csv) or as the part named file of a " +
 		"multipart/form-data form. The whole file is one transaction: a malformed row gives a 400 naming its line " +
 		"and nothing is written.\n\n" + dtbase.ReadingCSVHelp

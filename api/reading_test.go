@@ -149,7 +149,7 @@ func TestReadingBadInput(t *testing.T) {
 		{"integer over 64 bits", "/sensor/insert-sensor-readings", body("count", "W1", `[1,2,99999999999999999999]`, ts3), 422, "readings"},
 		{"number in string list", "/sensor/insert-sensor-readings", body("label", "W1", `["a",2,"c"]`, ts3), 400, "readings[1]"},
 		{"number in boolean list", "/sensor/insert-sensor-readings", body("flag", "W1", `[true,1,false]`, ts3), 400, "readings[1]"},
-		{"NUL in a sensor name", "/sensor/insert-sensor-readings", `{"measure_name":"temperature","unique_identifier":"W\u00001","readings":[1.0],"timestamps":[1]}`, 400, "does not exist"},
+		{"NUL in a sensor name", "/sensor/insert-sensor-readings", `{"measure_name":"temperature","unique_identifier":"W\u00001","readings":[1.0],"timestamps":[1]}`, 422, "unique_identifier"},
 		{"NUL in a string reading", "/sensor/insert-sensor-readings", body("label", "W1", `["a","b\u0000","c"]`, ts3), 400, "readings[1]"},
 		{"lengths differ", "/sensor/insert-sensor-readings", body("temperature", "W1", "[1.0,2.0]", ts3), 400, "different lengths (2 and 3)"},
 		{"NaN", "/sensor/insert-sensor-readings", body("temperature", "W1", "[1.0,NaN,3.0]", ts3), 422, "json_invalid"},
@@ -172,7 +172,7 @@ func TestReadingBadInput(t *testing.T) {
 
 		{"read: unknown measure", "/sensor/sensor-readings", `{"measure_name":"pressure","unique_identifier":"W1","dt_from":"2024-01-01","dt_to":"2024-01-02"}`, 400, "pressure"},
 		{"read: ambiguous measure", "/sensor/sensor-readings", `{"measure_name":"temperature","unique_identifier":"D1","dt_from":"2024-01-01","dt_to":"2024-01-02"}`, 400, "measure_units"},
-		{"read: NUL in a measure name", "/sensor/sensor-readings", `{"measure_name":"t\u0000","unique_identifier":"W1","dt_from":"2024-01-01","dt_to":"2024-01-02"}`, 400, "does not exist"},
+		{"read: NUL in a measure name", "/sensor/sensor-readings", `{"measure_name":"t\u0000","unique_identifier":"W1","dt_from":"2024-01-01","dt_to":"2024-01-02"}`, 422, "measure_name"},
 		{"read: bad dt_from", "/sensor/sensor-readings", `{"measure_name":"temperature","unique_identifier":"W1","dt_from":"soon","dt_to":"2024-01-02"}`, 422, "dt_from"},
 		{"read: missing dt_to", "/sensor/sensor-readings", `{"measure_name":"temperature","unique_identifier":"W1","dt_from":"2024-01-01"}`, 422, "dt_to"},
 		{"read: 101-character sensor", "/sensor/sensor-readings", `{"measure_name":"temperature","unique_identifier":"` + long + `","dt_from":"2024-01-01","dt_to":"2024-01-02"}`, 422, "string_too_long"},
@@ -192,7 +192,7 @@ func TestReadingBadInput(t *testing.T) {
 
 		{"latest: unknown type", "/sensor/latest-readings", `{"type_name":"nope"}`, 400, "nope"},
 		{"latest: unknown sensor", "/sensor/latest-readings", `{"unique_identifiers":["W1","nope"]}`, 400, "nope"},
-		{"latest: NUL in a type", "/sensor/latest-readings", `{"type_name":"a\u0000"}`, 400, "does not exist"},
+		{"latest: NUL in a type", "/sensor/latest-readings", `{"type_name":"a\u0000"}`, 422, "type_name"},
 		{"latest: wrong type", "/sensor/latest-readings", `{"unique_identifiers":"W1"}`, 422, "list_type"},
 
 		{"upload: JSON instead of CSV", "/sensor/upload-readings-csv", `{"a":1}`, 400, "text/csv"},

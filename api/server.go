@@ -114,8 +114,10 @@ type route struct {
 	status       int
 	req, resp    reflect.Type // nil req: no body
 	bodyOptional bool
-	query        []queryParam // documented query parameters of GET downloads
-	produces     string       // content type of a non-JSON answer
+	query        []queryParam   // documented query parameters of GET downloads
+	produces     string         // content type of a non-JSON answer
+	consumes     []string       // content types of a non-JSON request body
+	extraErrors  map[int]string // further documented error statuses and when they happen
 	serve        func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 

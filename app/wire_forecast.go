@@ -98,6 +98,9 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 		}
 		p.PredictFrom = t
 	}
+	if *mins < 0 || *mins > 30 { // checked before the conversion, which could wrap around
+		return usageError{fmt.Sprintf("forecast arima: --mins-from-the-hour must be between 0 and 30, got %d", *mins)}
+	}
 	p.MinsFromTheHour = time.Duration(*mins) * time.Minute
 	p.Fill = arimaservice.Fill(*fill)
 	if err := p.Validate(); err != nil {

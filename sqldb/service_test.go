@@ -405,7 +405,7 @@ func TestSchedulerLock(t *testing.T) {
 	}
 	// Killing the holder's session (as a network failure would) frees the
 	// lock: the holder notices and stops, the other replica takes over.
-	if _, err := a.SQL().ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, int64(7_362_200_005&0xffffffff)); err != nil {
+	if _, err := a.SQL().ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int64(7_362_200_005&0xffffffff)); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := lb.TryLock(ctx); ok {
