@@ -216,12 +216,22 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return badText(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// badText turns PostgreSQL's refusal of a NUL character or an invalid byte
+// sequence (which SQLite stores) into a client error, whichever entry point
+// the text came through.
+func badText(err error) error {
+	if isPGCode(err, "22021") || isPGCode(err, "22P05") {
+		return &dtbase.Error{Code: dtbase.EINVALID, Message: "Text must be valid UTF-8 without NUL characters", Err: err}
+	}
+	return err
 }
 
 // withReadTx runs fn in a read transaction.
@@ -231,7 +241,7 @@ func (db *DB) withReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	return fn(tx)
+	return badText(fn(tx))
 }
 
 // sqlArg is the database parameter of a value: its Go scalar.
