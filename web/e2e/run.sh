@@ -21,8 +21,9 @@ work="$(mktemp -d)"
 pass="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # The demo data (the CROP farm) makes the page timings those of a real twin.
 if ! DT_DATA_DIR="$work/data" DT_DEFAULT_USER_PASS="$pass" "$work/dtbase" demo >"$work/demo.log" 2>&1; then
-  echo "warning: dtbase demo failed; testing on an empty database:" >&2
   cat "$work/demo.log" >&2
+  echo "dtbase demo failed" >&2
+  exit 1
 fi
 DT_DATA_DIR="$work/data" DT_LISTEN_ADDR=127.0.0.1:0 DT_LOG_FORMAT=json DT_DEFAULT_USER_PASS="$pass" \
   "$work/dtbase" serve 2>"$work/server.log" &

@@ -182,9 +182,9 @@ step("a model run page draws the forecast band against the observations", async 
     model_name: "e2e-arima", scenario_description: "baseline", create_scenario: true,
     sensor_unique_id: ctx.sensor, sensor_measure: { name: "temperature", units: "C" },
     measures_and_values: [
-      { measure_name: "Mean temperature", values: mean, timestamps: fts },
-      { measure_name: "Lower Bound temperature", values: mean.map((m) => m - 1.5), timestamps: fts },
-      { measure_name: "Upper Bound temperature", values: mean.map((m) => m + 1.5), timestamps: fts },
+      { measure_name: "Mean temperature", measure_units: "C", values: mean, timestamps: fts },
+      { measure_name: "Lower Bound temperature", measure_units: "C", values: mean.map((m) => m - 1.5), timestamps: fts },
+      { measure_name: "Upper Bound temperature", measure_units: "C", values: mean.map((m) => m + 1.5), timestamps: fts },
     ],
   }, 201);
   await page.goto("/models?model=e2e-arima");
