@@ -160,8 +160,10 @@ func (m orderedMap) MarshalJSON() ([]byte, error) {
 type schemaGen struct{ components map[string]any }
 
 var (
-	dtTimeType  = reflect.TypeOf(dtbase.Time{})
-	durationTyp = reflect.TypeOf(time.Duration(0))
+	dtTimeType   = reflect.TypeOf(dtbase.Time{})
+	durationTyp  = reflect.TypeOf(time.Duration(0))
+	roleType     = reflect.TypeOf(dtbase.Role(""))
+	datatypeType = reflect.TypeOf(dtbase.Datatype(""))
 )
 
 // schema returns the JSON schema of t; named structs become components.
@@ -178,6 +180,10 @@ func (g *schemaGen) schema(t reflect.Type, tag string) map[string]any {
 		return map[string]any{}
 	case durationTyp:
 		return map[string]any{"type": "integer"}
+	case roleType:
+		return map[string]any{"type": "string", "enum": []dtbase.Role{dtbase.RoleAdmin, dtbase.RoleEditor, dtbase.RoleViewer}}
+	case datatypeType:
+		return map[string]any{"type": "string", "enum": dtbase.Datatypes}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
