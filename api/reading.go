@@ -139,30 +139,6 @@ func handleStreamed[Req, Resp any](s *Server, path string, role dtbase.Role, sum
 	return rt
 }
 
-// handleFast registers a JSON endpoint like handle, whose body is decoded by
-// fast when it can, and by the generic binder otherwise.
-func handleFast[Req, Resp any](s *Server, method, path string, role dtbase.Role, status int, summary string,
-	fast func([]byte, *Req) bool, fn op[Req, Resp]) *route {
-	rt := handle(s, method, path, role, status, summary, fn)
-	rt.serve = func(w http.ResponseWriter, r *http.Request, body []byte) {
-		req := new(Req)
-		if !fast(body, req) {
-			req = new(Req)
-			if errs := bindBody(body, req); len(errs) > 0 {
-				writeError(w, r, &validationError{errs})
-				return
-			}
-		}
-		resp, err := fn(r.Context(), req)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, rt.status, resp)
-	}
-	return rt
-}
-
 func (s *Server) readingRoutes() {
 	handleFast(s, http.MethodPost, "/sensor/insert-sensor-readings", dtbase.RoleEditor, http.StatusCreated,
 		"Insert readings of one measure of a sensor", decodeReadingInsertFast,

@@ -145,6 +145,13 @@ type noBody struct{}
 // handle registers a JSON endpoint. Req is the body type (noBody for none);
 // Resp the answer, written with status on success.
 func handle[Req, Resp any](s *Server, method, path string, role dtbase.Role, status int, summary string, fn op[Req, Resp]) *route {
+	return handleFast(s, method, path, role, status, summary, nil, fn)
+}
+
+// handleFast registers a JSON endpoint like handle, whose body is decoded by
+// fast when it can, and by the generic binder otherwise; fast may be nil.
+func handleFast[Req, Resp any](s *Server, method, path string, role dtbase.Role, status int, summary string,
+	fast func([]byte, *Req) bool, fn op[Req, Resp]) *route {
 	rt := &route{method: method, path: path, role: role, status: status, summary: summary,
 		tag: strings.Split(path, "/")[1], resp: reflect.TypeOf((*Resp)(nil)).Elem()}
 	if reflect.TypeOf((*Req)(nil)).Elem() != reflect.TypeOf(noBody{}) {
@@ -153,9 +160,12 @@ func handle[Req, Resp any](s *Server, method, path string, role dtbase.Role, sta
 	rt.serve = func(w http.ResponseWriter, r *http.Request, body []byte) {
 		req := new(Req)
 		if rt.req != nil && !(rt.bodyOptional && len(strings.TrimSpace(string(body))) == 0) {
-			if errs := bindBody(body, req); len(errs) > 0 {
-				writeError(w, r, &validationError{errs})
-				return
+			if fast == nil || !fast(body, req) {
+				req = new(Req) // a failed fast decode may have filled it partly
+				if errs := bindBody(body, req); len(errs) > 0 {
+					writeError(w, r, &validationError{errs})
+					return
+				}
 			}
 		}
 		resp, err := fn(r.Context(), req)

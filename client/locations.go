@@ -38,15 +38,9 @@ func (l *Location) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("location id: %w", err)
 	}
 	delete(raw, "id")
-	l.Coordinates = make(Coordinates, len(raw))
-	for k, r := range raw {
-		v, err := decodeValue(r)
-		if err != nil {
-			return fmt.Errorf("coordinate %q: %w", k, err)
-		}
-		l.Coordinates[k] = v
-	}
-	return nil
+	var err error
+	l.Coordinates, err = decodeCoordinates(raw)
+	return err
 }
 
 // InsertLocationSchema creates a schema, creating or reusing its

@@ -61,15 +61,8 @@ func (l *SensorLocation) UnmarshalJSON(b []byte) error {
 	l.InstallationDatetime = t
 	delete(raw, "id")
 	delete(raw, "installation_datetime")
-	l.Coordinates = make(Coordinates, len(raw))
-	for k, r := range raw {
-		v, err := decodeValue(r)
-		if err != nil {
-			return fmt.Errorf("coordinate %q: %w", k, err)
-		}
-		l.Coordinates[k] = v
-	}
-	return nil
+	l.Coordinates, err = decodeCoordinates(raw)
+	return err
 }
 
 // InsertSensorType creates a sensor type, creating or reusing its measures

@@ -141,16 +141,25 @@ func (c *Coordinates) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
+	out, err := decodeCoordinates(raw)
+	if err != nil {
+		return err
+	}
+	*c = out
+	return nil
+}
+
+// decodeCoordinates reads identifier values, keeping each one's JSON type.
+func decodeCoordinates(raw map[string]json.RawMessage) (Coordinates, error) {
 	out := make(Coordinates, len(raw))
 	for k, r := range raw {
 		v, err := decodeValue(r)
 		if err != nil {
-			return fmt.Errorf("coordinate %q: %w", k, err)
+			return nil, fmt.Errorf("coordinate %q: %w", k, err)
 		}
 		out[k] = v
 	}
-	*c = out
-	return nil
+	return out, nil
 }
 
 // wireTimes renders timestamps in the wire format (UTC, microseconds).
