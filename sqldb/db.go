@@ -257,6 +257,24 @@ func sqlArg(v dtbase.Value) any {
 	return v.S
 }
 
+// valueDest sets v's kind to datatype d (float for an unknown one) and
+// returns the field a column of that datatype scans into.
+func valueDest(v *dtbase.Value, d dtbase.Datatype) any {
+	switch d {
+	case dtbase.Integer:
+		v.Kind = dtbase.KindInteger
+		return &v.I
+	case dtbase.String:
+		v.Kind = dtbase.KindString
+		return &v.S
+	case dtbase.Boolean:
+		v.Kind = dtbase.KindBoolean
+		return &v.B
+	}
+	v.Kind = dtbase.KindFloat
+	return &v.F
+}
+
 // micros converts a time to the stored representation.
 func micros(t time.Time) int64 { return t.UnixMicro() }
 

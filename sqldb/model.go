@@ -553,21 +553,7 @@ func scanModelPoints(rows *sql.Rows, d dtbase.Datatype) ([]dtbase.ModelPoint, er
 	for rows.Next() {
 		var ts int64
 		var v dtbase.Value
-		var err error
-		switch d {
-		case dtbase.Integer:
-			v.Kind = dtbase.KindInteger
-			err = rows.Scan(&ts, &v.I)
-		case dtbase.String:
-			v.Kind = dtbase.KindString
-			err = rows.Scan(&ts, &v.S)
-		case dtbase.Boolean:
-			v.Kind = dtbase.KindBoolean
-			err = rows.Scan(&ts, &v.B)
-		default:
-			v.Kind = dtbase.KindFloat
-			err = rows.Scan(&ts, &v.F)
-		}
+		err := rows.Scan(&ts, valueDest(&v, d))
 		if err != nil {
 			return nil, err
 		}

@@ -615,40 +615,14 @@ func (db *DB) scanReadings(ctx context.Context, m dtbase.ReadingMeasure, from, t
 		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
 	}
 	defer rows.Close()
-	var (
-		ts int64
-		f  float64
-		i  int64
-		s  string
-		b  bool
-	)
-	var dest any
-	switch m.Datatype {
-	case dtbase.Float:
-		dest = &f
-	case dtbase.Integer:
-		dest = &i
-	case dtbase.String:
-		dest = &s
-	case dtbase.Boolean:
-		dest = &b
-	}
+	var ts int64
+	var v dtbase.Value
+	dest := valueDest(&v, m.Datatype)
 	for rows.Next() {
 		if err := rows.Scan(&ts, dest); err != nil {
 			return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
 		}
-		r := dtbase.Reading{Time: fromMicros(ts)}
-		switch m.Datatype {
-		case dtbase.Float:
-			r.Value = dtbase.FloatValue(f)
-		case dtbase.Integer:
-			r.Value = dtbase.IntValue(i)
-		case dtbase.String:
-			r.Value = dtbase.StringValue(s)
-		case dtbase.Boolean:
-			r.Value = dtbase.BoolValue(b)
-		}
-		if err := fn(r); err != nil {
+		if err := fn(dtbase.Reading{Time: fromMicros(ts), Value: v}); err != nil {
 			return err
 		}
 	}
@@ -744,21 +718,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 				var lr dtbase.LatestReading
 				var units sql.NullString
 				var ts int64
-				var fv float64
-				var iv int64
-				var sv string
-				var bv bool
-				dest := []any{&k.sensor, &k.measure, &lr.UniqueIdentifier, &lr.MeasureName, &units, &ts}
-				switch d {
-				case dtbase.Float:
-					dest = append(dest, &fv)
-				case dtbase.Integer:
-					dest = append(dest, &iv)
-				case dtbase.String:
-					dest = append(dest, &sv)
-				case dtbase.Boolean:
-					dest = append(dest, &bv)
-				}
+				dest := []any{&k.sensor, &k.measure, &lr.UniqueIdentifier, &lr.MeasureName, &units, &ts, valueDest(&lr.Value, d)}
 				if err := rows.Scan(dest...); err != nil {
 					rows.Close()
 					return fmt.Errorf("latest readings: %w", err)
@@ -767,16 +727,6 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 					lr.MeasureUnits = &units.String
 				}
 				lr.Datatype, lr.Time = d, fromMicros(ts)
-				switch d {
-				case dtbase.Float:
-					lr.Value = dtbase.FloatValue(fv)
-				case dtbase.Integer:
-					lr.Value = dtbase.IntValue(iv)
-				case dtbase.String:
-					lr.Value = dtbase.StringValue(sv)
-				case dtbase.Boolean:
-					lr.Value = dtbase.BoolValue(bv)
-				}
 				found = append(found, row{k, lr})
 			}
 			rows.Close()
