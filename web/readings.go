@@ -205,19 +205,11 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	// twin whose data stopped still opens on something.
 	end := h.now()
 	if len(d.Chosen) > 0 && (q.Get("from") == "" || q.Get("to") == "") {
-		latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{UniqueIdentifiers: d.Chosen})
+		var err error
+		end, err = h.defaultEnd(ctx, d.Chosen)
 		if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
 			h.fail(w, r, s, err)
 			return
-		}
-		var newest time.Time
-		for _, l := range latest {
-			if l.Time.After(newest) {
-				newest = l.Time
-			}
-		}
-		if !newest.IsZero() {
-			end = newest.Add(time.Minute).Truncate(time.Minute)
 		}
 	}
 	d.From, d.To = end.Add(-7*24*time.Hour), end
@@ -704,20 +696,10 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	// Default: the day up to the sensor's newest reading.
-	end := h.now()
-	latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{UniqueIdentifiers: []string{d.Sensor}})
+	end, err := h.defaultEnd(ctx, []string{d.Sensor})
 	if err != nil {
 		h.fail(w, r, s, err)
 		return
-	}
-	var newest time.Time
-	for _, l := range latest {
-		if l.Time.After(newest) {
-			newest = l.Time
-		}
-	}
-	if !newest.IsZero() {
-		end = newest.Add(time.Minute).Truncate(time.Minute)
 	}
 	d.From, d.To = end.Add(-24*time.Hour), end
 	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
@@ -831,4 +813,25 @@ func sparkline(t, v []float64, w, h float64) string {
 		b.WriteString(strconv.FormatFloat(y, 'f', 1, 64))
 	}
 	return b.String()
+}
+
+// defaultEnd is where a default range ends: the minute after the newest
+// reading of the sensors, or now when they have none. On error it returns
+// now with the error.
+func (h *Handler) defaultEnd(ctx context.Context, sensors []string) (time.Time, error) {
+	end := h.now()
+	latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{UniqueIdentifiers: sensors})
+	if err != nil {
+		return end, err
+	}
+	var newest time.Time
+	for _, l := range latest {
+		if l.Time.After(newest) {
+			newest = l.Time
+		}
+	}
+	if !newest.IsZero() {
+		end = newest.Add(time.Minute).Truncate(time.Minute)
+	}
+	return end, nil
 }
