@@ -200,18 +200,20 @@ func (m *Main) ensureDefaultUser(ctx context.Context, c Config, db *sqldb.DB, lo
 		return err
 	}
 	if c.DefaultPass != nil {
-		hash, err := api.HashPassword(*c.DefaultPass, m.BcryptCost)
-		if err != nil {
-			return err
-		}
-		if existing == nil {
-			err = db.CreateUser(ctx, &dtbase.User{Email: dtbase.DefaultUserEmail, PasswordHash: hash, Role: dtbase.RoleAdmin})
-			if dtbase.ErrorCode(err) == dtbase.ECONFLICT { // another replica created it
-				err = db.SetPassword(ctx, dtbase.DefaultUserEmail, hash)
+		// A restart with an unchanged password only verifies it, rather
+		// than paying for a new hash at every start.
+		if existing == nil || !api.CheckPassword(existing.PasswordHash, *c.DefaultPass) {
+			hash, err := api.HashPassword(*c.DefaultPass, m.BcryptCost)
+			if err != nil {
+				return err
 			}
-			return err
-		}
-		if !api.CheckPassword(existing.PasswordHash, *c.DefaultPass) {
+			if existing == nil {
+				err = db.CreateUser(ctx, &dtbase.User{Email: dtbase.DefaultUserEmail, PasswordHash: hash, Role: dtbase.RoleAdmin})
+				if dtbase.ErrorCode(err) == dtbase.ECONFLICT { // another replica created it
+					err = db.SetPassword(ctx, dtbase.DefaultUserEmail, hash)
+				}
+				return err
+			}
 			if err := db.SetPassword(ctx, dtbase.DefaultUserEmail, hash); err != nil {
 				return err
 			}
