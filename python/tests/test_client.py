@@ -211,23 +211,27 @@ def test_services(client, uid):
 def test_token_refresh(start_server):
     """A short-lived access token is refreshed before it expires; once the
     refresh token has expired too, the client logs in again."""
-    srv = start_server(DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS=2, DT_JWT_REFRESH_TOKEN_GRACE_SECONDS=2)
+    # Access tokens live 3 s and refresh tokens 9 s. The slack is wide on
+    # purpose: token expiry is in whole seconds (truncated) and the client
+    # refreshes with a one-second margin, so on a busy machine a tighter
+    # schedule could find the refresh token already too close to expiry.
+    srv = start_server(DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS=3, DT_JWT_REFRESH_TOKEN_GRACE_SECONDS=6)
     c = Client(srv.url, email="default_user@localhost", password=PASSWORD)
     c.list_users()
     first_access, first_refresh = c.access_token, c.refresh_token
-    time.sleep(2.2)  # access token expired, refresh token still valid
+    time.sleep(3.2)  # access token expired, refresh token still valid
     c.list_users()
     assert c.access_token != first_access
     assert c.refresh_token != first_refresh  # refreshed, not a new login: still works either way
-    time.sleep(4.2)  # both expired: a new login
+    time.sleep(9.2)  # both expired: a new login
     c.list_users()
 
     # Tokens without credentials refresh too, and an expired pair fails with 401.
     pair = Client(srv.url, email="default_user@localhost", password=PASSWORD).login()
     t = Client(srv.url, access_token=pair["access_token"], refresh_token=pair["refresh_token"])
-    time.sleep(2.2)
+    time.sleep(3.2)
     t.list_users()
-    time.sleep(4.2)
+    time.sleep(9.2)
     with pytest.raises(DTBaseError) as e:
         t.list_users()
     assert e.value.status == 401
