@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,12 +109,33 @@ func flagName(env string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "DT_")), "_", "-")
 }
 
-// bindConfig registers a flag per setting on fs, each defaulting to its
-// environment variable, and returns a function that builds the Config once
-// fs has been parsed.
-func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool)) func() (Config, error) {
-	values := map[string]*string{}
+// databaseSettings choose the database: the settings of the commands that
+// only open it.
+var databaseSettings = []string{"DT_DATA_DIR", "DT_DATABASE_URL", "DT_SQL_USER", "DT_SQL_PASS", "DT_SQL_HOST", "DT_SQL_PORT", "DT_SQL_DBNAME"}
+
+// settingsOf returns the settings named by envs, in the docs' order; all of
+// them when envs is nil.
+func settingsOf(envs []string) []setting {
+	if envs == nil {
+		return settings
+	}
+	var out []setting
 	for _, s := range settings {
+		if slices.Contains(envs, s.env) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// bindConfig registers a flag per setting named by envs (nil: every
+// setting) on fs, each defaulting to its environment variable, and returns
+// a function that builds the Config once fs has been parsed. Settings not
+// named keep their zero value.
+func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool), envs []string) func() (Config, error) {
+	bound := settingsOf(envs)
+	values := map[string]*string{}
+	for _, s := range bound {
 		def := s.def
 		if v, ok := getenv(s.env); ok {
 			def = v
@@ -122,7 +144,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool)) func() (Co
 	}
 	return func() (Config, error) {
 		var c Config
-		for _, s := range settings {
+		for _, s := range bound {
 			if s.set == nil {
 				continue
 			}
@@ -131,6 +153,9 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool)) func() (Co
 			}
 		}
 		// DT_DEFAULT_USER_PASS distinguishes unset from empty.
+		if values["DT_DEFAULT_USER_PASS"] == nil {
+			return c, nil
+		}
 		explicit := false
 		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == flagName("DT_DEFAULT_USER_PASS") })
 		if v, ok := getenv("DT_DEFAULT_USER_PASS"); ok || explicit {
@@ -160,11 +185,11 @@ func (c Config) DSN() string {
 	return filepath.Join(c.DataDir, "dtbase.db")
 }
 
-// configHelp documents every setting for --help.
-func configHelp() string {
+// configHelp documents the settings named by envs (nil: all) for --help.
+func configHelp(envs []string) string {
 	var b strings.Builder
 	b.WriteString("Environment (each also a flag, e.g. DT_LISTEN_ADDR is --listen-addr):\n")
-	for _, s := range settings {
+	for _, s := range settingsOf(envs) {
 		def := s.def
 		if def == "" {
 			def = "unset"

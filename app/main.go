@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,24 +110,74 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// flags returns a flag set for a subcommand with the configuration flags
-// bound, and a usage text made of summary and the configuration docs.
+// flags returns a flag set for a subcommand with every configuration flag
+// bound (dtbase serve), and a usage text made of summary and the flags.
 func (m *Main) flags(name, summary string, withConfig bool) (*flag.FlagSet, func() (Config, error)) {
+	if !withConfig {
+		return m.commandFlags(name, summary, []string{})
+	}
+	return m.commandFlags(name, summary, nil)
+}
+
+// commandFlags returns a flag set for a subcommand with the configuration
+// flags of the settings named by envs bound (nil: all of them), and a usage
+// text that lists the command's own flags first, then those settings.
+func (m *Main) commandFlags(name, summary string, envs []string) (*flag.FlagSet, func() (Config, error)) {
 	fs := flag.NewFlagSet("dtbase "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	var load func() (Config, error)
-	if withConfig {
-		load = bindConfig(fs, m.Getenv)
-	}
+	load := bindConfig(fs, m.Getenv, envs)
+	config := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { config[f.Name] = true })
 	fs.Usage = func() {
-		fmt.Fprintf(m.Stdout, "%s\n\nFlags:\n", summary)
-		fs.SetOutput(m.Stdout)
-		fs.PrintDefaults()
-		if withConfig {
-			fmt.Fprintf(m.Stdout, "\n%s", configHelp())
+		fmt.Fprintf(m.Stdout, "%s\n", summary)
+		printFlags(m.Stdout, "Flags:", fs, func(f *flag.Flag) bool { return !config[f.Name] })
+		title := "Database flags (each also read from its DT_* variable):"
+		if envs == nil {
+			title = "Settings (each also read from its DT_* variable):"
+		}
+		printFlags(m.Stdout, title, fs, func(f *flag.Flag) bool { return config[f.Name] })
+		if envs == nil {
+			fmt.Fprintf(m.Stdout, "\n%s", configHelp(nil))
 		}
 	}
 	return fs, load
+}
+
+// printFlags lists the flags of fs that keep selects under title, as
+// flag.PrintDefaults does but with the double dashes the docs use.
+func printFlags(w io.Writer, title string, fs *flag.FlagSet, keep func(*flag.Flag) bool) {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) {
+		if !keep(f) {
+			return
+		}
+		typ, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if typ != "" {
+			fmt.Fprintf(&b, " %s", typ)
+		}
+		fmt.Fprintf(&b, "\n    \t%s", strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if d := f.DefValue; d != "" && d != "0" && d != "false" && d != "[]" {
+			switch {
+			case secretFlag(f.Name): // its default comes from the environment
+				b.WriteString(" (set in the environment; not shown)")
+			case typ == "string":
+				fmt.Fprintf(&b, " (default %s)", strconv.Quote(d))
+			default:
+				fmt.Fprintf(&b, " (default %s)", d)
+			}
+		}
+		b.WriteString("\n")
+	})
+	if b.Len() > 0 {
+		fmt.Fprintf(w, "\n%s\n%s", title, b.String())
+	}
+}
+
+// secretFlag reports whether a flag holds a secret, whose value help must
+// not print.
+func secretFlag(name string) bool {
+	return strings.Contains(name, "pass") || strings.Contains(name, "secret") || strings.HasSuffix(name, "key")
 }
 
 // logger builds the structured logger: JSON for machines, text on a terminal.
@@ -377,7 +428,7 @@ func redactURL(dsn string) string {
 }
 
 func (m *Main) migrate(ctx context.Context, args []string) error {
-	fs, load := m.flags("migrate", "Usage: dtbase migrate [flags]\n\nApply pending database migrations and exit. dtbase serve also applies them at\nstart-up; this command lets a deployment run them as a separate step.", true)
+	fs, load := m.commandFlags("migrate", "Usage: dtbase migrate [flags]\n\nApply pending database migrations and exit. dtbase serve also applies them at\nstart-up; this command lets a deployment run them as a separate step.", databaseSettings)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -276,3 +276,42 @@ func TestConfigDSN(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandHelp checks that each command's --help lists its own flags
+// and the database flags, not every server setting, and that secrets from
+// the environment are not printed.
+func TestCommandHelp(t *testing.T) {
+	env := map[string]string{"DT_SQL_PASS": "hunter2", "DT_JWT_SECRET_KEY": "s3cret-jwt"}
+	db := []string{"--database-url", "--data-dir", "--sql-host"}
+	server := []string{"--mqtt-broker", "--cors-origins", "--jwt-secret-key", "--listen-addr", "--max-body-bytes", "--secret-key"}
+	tests := []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"forecast", "arima", "--help"}, append([]string{"--sensor value", "--measure", "--seasonal-order string"}, db...), server},
+		{[]string{"migrate", "--help"}, db, server},
+		{[]string{"demo", "--help"}, db, server},
+		{[]string{"user", "create", "--help"}, append([]string{"--role", "--password", "--new-user-role"}, db...), server},
+		{[]string{"import", "readings", "--help"}, append([]string{"--url", "--api-key", "--progress-interval"}, db...), append(server, "--default-user-pass")},
+		{[]string{"import-dtbase", "--help"}, append([]string{"--from", "--force", "--log-level"}, db...), server},
+		{[]string{"serve", "--help"}, append(append([]string{"--demo", "--default-user-pass", "--mqtt-topics", "--builtin-services", "DT_MQTT_BROKER"}, db...), server...), nil},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out := run(t, env, "", tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("help lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range append(tt.not, "hunter2", "s3cret-jwt") {
+				if strings.Contains(out, n) {
+					t.Errorf("help shows %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +23,7 @@ Manage users directly in the database (no server needed).
   dtbase user delete EMAIL
 
 Without --password the password is read from standard input (one line).
-The database flags of 'dtbase serve' apply (e.g. --database-url).
+The database flags choose the database (e.g. --database-url).
 `
 
 func (m *Main) user(ctx context.Context, args []string) error {
@@ -34,7 +35,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		return nil
 	}
 	sub := args[0]
-	fs, load := m.flags("user "+sub, userUsage, true)
+	fs, load := m.commandFlags("user "+sub, userUsage, append(slices.Clip(databaseSettings), "DT_NEW_USER_ROLE"))
 	password := fs.String("password", "", "the password (default: read a line from standard input)")
 	role := fs.String("role", "", "role of the new user: admin, editor or viewer (default DT_NEW_USER_ROLE)")
 	if err := fs.Parse(reorderFlags(args[1:])); err != nil {

@@ -36,7 +36,7 @@ Nothing happens if the database already has sensors, so running it twice is
 safe. 'dtbase serve --demo' does the same at start-up.`
 
 func (m *Main) demo(ctx context.Context, args []string) error {
-	fs, load := m.flags("demo", demoUsage, true)
+	fs, load := m.commandFlags("demo", demoUsage, databaseSettings)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 		return nil
 	}
 	p := arimaservice.DefaultParams()
-	fs, load := m.flags("forecast arima", forecastUsage, true)
+	fs, load := m.commandFlags("forecast arima", forecastUsage, databaseSettings)
 	fs.Func("sensor", "unique identifier of a sensor to forecast (repeatable, or comma-separated)", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
 			if s = strings.TrimSpace(s); s != "" {

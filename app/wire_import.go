@@ -21,7 +21,7 @@ import (
 const importUsage = `Usage: dtbase import readings [flags] FILE.csv
 
 Import sensor readings from a CSV file straight into the configured database
-(the flags and DT_* variables of 'dtbase serve' choose it). The sensors and
+(the database flags below, or their DT_* variables, choose it). The sensors and
 their measures must exist. The whole file is one transaction: a malformed row
 is reported with its line number and nothing of the file is written. Readings
 whose (sensor, measure, timestamp) is already stored are skipped and counted
@@ -58,7 +58,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 		}
 		return usageError{"import: say what to import: dtbase import readings FILE.csv (see dtbase import --help)"}
 	}
-	fs, load := m.flags("import readings", importUsage, true)
+	fs, load := m.commandFlags("import readings", importUsage, databaseSettings)
 	interval := fs.Duration("progress-interval", 5*time.Second, "how often to print a progress line when stderr is not a terminal")
 	serverURL := fs.String("url", "", "send the file to the dtbase server at this URL (e.g. http://host:5000) instead of writing to the database")
 	apiKey := fs.String("api-key", "", "with --url: API key to authenticate with (default: DT_API_KEY)")
@@ -76,7 +76,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	}
 	var remote *remoteTarget
 	if *serverURL != "" {
-		if remote, err = m.remoteTarget(fs, c, *serverURL, *apiKey, *email, *password); err != nil {
+		if remote, err = m.remoteTarget(fs, *serverURL, *apiKey, *email, *password); err != nil {
 			return err
 		}
 	}
@@ -133,7 +133,7 @@ type remoteTarget struct {
 // client. An API key wins over a password; without either it is a usage
 // error. The secrets are read from the environment after parsing, so that
 // --help never prints them as defaults.
-func (m *Main) remoteTarget(fs *flag.FlagSet, c Config, serverURL, apiKey, email, password string) (*remoteTarget, error) {
+func (m *Main) remoteTarget(fs *flag.FlagSet, serverURL, apiKey, email, password string) (*remoteTarget, error) {
 	var conflict []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -161,8 +161,8 @@ func (m *Main) remoteTarget(fs *flag.FlagSet, c Config, serverURL, apiKey, email
 	case apiKey != "":
 		opts = append(opts, client.WithAPIKey(apiKey))
 	default:
-		if password == "" && c.DefaultPass != nil {
-			password = *c.DefaultPass
+		if def, ok := m.Getenv("DT_DEFAULT_USER_PASS"); password == "" && ok {
+			password = def
 			t.authHint = "the password of " + email + " (DT_DEFAULT_USER_PASS)"
 		} else {
 			t.authHint = "--email " + email + " and --password"

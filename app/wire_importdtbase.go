@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ identifier, …) are merged into the existing ones and the rest is added.`
 
 // importDTBase runs `dtbase import-dtbase`.
 func (m *Main) importDTBase(ctx context.Context, args []string) error {
-	fs, load := m.flags("import-dtbase", importDTBaseHelp, true)
+	fs, load := m.commandFlags("import-dtbase", importDTBaseHelp, append(slices.Clip(databaseSettings), "DT_LOG_FORMAT", "DT_LOG_LEVEL"))
 	from := fs.String("from", "", "URL of the original DTBase PostgreSQL database (required)")
 	force := fs.Bool("force", false, "import into a database that already holds data, merging rows with the same identity")
 	batch := fs.Int("batch-size", sqldb.DefaultImportBatchSize, "readings written per statement")
