@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/dtbase/dtbase/demo"
 	"github.com/dtbase/dtbase/forecast/arima"
 	"github.com/dtbase/dtbase/forecast/arimaservice"
+	"github.com/dtbase/dtbase/service"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -30,7 +32,10 @@ It creates:
 
 It then forecasts the temperature of three sensors with the ARIMA service,
 from 12 hours before the last reading, so the models pages show forecasts
-beside observations with their skill.
+beside observations with their skill. The built-in services get parameter
+sets for the farm: its weather (weather-ingress crop-farm-history and
+crop-farm-forecast) and a forecast of those sensors from now
+(arima-forecast crop-temperature).
 
 Nothing happens if the database already has sensors, so running it twice is
 safe. 'dtbase serve --demo' does the same at start-up.`
@@ -65,28 +70,48 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("demo forecasts: %w", err)
 	}
+	if err := addDemoParameterSets(ctx, db); err != nil {
+		return fmt.Errorf("demo parameter sets: %w", err)
+	}
 	fmt.Fprintf(m.Stdout, "loaded the CROP farm demo in %v: %d sensor types, %d locations, %d sensors, %d readings from %s to %s, %d forecasts\n",
 		time.Since(start).Round(time.Millisecond), sum.SensorTypes, sum.Locations, sum.Sensors, sum.Readings,
 		sum.From.Format(time.RFC3339), sum.To.Format(time.RFC3339), runs)
 	return nil
 }
 
-// demoForecasts runs the ARIMA service on the temperature of the first
-// three temperature sensors, from 12 hours before the last reading, so the
-// forecasts overlap observations. The demo's three days are too short for
-// the original's (4,1,2)(1,1,0)24, so it uses (1,0,1)(0,1,1)24. It returns
-// the number of runs stored.
-func demoForecasts(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, error) {
+// demoSpec is the model of the demo's forecasts: its three days are too
+// short for the original's (4,1,2)(1,1,0)24.
+var demoSpec = arima.Spec{Order: arima.Order{P: 1, Q: 1}, Seasonal: arima.SeasonalOrder{D: 1, Q: 1, S: 24}}
+
+// demoFarm is where the Growing Underground farm is (Clapham, London), for
+// the weather ingress's parameter sets.
+var demoFarm = struct{ lat, lon float64 }{51.4649, -0.1300}
+
+// demoForecastSensors returns the sensors whose temperature the demo
+// forecasts: the first three temperature sensors, none without the demo.
+func demoForecastSensors(ctx context.Context, db *sqldb.DB) ([]string, error) {
 	sensors, err := db.FindSensors(ctx, dtbase.SensorFilter{TypeName: ptr(demo.TypeTRH)})
-	if err != nil {
+	if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range sensors[:min(3, len(sensors))] {
+		ids = append(ids, s.UniqueIdentifier)
+	}
+	return ids, nil
+}
+
+// demoForecasts runs the ARIMA service on the temperature of the demo's
+// forecast sensors, from 12 hours before the last reading, so the
+// forecasts overlap observations. It returns the number of runs stored.
+func demoForecasts(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, error) {
+	p := arimaservice.DefaultParams()
+	var err error
+	if p.Sensors, err = demoForecastSensors(ctx, db); err != nil {
 		return 0, err
 	}
-	p := arimaservice.DefaultParams()
-	for _, s := range sensors[:min(3, len(sensors))] {
-		p.Sensors = append(p.Sensors, s.UniqueIdentifier)
-	}
 	p.Measures = []arimaservice.Measure{{Name: demo.MeasureTemp}}
-	p.Spec = arima.Spec{Order: arima.Order{P: 1, Q: 1}, Seasonal: arima.SeasonalOrder{D: 1, Q: 1, S: 24}}
+	p.Spec = demoSpec
 	p.TrainingDays = 3
 	p.PredictFrom = sum.To.Add(-12 * time.Hour)
 	res, err := (&arimaservice.Service{Store: db}).Run(ctx, p)
@@ -97,6 +122,61 @@ func demoForecasts(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, er
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// demoRegistrations returns the built-in services with parameter sets that
+// work on the demo: the farm's weather, and forecasts of its temperature
+// sensors from now. It returns nil when the database does not hold the
+// demo.
+func demoRegistrations(ctx context.Context, db *sqldb.DB) ([]service.Registration, error) {
+	sensors, err := demoForecastSensors(ctx, db)
+	if err != nil || len(sensors) == 0 {
+		return nil, err
+	}
+	obj := func(v any) json.RawMessage {
+		b, _ := json.Marshal(v)
+		return b
+	}
+	farm := func(from, to string) json.RawMessage {
+		return obj(map[string]any{"latitude": demoFarm.lat, "longitude": demoFarm.lon, "dt_from": from, "dt_to": to})
+	}
+	regs := builtinRegistrations()
+	for i, r := range regs {
+		switch r.Service.Builtin {
+		case "weather":
+			regs[i].ParameterSets = []dtbase.ParameterSet{
+				{Name: "crop-farm-history", Parameters: farm("-48h", "present")},
+				{Name: "crop-farm-forecast", Parameters: farm("present", "+48h")},
+			}
+		case "arima":
+			o, so := demoSpec.Order, demoSpec.Seasonal
+			regs[i].ParameterSets = []dtbase.ParameterSet{
+				{Name: "crop-temperature", Parameters: obj(map[string]any{
+					"sensors": sensors, "measures": []any{map[string]any{"name": demo.MeasureTemp, "units": demo.UnitsTemp}},
+					"num_days_training": 3, "order": []int{o.P, o.D, o.Q}, "seasonal_order": []int{so.P, so.D, so.Q, so.S}, "hours_forecast": 48})},
+			}
+		}
+	}
+	return regs, nil
+}
+
+// addDemoParameterSets gives the built-in services registered before the
+// demo was loaded the demo's parameter sets; services a user deleted stay
+// deleted.
+func addDemoParameterSets(ctx context.Context, db *sqldb.DB) error {
+	regs, err := demoRegistrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	var present []service.Registration
+	for _, r := range regs {
+		if _, err := db.FindService(ctx, r.Service.Name); err == nil {
+			present = append(present, r)
+		} else if dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+			return err
+		}
+	}
+	return service.Register(ctx, db, present)
+}
 
 // loadDemoIfEmpty loads the demo when the database has no sensors.
 func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logger) error {
@@ -112,6 +192,9 @@ func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logg
 	runs, err := demoForecasts(ctx, db, sum)
 	if err != nil {
 		return fmt.Errorf("demo forecasts: %w", err)
+	}
+	if err := addDemoParameterSets(ctx, db); err != nil {
+		return fmt.Errorf("demo parameter sets: %w", err)
 	}
 	log.Info("loaded the CROP farm demo", "sensor_types", sum.SensorTypes, "locations", sum.Locations,
 		"sensors", sum.Sensors, "readings", sum.Readings, "from", sum.From, "to", sum.To, "forecasts", runs,

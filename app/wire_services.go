@@ -180,8 +180,8 @@ func serviceSecretKey(ctx context.Context, c Config, db *sqldb.DB) ([]byte, erro
 }
 
 // builtinRegistrations are the service rows of the built-in services, with
-// example parameter sets: London's weather, and forecasts of it (and of the
-// demo farm's temperature) with the ARIMA service.
+// example parameter sets: London's weather, and forecasts of it with the
+// ARIMA service. A database holding the demo gets demoRegistrations.
 func builtinRegistrations() []service.Registration {
 	obj := func(v any) json.RawMessage {
 		b, _ := json.Marshal(v)
@@ -204,8 +204,6 @@ func builtinRegistrations() []service.Registration {
 				{Name: "london-temperature", Parameters: obj(map[string]any{
 					"sensors": []string{"OpenMeteoHistory"}, "measures": []any{map[string]any{"name": "temperature", "units": "degrees Celsius"}},
 					"num_days_training": 5, "order": []int{2, 0, 1}, "seasonal_order": []int{1, 1, 0, 24}, "hours_forecast": 48})},
-				{Name: "crop-trh1-temperature", Parameters: obj(map[string]any{
-					"sensors": []string{"TRH1"}, "measures": []any{map[string]any{"name": "Temperature", "units": "Degrees C"}}})},
 			},
 		},
 	}
@@ -225,7 +223,14 @@ func registerBuiltins(ctx context.Context, db *sqldb.DB, log *slog.Logger) error
 	if got != marker {
 		return nil // registered on an earlier start, or by another replica
 	}
-	if err := service.Register(ctx, db, builtinRegistrations()); err != nil {
+	regs, err := demoRegistrations(ctx, db)
+	if err != nil {
+		return fmt.Errorf("built-in services: %w", err)
+	}
+	if regs == nil {
+		regs = builtinRegistrations()
+	}
+	if err := service.Register(ctx, db, regs); err != nil {
 		return err
 	}
 	log.Info("registered the built-in services", "services", "weather-ingress, arima-forecast")

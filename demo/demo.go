@@ -38,6 +38,7 @@ const (
 	TypeTRH     = "Aranet T&RH"
 	TypeCO2     = "Aranet CO2"
 	MeasureTemp = "temperature"
+	UnitsTemp   = "°C"
 	interval    = 10 * time.Minute
 	measureRH   = "relative humidity"
 	measureCO2  = "co2"
@@ -64,7 +65,7 @@ var schema = dtbase.LocationSchema{
 var sensorTypes = []dtbase.SensorType{
 	{Name: TypeTRH, Description: units("Aranet wireless ambient temperature and relative humidity sensor"),
 		Measures: []dtbase.Measure{
-			{Name: MeasureTemp, Units: units("°C"), Datatype: dtbase.Float},
+			{Name: MeasureTemp, Units: units(UnitsTemp), Datatype: dtbase.Float},
 			{Name: measureRH, Units: units("%"), Datatype: dtbase.Float},
 		}},
 	{Name: TypeCO2, Description: units("Aranet wireless CO2 sensor"),
