@@ -176,6 +176,43 @@ type servicePageData struct {
 	Now       time.Time
 	Edit      string // the parameter set open in the editor
 	EditJSON  string
+	Result    *runResult // the run the user just started, shown where they clicked
+}
+
+// runResult is the outcome of a run started from the page, shown next to
+// the button that started it: the parameter set's row (At), or the "Run
+// now" form when At is empty.
+type runResult struct {
+	runRow
+	At     string
+	Class  string // the flash class: flash-success, flash-error or flash-info
+	Verb   string
+	Detail string // why it failed: the run's error and the answer's detail
+}
+
+func newRunResult(run dtbase.ServiceRun, at string) *runResult {
+	res := &runResult{runRow: newRunRow(run), At: at}
+	switch run.Status {
+	case dtbase.RunSucceeded:
+		res.Class, res.Verb = "flash-success", "succeeded"
+	case dtbase.RunFailed:
+		res.Class, res.Verb = "flash-error", "failed"
+		var answer struct {
+			Detail any `json:"detail"`
+		}
+		res.Detail = run.Error
+		if json.Unmarshal(run.ResponseJSON, &answer) == nil && answer.Detail != nil {
+			d, ok := answer.Detail.(string)
+			if !ok { // a validation error's list
+				b, _ := json.Marshal(answer.Detail)
+				d = string(b)
+			}
+			res.Detail = strings.TrimSpace(res.Detail + ": " + d)
+		}
+	default:
+		res.Class, res.Verb = "flash-info", "is "+string(run.Status)
+	}
+	return res
 }
 
 type paramSetRow struct {
@@ -224,6 +261,11 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, s *session
 	if d.Schedules, err = h.store.ListSchedules(ctx, &name); err != nil {
 		h.fail(w, r, s, err)
 		return
+	}
+	if id, err := strconv.ParseInt(r.URL.Query().Get("run"), 10, 64); err == nil {
+		if run, err := h.store.FindRun(ctx, id); err == nil && run.ServiceName == name {
+			d.Result = newRunResult(*run, r.URL.Query().Get("at"))
+		}
 	}
 	h.render(w, r, http.StatusOK, "service.html", &view{Title: "Service " + name, Nav: "services", Session: s, Data: d})
 }
@@ -316,8 +358,14 @@ func (h *Handler) deleteParameterSet(r *http.Request, s *session) (string, strin
 	return serviceURL(service), "Parameter set " + name + " deleted; its runs stay in the log.", nil
 }
 
-// runService starts a run in the background and returns to the service
-// page, whose run log refreshes itself until the run has finished.
+// runWait is how long a run started from the page is waited for, so that a
+// quick outcome (a failure most often) is shown at once rather than
+// "started".
+const runWait = 3 * time.Second
+
+// runService starts a run in the background, waits up to runWait for it to
+// end, and returns to the service page, which shows the outcome where the
+// user clicked; a run still going refreshes itself, as does the run log.
 func (h *Handler) runService(r *http.Request, s *session) (string, string, error) {
 	service := r.PostFormValue("service")
 	back := serviceURL(service)
@@ -340,7 +388,27 @@ func (h *Handler) runService(r *http.Request, s *session) (string, string, error
 	if err != nil {
 		return back, "", err
 	}
-	return back, "Run " + strconv.FormatInt(run.ID, 10) + " of " + service + " started.", nil
+	h.awaitRun(r.Context(), run.ID, runWait)
+	q := url.Values{"name": {service}, "run": {strconv.FormatInt(run.ID, 10)}}
+	if req.ParameterSetName != nil && req.Parameters == nil {
+		q.Set("at", *req.ParameterSetName) // the Run button of the set's row
+	}
+	return "/services/view?" + q.Encode() + "#run-result", "", nil
+}
+
+// awaitRun polls the run log until run id has ended or wait has passed.
+func (h *Handler) awaitRun(ctx context.Context, id int64, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for pause := 20 * time.Millisecond; time.Now().Before(deadline); pause = min(2*pause, 250*time.Millisecond) {
+		if run, err := h.store.FindRun(ctx, id); err != nil || run.Status.Done() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+	}
 }
 
 func (h *Handler) createSchedule(r *http.Request, s *session) (string, string, error) {

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+// TestRunOutcomeWhereClicked checks that a run started from a service page
+// shows how it ended next to the button that started it: a failure with
+// the service's own explanation, a success, and a run still going that
+// refreshes itself.
+func TestRunOutcomeWhereClicked(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	ctx := context.Background()
+	strict := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"detail": "Sensor 'TRH1' does not exist"}`))
+	}))
+	defer strict.Close()
+	if err := e.db.CreateService(ctx, &dtbase.Service{Name: "strict", URL: strict.URL, HTTPMethod: "POST"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateParameterSet(ctx, &dtbase.ParameterSet{ServiceName: "strict", Name: "trh1", Parameters: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	token := b.login("editor@example.com")
+	run := func(form url.Values) (string, page) {
+		t.Helper()
+		form.Set("csrf_token", token)
+		res := b.post("/services/run", form, "/services/view?name="+form.Get("service"))
+		if res.Status != http.StatusSeeOther || !strings.HasSuffix(res.Location, "#run-result") {
+			t.Fatalf("run: %d to %q", res.Status, res.Location)
+		}
+		return res.Location, b.get(strings.TrimSuffix(res.Location, "#run-result"))
+	}
+
+	t.Run("a failure, at the set's Run button", func(t *testing.T) {
+		to, p := run(url.Values{"service": {"strict"}, "set": {"trh1"}})
+		if !strings.Contains(to, "at=trh1") {
+			t.Errorf("to %q", to)
+		}
+		box := p.Body[max(0, strings.Index(p.Body, `id="run-result"`)):]
+		for _, want := range []string{`class="flash flash-error" role="alert"`, "failed</strong>: 400 Bad Request", "Sensor &#39;TRH1&#39; does not exist"} {
+			if !strings.Contains(box, want) {
+				t.Errorf("result lacks %q:\n%s", want, box[:min(len(box), 600)])
+			}
+		}
+		// In the set's row, not in the Run now card above.
+		if row, res := strings.Index(p.Body, "<td>trh1</td>"), strings.Index(p.Body, `id="run-result"`); row < 0 || res < row {
+			t.Errorf("result at %d, the set's row at %d", res, row)
+		}
+		if strings.Contains(box[:min(len(box), 600)], "data-refresh") {
+			t.Error("a finished run refreshes itself")
+		}
+	})
+	t.Run("a success, at the Run now form", func(t *testing.T) {
+		to, p := run(url.Values{"service": {"echo"}, "set": {""}, "parameters": {`{"x": 1}`}})
+		if strings.Contains(to, "at=") {
+			t.Errorf("to %q", to)
+		}
+		if !strings.Contains(p.Body, `class="flash flash-success" role="status"`) || !strings.Contains(p.Body, "of echo succeeded</strong>: 200 OK") {
+			t.Errorf("no success shown:\n%s", p.Body)
+		}
+		if form, res := strings.Index(p.Body, `id="run-form"`), strings.Index(p.Body, `id="run-result"`); res < 0 || res > form {
+			t.Errorf("result at %d, the Run now form at %d", res, form)
+		}
+	})
+	t.Run("a run still going refreshes itself", func(t *testing.T) {
+		pending, _, err := e.db.StartRun(ctx, dtbase.RunStart{ServiceName: "echo", Status: dtbase.RunPending, TriggeredBy: "editor@example.com", Timestamp: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := b.get("/services/view?name=echo&run=" + strconv.FormatInt(pending.ID, 10))
+		box := p.Body[max(0, strings.Index(p.Body, `id="run-result"`)):]
+		if !strings.Contains(box, `class="flash flash-info" role="status" data-refresh="1500"`) || !strings.Contains(box, "is pending") {
+			t.Errorf("pending run:\n%s", box[:min(len(box), 600)])
+		}
+		if !strings.Contains(p.Body, `id="runlog" data-refresh=`) {
+			t.Error("the run log does not refresh itself")
+		}
+		// Another service's run is not shown.
+		if p := b.get("/services/view?name=strict&run=" + strconv.FormatInt(pending.ID, 10)); strings.Contains(p.Body, `id="run-result"`) {
+			t.Error("another service's run shown")
+		}
+	})
+}
