@@ -22,9 +22,6 @@ import (
 	"github.com/dtbase/dtbase/sqldb"
 )
 
-// Version is set at build time with -ldflags "-X github.com/dtbase/dtbase/app.Version=…".
-var Version = "dev"
-
 // Main runs the dtbase command. Tests use it end to end.
 type Main struct {
 	Stdout, Stderr io.Writer
@@ -55,7 +52,7 @@ Commands:
   import-dtbase  copy an original DTBase PostgreSQL database into this one (--from postgres://…)
   demo       load the CROP farm demo data into the database
   forecast   forecast sensors with ARIMA and store the runs (forecast arima --help)
-  version    print the version
+  version    print the version and commit
 
 Run 'dtbase <command> --help' for the flags of a command.
 `
@@ -84,7 +81,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "forecast":
 		err = m.forecast(ctx, rest)
 	case "version", "--version", "-version":
-		fmt.Fprintln(m.Stdout, "dtbase", Version)
+		fmt.Fprintln(m.Stdout, versionLine())
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(m.Stdout, usage)
 	default:
