@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/httpasset"
 )
 
 //go:embed templates
@@ -138,7 +139,7 @@ type startKey struct{}
 func writeMaybeGzip(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	hd := w.Header()
 	hd.Add("Vary", "Accept-Encoding")
-	if len(body) > 1024 && acceptsGzip(r) {
+	if len(body) > 1024 && httpasset.AcceptsGzip(r) {
 		var z bytes.Buffer
 		gw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
 		gw.Write(body)
@@ -151,16 +152,6 @@ func writeMaybeGzip(w http.ResponseWriter, r *http.Request, status int, body []b
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.TrimSpace(q) != "q=0" {
-			return true
-		}
-	}
-	return false
 }
 
 // errorPage renders a full page with a message.
