@@ -8,10 +8,11 @@ forecast against observed).
 
 It is written exactly like a DTBase service: a ``BaseModel`` subclass whose
 ``get_service_data(**kwargs)`` returns ``(endpoint, payload)`` pairs. Run it
-once from the command line::
+once from the command line, e.g. on the demo (``dtbase serve --demo``) for
+the temperature of its sensor Farm_T/RH_16B4::
 
     DT_BACKEND_URL=http://localhost:5000 DT_DEFAULT_USER_PASS=... \\
-      python3 forecast_model.py run --sensor synthetic-weather-1 --measure temperature
+      python3 forecast_model.py run --sensor c4:93:00:10:12:95 --measure temperature
 
 or serve it over HTTP so that dtbase calls it (``/service/insert-service``
 with URL ``http://host:8082/`` and method ``POST``; the parameters of a run
