@@ -12,12 +12,7 @@ cd "$(dirname "$0")"
 PY=/usr/bin/python3
 if ! "$PY" -c 'import pytest, requests' 2>/dev/null; then
   echo "installing python3-pytest python3-requests (Debian packages)" >&2
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q python3-pytest python3-requests >/dev/null ||
-      { apt-get update -q >/dev/null && apt-get install -y -q python3-pytest python3-requests >/dev/null; }
-  else
-    sudo apt-get install -y -q python3-pytest python3-requests >/dev/null
-  fi
+  ../scripts/apt-install.sh python3-pytest python3-requests
 fi
 export PYTHONDONTWRITEBYTECODE=1
 exec "$PY" -m pytest -p no:cacheprovider -q "$@" tests

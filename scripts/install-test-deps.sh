@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the programs the test suite drives:
 # mosquitto (MQTT broker), chromium (browser tests), pytest and requests
-# (Python SDK tests). Does nothing when they are all present.
+# (Python SDK tests). Does nothing when they are all present; waits for
+# another apt or dpkg run to finish (see apt-install.sh).
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
@@ -10,7 +11,4 @@ command -v chromium >/dev/null || need+=(chromium)
 /usr/bin/python3 -c 'import requests' 2>/dev/null || need+=(python3-requests)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test dependencies: ${need[*]}"
-sudo=()
-[ "$(id -u)" = 0 ] || sudo=(sudo)
-"${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+"$(dirname "$0")/apt-install.sh" "${need[@]}"

@@ -12,7 +12,7 @@ mkdir -p "$ARTIFACTS_DIR"
 
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "installing chromium" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  "$root/scripts/apt-install.sh" chromium
 fi
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
