@@ -185,11 +185,11 @@ func (c Config) DSN() string {
 	return filepath.Join(c.DataDir, "dtbase.db")
 }
 
-// configHelp documents the settings named by envs (nil: all) for --help.
-func configHelp(envs []string) string {
+// configHelp documents every setting for --help.
+func configHelp() string {
 	var b strings.Builder
 	b.WriteString("Environment (each also a flag, e.g. DT_LISTEN_ADDR is --listen-addr):\n")
-	for _, s := range settingsOf(envs) {
+	for _, s := range settings {
 		def := s.def
 		if def == "" {
 			def = "unset"

@@ -128,13 +128,9 @@ func (m *Main) commandFlags(name, summary string, envs []string) (*flag.FlagSet,
 	fs.Usage = func() {
 		fmt.Fprintf(m.Stdout, "%s\n", summary)
 		printFlags(m.Stdout, "Flags:", fs, func(f *flag.Flag) bool { return !config[f.Name] })
-		title := "Database flags (each also read from its DT_* variable):"
+		printFlags(m.Stdout, "Settings (each flag also read from its DT_* variable):", fs, func(f *flag.Flag) bool { return config[f.Name] })
 		if envs == nil {
-			title = "Settings (each also read from its DT_* variable):"
-		}
-		printFlags(m.Stdout, title, fs, func(f *flag.Flag) bool { return config[f.Name] })
-		if envs == nil {
-			fmt.Fprintf(m.Stdout, "\n%s", configHelp(nil))
+			fmt.Fprintf(m.Stdout, "\n%s", configHelp())
 		}
 	}
 	return fs, load
