@@ -132,10 +132,6 @@ func demoRegistrations(ctx context.Context, db *sqldb.DB) ([]service.Registratio
 	if err != nil || len(sensors) == 0 {
 		return nil, err
 	}
-	obj := func(v any) json.RawMessage {
-		b, _ := json.Marshal(v)
-		return b
-	}
 	farm := func(from, to string) json.RawMessage {
 		return obj(map[string]any{"latitude": demoFarm.lat, "longitude": demoFarm.lon, "dt_from": from, "dt_to": to})
 	}

@@ -183,10 +183,6 @@ func serviceSecretKey(ctx context.Context, c Config, db *sqldb.DB) ([]byte, erro
 // example parameter sets: London's weather, and forecasts of it with the
 // ARIMA service. A database holding the demo gets demoRegistrations.
 func builtinRegistrations() []service.Registration {
-	obj := func(v any) json.RawMessage {
-		b, _ := json.Marshal(v)
-		return b
-	}
 	london := func(from, to string) json.RawMessage {
 		return obj(map[string]any{"latitude": 51.53, "longitude": -0.127, "dt_from": from, "dt_to": to})
 	}
@@ -207,6 +203,12 @@ func builtinRegistrations() []service.Registration {
 			},
 		},
 	}
+}
+
+// obj encodes the parameters of a built-in parameter set.
+func obj(v map[string]any) json.RawMessage {
+	b, _ := json.Marshal(v) // maps of strings, numbers and slices of them
+	return b
 }
 
 // registerBuiltins registers the built-in services on the first start of
