@@ -347,12 +347,15 @@ const ServiceRunnerPrincipal = "service-runner"
 // ServiceRunner calls services on demand and on their schedules.
 type ServiceRunner interface {
 	// Run calls a service now, records the run and returns it when the
-	// call has ended. A call that fails is a recorded failed run, not an
-	// error; errors are for requests that cannot start (ENOTFOUND "Service
-	// or parameter set does not exist.").
+	// call has ended; ctx ending (the caller hanging up) stops the call. A
+	// call that fails is a recorded failed run, not an error; errors are
+	// for requests that cannot start: ENOTFOUND "Service or parameter set
+	// does not exist.", ERATELIMIT when the service is over its run limits
+	// (nothing recorded), EINVALID when the run is refused as a loop (the
+	// run is recorded as failed and returned with the error).
 	Run(ctx context.Context, req RunRequest) (*ServiceRun, error)
 	// Start records a pending run, calls the service in the background and
-	// returns the run at once.
+	// returns the run at once; errors as for Run.
 	Start(ctx context.Context, req RunRequest) (*ServiceRun, error)
 	// SealCredential encrypts a credential value for storage.
 	SealCredential(value string) ([]byte, error)

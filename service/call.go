@@ -68,8 +68,10 @@ func newSelfClient() *http.Client {
 	}
 }
 
-// errPathURL refuses a path URL outside the internal path.
-var errPathURL = "The service URL is a path on this server, which only the built-in services may use: give an absolute http:// or https:// URL"
+// msgPathURL refuses a path URL at registration; errPathURL when run.
+const msgPathURL = "The service URL is a path on this server, which only the built-in services may use: give an absolute http:// or https:// URL"
+
+var errPathURL = errors.New("the service URL is a path on this server, which only the built-in services may use")
 
 func isPath(raw string) bool { return strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") }
 
@@ -88,7 +90,7 @@ func (r *Runner) target(svc *dtbase.Service) (u *url.URL, internal bool, err err
 	raw := strings.TrimSpace(svc.URL)
 	if isPath(raw) {
 		if svc.Builtin == "" || !r.isInternal(raw) {
-			return nil, false, errors.New(strings.ToLower(errPathURL[:1]) + errPathURL[1:])
+			return nil, false, errPathURL
 		}
 		self := r.selfURL.Load()
 		if self == nil {

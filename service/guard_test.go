@@ -246,3 +246,28 @@ func TestRunLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduledRunLimits: a scheduled run over its service's limit is
+// recorded as failed and not called.
+func TestScheduledRunLimits(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.Open(t)
+	srv := faultServer(t)
+	clock := &fakeClock{now: time.Date(2024, 7, 1, 10, 0, 30, 0, time.UTC)}
+	r := newRunner(t, db, func(o *Options) { o.Clock = clock; o.MaxRunsInFlight = 1 })
+	addService(t, db, dtbase.Service{Name: "hang", URL: srv.URL + "/hang", Timeout: time.Hour})
+	addSchedule(t, db, "hang", "minutely", "* * * * *", "", nil, clock.Now())
+	s := NewScheduler(r, SchedulerOptions{CatchUp: true})
+	for _, at := range []time.Time{time.Date(2024, 7, 1, 10, 1, 0, 0, time.UTC), time.Date(2024, 7, 1, 10, 2, 0, 0, time.UTC)} {
+		clock.Set(at)
+		if _, err := s.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, _ := db.ListRuns(ctx, dtbase.RunFilter{})
+	if len(runs) != 2 || runs[0].Status.Done() || runs[1].Status != dtbase.RunFailed ||
+		!strings.HasPrefix(runs[1].Error, "not run: Service hang already has 1 runs in flight") {
+		t.Fatalf("runs: %+v", runs)
+	}
+	r.Cancel(ctx, runs[0].ID, "test")
+}

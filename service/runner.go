@@ -230,7 +230,7 @@ func (r *Runner) CheckServiceURL(raw, builtin string) error {
 		if builtin != "" && r.isInternal(raw) {
 			return nil
 		}
-		return dtbase.Errorf(dtbase.EINVALID, "%s", errPathURL)
+		return dtbase.Errorf(dtbase.EINVALID, "%s", msgPathURL)
 	}
 	if err := r.guard.CheckURL(raw); err != nil {
 		return dtbase.Errorf(dtbase.EINVALID, "The service URL cannot be called: %v", err)
