@@ -127,6 +127,13 @@ type RunFilter struct {
 	Limit int
 }
 
+// RunLimits bound the runs of one service, counted in the run log so that
+// they hold across replicas. Zero fields do not limit.
+type RunLimits struct {
+	InFlight  int // runs pending or running at once
+	PerMinute int // runs started in the last minute
+}
+
 // RunStart asks the store to record a new run and look up what to call.
 type RunStart struct {
 	ServiceName      string
@@ -137,6 +144,12 @@ type RunStart struct {
 	Status      RunStatus // RunRunning, or RunPending for an asynchronous run
 	TriggeredBy string
 	Timestamp   time.Time
+	// Limits refuse the run (ERATELIMIT, nothing recorded) when the
+	// service has too many runs in flight or in the last minute.
+	Limits RunLimits
+	// Refused, when set, records the run as failed with this error
+	// instead; Limits do not apply.
+	Refused string
 }
 
 // RunOutcome is how a run ended.
@@ -175,6 +188,8 @@ type ScheduleClaim struct {
 	Due        time.Time // the schedule's next_run as read
 	Next       time.Time // its next run after this one
 	Timestamp  time.Time // when the run starts
+	// Limits, when exceeded, record the claimed run as failed saying why.
+	Limits RunLimits
 }
 
 // SchedulerLock elects the one process that runs schedules among replicas
@@ -228,6 +243,14 @@ type ServiceStore interface {
 	SetRunRunning(ctx context.Context, id int64) error
 	// FinishRun records how a run ended.
 	FinishRun(ctx context.Context, id int64, o RunOutcome) error
+	// RequestCancel asks that a pending or running run stop, recording
+	// who asked; the replica executing it notices through
+	// CancelRequested. ENOTFOUND "Service run does not exist.", ECONFLICT
+	// "Service run has already finished.".
+	RequestCancel(ctx context.Context, id int64, by string) error
+	// CancelRequested returns, of the given runs, those whose cancellation
+	// was requested, with who asked.
+	CancelRequested(ctx context.Context, ids []int64) (map[int64]string, error)
 	// FindRun returns a run; ENOTFOUND "Service run does not exist.".
 	FindRun(ctx context.Context, id int64) (*ServiceRun, error)
 	// ListRuns returns runs in id order.
@@ -283,7 +306,23 @@ type RunRequest struct {
 	ParameterSetName *string
 	Parameters       json.RawMessage // nil: use the set's, or send no body
 	TriggeredBy      string
+	// CallerDepth is the depth of the service run whose service asked for
+	// this one (0 when a person or a schedule asked); runs nested deeper
+	// than the runner allows are refused and recorded as failed.
+	CallerDepth int
+	// CallerOrigin is the HeaderRunOrigin the request carried: a service
+	// run of this deployment calling run-service on its own API is refused
+	// and recorded as failed.
+	CallerOrigin string
 }
+
+// Headers the service runner sends with every call, so that a run started
+// by a service run (through run-service) knows how deep it is nested and
+// whether it loops back into the deployment that made the call.
+const (
+	HeaderRunDepth  = "X-DTBase-Run-Depth"
+	HeaderRunOrigin = "X-DTBase-Run-Origin"
+)
 
 // BuiltinService is a service dtbase provides itself, served at
 // /service/builtin/<Name> and callable by the runner like any other.
@@ -308,12 +347,15 @@ const ServiceRunnerPrincipal = "service-runner"
 // ServiceRunner calls services on demand and on their schedules.
 type ServiceRunner interface {
 	// Run calls a service now, records the run and returns it when the
-	// call has ended. A call that fails is a recorded failed run, not an
-	// error; errors are for requests that cannot start (ENOTFOUND "Service
-	// or parameter set does not exist.").
+	// call has ended; ctx ending (the caller hanging up) stops the call. A
+	// call that fails is a recorded failed run, not an error; errors are
+	// for requests that cannot start: ENOTFOUND "Service or parameter set
+	// does not exist.", ERATELIMIT when the service is over its run limits
+	// (nothing recorded), EINVALID when the run is refused as a loop (the
+	// run is recorded as failed and returned with the error).
 	Run(ctx context.Context, req RunRequest) (*ServiceRun, error)
 	// Start records a pending run, calls the service in the background and
-	// returns the run at once.
+	// returns the run at once; errors as for Run.
 	Start(ctx context.Context, req RunRequest) (*ServiceRun, error)
 	// SealCredential encrypts a credential value for storage.
 	SealCredential(value string) ([]byte, error)
@@ -323,4 +365,12 @@ type ServiceRunner interface {
 	CheckCron(cron, timeZone string, after time.Time) (CronSpec, error)
 	// Builtins returns the services dtbase provides itself.
 	Builtins() []BuiltinService
+	// Cancel stops a pending or running run, on whichever replica runs it,
+	// and records it as failed, cancelled by by. ENOTFOUND "Service run
+	// does not exist.", ECONFLICT "Service run has already finished.".
+	Cancel(ctx context.Context, runID int64, by string) error
+	// CheckServiceURL checks a URL before it is stored for a service
+	// (builtin names the built-in it was registered for, "" for services
+	// users register); EINVALID saying why it cannot be called.
+	CheckServiceURL(raw, builtin string) error
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,7 +162,7 @@ func (s *Server) serviceRoutes() {
 			if err := checkServiceName(req.Name); err != nil {
 				return detail{}, err
 			}
-			if err := checkServiceURL(svc.URL); err != nil {
+			if err := s.checkServiceURL(svc.URL, ""); err != nil {
 				return detail{}, err
 			}
 			if err := checkHTTPMethod(req.HTTPMethod); err != nil {
@@ -249,6 +250,19 @@ func (s *Server) serviceRoutes() {
 		}).bodyOptional = true
 
 	// Our extensions.
+	handle(s, http.MethodPost, "/service/cancel-run", dtbase.RoleEditor, http.StatusOK,
+		"Cancel a pending or running service run, on whichever replica runs it; it is recorded as failed, cancelled by the caller",
+		func(ctx context.Context, req *getRunRequest) (runServiceResponse, error) {
+			if s.cfg.Services == nil {
+				return runServiceResponse{}, dtbase.Errorf(dtbase.EINVALID, "Running services is not enabled on this server")
+			}
+			p, _ := PrincipalFrom(ctx)
+			if err := s.cfg.Services.Cancel(ctx, req.RunID, p.Email); err != nil {
+				return runServiceResponse{}, err
+			}
+			return runServiceResponse{"Service run cancellation requested.", req.RunID}, nil
+		}).description = "Answers 200 at once: a run on this replica stops at once, one on another replica within a few seconds. " +
+		"An unknown run is a 400 \"Service run does not exist.\", a finished one a 409 \"Service run has already finished.\"."
 	handle(s, http.MethodPost, "/service/get-run", dtbase.RoleViewer, http.StatusOK, "Get one service run by id: its status (pending, running, succeeded, failed), duration and outcome",
 		func(ctx context.Context, req *getRunRequest) (runInfo, error) {
 			run, err := s.store.FindRun(ctx, req.RunID)
@@ -282,7 +296,11 @@ func (s *Server) serviceRoutes() {
 			var upd dtbase.ServiceUpdate
 			if req.URL != nil {
 				u := strings.TrimSpace(*req.URL)
-				if err := checkServiceURL(u); err != nil {
+				current, err := s.store.FindService(ctx, req.Name)
+				if err != nil {
+					return detail{}, err
+				}
+				if err := s.checkServiceURL(u, current.Builtin); err != nil {
 					return detail{}, err
 				}
 				upd.URL = &u
@@ -332,15 +350,17 @@ func (s *Server) runServiceRoute() {
 			return runServiceResponse{}, nil
 		})
 	rt.description = "Synchronous by default: answers 200 \"Service called successfully.\" when the service answered (any status; see list-runs), " +
-		"502 when the call failed without an answer (network error, too many redirects, a host outside DT_SERVICE_ALLOWED_HOSTS) and 504 when it timed out. " +
-		"With \"async\": true it answers 202 at once; poll /service/get-run with the run_id."
+		"502 when the call failed without an answer (network error, too many redirects, an address refused by the outbound guard) and 504 when it timed out; " +
+		"a caller that hangs up cancels the run. With \"async\": true it answers 202 at once; poll /service/get-run with the run_id. " +
+		"429 when the service has too many runs in flight or in the last minute; 400 when the run is refused as a loop " +
+		"(a service run calling run-service on this server, or runs nested more than 3 deep), recorded as failed."
 	rt.serve = func(w http.ResponseWriter, r *http.Request, body []byte) {
 		var req runServiceRequest
 		if errs := bindBody(body, &req); len(errs) > 0 {
 			writeError(w, r, &validationError{errs})
 			return
 		}
-		status, resp, err := s.runService(r.Context(), &req)
+		status, resp, err := s.runService(r.Context(), &req, r.Header)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -349,7 +369,7 @@ func (s *Server) runServiceRoute() {
 	}
 }
 
-func (s *Server) runService(ctx context.Context, req *runServiceRequest) (int, runServiceResponse, error) {
+func (s *Server) runService(ctx context.Context, req *runServiceRequest, h http.Header) (int, runServiceResponse, error) {
 	var params json.RawMessage
 	if raw := strings.TrimSpace(string(req.Parameters)); raw != "" && raw != "null" {
 		if raw[0] != '{' && raw[0] != '[' {
@@ -361,7 +381,11 @@ func (s *Server) runService(ctx context.Context, req *runServiceRequest) (int, r
 		return 0, runServiceResponse{}, dtbase.Errorf(dtbase.EINVALID, "Running services is not enabled on this server")
 	}
 	p, _ := PrincipalFrom(ctx)
-	run := dtbase.RunRequest{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Parameters: params, TriggeredBy: p.Email}
+	// A service run that calls run-service says how deeply it is nested
+	// and where it comes from, so that loops are refused.
+	depth, _ := strconv.Atoi(h.Get(dtbase.HeaderRunDepth))
+	run := dtbase.RunRequest{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Parameters: params, TriggeredBy: p.Email,
+		CallerDepth: depth, CallerOrigin: h.Get(dtbase.HeaderRunOrigin)}
 	if req.Async {
 		started, err := s.cfg.Services.Start(ctx, run)
 		if err != nil {
@@ -426,13 +450,19 @@ func checkName(loc []any, name string) error {
 
 func checkServiceName(name string) error { return checkName([]any{"name"}, name) }
 
-// checkServiceURL only refuses an empty URL. The original stores any URL
-// as given and its clients may register placeholders, so an unusable URL
-// (not http(s), not a path on this server) is accepted here and its runs
-// fail with a message saying why.
-func checkServiceURL(raw string) error {
+// checkServiceURL refuses a URL that services may not call: not http(s),
+// an address in the host's own or private networks (unless allow-listed),
+// or a path on this server for a service that is not a built-in. The
+// runner checks again on every call, after name resolution.
+func (s *Server) checkServiceURL(raw, builtin string) error {
 	if raw == "" {
 		return invalidField([]any{"url"}, "URL must not be empty", raw)
+	}
+	if s.cfg.Services == nil {
+		return nil
+	}
+	if err := s.cfg.Services.CheckServiceURL(raw, builtin); err != nil {
+		return invalidField([]any{"url"}, dtbase.ErrorMessage(err), raw)
 	}
 	return nil
 }
@@ -471,6 +501,9 @@ func (s *Server) credential(header, value *string) (*dtbase.ServiceCredential, e
 	switch strings.ToLower(h) {
 	case "host", "content-length", "content-type", "transfer-encoding", "connection", "te", "upgrade", "trailer":
 		return nil, invalidField([]any{"credential_header"}, "This header cannot carry a credential", *header)
+	}
+	if strings.HasPrefix(strings.ToLower(h), "x-dtbase-") {
+		return nil, invalidField([]any{"credential_header"}, "X-DTBase- headers are the service runner's own and cannot carry a credential", *header)
 	}
 	if *value == "" || strings.ContainsAny(*value, "\r\n\x00") {
 		return nil, invalidField([]any{"credential_value"}, "Must be a non-empty header value without line breaks", "<hidden>")

@@ -27,6 +27,13 @@ import (
 // a real address so that services with a path URL (the built-ins) can be
 // called through it.
 func newServiceEnv(t *testing.T, builtins ...dtbase.BuiltinService) (*testEnv, *service.Runner) {
+	e, runner, _ := serviceEnv(t, nil, builtins...)
+	return e, runner
+}
+
+// serviceEnv is newServiceEnv with runner options edited by edit; it also
+// returns the server's address.
+func serviceEnv(t *testing.T, edit func(*service.Options), builtins ...dtbase.BuiltinService) (*testEnv, *service.Runner, string) {
 	t.Helper()
 	var runner *service.Runner
 	e := newEnv(t, func(c *Config) {
@@ -34,8 +41,13 @@ func newServiceEnv(t *testing.T, builtins ...dtbase.BuiltinService) (*testEnv, *
 		if err != nil {
 			t.Fatal(err)
 		}
-		runner, err = service.NewRunner(service.Options{Store: c.Store, Sealer: sealer, TokenSecret: c.Secret,
-			Logger: slog.New(slog.DiscardHandler)})
+		// The test services listen on loopback, which only an allow-list opens.
+		o := service.Options{Store: c.Store, Sealer: sealer, TokenSecret: c.Secret,
+			Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}}
+		if edit != nil {
+			edit(&o)
+		}
+		runner, err = service.NewRunner(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +66,7 @@ func newServiceEnv(t *testing.T, builtins ...dtbase.BuiltinService) (*testEnv, *
 		defer cancel()
 		runner.Stop(ctx)
 	})
-	return e, runner
+	return e, runner, ts.URL
 }
 
 // target is a remote service: it echoes what it gets and misbehaves on
@@ -224,13 +236,9 @@ func TestServiceAPIWire(t *testing.T) {
 		t.Errorf("runs after deleting S1: %d", n)
 	}
 
-	// Any URL is stored as given, as in the original; an unusable one fails
-	// when run, saying why.
-	wantBody(t, e.post("/service/insert-service", `{"name":"S3","url":"ftp://x/y","http_method":"GET"}`), 201, `{"detail":"Service created successfully."}`)
-	r = e.post("/service/run-service", `{"service_name":"S3"}`)
-	if r.Status != 502 || r.Detail() != `Service call failed: invalid service URL "ftp://x/y": want an absolute http:// or https:// URL, or a path on this server` {
-		t.Fatalf("unusable URL: %d %s", r.Status, r.Body)
-	}
+	// A URL services cannot call is refused when registered, saying why.
+	wantBody(t, e.post("/service/insert-service", `{"name":"S3","url":"ftp://x/y","http_method":"GET"}`), 422,
+		`{"detail":[{"type":"value_error","loc":["body","url"],"msg":"The service URL cannot be called: only http:// and https:// URLs can be called, not ftp://","input":"ftp://x/y"}]}`)
 }
 
 // TestRunServiceFaults calls services that hang, refuse connections,
@@ -546,9 +554,14 @@ func TestBuiltinServicesAndInternalToken(t *testing.T) {
 		t.Fatalf("viewer: %d", r.Status)
 	}
 
-	// Registered with a path URL, the runner calls it through the API with
-	// its internal token.
-	e.must(201, "/service/insert-service", `{"name":"echo","url":"/service/builtin/echo","http_method":"POST"}`)
+	// Registered as a built-in with a path URL, the runner calls it through
+	// the API with its internal token. Users cannot register a path.
+	if r := e.post("/service/insert-service", `{"name":"echo","url":"/service/builtin/echo","http_method":"POST"}`); r.Status != 422 {
+		t.Fatalf("a user's service with a path URL: %d %s", r.Status, r.Body)
+	}
+	if err := e.cfg.Store.CreateService(context.Background(), &dtbase.Service{Name: "echo", URL: "/service/builtin/echo", HTTPMethod: "POST", Builtin: "echo"}); err != nil {
+		t.Fatal(err)
+	}
 	e.must(201, "/service/insert-parameter-set", `{"service_name":"echo","name":"p","parameters":{"x":"y"}}`)
 	wantBody(t, e.post("/service/run-service", `{"service_name":"echo","parameter_set_name":"p"}`), 200, `{"detail":"Service called successfully.","run_id":1}`)
 	var run runJSON

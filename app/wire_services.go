@@ -24,7 +24,9 @@ import (
 // besides DT_SCHEDULER.
 type serviceSettings struct {
 	SecretKey         string   // seals service credentials; generated and kept when empty
-	AllowedHosts      []string // hosts services may be called on; empty: any
+	AllowedHosts      []string // hosts and ranges services may call although refused by default
+	MaxRunsInFlight   int      // runs of one service pending or running at once; 0: no limit
+	RunsPerMinute     int      // runs of one service started per minute; 0: no limit
 	CatchUp           bool     // run once a schedule missed while the server was down
 	Builtins          bool     // register the built-in services on first start
 	OpenWeatherMapKey string   // default api_key of the weather ingress's openweathermap source
@@ -39,7 +41,7 @@ func init() {
 			c.Services.SecretKey = v
 			return nil
 		}},
-		setting{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may be called on: names, *.suffix, CIDR ranges; unset: any host, private and loopback included", func(c *Config, v string) error {
+		setting{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may call although they are loopback, private, link-local (cloud metadata) or other special-purpose addresses, refused by default: names, *.suffix, IP addresses, CIDR ranges (127.0.0.1,10.0.0.0/8,internal.example.org)", func(c *Config, v string) error {
 			c.Services.AllowedHosts = nil
 			for _, h := range strings.Split(v, ",") {
 				if h = strings.TrimSpace(h); h != "" {
@@ -47,6 +49,14 @@ func init() {
 				}
 			}
 			return nil
+		}},
+		setting{"DT_SERVICE_MAX_CONCURRENT_RUNS", "8", "runs of one service that may be pending or running at once, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
+			c.Services.MaxRunsInFlight, err = nonNegative(v)
+			return
+		}},
+		setting{"DT_SERVICE_RUNS_PER_MINUTE", "120", "runs of one service that may start in a minute, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
+			c.Services.RunsPerMinute, err = nonNegative(v)
+			return
 		}},
 		setting{"DT_SCHEDULER_CATCH_UP", "true", "run a schedule once on start when its time passed while the server was down", func(c *Config, v string) (err error) {
 			c.Services.CatchUp, err = strconv.ParseBool(v)
@@ -87,8 +97,12 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	if err != nil {
 		return nil, nil, err
 	}
+	// The ARIMA service is an API endpoint; it and the weather ingress are
+	// the only paths of this server that services (the built-ins) call.
 	runner, err := service.NewRunner(service.Options{Store: db, Sealer: sealer, TokenSecret: tokenSecret,
-		AllowedHosts: c.Services.AllowedHosts, UserAgent: "dtbase/" + Version, Logger: log})
+		AllowedHosts: c.Services.AllowedHosts, InternalPaths: []string{"/model/run-arima"},
+		MaxRunsInFlight: c.Services.MaxRunsInFlight, RunsPerMinute: c.Services.RunsPerMinute,
+		UserAgent: "dtbase/" + Version, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("DT_SERVICE_ALLOWED_HOSTS: %w", err)
 	}
@@ -237,4 +251,13 @@ func registerBuiltins(ctx context.Context, db *sqldb.DB, log *slog.Logger) error
 	}
 	log.Info("registered the built-in services", "services", "weather-ingress, arima-forecast")
 	return nil
+}
+
+// nonNegative reads a count where 0 means no limit.
+func nonNegative(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a whole number, 0 or more, got %q", v)
+	}
+	return n, nil
 }

@@ -221,7 +221,8 @@ func TestServiceExtensions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := service.NewRunner(service.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler)})
+		// The test service listens on loopback, which only an allow-list opens.
+		r, err := service.NewRunner(service.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
 		if err != nil {
 			t.Fatal(err)
 		}

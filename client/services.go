@@ -159,6 +159,14 @@ func (c *Client) GetRun(ctx context.Context, runID int64) (ServiceRun, error) {
 	return out, c.call(ctx, http.MethodPost, "/service/get-run", map[string]int64{"run_id": runID}, http.StatusOK, &out)
 }
 
+// CancelRun stops a pending or running run, on whichever replica runs it
+// (/service/cancel-run, an extension); the run is recorded as failed,
+// cancelled by the caller. An unknown run is an error with status 400, a
+// finished one 409.
+func (c *Client) CancelRun(ctx context.Context, runID int64) error {
+	return c.call(ctx, http.MethodPost, "/service/cancel-run", map[string]int64{"run_id": runID}, http.StatusOK, nil)
+}
+
 // ServiceDetails is an entry of ListServicesDetails.
 type ServiceDetails struct {
 	Name             string    `json:"name"`

@@ -75,6 +75,8 @@ func startReplicas(t *testing.T, n int, dsn string) []*replica {
 				"DT_DATA_DIR":          t.TempDir(),
 				"DT_DEFAULT_USER_PASS": "scale-pw",
 				"DT_LOG_FORMAT":        "json",
+				// The scheduled test service listens on loopback.
+				"DT_SERVICE_ALLOWED_HOSTS": "127.0.0.1",
 			}
 			ready := make(chan string, 1)
 			log := &buffer{}

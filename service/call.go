@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/outbound"
 )
 
 // maxRedirects is how many redirects a call follows, as browsers and
@@ -32,46 +33,21 @@ const (
 	HeaderScheduledFor = "X-DTBase-Scheduled-For"
 )
 
-var (
-	errTooManyRedirects = errors.New("too many redirects")
-	errNotAllowed       = errors.New("host not allowed")
-)
-
 type callInfoKey struct{}
 
 // callInfo travels with a request through redirects.
 type callInfo struct {
 	credentialHeader string
 	originalHost     string
-	blockedHost      string
 }
 
-func newClient(proxy func(*http.Request) (*url.URL, error), allowed hostList) *http.Client {
-	transport := &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-	return &http.Client{
-		Transport: transport,
+// newClient returns the guarded outbound client services are called with.
+func newClient(guard *outbound.Guard, proxy func(*http.Request) (*url.URL, error)) *http.Client {
+	return guard.Client(outbound.ClientOptions{Proxy: proxy, MaxRedirects: maxRedirects,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= maxRedirects {
-				return errTooManyRedirects
-			}
-			info, _ := req.Context().Value(callInfoKey{}).(*callInfo)
-			if !allowed.allows(req.URL.Hostname()) {
-				if info != nil {
-					info.blockedHost = req.URL.Hostname()
-				}
-				return errNotAllowed
-			}
 			// A credential is for the service's host only: never pass it
 			// on to another host a redirect points at.
+			info, _ := req.Context().Value(callInfoKey{}).(*callInfo)
 			if info != nil && !strings.EqualFold(req.URL.Host, info.originalHost) {
 				req.Header.Del("Authorization")
 				if info.credentialHeader != "" {
@@ -79,15 +55,43 @@ func newClient(proxy func(*http.Request) (*url.URL, error), allowed hostList) *h
 				}
 			}
 			return nil
-		},
+		}})
+}
+
+// newSelfClient returns the client of the internal path: built-in services
+// called on this server's own address. It uses no proxy and follows no
+// redirect, so it reaches nothing but this server.
+func newSelfClient() *http.Client {
+	return &http.Client{
+		Transport:     &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
-// target resolves a service URL: a path is an endpoint of this server,
-// called with an internal token; anything else must be an absolute http(s)
-// URL on an allowed host.
-func (r *Runner) target(raw string) (u *url.URL, internal bool, err error) {
-	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+// msgPathURL refuses a path URL at registration; errPathURL when run.
+const msgPathURL = "The service URL is a path on this server, which only the built-in services may use: give an absolute http:// or https:// URL"
+
+var errPathURL = errors.New("the service URL is a path on this server, which only the built-in services may use")
+
+func isPath(raw string) bool { return strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") }
+
+// isInternal reports whether a path URL names an endpoint built-in
+// services may call.
+func (r *Runner) isInternal(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && r.internal[u.Path]
+}
+
+// target resolves a service URL: a built-in service's path is an endpoint
+// of this server, called through the internal path with an internal
+// token; anything else must be an absolute http(s) URL, which the guarded
+// client checks again on every request and connection.
+func (r *Runner) target(svc *dtbase.Service) (u *url.URL, internal bool, err error) {
+	raw := strings.TrimSpace(svc.URL)
+	if isPath(raw) {
+		if svc.Builtin == "" || !r.isInternal(raw) {
+			return nil, false, errPathURL
+		}
 		self := r.selfURL.Load()
 		if self == nil {
 			return nil, false, errors.New("the service URL is a path on this server, but the server's own address is not known yet")
@@ -98,15 +102,12 @@ func (r *Runner) target(raw string) (u *url.URL, internal bool, err error) {
 		}
 		return self.ResolveReference(rel), true, nil
 	}
-	u, err = url.Parse(strings.TrimSpace(raw))
+	u, err = url.Parse(raw)
 	if err != nil {
 		return nil, false, fmt.Errorf("invalid service URL: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, false, fmt.Errorf("invalid service URL %q: want an absolute http:// or https:// URL, or a path on this server", raw)
-	}
-	if !r.allowed.allows(u.Hostname()) {
-		return nil, false, fmt.Errorf("host %q is not in the allowed hosts (DT_SERVICE_ALLOWED_HOSTS)", u.Hostname())
+		return nil, false, fmt.Errorf("invalid service URL %q: want an absolute http:// or https:// URL", raw)
 	}
 	return u, false, nil
 }
@@ -139,7 +140,7 @@ func (c internalClaims) GetAudience() (jwt.ClaimStrings, error)  { return nil, n
 
 // call makes one call of svc with the run's parameters and describes how it
 // went. It never returns an error: every failure is an outcome.
-func (r *Runner) call(ctx context.Context, svc *dtbase.Service, run *dtbase.ServiceRun, extra http.Header) dtbase.RunOutcome {
+func (r *Runner) call(ctx context.Context, svc *dtbase.Service, run *dtbase.ServiceRun, extra http.Header, depth int) dtbase.RunOutcome {
 	start := time.Now()
 	timeout := svc.Timeout
 	if timeout <= 0 {
@@ -148,7 +149,7 @@ func (r *Runner) call(ctx context.Context, svc *dtbase.Service, run *dtbase.Serv
 	failed := func(format string, args ...any) dtbase.RunOutcome {
 		return dtbase.RunOutcome{Status: dtbase.RunFailed, Error: fmt.Sprintf(format, args...), Duration: time.Since(start)}
 	}
-	u, internal, err := r.target(svc.URL)
+	u, internal, err := r.target(svc)
 	if err != nil {
 		return failed("%v", err)
 	}
@@ -170,19 +171,6 @@ func (r *Runner) call(ctx context.Context, svc *dtbase.Service, run *dtbase.Serv
 	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("User-Agent", r.userAgent)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set(HeaderRunID, strconv.FormatInt(run.ID, 10))
-	for k, vs := range extra {
-		req.Header[k] = vs
-	}
-	if internal {
-		token, err := r.internalToken(timeout + time.Minute)
-		if err != nil {
-			return failed("%v", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
 	if svc.Credential != nil && svc.Credential.Header != "" {
 		if r.sealer == nil {
 			return failed("the service has a credential, but this server has no secret key to open it")
@@ -194,10 +182,29 @@ func (r *Runner) call(ctx context.Context, svc *dtbase.Service, run *dtbase.Serv
 		req.Header.Set(svc.Credential.Header, string(value))
 		info.credentialHeader = svc.Credential.Header
 	}
+	// The runner's own headers come last: a credential header cannot
+	// replace them.
+	req.Header.Set("User-Agent", r.userAgent)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set(HeaderRunID, strconv.FormatInt(run.ID, 10))
+	req.Header.Set(dtbase.HeaderRunDepth, strconv.Itoa(depth))
+	req.Header.Set(dtbase.HeaderRunOrigin, r.origin)
+	for k, vs := range extra {
+		req.Header[k] = vs
+	}
+	client := r.client
+	if internal {
+		token, err := r.internalToken(timeout + time.Minute)
+		if err != nil {
+			return failed("%v", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		client = r.selfClient
+	}
 
-	resp, err := r.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		o := failed("%s", describeCallError(ctx, err, timeout, info))
+		o := failed("%s", describeCallError(ctx, err, timeout))
 		o.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 		return o
 	}
@@ -213,7 +220,7 @@ func (r *Runner) call(ctx context.Context, svc *dtbase.Service, run *dtbase.Serv
 	if err != nil {
 		o.Status = dtbase.RunFailed
 		o.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-		o.Error = "reading the answer failed: " + describeCallError(ctx, err, timeout, info)
+		o.Error = "reading the answer failed: " + describeCallError(ctx, err, timeout)
 		return o
 	}
 	if int64(len(data)) > r.maxBody {
@@ -244,20 +251,24 @@ func isJSON(data []byte) bool { return json.Valid(data) }
 
 // describeCallError turns a failed call into a message for the run log,
 // without the URL (which may carry a key in its query).
-func describeCallError(ctx context.Context, err error, timeout time.Duration, info *callInfo) string {
+func describeCallError(ctx context.Context, err error, timeout time.Duration) string {
+	var denied *outbound.DeniedError
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Sprintf("timed out after %s", timeout)
-	case errors.Is(err, errTooManyRedirects):
-		return fmt.Sprintf("too many redirects (stopped after %d)", maxRedirects)
-	case errors.Is(err, errNotAllowed):
-		return fmt.Sprintf("redirected to host %q, which is not in the allowed hosts (DT_SERVICE_ALLOWED_HOSTS)", info.blockedHost)
 	case errors.Is(ctx.Err(), context.Canceled):
-		return "interrupted: the server stopped during the run"
+		return describeCancel(ctx, "during the run")
+	case errors.Is(err, outbound.ErrTooManyRedirects):
+		return fmt.Sprintf("too many redirects (stopped after %d)", maxRedirects)
+	case errors.As(err, &denied):
+		return "refused: " + denied.Error()
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	if errors.Is(err, outbound.ErrScheme) {
+		return "refused: " + err.Error()
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {

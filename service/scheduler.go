@@ -181,7 +181,7 @@ func (s *Scheduler) fire(ctx context.Context, sc dtbase.Schedule, now time.Time)
 	// leaving a logged run that never runs.
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	run, svc, err := s.store.ClaimScheduledRun(claimCtx, dtbase.ScheduleClaim{ScheduleID: sc.ID, Due: sc.NextRun, Next: next, Timestamp: now})
+	run, svc, err := s.store.ClaimScheduledRun(claimCtx, dtbase.ScheduleClaim{ScheduleID: sc.ID, Due: sc.NextRun, Next: next, Timestamp: now, Limits: s.runner.limits})
 	switch dtbase.ErrorCode(err) {
 	case "":
 	case dtbase.ECONFLICT:
@@ -193,9 +193,13 @@ func (s *Scheduler) fire(ctx context.Context, sc dtbase.Schedule, now time.Time)
 	if late := now.Sub(sc.NextRun); late > s.opts.MissedAfter {
 		log.Info("scheduler: running a missed run once", "due", sc.NextRun, "late", late.Round(time.Second).String())
 	}
+	if run.Status.Done() {
+		log.Warn("scheduler: run not started", "run_id", run.ID, "error", run.Error)
+		return next // recorded as failed: over the service's run limits
+	}
 	extra := http.Header{}
 	extra.Set(HeaderSchedule, sc.Name)
 	extra.Set(HeaderScheduledFor, dtbase.FormatTime(sc.NextRun))
-	s.runner.background(run, svc, extra)
+	s.runner.background(run, svc, extra, 1)
 	return next
 }

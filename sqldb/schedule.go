@@ -218,7 +218,7 @@ func (db *DB) ClaimScheduledRun(ctx context.Context, c dtbase.ScheduleClaim) (*d
 			return fmt.Errorf("claim schedule: %w", err)
 		}
 		var err error
-		svc, err = scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumnsWithSeal+` FROM service WHERE id = $1`, serviceID), true)
+		svc, err = db.findServiceForRun(ctx, tx, `id = $1`, serviceID, c.Limits != dtbase.RunLimits{})
 		if err != nil {
 			return fmt.Errorf("claim schedule: %w", err)
 		}
@@ -233,6 +233,14 @@ func (db *DB) ClaimScheduledRun(ctx context.Context, c dtbase.ScheduleClaim) (*d
 			}
 			id := setID.Int64
 			run.ParameterSetID, run.ParameterSetName, run.Parameters = &id, &name, []byte(params)
+		}
+		msg, err := overLimits(ctx, tx, svc, c.Limits, c.Timestamp)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			run.Status, run.Error = dtbase.RunFailed, "not run: "+msg
+			run.Duration = new(time.Duration)
 		}
 		return insertRun(ctx, tx, run)
 	})

@@ -22,6 +22,7 @@ const (
 	msgParameterSetMissing  = "Parameter set does not exist."
 	msgServiceOrSetMissing  = "Service or parameter set does not exist."
 	msgRunMissing           = "Service run does not exist."
+	msgRunFinished          = "Service run has already finished."
 	msgScheduleExists       = "Schedule already exists."
 	msgScheduleMissing      = "Schedule does not exist."
 	msgScheduleNoLongerDue  = "Schedule is no longer due at that time."
@@ -313,7 +314,7 @@ func (db *DB) StartRun(ctx context.Context, s dtbase.RunStart) (*dtbase.ServiceR
 	var svc *dtbase.Service
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		svc, err = scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumnsWithSeal+` FROM service WHERE name = $1`, s.ServiceName), true)
+		svc, err = db.findServiceForRun(ctx, tx, `name = $1`, s.ServiceName, s.Refused == "" && s.Limits != dtbase.RunLimits{})
 		if errors.Is(err, sql.ErrNoRows) {
 			return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceOrSetMissing)
 		}
@@ -339,6 +340,14 @@ func (db *DB) StartRun(ctx context.Context, s dtbase.RunStart) (*dtbase.ServiceR
 				run.Parameters = json.RawMessage(params)
 			}
 		}
+		if s.Refused != "" {
+			run.Status, run.Error = dtbase.RunFailed, s.Refused
+			run.Duration = new(time.Duration)
+		} else if msg, err := overLimits(ctx, tx, svc, s.Limits, s.Timestamp); err != nil {
+			return err
+		} else if msg != "" {
+			return dtbase.Errorf(dtbase.ERATELIMIT, "%s", msg)
+		}
 		return insertRun(ctx, tx, run)
 	})
 	if err != nil {
@@ -347,15 +356,55 @@ func (db *DB) StartRun(ctx context.Context, s dtbase.RunStart) (*dtbase.ServiceR
 	return run, svc, nil
 }
 
+// findServiceForRun reads the service a run is for, with its sealed
+// credential. When its runs are limited, the row is locked on PostgreSQL,
+// so that concurrent starts of one service count the run log one after
+// the other (SQLite has one writer anyway).
+func (db *DB) findServiceForRun(ctx context.Context, tx *sql.Tx, where string, arg any, limited bool) (*dtbase.Service, error) {
+	query := `SELECT ` + serviceColumnsWithSeal + ` FROM service WHERE ` + where
+	if limited && db.Dialect == Postgres {
+		query += ` FOR NO KEY UPDATE`
+	}
+	return scanService(tx.QueryRowContext(ctx, query, arg), true)
+}
+
+// overLimits says which of a service's run limits a new run would exceed,
+// "" when none.
+func overLimits(ctx context.Context, tx *sql.Tx, svc *dtbase.Service, l dtbase.RunLimits, now time.Time) (string, error) {
+	if l.InFlight > 0 {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM service_run_log WHERE service_id = $1 AND `+staleRunStatusCondition, svc.ID).Scan(&n); err != nil {
+			return "", fmt.Errorf("count runs in flight: %w", err)
+		}
+		if n >= l.InFlight {
+			return fmt.Sprintf("Service %s already has %d runs in flight, its limit (DT_SERVICE_MAX_CONCURRENT_RUNS); try again when one has finished", svc.Name, n), nil
+		}
+	}
+	if l.PerMinute > 0 {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM service_run_log WHERE service_id = $1 AND timestamp > $2`, svc.ID, micros(now.Add(-time.Minute))).Scan(&n); err != nil {
+			return "", fmt.Errorf("count recent runs: %w", err)
+		}
+		if n >= l.PerMinute {
+			return fmt.Sprintf("Service %s was run %d times in the last minute, its limit (DT_SERVICE_RUNS_PER_MINUTE); try again later", svc.Name, n), nil
+		}
+	}
+	return "", nil
+}
+
 func insertRun(ctx context.Context, tx *sql.Tx, run *dtbase.ServiceRun) error {
 	if run.Parameters == nil {
 		run.Parameters = json.RawMessage("null")
 	}
+	var duration any
+	if run.Duration != nil {
+		duration = run.Duration.Milliseconds()
+	}
 	err := tx.QueryRowContext(ctx,
-		`INSERT INTO service_run_log (service_id, parameter_set_id, parameter_set_name, schedule_id, parameters, status, triggered_by, timestamp)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		`INSERT INTO service_run_log (service_id, parameter_set_id, parameter_set_name, schedule_id, parameters, status, error, triggered_by, timestamp, duration_ms)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 		run.ServiceID, run.ParameterSetID, run.ParameterSetName, run.ScheduleID, string(run.Parameters), string(run.Status),
-		nullString(run.TriggeredBy), micros(run.Timestamp)).Scan(&run.ID)
+		nullString(run.Error), nullString(run.TriggeredBy), micros(run.Timestamp), duration).Scan(&run.ID)
 	if err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
@@ -382,6 +431,60 @@ func (db *DB) FinishRun(ctx context.Context, id int64, o dtbase.RunOutcome) erro
 	return db.execOne(ctx, "finish run", msgRunMissing,
 		`UPDATE service_run_log SET status = $1, response_status_code = $2, response_json = $3, error = $4, note = $5, timed_out = $6, duration_ms = $7 WHERE id = $8`,
 		string(o.Status), code, nullJSON(o.ResponseJSON), nullString(o.Error), nullString(o.Note), o.TimedOut, o.Duration.Milliseconds(), id)
+}
+
+// RequestCancel records that a pending or running run should stop.
+// ENOTFOUND "Service run does not exist.", ECONFLICT "Service run has
+// already finished.".
+func (db *DB) RequestCancel(ctx context.Context, id int64, by string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM service_run_log WHERE id = $1`, id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, msgRunMissing)
+		}
+		if err != nil {
+			return fmt.Errorf("cancel run: %w", err)
+		}
+		if dtbase.RunStatus(status).Done() {
+			return dtbase.Errorf(dtbase.ECONFLICT, msgRunFinished)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE service_run_log SET cancel_requested_by = $1 WHERE id = $2 AND cancel_requested_by IS NULL`, by, id); err != nil {
+			return fmt.Errorf("cancel run: %w", err)
+		}
+		return nil
+	})
+}
+
+// CancelRequested returns, of ids, the runs whose cancellation was
+// requested, with who asked.
+func (db *DB) CancelRequested(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	marks := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, cancel_requested_by FROM service_run_log WHERE cancel_requested_by IS NOT NULL AND id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cancelled runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var by string
+		if err := rows.Scan(&id, &by); err != nil {
+			return nil, fmt.Errorf("cancelled runs: %w", err)
+		}
+		out[id] = by
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cancelled runs: %w", err)
+	}
+	return out, nil
 }
 
 func scanRun(row scanner) (*dtbase.ServiceRun, error) {

@@ -59,7 +59,8 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	runner, err := service.NewRunner(service.Options{Store: db, Sealer: sealer, TokenSecret: e.secret, Logger: log})
+	// The test services listen on loopback, which only an allow-list opens.
+	runner, err := service.NewRunner(service.Options{Store: db, Sealer: sealer, TokenSecret: e.secret, Logger: log, AllowedHosts: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ func (h *Handler) serviceRoutes(viewer, editor dtbase.Role) {
 	m.Handle("POST /services/params/save", h.action(editor, h.saveParameterSet))
 	m.Handle("POST /services/params/delete", h.action(editor, h.deleteParameterSet))
 	m.Handle("POST /services/run", h.action(editor, h.runService))
+	m.Handle("POST /services/runs/cancel", h.action(editor, h.cancelRun))
 	m.Handle("POST /services/schedules/create", h.action(editor, h.createSchedule))
 	m.Handle("POST /services/schedules/toggle", h.action(editor, h.toggleSchedule))
 	m.Handle("POST /services/schedules/delete", h.action(editor, h.deleteSchedule))
@@ -129,8 +130,15 @@ func (h *Handler) createService(r *http.Request, s *session) (string, string, er
 		return "/services", "", invalid("The service needs a name.")
 	}
 	sv := &dtbase.Service{Name: name, URL: strings.TrimSpace(r.PostFormValue("url")), HTTPMethod: r.PostFormValue("http_method")}
-	if u, err := url.Parse(sv.URL); err != nil || sv.URL == "" || (!strings.HasPrefix(sv.URL, "/") && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "")) {
-		return "/services", "", invalid("The URL must be http:// or https:// with a host, or a path of this server, not %q.", sv.URL)
+	if u, err := url.Parse(sv.URL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "/services", "", invalid("The URL must be http:// or https:// with a host, not %q.", sv.URL)
+	}
+	if h.cfg.Services != nil {
+		// The same check as the API's: no loopback, private or metadata
+		// addresses unless allow-listed.
+		if err := h.cfg.Services.CheckServiceURL(sv.URL, ""); err != nil {
+			return "/services", "", err
+		}
 	}
 	if !dtbase.ValidServiceMethod(sv.HTTPMethod) {
 		return "/services", "", invalid("The HTTP method must be one of %s.", strings.Join(dtbase.ServiceMethods, ", "))
@@ -409,6 +417,22 @@ func (h *Handler) awaitRun(ctx context.Context, id int64, wait time.Duration) {
 		case <-time.After(pause):
 		}
 	}
+}
+
+// cancelRun stops a pending or running run, on whichever replica runs it.
+func (h *Handler) cancelRun(r *http.Request, s *session) (string, string, error) {
+	back := serviceURL(r.PostFormValue("service"))
+	if h.cfg.Services == nil {
+		return back, "", invalid("Runs cannot be cancelled: the service runner is not available.")
+	}
+	id, err := strconv.ParseInt(r.PostFormValue("run"), 10, 64)
+	if err != nil {
+		return back, "", invalid("No run to cancel.")
+	}
+	if err := h.cfg.Services.Cancel(r.Context(), id, s.User.Email); err != nil {
+		return back, "", err
+	}
+	return back, "Run " + strconv.FormatInt(id, 10) + " is being cancelled.", nil
 }
 
 func (h *Handler) createSchedule(r *http.Request, s *session) (string, string, error) {

@@ -562,6 +562,12 @@ class Client:
         """One run of the log, with its status (pending, running, succeeded, failed)."""
         return self.post("/service/get-run", {"run_id": run_id}, 200)
 
+    def cancel_run(self, run_id: int) -> Dict[str, Any]:
+        """Stop a pending or running run, on whichever replica runs it; it is
+        recorded as failed, cancelled by this user. An unknown run raises
+        with status 400, a finished one with 409."""
+        return self.post("/service/cancel-run", {"run_id": run_id}, 200)
+
     def list_services_details(self) -> List[Dict[str, Any]]:
         """Services with timeouts and credential header names (never values)."""
         return self.post("/service/list-services-details", None, 200)

@@ -74,6 +74,8 @@ class Server:
             DT_LISTEN_ADDR="127.0.0.1:0",
             DT_DATA_DIR=str(self.data_dir),
             DT_SCHEDULER="false",
+            # The tests' services listen on loopback, which only an allow-list opens.
+            DT_SERVICE_ALLOWED_HOSTS="127.0.0.1",
         )
         if db_url:
             full_env["DT_DATABASE_URL"] = db_url

@@ -25,7 +25,8 @@ if ! DT_DATA_DIR="$work/data" DT_DEFAULT_USER_PASS="$pass" "$work/dtbase" demo >
   echo "dtbase demo failed" >&2
   exit 1
 fi
-DT_DATA_DIR="$work/data" DT_LISTEN_ADDR=127.0.0.1:0 DT_LOG_FORMAT=json DT_DEFAULT_USER_PASS="$pass" \
+# The echo service of the tests listens on loopback, which only an allow-list opens.
+DT_DATA_DIR="$work/data" DT_LISTEN_ADDR=127.0.0.1:0 DT_LOG_FORMAT=json DT_DEFAULT_USER_PASS="$pass" DT_SERVICE_ALLOWED_HOSTS=127.0.0.1 \
   "$work/dtbase" serve 2>"$work/server.log" &
 pid=$!
 stop() {

@@ -1,0 +1,57 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/service"
+)
+
+func TestCancelRun(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	s := newServer(t, func(cfg *api.Config) {
+		// The test service listens on loopback, which only an allow-list opens.
+		r, err := service.NewRunner(service.Options{Store: cfg.Store, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Stop(context.Background()) })
+		cfg.Services = r
+	})
+	ctx := context.Background()
+	c := adminClient(t, s)
+	timeout := 3600
+	if err := c.InsertService(ctx, NewService{Name: "hang", URL: hang.URL, HTTPMethod: "POST", TimeoutSeconds: &timeout}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.RunService(ctx, RunServiceRequest{ServiceName: "hang", Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelRun(ctx, res.RunID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		run, err := c.GetRun(ctx, res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run not cancelled: %+v", run)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err, ok := c.CancelRun(ctx, res.RunID).(*Error); !ok || err.Status != http.StatusConflict || err.Detail != "Service run has already finished." {
+		t.Fatalf("cancel a finished run: %v", err)
+	}
+}
