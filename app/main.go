@@ -306,6 +306,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Limiter: limiter, Web: m.webHandler(c, db, secret, runner, limiter, log),
+		Forecasts: forecasts(db),
 	})
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/forecast/arima"
-	"github.com/dtbase/dtbase/forecast/arimaservice"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -81,19 +79,19 @@ func demoForecasts(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, er
 	if err != nil {
 		return 0, err
 	}
-	p := arimaservice.DefaultParams()
+	p := dtbase.DefaultForecastParams()
 	for _, s := range sensors[:min(3, len(sensors))] {
 		p.Sensors = append(p.Sensors, s.UniqueIdentifier)
 	}
-	p.Measures = []arimaservice.Measure{{Name: demo.MeasureTemp}}
-	p.Spec = arima.Spec{Order: arima.Order{P: 1, Q: 1}, Seasonal: arima.SeasonalOrder{D: 1, Q: 1, S: 24}}
+	p.Measures = []dtbase.ForecastMeasure{{Name: demo.MeasureTemp}}
+	p.Model.Settings = map[string]any{"order": []int{1, 0, 1}, "seasonal_order": []int{0, 1, 1, 24}}
 	p.TrainingDays = 3
 	p.PredictFrom = sum.To.Add(-12 * time.Hour)
-	res, err := (&arimaservice.Service{Store: db}).Run(ctx, p)
+	runs, err := forecasts(db).RunForecasts(ctx, p)
 	if err != nil {
 		return 0, err
 	}
-	return len(res.Runs), nil
+	return len(runs), nil
 }
 
 func ptr[T any](v T) *T { return &v }
