@@ -8,7 +8,7 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-// Models (dtbase-api.md §6.4): models, their scenarios, model measures and
+// Models (docs/compatibility.md): models, their scenarios, model measures and
 // runs with their outputs, plus our extensions: the id of a new run,
 // deleting a run, comparing a run with the readings it predicts, and
 // running the ARIMA forecaster.
@@ -185,7 +185,8 @@ type modelRunComparisonBody struct {
 }
 
 // runARIMARequest is the body of run-arima; every field but sensors and
-// measures has the original's default (dtbase-api.md §12.3).
+// measures has the default of the original's arima.py configuration
+// (docs/compatibility.md).
 type runARIMARequest struct {
 	Sensors         []string           `json:"sensors"`
 	Measures        []arimaMeasureBody `json:"measures"`
