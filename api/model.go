@@ -223,7 +223,7 @@ type runARIMAResponse struct {
 // original's, with the ARIMA family's settings.
 func arimaParams(req *runARIMARequest) (dtbase.ForecastParams, error) {
 	p := dtbase.DefaultForecastParams()
-	p.Model = dtbase.ForecastModelSpec{Family: "arima", Settings: map[string]any{}}
+	p.Model.Settings = map[string]any{}
 	p.Sensors = req.Sensors
 	for _, m := range req.Measures {
 		p.Measures = append(p.Measures, dtbase.ForecastMeasure{Name: m.Name, Units: m.Units})

@@ -101,6 +101,28 @@ func params(sensors []string, measures ...string) dtbase.ForecastParams {
 	return p
 }
 
+// topKeys returns the keys of a JSON object in order.
+func topKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	var keys []string
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
 // newService is the forecast service with the ARIMA family on db; a nil
 // now is the system clock.
 func newService(db *sqldb.DB, now func() time.Time) *forecast.Service {
@@ -161,6 +183,11 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 	if err := json.Unmarshal(run.Details, &det); err != nil {
 		t.Fatal(err)
+	}
+	// The keys in the order clients have seen since the first release.
+	if keys := topKeys(t, run.Details); strings.Join(keys, ",") !=
+		"service,auto,spec,order,seasonal_order,trend,params,log_likelihood,aic,bic,converged,alpha,hours_forecast,training,cv" {
+		t.Errorf("details keys %v", keys)
 	}
 	if det.Service != "arima" || !det.Converged || det.Spec != "(4,1,2)(1,1,0)24 trend=n" || len(det.Params) != 8 || det.Training.FilledHours != 5 || det.Training.Fill != "interpolate" || det.CV != nil {
 		t.Fatalf("details = %s", run.Details)
