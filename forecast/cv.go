@@ -8,11 +8,10 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-// crossValidate scores the model of fitted on h as dtbase.ForecastCV
-// describes. Like the
-// original's TimeSeriesSplit, the test block of each of the k folds is
-// ⌊0.2·n/k⌋ hours and the first fold's training set is the rest before the
-// last k blocks.
+// crossValidate scores the model of fitted, with its settings fixed, on h
+// as dtbase.ForecastCV describes. Like the original's TimeSeriesSplit, the
+// test block of each of the k folds is ⌊0.2·n/k⌋ hours and the first fold's
+// training set is the rest before the last k blocks.
 func crossValidate(ctx context.Context, h *hourlySeries, fitted dtbase.ForecastFit, p dtbase.ForecastParams) *dtbase.ForecastCV {
 	n, k := len(h.Values), p.CVFolds
 	test := int(0.2 * float64(n) / float64(k))
