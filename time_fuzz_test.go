@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// TestParseTime covers every form of dtbase-api.md §3.3.
+// TestParseTime covers every form the original's clients send (ParseTime,
+// docs/compatibility.md).
 func TestParseTime(t *testing.T) {
 	utc := func(y int, mo time.Month, d, h, mi, s, us int) time.Time {
 		return time.Date(y, mo, d, h, mi, s, us*1000, time.UTC)

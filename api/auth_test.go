@@ -90,7 +90,7 @@ func TestLoginClaimsAndLifetimes(t *testing.T) {
 	}
 }
 
-// TestBearerChecks follows dtbase-api.md §4.2: every 401 text, and the order
+// TestBearerChecks follows docs/compatibility.md: every 401 text, and the order
 // in which the checks run.
 func TestBearerChecks(t *testing.T) {
 	e := newEnv(t)

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/forecast"
+	"github.com/dtbase/dtbase/forecast/arima"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -35,7 +37,8 @@ func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	db := sqldbtest.Open(t)
 	cfg := Config{Store: db, Secret: []byte("test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
-		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)}
+		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler),
+		Forecasts: &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}}
 	for _, o := range opts {
 		o(&cfg)
 	}

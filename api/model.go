@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/forecast/arima"
-	"github.com/dtbase/dtbase/forecast/arimaservice"
 )
 
-// Models (dtbase-api.md §6.4): models, their scenarios, model measures and
+// Models (docs/compatibility.md): models, their scenarios, model measures and
 // runs with their outputs, plus our extensions: the id of a new run,
 // deleting a run, comparing a run with the readings it predicts, and
 // running the ARIMA forecaster.
@@ -187,7 +185,8 @@ type modelRunComparisonBody struct {
 }
 
 // runARIMARequest is the body of run-arima; every field but sensors and
-// measures has the original's default (dtbase-api.md §12.3).
+// measures has the default of the original's arima.py configuration
+// (docs/compatibility.md).
 type runARIMARequest struct {
 	Sensors         []string           `json:"sensors"`
 	Measures        []arimaMeasureBody `json:"measures"`
@@ -215,48 +214,34 @@ type arimaMeasureBody struct {
 	Units *string `json:"units" dt:"optional"`
 }
 
-type arimaRunBody struct {
-	RunID          int64                  `json:"run_id"`
-	TimeCreated    dtbase.Time            `json:"time_created"`
-	SensorUniqueID string                 `json:"sensor_unique_id"`
-	SensorMeasure  sensorMeasureBody      `json:"sensor_measure"`
-	Spec           string                 `json:"spec"`
-	AIC            float64                `json:"aic"`
-	TrainingFrom   dtbase.Time            `json:"training_from"`
-	TrainingTo     dtbase.Time            `json:"training_to"`
-	Hours          int                    `json:"hours"`
-	ObservedHours  int                    `json:"observed_hours"`
-	ForecastFrom   dtbase.Time            `json:"forecast_from"`
-	ForecastTo     dtbase.Time            `json:"forecast_to"`
-	CV             *arimaservice.CVScores `json:"cv"`
-}
-
 type runARIMAResponse struct {
-	Detail string         `json:"detail"`
-	Runs   []arimaRunBody `json:"runs"`
+	Detail string               `json:"detail"`
+	Runs   []dtbase.ForecastRun `json:"runs"`
 }
 
-// arimaParams turns a run-arima body into the service's parameters.
-func arimaParams(req *runARIMARequest) (arimaservice.Params, error) {
-	p := arimaservice.DefaultParams()
+// arimaParams turns a run-arima body into the forecast's parameters: the
+// original's, with the ARIMA family's settings.
+func arimaParams(req *runARIMARequest) (dtbase.ForecastParams, error) {
+	p := dtbase.DefaultForecastParams()
+	p.Model.Settings = map[string]any{}
 	p.Sensors = req.Sensors
 	for _, m := range req.Measures {
-		p.Measures = append(p.Measures, arimaservice.Measure{Name: m.Name, Units: m.Units})
+		p.Measures = append(p.Measures, dtbase.ForecastMeasure{Name: m.Name, Units: m.Units})
 	}
 	if o := req.Order; o != nil {
 		if len(*o) != 3 {
 			return p, invalidField([]any{"order"}, "order must be [p, d, q]", *o)
 		}
-		p.Spec.Order = arima.Order{P: (*o)[0], D: (*o)[1], Q: (*o)[2]}
+		p.Model.Settings["order"] = *o
 	}
 	if o := req.SeasonalOrder; o != nil {
 		if len(*o) != 4 {
 			return p, invalidField([]any{"seasonal_order"}, "seasonal_order must be [P, D, Q, s]", *o)
 		}
-		p.Spec.Seasonal = arima.SeasonalOrder{P: (*o)[0], D: (*o)[1], Q: (*o)[2], S: (*o)[3]}
+		p.Model.Settings["seasonal_order"] = *o
 	}
 	if req.Trend != nil {
-		p.Spec.Trend = arima.Trend(*req.Trend)
+		p.Model.Settings["trend"] = *req.Trend
 	}
 	setInt := func(dst *int, src *int) {
 		if src != nil {
@@ -281,13 +266,13 @@ func arimaParams(req *runARIMARequest) (arimaservice.Params, error) {
 		p.MinsFromTheHour = time.Duration(*m) * time.Minute
 	}
 	if req.Fill != nil {
-		p.Fill = arimaservice.Fill(*req.Fill)
+		p.Fill = dtbase.ForecastFill(*req.Fill)
 	}
 	if req.CV != nil {
 		p.CV = *req.CV
 	}
 	if req.Auto != nil {
-		p.Auto = *req.Auto
+		p.Model.Auto = *req.Auto
 	}
 	if req.CVRefit != nil {
 		p.CVRefit = *req.CVRefit
@@ -472,21 +457,14 @@ func (s *Server) modelRoutes() {
 			if err != nil {
 				return runARIMAResponse{}, err
 			}
-			svc := &arimaservice.Service{Store: s.store}
-			res, err := svc.Run(ctx, p)
+			if s.cfg.Forecasts == nil {
+				return runARIMAResponse{}, dtbase.Errorf(dtbase.EINVALID, "Forecasting is not enabled on this server")
+			}
+			runs, err := s.cfg.Forecasts.RunForecasts(ctx, p)
 			if err != nil {
 				return runARIMAResponse{}, err
 			}
-			out := runARIMAResponse{Detail: "ARIMA forecasts inserted", Runs: make([]arimaRunBody, len(res.Runs))}
-			for i, r := range res.Runs {
-				out.Runs[i] = arimaRunBody{
-					RunID: r.RunID, TimeCreated: dtbase.Time(r.TimeCreated), SensorUniqueID: r.SensorUniqueID,
-					SensorMeasure: sensorMeasureBody{r.Measure.Name, r.Measure.Units}, Spec: r.Spec.String(), AIC: r.AIC,
-					TrainingFrom: dtbase.Time(r.TrainingFrom), TrainingTo: dtbase.Time(r.TrainingTo), Hours: r.Hours, ObservedHours: r.ObservedHours,
-					ForecastFrom: dtbase.Time(r.ForecastFrom), ForecastTo: dtbase.Time(r.ForecastTo), CV: r.CV,
-				}
-			}
-			return out, nil
+			return runARIMAResponse{Detail: "ARIMA forecasts inserted", Runs: runs}, nil
 		})
 	arimaRoute.description = "For each sensor and measure: reads num_days_training days (default 60) of readings up to " +
 		"predict_from (default now), snaps each to the hour when within mins_from_the_hour (default 15) of it, averages per hour, " +

@@ -35,6 +35,9 @@ type Config struct {
 	// Services runs services on demand; nil disables run-service.
 	Services dtbase.ServiceRunner
 
+	// Forecasts runs forecasters; nil disables run-arima.
+	Forecasts dtbase.ForecastService
+
 	// Limiter counts failed logins; share it with the web sign-in.
 	Limiter *LoginLimiter
 

@@ -233,11 +233,11 @@ func jwtSecret(ctx context.Context, c Config, db *sqldb.DB) ([]byte, error) {
 	return []byte(fresh), nil
 }
 
-// ensureDefaultUser applies decisions.md §4 (B2): with DT_DEFAULT_USER_PASS
-// set, default_user@localhost is an admin with that password; unset, it is
-// removed unless it is the only admin. On a database with no users at all it
-// is created with a random password that is logged once, so a fresh server
-// is never locked out.
+// ensureDefaultUser fixes the original's B2 (docs/compatibility.md): with
+// DT_DEFAULT_USER_PASS set, default_user@localhost is an admin with that
+// password; unset, it is removed unless it is the only admin. On a database
+// with no users at all it is created with a random password that is logged
+// once, so a fresh server is never locked out.
 func (m *Main) ensureDefaultUser(ctx context.Context, c Config, db *sqldb.DB, log *slog.Logger) error {
 	existing, err := db.FindUserByEmail(ctx, dtbase.DefaultUserEmail)
 	if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
@@ -350,6 +350,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Limiter: limiter, Web: m.webHandler(c, db, secret, runner, limiter, log),
+		Forecasts: forecasts(db),
 	})
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/forecast/arima"
-	"github.com/dtbase/dtbase/forecast/arimaservice"
 	"github.com/dtbase/dtbase/service"
 	"github.com/dtbase/dtbase/sqldb"
 )
@@ -79,9 +77,9 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	return nil
 }
 
-// demoSpec is the model of the demo's forecasts: its three days are too
+// demoOrder and demoSeasonalOrder are the model of the demo's forecasts: its three days are too
 // short for the original's (4,1,2)(1,1,0)24.
-var demoSpec = arima.Spec{Order: arima.Order{P: 1, Q: 1}, Seasonal: arima.SeasonalOrder{D: 1, Q: 1, S: 24}}
+var demoOrder, demoSeasonalOrder = []int{1, 0, 1}, []int{0, 1, 1, 24}
 
 // demoFarm is where the Growing Underground farm is (Clapham, London), for
 // the weather ingress's parameter sets.
@@ -105,20 +103,20 @@ func demoForecastSensors(ctx context.Context, db *sqldb.DB) ([]string, error) {
 // forecast sensors, from 12 hours before the last reading, so the
 // forecasts overlap observations. It returns the number of runs stored.
 func demoForecasts(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, error) {
-	p := arimaservice.DefaultParams()
+	p := dtbase.DefaultForecastParams()
 	var err error
 	if p.Sensors, err = demoForecastSensors(ctx, db); err != nil {
 		return 0, err
 	}
-	p.Measures = []arimaservice.Measure{{Name: demo.MeasureTemp}}
-	p.Spec = demoSpec
+	p.Measures = []dtbase.ForecastMeasure{{Name: demo.MeasureTemp}}
+	p.Model.Settings = map[string]any{"order": demoOrder, "seasonal_order": demoSeasonalOrder}
 	p.TrainingDays = 3
 	p.PredictFrom = sum.To.Add(-12 * time.Hour)
-	res, err := (&arimaservice.Service{Store: db}).Run(ctx, p)
+	runs, err := forecasts(db).RunForecasts(ctx, p)
 	if err != nil {
 		return 0, err
 	}
-	return len(res.Runs), nil
+	return len(runs), nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -144,11 +142,10 @@ func demoRegistrations(ctx context.Context, db *sqldb.DB) ([]service.Registratio
 				{Name: "crop-farm-forecast", Parameters: farm("present", "+48h")},
 			}
 		case "arima":
-			o, so := demoSpec.Order, demoSpec.Seasonal
 			regs[i].ParameterSets = []dtbase.ParameterSet{
 				{Name: "crop-temperature", Parameters: obj(map[string]any{
 					"sensors": sensors, "measures": []any{map[string]any{"name": demo.MeasureTemp, "units": demo.UnitsTemp}},
-					"num_days_training": 3, "order": []int{o.P, o.D, o.Q}, "seasonal_order": []int{so.P, so.D, so.Q, so.S}, "hours_forecast": 48})},
+					"num_days_training": 3, "order": demoOrder, "seasonal_order": demoSeasonalOrder, "hours_forecast": 48})},
 			}
 		}
 	}

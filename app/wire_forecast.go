@@ -10,9 +10,14 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
-	"github.com/dtbase/dtbase/forecast/arimaservice"
 )
+
+// forecasts is the forecast service on store with every model family.
+func forecasts(store dtbase.ModelStore) *forecast.Service {
+	return &forecast.Service{Store: store, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}
+}
 
 const forecastUsage = `Usage: dtbase forecast arima --sensor ID --measure NAME[=UNITS] [flags]
 
@@ -37,7 +42,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	p := arimaservice.DefaultParams()
+	p := dtbase.DefaultForecastParams()
 	fs, load := m.commandFlags("forecast arima", forecastUsage, databaseSettings)
 	fs.Func("sensor", "unique identifier of a sensor to forecast (repeatable, or comma-separated)", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
@@ -49,7 +54,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	})
 	fs.Func("measure", "measure to forecast, NAME or NAME=UNITS (repeatable)", func(v string) error {
 		name, units, ok := strings.Cut(v, "=")
-		meas := arimaservice.Measure{Name: strings.TrimSpace(name)}
+		meas := dtbase.ForecastMeasure{Name: strings.TrimSpace(name)}
 		if ok {
 			meas.Units = &units
 		}
@@ -59,7 +64,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	order := fs.String("order", "4,1,2", "non-seasonal order p,d,q")
 	seasonal := fs.String("seasonal-order", "1,1,0,24", "seasonal order P,D,Q,s")
 	trend := fs.String("trend", "n", "deterministic trend: n (none), c (constant), t (linear) or ct")
-	fs.BoolVar(&p.Auto, "auto", false, "choose the order per series as R's auto.arima does (only the season length of --seasonal-order is used)")
+	fs.BoolVar(&p.Model.Auto, "auto", false, "choose the order per series as R's auto.arima does (only the season length of --seasonal-order is used)")
 	fs.IntVar(&p.TrainingDays, "days", p.TrainingDays, "days of readings to train on (num_days_training)")
 	predictFrom := fs.String("predict-from", "", "end of the training window, e.g. 2024-03-01T12:00:00 (default now)")
 	fs.IntVar(&p.HoursForecast, "hours", p.HoursForecast, "hours to forecast")
@@ -90,7 +95,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{"forecast arima: --seasonal-order: " + err.Error()}
 	}
-	p.Spec = arima.Spec{Order: arima.Order{P: o[0], D: o[1], Q: o[2]}, Seasonal: arima.SeasonalOrder{P: so[0], D: so[1], Q: so[2], S: so[3]}, Trend: arima.Trend(*trend)}
+	p.Model.Settings = map[string]any{"order": o, "seasonal_order": so, "trend": *trend}
 	if *predictFrom != "" {
 		t, ok := dtbase.ParseTime(*predictFrom)
 		if !ok {
@@ -102,8 +107,8 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 		return usageError{fmt.Sprintf("forecast arima: --mins-from-the-hour must be between 0 and 30, got %d", *mins)}
 	}
 	p.MinsFromTheHour = time.Duration(*mins) * time.Minute
-	p.Fill = arimaservice.Fill(*fill)
-	if err := p.Validate(); err != nil {
+	p.Fill = dtbase.ForecastFill(*fill)
+	if _, err := forecasts(nil).Forecaster(p); err != nil {
 		return usageError{"forecast arima: " + dtbase.ErrorMessage(err)}
 	}
 
@@ -113,7 +118,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	res, err := (&arimaservice.Service{Store: db}).Run(ctx, p)
+	runs, err := forecasts(db).RunForecasts(ctx, p)
 	if err != nil {
 		if dtbase.ErrorCode(err) != dtbase.EINTERNAL {
 			return fmt.Errorf("%s", dtbase.ErrorMessage(err))
@@ -121,26 +126,16 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
+		// The API's run document, plus the measure's keys this command
+		// printed before it had one.
 		type runJSON struct {
-			RunID          int64                  `json:"run_id"`
-			TimeCreated    dtbase.Time            `json:"time_created"`
-			SensorUniqueID string                 `json:"sensor_unique_id"`
-			MeasureName    string                 `json:"measure_name"`
-			MeasureUnits   *string                `json:"measure_units"`
-			Spec           string                 `json:"spec"`
-			AIC            float64                `json:"aic"`
-			TrainingFrom   dtbase.Time            `json:"training_from"`
-			TrainingTo     dtbase.Time            `json:"training_to"`
-			Hours          int                    `json:"hours"`
-			ObservedHours  int                    `json:"observed_hours"`
-			ForecastFrom   dtbase.Time            `json:"forecast_from"`
-			ForecastTo     dtbase.Time            `json:"forecast_to"`
-			CV             *arimaservice.CVScores `json:"cv"`
+			dtbase.ForecastRun
+			MeasureName  string  `json:"measure_name"`
+			MeasureUnits *string `json:"measure_units"`
 		}
-		out := make([]runJSON, len(res.Runs))
-		for i, r := range res.Runs {
-			out[i] = runJSON{r.RunID, dtbase.Time(r.TimeCreated), r.SensorUniqueID, r.Measure.Name, r.Measure.Units, r.Spec.String(), r.AIC,
-				dtbase.Time(r.TrainingFrom), dtbase.Time(r.TrainingTo), r.Hours, r.ObservedHours, dtbase.Time(r.ForecastFrom), dtbase.Time(r.ForecastTo), r.CV}
+		out := make([]runJSON, len(runs))
+		for i, r := range runs {
+			out[i] = runJSON{r, r.SensorMeasure.Name, r.SensorMeasure.Units}
 		}
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
@@ -148,21 +143,22 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	}
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUN\tSENSOR\tMEASURE\tMODEL\tTRAINING\tHOURS (OBSERVED)\tFORECAST\tCV MAE")
-	for _, r := range res.Runs {
+	for _, r := range runs {
 		cv := "-"
 		if r.CV != nil && r.CV.MAE != nil {
 			cv = strconv.FormatFloat(*r.CV.MAE, 'g', 4, 64)
 		} else if r.CV != nil {
 			cv = "failed: " + r.CV.Error
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%v\t%s – %s\t%d (%d)\t%s – %s\t%s\n", r.RunID, r.SensorUniqueID, r.Measure.Name, r.Spec,
-			dtbase.FormatTime(r.TrainingFrom), dtbase.FormatTime(r.TrainingTo), r.Hours, r.ObservedHours,
-			dtbase.FormatTime(r.ForecastFrom), dtbase.FormatTime(r.ForecastTo), cv)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%v\t%s – %s\t%d (%d)\t%s – %s\t%s\n", r.RunID, r.SensorUniqueID, r.SensorMeasure.Name, r.Spec,
+			runTime(r.TrainingFrom), runTime(r.TrainingTo), r.Hours, r.ObservedHours, runTime(r.ForecastFrom), runTime(r.ForecastTo), cv)
 	}
 	w.Flush()
-	fmt.Fprintf(m.Stdout, "%d forecast(s) stored in %v\n", len(res.Runs), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(m.Stdout, "%d forecast(s) stored in %v\n", len(runs), time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+func runTime(t dtbase.Time) string { return dtbase.FormatTime(time.Time(t)) }
 
 // forecastInts reads n comma-separated integers.
 func forecastInts(s string, n int) ([]int, error) {

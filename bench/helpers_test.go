@@ -42,18 +42,24 @@ func sensorUID(i int) string { return "S" + strconv.Itoa(i) }
 
 func setupFixture(tb testing.TB, db *sqldb.DB) {
 	tb.Helper()
-	x := db.SQL()
-	stmts := []string{
-		`INSERT INTO sensor_type (id, name, time_created) VALUES (1, 'bench', 0)`,
-		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES (1, 'value', 'u', 'float', 0)`,
-		`INSERT INTO sensor_type_measure (id, type_id, measure_id) VALUES (1, 1, 1)`,
+	ctx := context.Background()
+	units := "u"
+	st := &dtbase.SensorType{Name: "bench", Measures: []dtbase.Measure{{Name: "value", Units: &units, Datatype: dtbase.Float}}}
+	if err := db.CreateSensorType(ctx, st); err != nil {
+		tb.Fatalf("fixture: %v", err)
+	}
+	// The raw baselines address rows by id: a fresh database numbers them
+	// from 1.
+	if st.Measures[0].ID != measureID {
+		tb.Fatalf("fixture: measure id %d, want %d", st.Measures[0].ID, measureID)
 	}
 	for i := 0; i < fixtureSensors; i++ {
-		stmts = append(stmts, fmt.Sprintf(`INSERT INTO sensor (id, type_id, unique_identifier, time_created) VALUES (%d, 1, '%s', 0)`, i+1, sensorUID(i)))
-	}
-	for _, q := range stmts {
-		if _, err := x.Exec(q); err != nil {
+		s := &dtbase.Sensor{UniqueIdentifier: sensorUID(i), TypeName: st.Name}
+		if err := db.CreateSensor(ctx, s); err != nil {
 			tb.Fatalf("fixture: %v", err)
+		}
+		if s.ID != int64(i+1) {
+			tb.Fatalf("fixture: sensor %s has id %d, want %d", s.UniqueIdentifier, s.ID, i+1)
 		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/forecast"
+	"github.com/dtbase/dtbase/forecast/arima"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -53,7 +55,8 @@ func newServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 		t.Fatal(err)
 	}
 	cfg := api.Config{Store: db, Secret: []byte("client-test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
-		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler)}
+		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler),
+		Forecasts: &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -1,7 +1,7 @@
 package sqldb
 
 // Import of an original DTBase database (the Python backend's PostgreSQL
-// schema, dtbase-api.md §8) into ours.
+// schema) into ours; docs/compatibility.md says what changes on the way.
 //
 // The whole import is one transaction on our side: it either commits
 // everything or leaves the database as it was. The source is read in one

@@ -16,31 +16,18 @@ import (
 
 func modelPtr[T any](v T) *T { return &v }
 
-// modelFixtureSensor creates a sensor type with one measure and a sensor of
-// that type through SQL, since the sensor area has its own tests, and
-// returns the sensor's and the measure's ids.
-func modelFixtureSensor(t *testing.T, db *sqldb.DB, uid, measure string, units *string, datatype dtbase.Datatype) (sensorID, measureID int64) {
+// modelFixtureSensor creates a sensor type "type-<uid>" with one measure
+// (reused when it exists) and a sensor uid of that type.
+func modelFixtureSensor(t *testing.T, db *sqldb.DB, uid, measure string, units *string, datatype dtbase.Datatype) {
 	t.Helper()
 	ctx := context.Background()
-	x := db.SQL()
-	var typeID int64
-	if err := x.QueryRowContext(ctx, `INSERT INTO sensor_type (name, time_created) VALUES ($1, 0) RETURNING id`, "type-"+uid).Scan(&typeID); err != nil {
+	st := &dtbase.SensorType{Name: "type-" + uid, Measures: []dtbase.Measure{{Name: measure, Units: units, Datatype: datatype}}}
+	if err := db.CreateSensorType(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	err := x.QueryRowContext(ctx, `SELECT id FROM sensor_measure WHERE name = $1 AND coalesce(units, '') = $2`, measure, modelDeref(units)).Scan(&measureID)
-	if err != nil {
-		if err := x.QueryRowContext(ctx, `INSERT INTO sensor_measure (name, units, datatype, time_created) VALUES ($1, $2, $3, 0) RETURNING id`,
-			measure, units, string(datatype)).Scan(&measureID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := x.ExecContext(ctx, `INSERT INTO sensor_type_measure (type_id, measure_id) VALUES ($1, $2)`, typeID, measureID); err != nil {
+	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: uid, TypeName: st.Name}); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.QueryRowContext(ctx, `INSERT INTO sensor (type_id, unique_identifier, time_created) VALUES ($1, $2, 0) RETURNING id`, typeID, uid).Scan(&sensorID); err != nil {
-		t.Fatal(err)
-	}
-	return sensorID, measureID
 }
 
 func modelDeref(s *string) string {
@@ -50,14 +37,15 @@ func modelDeref(s *string) string {
 	return *s
 }
 
-// modelFixtureReadings writes float readings.
-func modelFixtureReadings(t *testing.T, db *sqldb.DB, sensorID, measureID int64, ts []time.Time, values []float64) {
+// modelFixtureReadings writes float readings of a sensor's measure.
+func modelFixtureReadings(t *testing.T, db *sqldb.DB, uid, measure string, ts []time.Time, values []float64) {
 	t.Helper()
-	for i := range ts {
-		if _, err := db.SQL().ExecContext(context.Background(), `INSERT INTO reading_float (sensor_id, measure_id, ts, value) VALUES ($1, $2, $3, $4)`,
-			sensorID, measureID, ts[i].UnixMicro(), values[i]); err != nil {
-			t.Fatal(err)
-		}
+	vs := make([]dtbase.Value, len(values))
+	for i, v := range values {
+		vs[i] = dtbase.FloatValue(v)
+	}
+	if _, err := db.InsertReadings(context.Background(), []dtbase.ReadingSeries{{UniqueIdentifier: uid, MeasureName: measure, Values: vs, Timestamps: ts}}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -171,7 +159,7 @@ func TestModelRegistry(t *testing.T) {
 	})
 
 	t.Run("runs", func(t *testing.T) {
-		sensorID, measureID := modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
+		modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
 		run := &dtbase.NewModelRun{
 			ModelName: "Arima", ScenarioDescription: "Business as usual", TimeCreated: modelT0,
 			SensorUniqueID: modelPtr("TRH1"), SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: modelPtr("Degrees C")},
@@ -209,7 +197,6 @@ func TestModelRegistry(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("run (-want +got):\n%s", diff)
 		}
-		_, _ = sensorID, measureID
 
 		// The same (model, scenario, time) again is a conflict.
 		dup := *run
@@ -352,10 +339,10 @@ func TestCreateModelRunsErrors(t *testing.T) {
 func TestCompareModelRun(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
-	sensorID, measureID := modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
+	modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
 	// Observations: exactly at 15:00, 5 minutes after 16:00, two around
 	// 17:00 (averaged to 20.0) and one at 18:30 that pairs with no hour.
-	modelFixtureReadings(t, db, sensorID, measureID,
+	modelFixtureReadings(t, db, "TRH1", "Temperature",
 		[]time.Time{modelT0.Add(-time.Hour), modelT0, modelT0.Add(65 * time.Minute), modelT0.Add(115 * time.Minute), modelT0.Add(125 * time.Minute), modelT0.Add(210 * time.Minute)},
 		[]float64{99, 10, 12, 19, 21, 50})
 	run := &dtbase.NewModelRun{
@@ -421,8 +408,8 @@ func TestCompareModelRun(t *testing.T) {
 func TestFindModelInputSeries(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
-	sensorID, measureID := modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
-	modelFixtureReadings(t, db, sensorID, measureID, modelHours(modelT0, 3), []float64{1, 2, 3})
+	modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
+	modelFixtureReadings(t, db, "TRH1", "Temperature", modelHours(modelT0, 3), []float64{1, 2, 3})
 	modelFixtureSensor(t, db, "DOOR", "open", nil, dtbase.Boolean)
 
 	got, err := db.FindModelInputSeries(ctx, "TRH1", "Temperature", nil, modelT0.Add(time.Hour), modelT0.Add(2*time.Hour))

@@ -17,18 +17,24 @@ import (
 )
 
 // readingDB is a database with sensor type 'weather' (temperature C float,
-// count integer, label string, flag boolean) and sensors W1 and W2.
+// count integer, label string, flag boolean) with sensors W1 and W2, and
+// type 'other' without measures with sensor O1.
 func readingDB(t *testing.T) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	for _, q := range []string{
-		`INSERT INTO sensor_type (id, name, time_created) VALUES (1, 'weather', 0), (2, 'other', 0)`,
-		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES
-			(1, 'temperature', 'C', 'float', 0), (2, 'count', NULL, 'integer', 0), (3, 'label', NULL, 'string', 0), (4, 'flag', NULL, 'boolean', 0)`,
-		`INSERT INTO sensor_type_measure (id, type_id, measure_id) VALUES (1, 1, 1), (2, 1, 2), (3, 1, 3), (4, 1, 4)`,
-		`INSERT INTO sensor (id, type_id, unique_identifier, time_created) VALUES (1, 1, 'W1', 0), (2, 1, 'W2', 0), (3, 2, 'O1', 0)`,
+	ctx := context.Background()
+	c := "C"
+	for _, st := range []*dtbase.SensorType{
+		{Name: "weather", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float},
+			{Name: "count", Datatype: dtbase.Integer}, {Name: "label", Datatype: dtbase.String}, {Name: "flag", Datatype: dtbase.Boolean}}},
+		{Name: "other"},
 	} {
-		if _, err := db.SQL().Exec(q); err != nil {
+		if err := db.CreateSensorType(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []*dtbase.Sensor{{UniqueIdentifier: "W1", TypeName: "weather"}, {UniqueIdentifier: "W2", TypeName: "weather"}, {UniqueIdentifier: "O1", TypeName: "other"}} {
+		if err := db.CreateSensor(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}

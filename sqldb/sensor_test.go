@@ -144,25 +144,25 @@ func TestSensors(t *testing.T) {
 	if _, err := db.CreateSensorPlacement(ctx, "s1", "xy", dtbase.Coordinates{"x": dtbase.IntValue(1)}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	raw := db.SQL()
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "s1", MeasureName: "temperature",
+		Values: []dtbase.Value{dtbase.FloatValue(2.5)}, Timestamps: []time.Time{time.UnixMicro(1).UTC()}}}); err != nil {
+		t.Fatal(err)
 	}
-	mustExec(`INSERT INTO reading_float (sensor_id, measure_id, ts, value) SELECT s.id, m.id, 1, 2.5 FROM sensor s, sensor_measure m WHERE s.unique_identifier = 's1'`)
-	mustExec(`INSERT INTO model (name, time_created) VALUES ('m', 0)`)
-	mustExec(`INSERT INTO model_scenario (model_id, description, time_created) SELECT id, NULL, 0 FROM model`)
-	mustExec(`INSERT INTO model_run (model_id, scenario_id, time_created, sensor_id) SELECT m.id, sc.id, 0, s.id FROM model m, model_scenario sc, sensor s WHERE s.unique_identifier = 's1'`)
+	s1 := "s1"
+	run := &dtbase.NewModelRun{ModelName: "m", ScenarioDescription: "s", CreateModel: true, CreateScenario: true, SensorUniqueID: &s1}
+	if err := db.CreateModelRuns(ctx, []*dtbase.NewModelRun{run}); err != nil {
+		t.Fatal(err)
+	}
 	expectCode(t, db.DeleteSensor(ctx, "s1"), dtbase.ECONFLICT)
-	mustExec(`DELETE FROM model_run`)
+	if err := db.DeleteModelRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.DeleteSensor(ctx, "s1"); err != nil {
 		t.Fatal(err)
 	}
 	expectCode(t, db.DeleteSensor(ctx, "s1"), dtbase.ENOTFOUND)
 	var n int
-	if err := raw.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM reading_float) + (SELECT count(*) FROM sensor_location)`).Scan(&n); err != nil || n != 0 {
+	if err := db.SQL().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM reading_float) + (SELECT count(*) FROM sensor_location)`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d readings and placements left after delete (%v), want 0", n, err)
 	}
 	// With its placement gone, the location can be deleted.

@@ -1,7 +1,7 @@
 // Package weather is dtbase's built-in weather ingress: it fetches hourly
 // weather history or forecasts for a place and stores them as readings of
 // a "Weather" sensor, as the original's OpenWeatherMap ingress did
-// (dtbase-api.md §12.2), with its time-zone and integral-number bugs fixed.
+// (docs/compatibility.md), with its time-zone and integral-number bugs fixed.
 // Two sources: Open-Meteo, which needs no key and is the default, and
 // OpenWeatherMap's One Call API with a key. It is served by dtbase serve at
 // /service/builtin/weather and registered as the "weather-ingress" service.

@@ -1,6 +1,6 @@
 -- The schema of the ORIGINAL DTBase backend (Python, SQLAlchemy, commit
 -- 298e0146) as Base.metadata.create_all produces it on PostgreSQL, written
--- out from dtbase-api.md §8. The import test creates it in a scratch
+-- out from its SQLAlchemy models. The import test creates it in a scratch
 -- database to stand for an existing deployment. Constraint names are
 -- PostgreSQL's defaults, as SQLAlchemy leaves them unnamed.
 

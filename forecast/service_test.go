@@ -1,4 +1,4 @@
-package arimaservice_test
+package forecast_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
-	"github.com/dtbase/dtbase/forecast/arimaservice"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -91,14 +91,42 @@ func (f *fixture) synthetic(uid string, days, gapHours int, seed uint64) {
 	f.readings(uid, "Humidity", ts, hum)
 }
 
-func params(sensors []string, measures ...string) arimaservice.Params {
-	p := arimaservice.DefaultParams()
+func params(sensors []string, measures ...string) dtbase.ForecastParams {
+	p := dtbase.DefaultForecastParams()
 	p.Sensors = sensors
 	for _, m := range measures {
-		p.Measures = append(p.Measures, arimaservice.Measure{Name: m})
+		p.Measures = append(p.Measures, dtbase.ForecastMeasure{Name: m})
 	}
 	p.PredictFrom = end
 	return p
+}
+
+// topKeys returns the keys of a JSON object in order.
+func topKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	var keys []string
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// newService is the forecast service with the ARIMA family on db; a nil
+// now is the system clock.
+func newService(db *sqldb.DB, now func() time.Time) *forecast.Service {
+	return &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}, Now: now}
 }
 
 func count(t testing.TB, db *sqldb.DB, table string) int {
@@ -118,18 +146,18 @@ func TestServiceEndToEnd(t *testing.T) {
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 60, 5, 1)
 	now := end.Add(10 * time.Minute)
-	svc := &arimaservice.Service{Store: f.db, Now: func() time.Time { return now }}
+	svc := newService(f.db, func() time.Time { return now })
 
-	res, err := svc.Run(ctx, params([]string{"TRH1"}, "Temperature"))
+	runs, err := svc.RunForecasts(ctx, params([]string{"TRH1"}, "Temperature"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Runs) != 1 {
-		t.Fatalf("runs = %+v", res.Runs)
+	if len(runs) != 1 {
+		t.Fatalf("runs = %+v", runs)
 	}
-	rr := res.Runs[0]
-	if rr.TrainingTo != end || rr.ForecastFrom != end.Add(time.Hour) || rr.ForecastTo != end.Add(48*time.Hour) ||
-		rr.Hours != 60*24+1 || rr.ObservedHours != rr.Hours-5 || !rr.TimeCreated.Equal(now) || !rr.Converged {
+	rr := runs[0]
+	if time.Time(rr.TrainingTo) != end || time.Time(rr.ForecastFrom) != end.Add(time.Hour) || time.Time(rr.ForecastTo) != end.Add(48*time.Hour) ||
+		rr.Hours != 60*24+1 || rr.ObservedHours != rr.Hours-5 || !time.Time(rr.TimeCreated).Equal(now) || rr.Spec != "(4,1,2)(1,1,0)24 trend=n" {
 		t.Fatalf("result = %+v", rr)
 	}
 
@@ -142,9 +170,11 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Fatalf("run = %+v", run)
 	}
 	var det struct {
-		Spec     string             `json:"spec"`
-		Params   map[string]float64 `json:"params"`
-		Training struct {
+		Service   string             `json:"service"`
+		Converged bool               `json:"converged"`
+		Spec      string             `json:"spec"`
+		Params    map[string]float64 `json:"params"`
+		Training  struct {
 			Hours       int    `json:"hours"`
 			FilledHours int    `json:"filled_hours"`
 			Fill        string `json:"fill"`
@@ -154,7 +184,12 @@ func TestServiceEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(run.Details, &det); err != nil {
 		t.Fatal(err)
 	}
-	if det.Spec != "(4,1,2)(1,1,0)24 trend=n" || len(det.Params) != 8 || det.Training.FilledHours != 5 || det.Training.Fill != "interpolate" || det.CV != nil {
+	// The keys in the order clients have seen since the first release.
+	if keys := topKeys(t, run.Details); strings.Join(keys, ",") !=
+		"service,auto,spec,order,seasonal_order,trend,params,log_likelihood,aic,bic,converged,alpha,hours_forecast,training,cv" {
+		t.Errorf("details keys %v", keys)
+	}
+	if det.Service != "arima" || !det.Converged || det.Spec != "(4,1,2)(1,1,0)24 trend=n" || len(det.Params) != 8 || det.Training.FilledHours != 5 || det.Training.Fill != "interpolate" || det.CV != nil {
 		t.Fatalf("details = %s", run.Details)
 	}
 
@@ -195,11 +230,11 @@ func TestServiceEndToEnd(t *testing.T) {
 	now = now.Add(time.Hour)
 	p := params([]string{"TRH1"}, "Temperature")
 	p.TrainingDays = 10
-	res2, err := svc.Run(ctx, p)
+	runs2, err := svc.RunForecasts(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res2.Runs[0].RunID == rr.RunID {
+	if runs2[0].RunID == rr.RunID {
 		t.Fatal("rerun did not add a run")
 	}
 	for table, want := range map[string]int{"model": 1, "model_scenario": 1, "model_measure": 3, "model_run": 2, "model_product": 6} {
@@ -219,24 +254,24 @@ func TestServiceSeveralSeries(t *testing.T) {
 	f.synthetic("A", 12, 0, 2)
 	f.synthetic("B", 12, 3, 3)
 	now := end
-	svc := &arimaservice.Service{Store: f.db, Now: func() time.Time { return now }}
+	svc := newService(f.db, func() time.Time { return now })
 	p := params([]string{"A", "B"})
-	p.Measures = []arimaservice.Measure{{Name: "Temperature", Units: ptr("Degrees C")}, {Name: "Humidity"}}
+	p.Measures = []dtbase.ForecastMeasure{{Name: "Temperature", Units: ptr("Degrees C")}, {Name: "Humidity"}}
 	p.TrainingDays = 12
 	p.HoursForecast = 24
 	p.CV, p.CVFolds = true, 2
-	p.Fill = arimaservice.FillCarry
-	res, err := svc.Run(ctx, p)
+	p.Fill = dtbase.FillCarry
+	runs, err := svc.RunForecasts(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Runs) != 4 {
-		t.Fatalf("runs = %+v", res.Runs)
+	if len(runs) != 4 {
+		t.Fatalf("runs = %+v", runs)
 	}
 	want := [][2]string{{"A", "Temperature"}, {"A", "Humidity"}, {"B", "Temperature"}, {"B", "Humidity"}}
-	for i, r := range res.Runs {
-		if r.SensorUniqueID != want[i][0] || r.Measure.Name != want[i][1] || !r.TimeCreated.Equal(now.Add(time.Duration(i)*time.Microsecond)) {
-			t.Errorf("run %d = %s/%s at %v", i, r.SensorUniqueID, r.Measure.Name, r.TimeCreated)
+	for i, r := range runs {
+		if r.SensorUniqueID != want[i][0] || r.SensorMeasure.Name != want[i][1] || !time.Time(r.TimeCreated).Equal(now.Add(time.Duration(i)*time.Microsecond)) {
+			t.Errorf("run %d = %s/%s at %v", i, r.SensorUniqueID, r.SensorMeasure.Name, r.TimeCreated)
 		}
 		if r.CV == nil || r.CV.Error != "" || r.CV.Folds != 2 || len(r.CV.PerFold) != 2 || r.CV.MAE == nil || *r.CV.MAE > 1.5 || r.CV.Coverage == nil {
 			t.Errorf("run %d cross-validation = %+v", i, r.CV)
@@ -256,14 +291,14 @@ func TestServiceFillNone(t *testing.T) {
 	f := newFixture(t)
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 10, 7, 6)
-	svc := &arimaservice.Service{Store: f.db, Now: func() time.Time { return end }}
+	svc := newService(f.db, func() time.Time { return end })
 	p := params([]string{"TRH1"}, "Temperature")
-	p.TrainingDays, p.Fill, p.CV, p.CVFolds = 10, arimaservice.FillNone, true, 2
-	res, err := svc.Run(context.Background(), p)
+	p.TrainingDays, p.Fill, p.CV, p.CVFolds = 10, dtbase.FillNone, true, 2
+	runs, err := svc.RunForecasts(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := res.Runs[0]
+	r := runs[0]
 	if r.Hours != 241 || r.ObservedHours != 234 || r.CV == nil || r.CV.Error != "" {
 		t.Fatalf("result = %+v, cv %+v", r, r.CV)
 	}
@@ -285,26 +320,26 @@ func TestServiceAuto(t *testing.T) {
 	f := newFixture(t)
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 10, 0, 8)
-	svc := &arimaservice.Service{Store: f.db, Now: func() time.Time { return end }}
+	svc := newService(f.db, func() time.Time { return end })
 	p := params([]string{"TRH1"}, "Temperature")
-	p.TrainingDays, p.Auto, p.HoursForecast = 10, true, 24
-	p.Spec = arima.Spec{Order: arima.Order{P: 99}, Seasonal: arima.SeasonalOrder{S: 24}} // orders are ignored
+	p.TrainingDays, p.Model.Auto, p.HoursForecast = 10, true, 24
+	p.Model.Settings = map[string]any{"order": []int{99, 0, 0}, "seasonal_order": []int{0, 0, 0, 24}} // orders are ignored
 	start := time.Now()
-	res, err := svc.Run(context.Background(), p)
+	runs, err := svc.RunForecasts(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := res.Runs[0]
+	r := runs[0]
 	t.Logf("auto chose %v in %v", r.Spec, time.Since(start))
-	if r.Spec.Seasonal.S != 24 && r.Spec.Seasonal.P+r.Spec.Seasonal.D+r.Spec.Seasonal.Q > 0 {
-		t.Errorf("season %d, want 24", r.Spec.Seasonal.S)
+	if seasonal := strings.Count(r.Spec, "(") == 2; seasonal && !strings.Contains(r.Spec, ")24 ") {
+		t.Errorf("spec %s, want season 24", r.Spec)
 	}
 	run, err := f.db.FindModelRun(context.Background(), r.RunID)
 	if err != nil || !strings.Contains(string(run.Details), `"auto":true`) {
 		t.Fatalf("details %s, %v", run.Details, err)
 	}
-	p.Spec.Seasonal.S = 1000
-	if _, err := svc.Run(context.Background(), p); dtbase.ErrorCode(err) != dtbase.EINVALID {
+	p.Model.Settings["seasonal_order"] = []int{0, 0, 0, 1000}
+	if _, err := svc.RunForecasts(context.Background(), p); dtbase.ErrorCode(err) != dtbase.EINVALID {
 		t.Errorf("season 1000: %v", err)
 	}
 }
@@ -363,7 +398,7 @@ func TestServiceBadData(t *testing.T) {
 		name    string
 		sensors []string
 		measure string
-		edit    func(*arimaservice.Params)
+		edit    func(*dtbase.ForecastParams)
 		code    string
 		detail  string
 	}{
@@ -371,7 +406,7 @@ func TestServiceBadData(t *testing.T) {
 		{"measure the type lacks", []string{"GOOD"}, "Pressure", nil, dtbase.ENOTFOUND, "has no measure 'Pressure'"},
 		{"string measure", []string{"GOOD"}, "Status", nil, dtbase.EINVALID, "needs numbers"},
 		{"no readings", []string{"EMPTY"}, "Temperature", nil, dtbase.EINVALID, "no readings in the training window"},
-		{"window before the data", []string{"GOOD"}, "Temperature", func(p *arimaservice.Params) { p.PredictFrom = end.AddDate(0, 0, -30) },
+		{"window before the data", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.PredictFrom = end.AddDate(0, 0, -30) },
 			dtbase.EINVALID, "no readings in the training window"},
 		{"too little data", []string{"SHORT"}, "Temperature", nil, dtbase.EINVALID, "too little data"},
 		{"constant", []string{"CONST"}, "Temperature", nil, dtbase.EINVALID, "the series is constant (21.5"},
@@ -380,13 +415,15 @@ func TestServiceBadData(t *testing.T) {
 		{"mostly missing", []string{"SPARSE"}, "Temperature", nil, dtbase.EINVALID, "have readings (34%)"},
 		{"stale", []string{"STALE"}, "Temperature", nil, dtbase.EINVALID, "too old to forecast"},
 		{"one bad sensor of two", []string{"GOOD", "CONST"}, "Temperature", nil, dtbase.EINVALID, "sensor 'CONST'"},
-		{"unknown fill", []string{"GOOD"}, "Temperature", func(p *arimaservice.Params) { p.Fill = "zero" }, dtbase.EINVALID, "fill must be"},
-		{"bad alpha", []string{"GOOD"}, "Temperature", func(p *arimaservice.Params) { p.Alpha = 1 }, dtbase.EINVALID, "alpha"},
-		{"bad order", []string{"GOOD"}, "Temperature", func(p *arimaservice.Params) { p.Spec.Order.P = 30 }, dtbase.EINVALID, "order:"},
-		{"too many days", []string{"GOOD"}, "Temperature", func(p *arimaservice.Params) { p.TrainingDays = 400 }, dtbase.EINVALID, "num_days_training"},
+		{"unknown fill", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.Fill = "zero" }, dtbase.EINVALID, "fill must be"},
+		{"bad alpha", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.Alpha = 1 }, dtbase.EINVALID, "alpha"},
+		{"bad order", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.Model.Settings = map[string]any{"order": []int{30, 1, 2}} }, dtbase.EINVALID, "order:"},
+		{"too many days", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.TrainingDays = 400 }, dtbase.EINVALID, "num_days_training"},
 		{"no sensors", nil, "Temperature", nil, dtbase.EINVALID, "sensors"},
+		{"unknown family", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.Model.Family = "prophet" }, dtbase.EINVALID, `unknown model family "prophet"`},
+		{"bad setting", []string{"GOOD"}, "Temperature", func(p *dtbase.ForecastParams) { p.Model.Settings = map[string]any{"order": "4,1,2"} }, dtbase.EINVALID, "order must be 3 integers"},
 	}
-	svc := &arimaservice.Service{Store: f.db, Now: func() time.Time { return end }}
+	svc := newService(f.db, func() time.Time { return end })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := params(tt.sensors, tt.measure)
@@ -394,7 +431,7 @@ func TestServiceBadData(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&p)
 			}
-			_, err := svc.Run(ctx, p)
+			_, err := svc.RunForecasts(ctx, p)
 			if dtbase.ErrorCode(err) != tt.code || !strings.Contains(dtbase.ErrorMessage(err), tt.detail) {
 				t.Fatalf("error %v (%s), want %s containing %q", err, dtbase.ErrorCode(err), tt.code, tt.detail)
 			}
@@ -438,15 +475,15 @@ func loadCROP(tb testing.TB, f *fixture, uid string) time.Time {
 func TestServiceCROP(t *testing.T) {
 	f := newFixture(t)
 	last := loadCROP(t, f, "TRH1")
-	svc := &arimaservice.Service{Store: f.db}
+	svc := newService(f.db, nil)
 	p := params([]string{"TRH1"}, "Temperature")
 	p.PredictFrom = last
-	res, err := svc.Run(context.Background(), p)
+	runs, err := svc.RunForecasts(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := res.Runs[0]
-	if r.Hours != 481 || r.ForecastFrom != last.Add(time.Hour) {
+	r := runs[0]
+	if r.Hours != 481 || time.Time(r.ForecastFrom) != last.Add(time.Hour) {
 		t.Fatalf("result = %+v", r)
 	}
 }
@@ -457,11 +494,11 @@ func TestServiceCROP(t *testing.T) {
 func BenchmarkServiceCROP(b *testing.B) {
 	f := newFixture(b)
 	last := loadCROP(b, f, "TRH1")
-	svc := &arimaservice.Service{Store: f.db}
+	svc := newService(f.db, nil)
 	p := params([]string{"TRH1"}, "Temperature")
 	p.PredictFrom = last
 	for b.Loop() {
-		if _, err := svc.Run(context.Background(), p); err != nil {
+		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -473,10 +510,10 @@ func BenchmarkService60Days(b *testing.B) {
 	f := newFixture(b)
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 60, 0, 9)
-	svc := &arimaservice.Service{Store: f.db}
+	svc := newService(f.db, nil)
 	p := params([]string{"TRH1"}, "Temperature")
 	for b.Loop() {
-		if _, err := svc.Run(context.Background(), p); err != nil {
+		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -492,7 +529,7 @@ func BenchmarkFit60Days(b *testing.B) {
 		noise = 0.7*noise + 0.25*r.NormFloat64()
 		y[i] = truth(end.Add(time.Duration(i)*time.Hour)) + noise
 	}
-	spec := arimaservice.DefaultParams().Spec
+	spec := arima.DefaultSpec
 	for b.Loop() {
 		if _, err := arima.Fit(y, spec); err != nil {
 			b.Fatal(err)
@@ -506,11 +543,11 @@ func BenchmarkServiceAuto60Days(b *testing.B) {
 	f := newFixture(b)
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 60, 0, 9)
-	svc := &arimaservice.Service{Store: f.db}
+	svc := newService(f.db, nil)
 	p := params([]string{"TRH1"}, "Temperature")
-	p.Auto = true
+	p.Model.Auto = true
 	for b.Loop() {
-		if _, err := svc.Run(context.Background(), p); err != nil {
+		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
 			b.Fatal(err)
 		}
 	}

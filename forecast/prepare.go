@@ -1,4 +1,4 @@
-package arimaservice
+package forecast
 
 import (
 	"fmt"
@@ -6,25 +6,6 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-)
-
-// Fill says how hours without readings inside the training window are
-// given a value before fitting.
-type Fill string
-
-// The gap-filling methods.
-const (
-	// FillInterpolate draws a straight line between the observed hours on
-	// either side of a gap. It is the default: it keeps the level continuous
-	// and, for short gaps, the shape of the daily cycle roughly intact.
-	FillInterpolate Fill = "interpolate"
-	// FillCarry repeats the last observed hour through a gap.
-	FillCarry Fill = "carry"
-	// FillNone leaves the gaps missing: the Kalman filter of
-	// forecast/arima skips them in the likelihood, which is exact where
-	// filling is an approximation, and forecasts condition on what was
-	// observed.
-	FillNone Fill = "none"
 )
 
 // minObservedShare is the smallest share of the hours between the first and
@@ -65,7 +46,7 @@ func (h *hourlySeries) End() time.Time {
 // the first to the last observed hour and fills the gaps. points must be in
 // time order with float values. It returns EINVALID when nothing is left or
 // less than half the grid was observed.
-func prepareHourly(points []dtbase.ModelPoint, tolerance time.Duration, fill Fill) (*hourlySeries, error) {
+func prepareHourly(points []dtbase.ModelPoint, tolerance time.Duration, fill dtbase.ForecastFill) (*hourlySeries, error) {
 	type bucket struct {
 		hour  time.Time
 		sum   float64
@@ -114,8 +95,8 @@ func prepareHourly(points []dtbase.ModelPoint, tolerance time.Duration, fill Fil
 
 // fillGaps gives the unobserved entries of values a value, or NaN with
 // FillNone. The first and last entries are always observed.
-func fillGaps(values []float64, observed []bool, fill Fill) {
-	if fill == FillNone {
+func fillGaps(values []float64, observed []bool, fill dtbase.ForecastFill) {
+	if fill == dtbase.FillNone {
 		for i, o := range observed {
 			if !o {
 				values[i] = math.NaN()
@@ -130,7 +111,7 @@ func fillGaps(values []float64, observed []bool, fill Fill) {
 		}
 		if gap := i - last; gap > 1 {
 			for j := last + 1; j < i; j++ {
-				if fill == FillCarry {
+				if fill == dtbase.FillCarry {
 					values[j] = values[last]
 				} else {
 					w := float64(j-last) / float64(gap)
@@ -150,32 +131,6 @@ func pointFloat(v dtbase.Value) (float64, bool) {
 		return float64(v.I), true
 	}
 	return 0, false
-}
-
-// difference applies (1-L)^d (1-L^s)^D to y.
-func difference(y []float64, d, sd, s int) []float64 {
-	out := append([]float64(nil), y...)
-	for range sd {
-		if len(out) <= s {
-			return nil
-		}
-		next := make([]float64, len(out)-s)
-		for i := range next {
-			next[i] = out[i+s] - out[i]
-		}
-		out = next
-	}
-	for range d {
-		if len(out) <= 1 {
-			return nil
-		}
-		next := make([]float64, len(out)-1)
-		for i := range next {
-			next[i] = out[i+1] - out[i]
-		}
-		out = next
-	}
-	return out
 }
 
 // isConstant reports whether the values of x that are not NaN are all
