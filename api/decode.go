@@ -22,7 +22,8 @@ import (
 //	json:"name"          the key
 //	dt:"optional"        the key may be absent (the zero value, or the
 //	                     pointer left nil, is the default)
-//	dt:"max=100"         a string's maximum length in characters
+//	dt:"max=name"        a string's (or each string of a list's) maximum
+//	                     length in characters: the dtbase.TextLimits entry
 //
 // A pointer field accepts null. Every other field is required and non-null.
 
@@ -229,6 +230,8 @@ func (b *binder) bindStruct(loc []any, raw []byte, v reflect.Value) {
 	}
 }
 
+// checkLength reports a string over max characters in pydantic's words,
+// with loc naming the field and ctx the limit.
 func (b *binder) checkLength(loc []any, raw []byte, v reflect.Value, max int) {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -236,8 +239,22 @@ func (b *binder) checkLength(loc []any, raw []byte, v reflect.Value, max int) {
 		}
 		v = v.Elem()
 	}
-	if v.Kind() == reflect.String && len([]rune(v.String())) > max {
-		b.fail(loc, "string_too_long", fmt.Sprintf("String should have at most %d characters", max), raw, map[string]any{"max_length": max})
+	switch v.Kind() {
+	case reflect.String:
+		if dtbase.TooLong(v.String(), max) {
+			b.fail(loc, "string_too_long", fmt.Sprintf("String should have at most %d characters", max), raw, map[string]any{"max_length": max})
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return
+		}
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil || len(elems) != v.Len() {
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			b.checkLength(append(loc, i), elems[i], v.Index(i), max)
+		}
 	}
 }
 
@@ -319,7 +336,12 @@ func parseDTTag(tag string) dtTag {
 		case part == "optional":
 			t.optional = true
 		case strings.HasPrefix(part, "max="):
-			t.max, _ = strconv.Atoi(strings.TrimPrefix(part, "max="))
+			name := strings.TrimPrefix(part, "max=")
+			max, ok := dtbase.TextLimits[name]
+			if !ok {
+				panic("api: unknown text limit " + name) // a typo in a struct tag; the OpenAPI test finds it
+			}
+			t.max = max
 		}
 	}
 	return t

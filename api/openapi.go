@@ -202,7 +202,8 @@ func (g *schemaGen) schema(t reflect.Type, tag string) map[string]any {
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
 	case reflect.Slice:
-		return map[string]any{"type": "array", "items": g.schema(t.Elem(), "")}
+		// A list of strings carries its limit on each item.
+		return map[string]any{"type": "array", "items": g.schema(t.Elem(), tag)}
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem(), "")}
 	case reflect.Interface:
