@@ -109,7 +109,7 @@ const (
 
 type readingLatestRequest struct {
 	TypeName          *string  `json:"type_name" dt:"optional,max=name"`
-	UniqueIdentifiers []string `json:"unique_identifiers" dt:"optional"`
+	UniqueIdentifiers []string `json:"unique_identifiers" dt:"optional,max=name"`
 }
 
 type readingLatestOut struct {
