@@ -70,6 +70,9 @@ func TestValidate(t *testing.T) {
 		{"user at limit", &User{Email: strings.Repeat("a", MaxEmailLen-12) + "@example.com", Role: RoleViewer}, ""},
 		{"user email", &User{Email: over(MaxEmailLen), Role: RoleViewer}, "email"},
 		{"user role", &User{Email: "a@b.c", Role: "root"}, "role"},
+		{"series at limits", &ReadingSeries{UniqueIdentifier: at(MaxNameLen), MeasureName: at(MaxNameLen), MeasureUnits: ptr(at(MaxUnitsLen))}, ""},
+		{"series sensor", &ReadingSeries{UniqueIdentifier: over(MaxNameLen), MeasureName: "m"}, "unique_identifier"},
+		{"series measure units", &ReadingSeries{UniqueIdentifier: "s", MeasureName: "m", MeasureUnits: ptr(over(MaxUnitsLen))}, "measure_units"},
 		{"api key at limit", &APIKey{Name: at(MaxNameLen)}, ""},
 		{"api key name", &APIKey{Name: over(MaxNameLen)}, "name"},
 	}

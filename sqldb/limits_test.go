@@ -99,6 +99,11 @@ func TestStoreTextLimits(t *testing.T) {
 			return db.CreateAPIKey(ctx, &dtbase.APIKey{Name: v, Role: dtbase.RoleViewer, Prefix: "p", CreatedBy: "t"}, []byte(v))
 		}, dtbase.MaxNameLen},
 	}
+	// Readings name their sensor and measure: a lookup, refused alike.
+	_, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "S", MeasureName: big}})
+	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.HasPrefix(dtbase.ErrorMessage(err), "measure_name is too long") {
+		t.Errorf("readings of a 3 KB measure name: %v", err)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, v := range []string{strings.Repeat("a", tc.limit+1), big} {
