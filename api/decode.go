@@ -24,6 +24,8 @@ import (
 //	                     pointer left nil, is the default)
 //	dt:"max=name"        a string's (or each string of a list's) maximum
 //	                     length in characters: the dtbase.TextLimits entry
+//	dt:"range=timeout"   a number's bounds, which the handler checks, for
+//	                     /openapi.json: the numberRanges entry
 //
 // A pointer field accepts null. Every other field is required and non-null.
 
@@ -324,9 +326,19 @@ const msgNUL = "String should not contain NUL characters"
 
 func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
+// numberRanges are the bounds handlers check on numbers, named for
+// dt:"range=…" tags so that /openapi.json states the same constants.
+var numberRanges = map[string]map[string]any{
+	"timeout":         {"minimum": 1, "maximum": maxTimeoutSeconds},
+	"timeout_or_zero": {"minimum": 0, "maximum": maxTimeoutSeconds}, // 0 restores the default
+	"max_points":      {"minimum": 2, "maximum": maxDownsamplePoints},
+	"non_negative":    {"minimum": 0},
+}
+
 type dtTag struct {
 	optional bool
 	max      int
+	rng      map[string]any // minimum and maximum of a number
 }
 
 func parseDTTag(tag string) dtTag {
@@ -342,6 +354,13 @@ func parseDTTag(tag string) dtTag {
 				panic("api: unknown text limit " + name) // a typo in a struct tag; the OpenAPI test finds it
 			}
 			t.max = max
+		case strings.HasPrefix(part, "range="):
+			name := strings.TrimPrefix(part, "range=")
+			r, ok := numberRanges[name]
+			if !ok {
+				panic("api: unknown number range " + name)
+			}
+			t.rng = r
 		}
 	}
 	return t

@@ -196,7 +196,11 @@ func (g *schemaGen) schema(t reflect.Type, tag string) map[string]any {
 		}
 		return s
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		return map[string]any{"type": "integer"}
+		s := map[string]any{"type": "integer"}
+		for k, v := range parseDTTag(tag).rng {
+			s[k] = v
+		}
+		return s
 	case reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Bool:

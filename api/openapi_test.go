@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dtbase/dtbase"
 )
@@ -187,6 +188,25 @@ func TestOpenAPITextLimits(t *testing.T) {
 		}
 		if got, _ := p["maxLength"].(float64); int(got) != c.want {
 			t.Errorf("%s.%s: maxLength %v, want %d", c.schema, c.field, p["maxLength"], c.want)
+		}
+	}
+
+	// Numbers carry the bounds their handlers check.
+	for _, c := range []struct {
+		schema, field string
+		min, max      any
+	}{
+		{"InsertServiceRequest", "timeout_seconds", 1.0, float64(dtbase.MaxServiceTimeout / time.Second)},
+		{"EditServiceRequest", "timeout_seconds", 0.0, float64(dtbase.MaxServiceTimeout / time.Second)},
+		{"ReadingDownsampleRequest", "max_points", 2.0, float64(maxDownsamplePoints)},
+		{"ListRunsRequest", "limit", 0.0, nil},
+	} {
+		p, _ := doc.Components.Schemas[c.schema]["properties"].(map[string]any)[c.field].(map[string]any)
+		if alts := anySlice(p["anyOf"]); len(alts) > 0 {
+			p = alts[0].(map[string]any)
+		}
+		if p["minimum"] != c.min || p["maximum"] != c.max {
+			t.Errorf("%s.%s: minimum %v maximum %v, want %v and %v", c.schema, c.field, p["minimum"], p["maximum"], c.min, c.max)
 		}
 	}
 }

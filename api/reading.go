@@ -98,7 +98,7 @@ type readingDownsampleRequest struct {
 	DtFrom           time.Time `json:"dt_from"`
 	DtTo             time.Time `json:"dt_to"`
 	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
-	MaxPoints        int       `json:"max_points" dt:"optional"`
+	MaxPoints        int       `json:"max_points" dt:"optional,range=max_points"`
 }
 
 // Downsampling bounds: the default suits a chart a few thousand pixels wide.

@@ -20,7 +20,7 @@ type insertServiceRequest struct {
 	URL        string `json:"url" dt:"max=url"`
 	HTTPMethod string `json:"http_method"`
 	// Our additions, all optional.
-	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional"`
+	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional,range=timeout"`
 	CredentialHeader *string `json:"credential_header" dt:"optional,max=header"`
 	CredentialValue  *string `json:"credential_value" dt:"optional,max=credential"`
 }
@@ -29,7 +29,7 @@ type editServiceRequest struct {
 	Name             string  `json:"name" dt:"max=name"`
 	URL              *string `json:"url" dt:"optional,max=url"`
 	HTTPMethod       *string `json:"http_method" dt:"optional"`
-	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional"`
+	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional,range=timeout_or_zero"`
 	CredentialHeader *string `json:"credential_header" dt:"optional,max=header"`
 	CredentialValue  *string `json:"credential_value" dt:"optional,max=credential"`
 	ClearCredential  bool    `json:"clear_credential" dt:"optional"`
@@ -91,7 +91,7 @@ type runServiceResponse struct {
 type listRunsRequest struct {
 	ServiceName      *string `json:"service_name" dt:"optional,max=name"`
 	ParameterSetName *string `json:"parameter_set_name" dt:"optional,max=name"`
-	Limit            int     `json:"limit" dt:"optional"`
+	Limit            int     `json:"limit" dt:"optional,range=non_negative"`
 }
 
 type getRunRequest struct {
@@ -444,10 +444,12 @@ func checkHTTPMethod(m string) error {
 	return nil
 }
 
+// maxTimeoutSeconds is dtbase.MaxServiceTimeout as the API counts it.
+const maxTimeoutSeconds = int(dtbase.MaxServiceTimeout / time.Second)
+
 func checkTimeout(seconds int) (time.Duration, error) {
-	max := int(dtbase.MaxServiceTimeout / time.Second)
-	if seconds < 1 || seconds > max {
-		return 0, invalidField([]any{"timeout_seconds"}, fmt.Sprintf("Timeout must be between 1 and %d seconds", max), seconds)
+	if seconds < 1 || seconds > maxTimeoutSeconds {
+		return 0, invalidField([]any{"timeout_seconds"}, fmt.Sprintf("Timeout must be between 1 and %d seconds", maxTimeoutSeconds), seconds)
 	}
 	return time.Duration(seconds) * time.Second, nil
 }
