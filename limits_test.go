@@ -1,6 +1,8 @@
 package dtbase
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -121,6 +123,27 @@ func TestTooLong(t *testing.T) {
 	} {
 		if got := TooLong(tc.s, tc.max); got != tc.want {
 			t.Errorf("TooLong(%q, %d) = %v, want %v", tc.s, tc.max, got, tc.want)
+		}
+	}
+}
+
+// TestLimitsDocumented keeps docs/limits.md's table in step with the
+// constants.
+func TestLimitsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("docs/limits.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range TextLimits {
+		row := fmt.Sprintf("| `%s` | ", name)
+		i := strings.Index(string(doc), row)
+		if i < 0 {
+			t.Errorf("docs/limits.md has no row for %s", name)
+			continue
+		}
+		line, _, _ := strings.Cut(string(doc[i:]), "\n")
+		if !strings.Contains(line, fmt.Sprintf(" | %d | ", n)) {
+			t.Errorf("docs/limits.md: %s is %d, the row says %q", name, n, line)
 		}
 	}
 }
