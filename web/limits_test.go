@@ -51,7 +51,8 @@ func TestFormTextLimits(t *testing.T) {
 		{"/sensors/create", "/sensors/new", url.Values{"type": {typ}, "unique_identifier": {atLimit + "é"}}, "unique_identifier is too long: at most 100 characters, got 101."},
 		{"/sensors/create", "/sensors/new", url.Values{"type": {typ}, "unique_identifier": {"s-long-name"}, "name": {atLimit + "é"}}, "name is too long: at most 100 characters, got 101."},
 		{"/sensors/edit", "/sensors/new", url.Values{"id": {atLimit}, "name": {"n"}, "notes": {strings.Repeat("n", dtbase.MaxNotesLen+1)}}, "notes is too long: at most 10000 characters"},
-		{"/sensors/types/create", "/sensors/types/new", url.Values{"name": {"T2"}, "new_name": {atLimit + "é"}, "new_units": {""}, "new_datatype": {"float"}}, "measures[0].name is too long"},
+		{"/sensors/types/create", "/sensors/types/new", url.Values{"name": {"T2"}, "new_name": {atLimit + "é"}, "new_units": {""}, "new_datatype": {"float"}}, "New measure 1: name is too long: at most 100 characters, got 101."},
+		{"/locations/schemas/create", "/locations", url.Values{"name": {"L2"}, "new_name": {"x", "y"}, "new_units": {"", atLimit + "é"}, "new_datatype": {"float", "float"}}, "New identifier 2: units is too long: at most 100 characters, got 101."},
 		{"/models/create", "/models", url.Values{"name": {atLimit + "é"}}, "name is too long"},
 		{"/models/scenarios/create", "/models", url.Values{"model": {"arima"}, "description": {strings.Repeat("d", dtbase.MaxDescriptionLen+1)}}, "description is too long: at most 500 characters"},
 	} {

@@ -100,6 +100,10 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 		if i < len(types) {
 			id.Datatype = dtbase.Datatype(types[i])
 		}
+		// Checked before any message quotes the name.
+		if err := id.Validate(); err != nil {
+			return "/locations", "", invalid("New identifier %d: %s", i+1, dtbase.ErrorMessage(err))
+		}
 		if !id.Datatype.Valid() {
 			return "/locations", "", invalid("Identifier %q: unknown datatype %q.", n, string(id.Datatype))
 		}

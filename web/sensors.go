@@ -127,10 +127,15 @@ func (h *Handler) createSensorType(r *http.Request, s *session) (string, string,
 		if i < len(types) {
 			dt = dtbase.Datatype(types[i])
 		}
+		m := dtbase.Measure{Name: n, Units: u, Datatype: dt}
+		// Checked before any message quotes the name.
+		if err := m.Validate(); err != nil {
+			return "", "", invalid("New measure %d: %s", i+1, dtbase.ErrorMessage(err))
+		}
 		if !dt.Valid() {
 			return "", "", invalid("Measure %q: unknown datatype %q.", n, string(dt))
 		}
-		t.Measures = append(t.Measures, dtbase.Measure{Name: n, Units: u, Datatype: dt})
+		t.Measures = append(t.Measures, m)
 	}
 	if len(t.Measures) == 0 {
 		return "", "", invalid("Choose or add at least one measure.")
