@@ -51,7 +51,7 @@ func TestStoreTextLimits(t *testing.T) {
 		{"location identifier", "identifiers[0].name", func(v string) error {
 			return db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "i", Identifiers: []dtbase.Identifier{{Name: v, Datatype: dtbase.Float}}})
 		}, dtbase.MaxNameLen},
-		{"insert-location identifier units", "units", func(v string) error {
+		{"insert-location identifier units", "identifiers[0].units", func(v string) error {
 			_, err := db.CreateLocationWithIdentifiers(ctx, []dtbase.Identifier{{Name: "u", Units: &v, Datatype: dtbase.Float}}, []dtbase.Value{dtbase.FloatValue(1)})
 			return err
 		}, dtbase.MaxUnitsLen},

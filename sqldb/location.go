@@ -359,10 +359,10 @@ func (db *DB) insertLocation(ctx context.Context, tx *sql.Tx, s *dtbase.Location
 
 // CreateLocationWithIdentifiers is the original's insert-location.
 func (db *DB) CreateLocationWithIdentifiers(ctx context.Context, identifiers []dtbase.Identifier, values []dtbase.Value) (*dtbase.Location, error) {
-	for i := range identifiers {
-		if err := identifiers[i].Validate(); err != nil {
-			return nil, err
-		}
+	// The schema's own name is made of these; the identifiers are checked
+	// as a schema's, naming the one at fault.
+	if err := (&dtbase.LocationSchema{Identifiers: identifiers}).Validate(); err != nil {
+		return nil, err
 	}
 	if len(values) != len(identifiers) {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "Got %d value(s) for %d identifier(s); give one value per identifier, in the same order", len(values), len(identifiers))
