@@ -113,3 +113,21 @@ type LocationStore interface {
 	// if another location of the schema has the new coordinates.
 	UpdateLocation(ctx context.Context, schema string, coords, update Coordinates) (*Location, error)
 }
+
+// Validate checks the identifier's text against MaxNameLen and MaxUnitsLen;
+// EINVALID naming the field.
+func (id *Identifier) Validate() error { return checkNameUnits("", id.Name, id.Units) }
+
+// Validate checks the schema's text and its identifiers' against the
+// limits; EINVALID naming the field.
+func (s *LocationSchema) Validate() error {
+	if err := firstErr(checkLen("name", s.Name, MaxNameLen), checkLenPtr("description", s.Description, MaxDescriptionLen)); err != nil {
+		return err
+	}
+	for i, id := range s.Identifiers {
+		if err := checkNameUnits(indexed("identifiers", i), id.Name, id.Units); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -360,3 +360,42 @@ func skillNumeric(v Value) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Validate checks the model's name against MaxNameLen; EINVALID naming the
+// field.
+func (m *Model) Validate() error { return checkLen("name", m.Name, MaxNameLen) }
+
+// Validate checks the scenario's text against the limits; EINVALID naming
+// the field.
+func (s *ModelScenario) Validate() error {
+	return firstErr(checkLen("model_name", s.ModelName, MaxNameLen), checkLenPtr("description", s.Description, MaxDescriptionLen))
+}
+
+// Validate checks the measure's name and units against the limits;
+// EINVALID naming the field.
+func (m *ModelMeasure) Validate() error { return checkNameUnits("", m.Name, &m.Units) }
+
+// Validate checks the run's text against the limits; EINVALID naming the
+// field as insert-model-run's body does.
+func (r *NewModelRun) Validate() error {
+	err := firstErr(
+		checkLen("model_name", r.ModelName, MaxNameLen),
+		checkLen("scenario_description", r.ScenarioDescription, MaxDescriptionLen),
+		checkLenPtr("sensor_unique_id", r.SensorUniqueID, MaxNameLen),
+	)
+	if err != nil {
+		return err
+	}
+	if m := r.SensorMeasure; m != nil {
+		if err := checkNameUnits("sensor_measure.", m.Name, m.Units); err != nil {
+			return err
+		}
+	}
+	for i, s := range r.Series {
+		p := indexed("measures_and_values", i)
+		if err := firstErr(checkLen(p+"measure_name", s.MeasureName, MaxNameLen), checkLenPtr(p+"measure_units", s.MeasureUnits, MaxUnitsLen)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -23,6 +23,17 @@ type ReadingSeries struct {
 	Timestamps   []time.Time
 }
 
+// Validate checks the names of the series against MaxNameLen and
+// MaxUnitsLen; EINVALID naming the field. The values are bounded only by
+// the size of a request.
+func (s *ReadingSeries) Validate() error {
+	return firstErr(
+		checkLen("unique_identifier", s.UniqueIdentifier, MaxNameLen),
+		checkLen("measure_name", s.MeasureName, MaxNameLen),
+		checkLenPtr("measure_units", s.MeasureUnits, MaxUnitsLen),
+	)
+}
+
 // ReadingInsertResult counts what an insert did. Rows that were already
 // stored, or that repeat an earlier row of the same insert, are skipped.
 type ReadingInsertResult struct {

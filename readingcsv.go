@@ -160,6 +160,9 @@ func (c *ReadingCSVReader) column(line int, uid, name string, units *string) (*r
 	if col, ok := c.cache[k]; ok {
 		return col, nil
 	}
+	if err := (&ReadingSeries{UniqueIdentifier: uid, MeasureName: name, MeasureUnits: units}).Validate(); err != nil {
+		return nil, &ReadingCSVError{Line: line, Msg: ErrorMessage(err)}
+	}
 	m, err := c.resolve(uid, name, units)
 	if err != nil {
 		if ErrorCode(err) == EINTERNAL || ErrorCode(err) == EUNAVAILABLE {

@@ -112,3 +112,38 @@ type SensorStore interface {
 	// first; none for an unknown sensor.
 	ListSensorPlacements(ctx context.Context, uniqueIdentifier string) ([]SensorPlacement, error)
 }
+
+// Validate checks the measure's text against MaxNameLen and MaxUnitsLen;
+// EINVALID naming the field.
+func (m *Measure) Validate() error { return checkNameUnits("", m.Name, m.Units) }
+
+// Validate checks the type's text and its measures' against the limits;
+// EINVALID naming the field.
+func (t *SensorType) Validate() error {
+	if err := firstErr(checkLen("name", t.Name, MaxNameLen), checkLenPtr("description", t.Description, MaxDescriptionLen)); err != nil {
+		return err
+	}
+	for i, m := range t.Measures {
+		if err := checkNameUnits(indexed("measures", i), m.Name, m.Units); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks the sensor's text against the limits; EINVALID naming
+// the field.
+func (s *Sensor) Validate() error {
+	return firstErr(
+		checkLen("unique_identifier", s.UniqueIdentifier, MaxNameLen),
+		checkLen("type_name", s.TypeName, MaxNameLen),
+		checkLenPtr("name", s.Name, MaxNameLen),
+		checkLenPtr("notes", s.Notes, MaxNotesLen),
+	)
+}
+
+// Validate checks the new name and notes against the limits; EINVALID
+// naming the field.
+func (u *SensorUpdate) Validate() error {
+	return firstErr(checkLenPtr("name", u.Name, MaxNameLen), checkLenPtr("notes", u.Notes, MaxNotesLen))
+}

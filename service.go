@@ -374,3 +374,60 @@ type ServiceRunner interface {
 	// users register); EINVALID saying why it cannot be called.
 	CheckServiceURL(raw, builtin string) error
 }
+
+// Validate checks the service's text against the limits and its method
+// against ServiceMethods; EINVALID naming the field. Whether the URL may be
+// called is the runner's decision.
+func (s *Service) Validate() error {
+	err := firstErr(checkLen("name", s.Name, MaxNameLen), checkLen("url", s.URL, MaxURLLen), s.Credential.validate())
+	if err != nil {
+		return err
+	}
+	if !ValidServiceMethod(s.HTTPMethod) {
+		return Errorf(EINVALID, "http_method must be one of GET, POST, PUT, DELETE, not %q.", s.HTTPMethod)
+	}
+	return nil
+}
+
+func (c *ServiceCredential) validate() error {
+	if c == nil {
+		return nil
+	}
+	return checkLen("credential_header", c.Header, MaxHeaderNameLen)
+}
+
+// Validate checks the changed fields as Service.Validate does.
+func (u *ServiceUpdate) Validate() error {
+	if err := firstErr(checkLenPtr("url", u.URL, MaxURLLen), u.Credential.validate()); err != nil {
+		return err
+	}
+	if u.HTTPMethod != nil && !ValidServiceMethod(*u.HTTPMethod) {
+		return Errorf(EINVALID, "http_method must be one of GET, POST, PUT, DELETE, not %q.", *u.HTTPMethod)
+	}
+	return nil
+}
+
+// Validate checks the set's names against MaxNameLen; EINVALID naming the
+// field.
+func (p *ParameterSet) Validate() error {
+	return firstErr(checkLen("service_name", p.ServiceName, MaxNameLen), checkLen("name", p.Name, MaxNameLen))
+}
+
+// Validate checks the schedule's text against the limits; EINVALID naming
+// the field. Whether the cron expression and time zone mean something is
+// the runner's CheckCron.
+func (s *Schedule) Validate() error {
+	return firstErr(
+		checkLen("service_name", s.ServiceName, MaxNameLen),
+		checkLen("name", s.Name, MaxNameLen),
+		checkLen("cron", s.Cron, MaxCronLen),
+		checkLen("timezone", s.TimeZone, MaxTimeZoneLen),
+		checkLenPtr("parameter_set_name", s.ParameterSetName, MaxNameLen),
+	)
+}
+
+// ValidateCredentialValue checks a credential's header value, before it is
+// sealed, against MaxCredentialLen; EINVALID naming the field.
+func ValidateCredentialValue(v string) error {
+	return checkLen("credential_value", v, MaxCredentialLen)
+}

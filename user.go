@@ -109,3 +109,20 @@ type SettingStore interface {
 	// if the key is absent. Concurrent callers all get the same value.
 	GetOrCreateSetting(ctx context.Context, key, value string) (string, error)
 }
+
+// Validate checks the email against MaxEmailLen and the role; EINVALID
+// naming the field. The email's format is the caller's check: the original
+// accepts any address at login.
+func (u *User) Validate() error {
+	if err := checkLen("email", u.Email, MaxEmailLen); err != nil {
+		return err
+	}
+	if !u.Role.Valid() {
+		return Errorf(EINVALID, "role must be one of viewer, editor or admin, not %q.", string(u.Role))
+	}
+	return nil
+}
+
+// Validate checks the key's name against MaxNameLen; EINVALID naming the
+// field.
+func (k *APIKey) Validate() error { return checkLen("name", k.Name, MaxNameLen) }

@@ -22,7 +22,10 @@ import (
 //	json:"name"          the key
 //	dt:"optional"        the key may be absent (the zero value, or the
 //	                     pointer left nil, is the default)
-//	dt:"max=100"         a string's maximum length in characters
+//	dt:"max=name"        a string's (or each string of a list's) maximum
+//	                     length in characters: the dtbase.TextLimits entry
+//	dt:"range=timeout"   a number's bounds, which the handler checks, for
+//	                     /openapi.json: the numberRanges entry
 //
 // A pointer field accepts null. Every other field is required and non-null.
 
@@ -229,6 +232,8 @@ func (b *binder) bindStruct(loc []any, raw []byte, v reflect.Value) {
 	}
 }
 
+// checkLength reports a string over max characters in pydantic's words,
+// with loc naming the field and ctx the limit.
 func (b *binder) checkLength(loc []any, raw []byte, v reflect.Value, max int) {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -236,8 +241,22 @@ func (b *binder) checkLength(loc []any, raw []byte, v reflect.Value, max int) {
 		}
 		v = v.Elem()
 	}
-	if v.Kind() == reflect.String && len([]rune(v.String())) > max {
-		b.fail(loc, "string_too_long", fmt.Sprintf("String should have at most %d characters", max), raw, map[string]any{"max_length": max})
+	switch v.Kind() {
+	case reflect.String:
+		if dtbase.TooLong(v.String(), max) {
+			b.fail(loc, "string_too_long", fmt.Sprintf("String should have at most %d characters", max), raw, map[string]any{"max_length": max})
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return
+		}
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil || len(elems) != v.Len() {
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			b.checkLength(append(loc, i), elems[i], v.Index(i), max)
+		}
 	}
 }
 
@@ -307,9 +326,19 @@ const msgNUL = "String should not contain NUL characters"
 
 func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
+// numberRanges are the bounds handlers check on numbers, named for
+// dt:"range=…" tags so that /openapi.json states the same constants.
+var numberRanges = map[string]map[string]any{
+	"timeout":         {"minimum": 1, "maximum": maxTimeoutSeconds},
+	"timeout_or_zero": {"minimum": 0, "maximum": maxTimeoutSeconds}, // 0 restores the default
+	"max_points":      {"minimum": 2, "maximum": maxDownsamplePoints},
+	"non_negative":    {"minimum": 0},
+}
+
 type dtTag struct {
 	optional bool
 	max      int
+	rng      map[string]any // minimum and maximum of a number
 }
 
 func parseDTTag(tag string) dtTag {
@@ -319,7 +348,19 @@ func parseDTTag(tag string) dtTag {
 		case part == "optional":
 			t.optional = true
 		case strings.HasPrefix(part, "max="):
-			t.max, _ = strconv.Atoi(strings.TrimPrefix(part, "max="))
+			name := strings.TrimPrefix(part, "max=")
+			max, ok := dtbase.TextLimits[name]
+			if !ok {
+				panic("api: unknown text limit " + name) // a typo in a struct tag; the OpenAPI test finds it
+			}
+			t.max = max
+		case strings.HasPrefix(part, "range="):
+			name := strings.TrimPrefix(part, "range=")
+			r, ok := numberRanges[name]
+			if !ok {
+				panic("api: unknown number range " + name)
+			}
+			t.rng = r
 		}
 	}
 	return t

@@ -11,14 +11,14 @@ import (
 // identifierBody is a location identifier or a sensor measure as clients
 // send and receive it. units is required but may be null.
 type identifierBody struct {
-	Name     string  `json:"name" dt:"max=100"`
-	Units    *string `json:"units" dt:"max=100"`
+	Name     string  `json:"name" dt:"max=name"`
+	Units    *string `json:"units" dt:"max=units"`
 	Datatype string  `json:"datatype"`
 }
 
 type locationSchemaBody struct {
-	Name        string           `json:"name" dt:"max=100"`
-	Description *string          `json:"description"`
+	Name        string           `json:"name" dt:"max=name"`
+	Description *string          `json:"description" dt:"max=description"`
 	Identifiers []identifierBody `json:"identifiers"`
 }
 
@@ -32,21 +32,21 @@ type schemaNameResponse struct {
 }
 
 type coordinatesRequest struct {
-	SchemaName  string                  `json:"schema_name" dt:"max=100"`
+	SchemaName  string                  `json:"schema_name" dt:"max=name"`
 	Coordinates map[string]dtbase.Value `json:"coordinates"`
 }
 
 type listLocationsRequest struct {
-	SchemaName  string                   `json:"schema_name" dt:"max=100"`
+	SchemaName  string                   `json:"schema_name" dt:"max=name"`
 	Coordinates *map[string]dtbase.Value `json:"coordinates" dt:"optional"`
 }
 
 type schemaNameRequest struct {
-	SchemaName string `json:"schema_name" dt:"max=100"`
+	SchemaName string `json:"schema_name" dt:"max=name"`
 }
 
 type editLocationRequest struct {
-	SchemaName     string                  `json:"schema_name" dt:"max=100"`
+	SchemaName     string                  `json:"schema_name" dt:"max=name"`
 	Coordinates    map[string]dtbase.Value `json:"coordinates"`
 	NewCoordinates map[string]dtbase.Value `json:"new_coordinates"`
 }

@@ -14,7 +14,7 @@ import (
 // running the ARIMA forecaster.
 
 type modelNameRequest struct {
-	Name string `json:"name" dt:"max=100"`
+	Name string `json:"name" dt:"max=name"`
 }
 
 type modelBody struct {
@@ -22,42 +22,42 @@ type modelBody struct {
 }
 
 type modelScenarioBody struct {
-	ModelName   string  `json:"model_name" dt:"max=100"`
-	Description *string `json:"description"`
+	ModelName   string  `json:"model_name" dt:"max=name"`
+	Description *string `json:"description" dt:"max=description"`
 }
 
 type modelMeasureBody struct {
-	Name     string `json:"name" dt:"max=100"`
-	Units    string `json:"units" dt:"max=100"`
+	Name     string `json:"name" dt:"max=name"`
+	Units    string `json:"units" dt:"max=units"`
 	Datatype string `json:"datatype"`
 }
 
 type deleteModelMeasureRequest struct {
-	Name string `json:"name"`
+	Name string `json:"name" dt:"max=name"`
 	// Units picks one of several measures sharing the name.
-	Units *string `json:"units" dt:"optional"`
+	Units *string `json:"units" dt:"optional,max=units"`
 }
 
 type sensorMeasureBody struct {
-	Name  string  `json:"name"`
-	Units *string `json:"units"`
+	Name  string  `json:"name" dt:"max=name"`
+	Units *string `json:"units" dt:"max=units"`
 }
 
 type modelSeriesBody struct {
-	MeasureName string `json:"measure_name"`
+	MeasureName string `json:"measure_name" dt:"max=name"`
 	// MeasureUnits picks one of several model measures sharing the name.
-	MeasureUnits *string        `json:"measure_units" dt:"optional"`
+	MeasureUnits *string        `json:"measure_units" dt:"optional,max=units"`
 	Values       []dtbase.Value `json:"values"`
 	Timestamps   []time.Time    `json:"timestamps"`
 }
 
 type insertModelRunRequest struct {
-	ModelName           string             `json:"model_name"`
-	ScenarioDescription string             `json:"scenario_description"`
+	ModelName           string             `json:"model_name" dt:"max=name"`
+	ScenarioDescription string             `json:"scenario_description" dt:"max=description"`
 	MeasuresAndValues   []modelSeriesBody  `json:"measures_and_values"`
 	TimeCreated         *time.Time         `json:"time_created" dt:"optional"`
 	CreateScenario      bool               `json:"create_scenario" dt:"optional"`
-	SensorUniqueID      *string            `json:"sensor_unique_id" dt:"optional"`
+	SensorUniqueID      *string            `json:"sensor_unique_id" dt:"optional,max=name"`
 	SensorMeasure       *sensorMeasureBody `json:"sensor_measure" dt:"optional"`
 }
 
@@ -68,10 +68,10 @@ type insertModelRunResponse struct {
 }
 
 type listModelRunsRequest struct {
-	ModelName string     `json:"model_name"`
+	ModelName string     `json:"model_name" dt:"max=name"`
 	DtFrom    *time.Time `json:"dt_from" dt:"optional"`
 	DtTo      *time.Time `json:"dt_to" dt:"optional"`
-	Scenario  *string    `json:"scenario" dt:"optional"`
+	Scenario  *string    `json:"scenario" dt:"optional,max=description"`
 }
 
 // modelRunBody is a run in list-model-runs, keys in the original's order.
@@ -188,7 +188,7 @@ type modelRunComparisonBody struct {
 // measures has the default of the original's arima.py configuration
 // (docs/compatibility.md).
 type runARIMARequest struct {
-	Sensors         []string           `json:"sensors"`
+	Sensors         []string           `json:"sensors" dt:"max=name"`
 	Measures        []arimaMeasureBody `json:"measures"`
 	Order           *[]int             `json:"order" dt:"optional"`
 	SeasonalOrder   *[]int             `json:"seasonal_order" dt:"optional"`
@@ -203,15 +203,15 @@ type runARIMARequest struct {
 	CV              *bool              `json:"cv" dt:"optional"`
 	CVFolds         *int               `json:"cv_folds" dt:"optional"`
 	CVRefit         *bool              `json:"cv_refit" dt:"optional"`
-	ModelName       *string            `json:"model_name" dt:"optional,max=100"`
-	Scenario        *string            `json:"scenario" dt:"optional"`
+	ModelName       *string            `json:"model_name" dt:"optional,max=name"`
+	Scenario        *string            `json:"scenario" dt:"optional,max=description"`
 }
 
 type arimaMeasureBody struct {
-	Name string `json:"name"`
+	Name string `json:"name" dt:"max=name"`
 	// Units picks one of several measures of the sensor's type sharing the
 	// name; absent or null resolves by name alone.
-	Units *string `json:"units" dt:"optional"`
+	Units *string `json:"units" dt:"optional,max=units"`
 }
 
 type runARIMAResponse struct {

@@ -207,13 +207,18 @@ func (g *schemaGen) schema(t reflect.Type, tag string) map[string]any {
 		}
 		return s
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		return map[string]any{"type": "integer"}
+		s := map[string]any{"type": "integer"}
+		for k, v := range parseDTTag(tag).rng {
+			s[k] = v
+		}
+		return s
 	case reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
 	case reflect.Slice:
-		return map[string]any{"type": "array", "items": g.schema(t.Elem(), "")}
+		// A list of strings carries its limit on each item.
+		return map[string]any{"type": "array", "items": g.schema(t.Elem(), tag)}
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem(), "")}
 	case reflect.Interface:

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase"
 )
 
 // TestOpenAPIDocumentsStatuses sends requests that property-based testing
@@ -92,4 +95,123 @@ func TestBindRejectsNUL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenAPITextLimits checks that /openapi.json states the domain's text
+// limits: each string a request body carries has a maxLength taken from
+// dtbase.TextLimits, except strings checked against a fixed set of values
+// and the credentials of /auth.
+func TestOpenAPITextLimits(t *testing.T) {
+	e := newEnv(t)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema map[string]any `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	e.get("/openapi.json").JSON(t, &doc)
+
+	limits := map[float64]bool{}
+	for _, v := range dtbase.TextLimits {
+		limits[float64(v)] = true
+	}
+	// Fields whose values come from a fixed set, checked on their own;
+	// passwords, whose policy is the auth rules'; and the values of
+	// readings, locations and model runs, which no index holds and which
+	// the body limit bounds.
+	skip := map[string]bool{"datatype": true, "http_method": true, "trend": true, "fill": true, "aggregates": true,
+		"password": true, "values": true, "readings": true}
+	var walk func(where string, s map[string]any, seen map[string]bool)
+	walk = func(where string, s map[string]any, seen map[string]bool) {
+		if ref, ok := s["$ref"].(string); ok {
+			name := strings.TrimPrefix(ref, "#/components/schemas/")
+			if !seen[name] {
+				seen[name] = true
+				walk(where, doc.Components.Schemas[name], seen)
+			}
+			return
+		}
+		for _, alt := range anySlice(s["anyOf"]) {
+			walk(where, alt.(map[string]any), seen)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			walk(where+"[]", items, seen)
+		}
+		if props, ok := s["properties"].(map[string]any); ok {
+			for k, p := range props {
+				if !skip[k] {
+					walk(where+"."+k, p.(map[string]any), seen)
+				}
+			}
+		}
+		if s["type"] == "string" && s["enum"] == nil && s["format"] == nil {
+			max, ok := s["maxLength"].(float64)
+			if !ok || !limits[max] {
+				t.Errorf("%s: a string without a maxLength from dtbase.TextLimits: %v", where, s)
+			}
+		}
+	}
+	for path, ops := range doc.Paths {
+		if strings.HasPrefix(path, "/auth/") {
+			continue
+		}
+		for method, op := range ops {
+			if c, ok := op.RequestBody.Content["application/json"]; ok {
+				walk(method+" "+path, c.Schema, map[string]bool{})
+			}
+		}
+	}
+
+	// Spot checks that the numbers are the constants.
+	for _, c := range []struct {
+		schema, field string
+		want          int
+	}{
+		{"ModelScenarioBody", "description", dtbase.MaxDescriptionLen},
+		{"InsertModelRunRequest", "scenario_description", dtbase.MaxDescriptionLen},
+		{"InsertServiceRequest", "name", dtbase.MaxNameLen},
+		{"InsertServiceRequest", "url", dtbase.MaxURLLen},
+		{"ParameterSetRequest", "name", dtbase.MaxNameLen},
+		{"ScheduleRequest", "name", dtbase.MaxNameLen},
+		{"CreateUserRequest", "email", dtbase.MaxEmailLen},
+		{"InsertSensorRequest", "notes", dtbase.MaxNotesLen},
+	} {
+		p, _ := doc.Components.Schemas[c.schema]["properties"].(map[string]any)[c.field].(map[string]any)
+		if alts := anySlice(p["anyOf"]); len(alts) > 0 {
+			p = alts[0].(map[string]any)
+		}
+		if got, _ := p["maxLength"].(float64); int(got) != c.want {
+			t.Errorf("%s.%s: maxLength %v, want %d", c.schema, c.field, p["maxLength"], c.want)
+		}
+	}
+
+	// Numbers carry the bounds their handlers check.
+	for _, c := range []struct {
+		schema, field string
+		min, max      any
+	}{
+		{"InsertServiceRequest", "timeout_seconds", 1.0, float64(dtbase.MaxServiceTimeout / time.Second)},
+		{"EditServiceRequest", "timeout_seconds", 0.0, float64(dtbase.MaxServiceTimeout / time.Second)},
+		{"ReadingDownsampleRequest", "max_points", 2.0, float64(maxDownsamplePoints)},
+		{"ListRunsRequest", "limit", 0.0, nil},
+	} {
+		p, _ := doc.Components.Schemas[c.schema]["properties"].(map[string]any)[c.field].(map[string]any)
+		if alts := anySlice(p["anyOf"]); len(alts) > 0 {
+			p = alts[0].(map[string]any)
+		}
+		if p["minimum"] != c.min || p["maximum"] != c.max {
+			t.Errorf("%s.%s: minimum %v maximum %v, want %v and %v", c.schema, c.field, p["minimum"], p["maximum"], c.min, c.max)
+		}
+	}
+}
+
+func anySlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }

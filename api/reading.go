@@ -25,11 +25,11 @@ import (
 // read of any length needs constant memory.
 
 type readingInsertRequest struct {
-	MeasureName      string         `json:"measure_name" dt:"max=100"`
-	UniqueIdentifier string         `json:"unique_identifier" dt:"max=100"`
+	MeasureName      string         `json:"measure_name" dt:"max=name"`
+	UniqueIdentifier string         `json:"unique_identifier" dt:"max=name"`
 	Readings         []dtbase.Value `json:"readings"`
 	Timestamps       []time.Time    `json:"timestamps"`
-	MeasureUnits     *string        `json:"measure_units" dt:"optional,max=100"`
+	MeasureUnits     *string        `json:"measure_units" dt:"optional,max=units"`
 }
 
 func (r *readingInsertRequest) series() dtbase.ReadingSeries {
@@ -54,11 +54,11 @@ func newReadingInsertSummary(res dtbase.ReadingInsertResult) readingInsertSummar
 }
 
 type readingRangeRequest struct {
-	MeasureName      string    `json:"measure_name" dt:"max=100"`
-	UniqueIdentifier string    `json:"unique_identifier" dt:"max=100"`
+	MeasureName      string    `json:"measure_name" dt:"max=name"`
+	UniqueIdentifier string    `json:"unique_identifier" dt:"max=name"`
 	DtFrom           time.Time `json:"dt_from"`
 	DtTo             time.Time `json:"dt_to"`
-	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=100"`
+	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
 }
 
 // readingPoint is one element of a series answer.
@@ -68,11 +68,11 @@ type readingPoint struct {
 }
 
 type readingAggregateRequest struct {
-	MeasureName      string    `json:"measure_name" dt:"max=100"`
-	UniqueIdentifier string    `json:"unique_identifier" dt:"max=100"`
+	MeasureName      string    `json:"measure_name" dt:"max=name"`
+	UniqueIdentifier string    `json:"unique_identifier" dt:"max=name"`
 	DtFrom           time.Time `json:"dt_from"`
 	DtTo             time.Time `json:"dt_to"`
-	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=100"`
+	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
 	// Bucket is the bucket width: a number of seconds, or a duration such
 	// as "15m", "1h", "1d" or "1w".
 	Bucket     JSONValue `json:"bucket"`
@@ -93,12 +93,12 @@ type readingBucketOut struct {
 }
 
 type readingDownsampleRequest struct {
-	MeasureName      string    `json:"measure_name" dt:"max=100"`
-	UniqueIdentifier string    `json:"unique_identifier" dt:"max=100"`
+	MeasureName      string    `json:"measure_name" dt:"max=name"`
+	UniqueIdentifier string    `json:"unique_identifier" dt:"max=name"`
 	DtFrom           time.Time `json:"dt_from"`
 	DtTo             time.Time `json:"dt_to"`
-	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=100"`
-	MaxPoints        int       `json:"max_points" dt:"optional"`
+	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
+	MaxPoints        int       `json:"max_points" dt:"optional,range=max_points"`
 }
 
 // Downsampling bounds: the default suits a chart a few thousand pixels wide.
@@ -108,8 +108,8 @@ const (
 )
 
 type readingLatestRequest struct {
-	TypeName          *string  `json:"type_name" dt:"optional,max=100"`
-	UniqueIdentifiers []string `json:"unique_identifiers" dt:"optional"`
+	TypeName          *string  `json:"type_name" dt:"optional,max=name"`
+	UniqueIdentifiers []string `json:"unique_identifiers" dt:"optional,max=name"`
 }
 
 type readingLatestOut struct {

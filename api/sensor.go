@@ -9,54 +9,54 @@ import (
 )
 
 type sensorTypeBody struct {
-	Name        string           `json:"name" dt:"max=100"`
-	Description *string          `json:"description"`
+	Name        string           `json:"name" dt:"max=name"`
+	Description *string          `json:"description" dt:"max=description"`
 	Measures    []identifierBody `json:"measures"`
 }
 
 type insertSensorTypeRequest struct {
-	Name        string           `json:"name" dt:"max=100"`
-	Description *string          `json:"description" dt:"optional"`
+	Name        string           `json:"name" dt:"max=name"`
+	Description *string          `json:"description" dt:"optional,max=description"`
 	Measures    []identifierBody `json:"measures"`
 }
 
 type insertSensorRequest struct {
-	TypeName         string  `json:"type_name" dt:"max=100"`
-	UniqueIdentifier string  `json:"unique_identifier" dt:"max=100"`
-	Name             *string `json:"name" dt:"optional,max=100"`
-	Notes            *string `json:"notes" dt:"optional"`
+	TypeName         string  `json:"type_name" dt:"max=name"`
+	UniqueIdentifier string  `json:"unique_identifier" dt:"max=name"`
+	Name             *string `json:"name" dt:"optional,max=name"`
+	Notes            *string `json:"notes" dt:"optional,max=notes"`
 }
 
 type insertSensorLocationRequest struct {
-	UniqueIdentifier     string                  `json:"unique_identifier" dt:"max=100"`
-	SchemaName           string                  `json:"schema_name" dt:"max=100"`
+	UniqueIdentifier     string                  `json:"unique_identifier" dt:"max=name"`
+	SchemaName           string                  `json:"schema_name" dt:"max=name"`
 	Coordinates          map[string]dtbase.Value `json:"coordinates"`
 	InstallationDatetime time.Time               `json:"installation_datetime" dt:"optional"`
 }
 
 type uniqueIdentifierRequest struct {
-	UniqueIdentifier string `json:"unique_identifier" dt:"max=100"`
+	UniqueIdentifier string `json:"unique_identifier" dt:"max=name"`
 }
 
 type listSensorsRequest struct {
-	TypeName *string `json:"type_name" dt:"optional,max=100"`
+	TypeName *string `json:"type_name" dt:"optional,max=name"`
 }
 
 type typeNameRequest struct {
-	TypeName string `json:"type_name" dt:"max=100"`
+	TypeName string `json:"type_name" dt:"max=name"`
 }
 
 type editSensorRequest struct {
-	UniqueIdentifier string `json:"unique_identifier" dt:"max=100"`
-	Name             string `json:"name" dt:"max=100"`
-	Notes            string `json:"notes"`
+	UniqueIdentifier string `json:"unique_identifier" dt:"max=name"`
+	Name             string `json:"name" dt:"max=name"`
+	Notes            string `json:"notes" dt:"max=notes"`
 }
 
 // sensorBody is an entry of list-sensors.
 type sensorBody struct {
 	UniqueIdentifier string  `json:"unique_identifier"`
 	Name             *string `json:"name"`
-	Notes            *string `json:"notes"`
+	Notes            *string `json:"notes" dt:"max=notes"`
 }
 
 // placementInfo is an entry of a sensor's location history in our
@@ -78,7 +78,7 @@ func placementInfoOf(p *dtbase.SensorPlacement) *placementInfo {
 type sensorDetailsBody struct {
 	UniqueIdentifier string         `json:"unique_identifier"`
 	Name             *string        `json:"name"`
-	Notes            *string        `json:"notes"`
+	Notes            *string        `json:"notes" dt:"max=notes"`
 	TypeName         string         `json:"type_name"`
 	TimeCreated      dtbase.Time    `json:"time_created"`
 	CurrentLocation  *placementInfo `json:"current_location"`
@@ -88,7 +88,7 @@ type sensorDetailsBody struct {
 type getSensorResponse struct {
 	UniqueIdentifier string           `json:"unique_identifier"`
 	Name             *string          `json:"name"`
-	Notes            *string          `json:"notes"`
+	Notes            *string          `json:"notes" dt:"max=notes"`
 	TimeCreated      dtbase.Time      `json:"time_created"`
 	Type             sensorTypeBody   `json:"type"`
 	CurrentLocation  *placementInfo   `json:"current_location"`

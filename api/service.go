@@ -17,22 +17,22 @@ import (
 // built-in services). Success texts are the original's.
 
 type insertServiceRequest struct {
-	Name       string `json:"name"`
-	URL        string `json:"url"`
+	Name       string `json:"name" dt:"max=name"`
+	URL        string `json:"url" dt:"max=url"`
 	HTTPMethod string `json:"http_method"`
 	// Our additions, all optional.
-	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional"`
-	CredentialHeader *string `json:"credential_header" dt:"optional"`
-	CredentialValue  *string `json:"credential_value" dt:"optional"`
+	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional,range=timeout"`
+	CredentialHeader *string `json:"credential_header" dt:"optional,max=header"`
+	CredentialValue  *string `json:"credential_value" dt:"optional,max=credential"`
 }
 
 type editServiceRequest struct {
-	Name             string  `json:"name"`
-	URL              *string `json:"url" dt:"optional"`
+	Name             string  `json:"name" dt:"max=name"`
+	URL              *string `json:"url" dt:"optional,max=url"`
 	HTTPMethod       *string `json:"http_method" dt:"optional"`
-	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional"`
-	CredentialHeader *string `json:"credential_header" dt:"optional"`
-	CredentialValue  *string `json:"credential_value" dt:"optional"`
+	TimeoutSeconds   *int    `json:"timeout_seconds" dt:"optional,range=timeout_or_zero"`
+	CredentialHeader *string `json:"credential_header" dt:"optional,max=header"`
+	CredentialValue  *string `json:"credential_value" dt:"optional,max=credential"`
 	ClearCredential  bool    `json:"clear_credential" dt:"optional"`
 }
 
@@ -56,18 +56,18 @@ type serviceDetails struct {
 }
 
 type parameterSetRequest struct {
-	ServiceName string     `json:"service_name"`
-	Name        string     `json:"name"`
+	ServiceName string     `json:"service_name" dt:"max=name"`
+	Name        string     `json:"name" dt:"max=name"`
 	Parameters  JSONObject `json:"parameters"`
 }
 
 type parameterSetRef struct {
-	ServiceName string `json:"service_name"`
-	Name        string `json:"name"`
+	ServiceName string `json:"service_name" dt:"max=name"`
+	Name        string `json:"name" dt:"max=name"`
 }
 
 type serviceFilter struct {
-	ServiceName *string `json:"service_name" dt:"optional"`
+	ServiceName *string `json:"service_name" dt:"optional,max=name"`
 }
 
 type parameterSetInfo struct {
@@ -77,8 +77,8 @@ type parameterSetInfo struct {
 }
 
 type runServiceRequest struct {
-	ServiceName      string    `json:"service_name"`
-	ParameterSetName *string   `json:"parameter_set_name" dt:"optional"`
+	ServiceName      string    `json:"service_name" dt:"max=name"`
+	ParameterSetName *string   `json:"parameter_set_name" dt:"optional,max=name"`
 	Parameters       JSONValue `json:"parameters" dt:"optional"`
 	// Async answers 202 at once with the run's id; poll get-run.
 	Async bool `json:"async" dt:"optional"`
@@ -90,9 +90,9 @@ type runServiceResponse struct {
 }
 
 type listRunsRequest struct {
-	ServiceName      *string `json:"service_name" dt:"optional"`
-	ParameterSetName *string `json:"parameter_set_name" dt:"optional"`
-	Limit            int     `json:"limit" dt:"optional"`
+	ServiceName      *string `json:"service_name" dt:"optional,max=name"`
+	ParameterSetName *string `json:"parameter_set_name" dt:"optional,max=name"`
+	Limit            int     `json:"limit" dt:"optional,range=non_negative"`
 }
 
 type getRunRequest struct {
@@ -126,17 +126,17 @@ type runInfo struct {
 }
 
 type scheduleRequest struct {
-	ServiceName      string  `json:"service_name"`
-	Name             string  `json:"name"`
-	Cron             string  `json:"cron"`
-	TimeZone         *string `json:"timezone" dt:"optional"`
-	ParameterSetName *string `json:"parameter_set_name" dt:"optional"`
+	ServiceName      string  `json:"service_name" dt:"max=name"`
+	Name             string  `json:"name" dt:"max=name"`
+	Cron             string  `json:"cron" dt:"max=cron"`
+	TimeZone         *string `json:"timezone" dt:"optional,max=timezone"`
+	ParameterSetName *string `json:"parameter_set_name" dt:"optional,max=name"`
 	Enabled          *bool   `json:"enabled" dt:"optional"`
 }
 
 type scheduleRef struct {
-	ServiceName string `json:"service_name"`
-	Name        string `json:"name"`
+	ServiceName string `json:"service_name" dt:"max=name"`
+	Name        string `json:"name" dt:"max=name"`
 }
 
 type scheduleInfo struct {
@@ -474,10 +474,12 @@ func checkHTTPMethod(m string) error {
 	return nil
 }
 
+// maxTimeoutSeconds is dtbase.MaxServiceTimeout as the API counts it.
+const maxTimeoutSeconds = int(dtbase.MaxServiceTimeout / time.Second)
+
 func checkTimeout(seconds int) (time.Duration, error) {
-	max := int(dtbase.MaxServiceTimeout / time.Second)
-	if seconds < 1 || seconds > max {
-		return 0, invalidField([]any{"timeout_seconds"}, fmt.Sprintf("Timeout must be between 1 and %d seconds", max), seconds)
+	if seconds < 1 || seconds > maxTimeoutSeconds {
+		return 0, invalidField([]any{"timeout_seconds"}, fmt.Sprintf("Timeout must be between 1 and %d seconds", maxTimeoutSeconds), seconds)
 	}
 	return time.Duration(seconds) * time.Second, nil
 }

@@ -12,22 +12,22 @@ import (
 )
 
 type createUserRequest struct {
-	Email    string       `json:"email" dt:"max=254"`
+	Email    string       `json:"email" dt:"max=email"`
 	Password string       `json:"password"`
 	Role     *dtbase.Role `json:"role" dt:"optional"`
 }
 
 type emailRequest struct {
-	Email string `json:"email"`
+	Email string `json:"email" dt:"max=email"`
 }
 
 type changePasswordRequest struct {
-	Email    string `json:"email"`
+	Email    string `json:"email" dt:"max=email"`
 	Password string `json:"password"`
 }
 
 type setRoleRequest struct {
-	Email string      `json:"email"`
+	Email string      `json:"email" dt:"max=email"`
 	Role  dtbase.Role `json:"role"`
 }
 
@@ -39,7 +39,7 @@ type userInfo struct {
 }
 
 type createAPIKeyRequest struct {
-	Name string      `json:"name" dt:"max=100"`
+	Name string      `json:"name" dt:"max=name"`
 	Role dtbase.Role `json:"role"`
 }
 
@@ -60,7 +60,7 @@ type createdAPIKey struct {
 }
 
 type nameRequest struct {
-	Name string `json:"name"`
+	Name string `json:"name" dt:"max=name"`
 }
 
 func validRole(r dtbase.Role) error {

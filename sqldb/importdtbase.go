@@ -573,6 +573,9 @@ func (im *importer) copyUsers(ctx context.Context) error {
 			im.note("user %s existed: it keeps its role and takes the original's password", email)
 			return nil
 		}
+		if err := checkRow(`"User"`, id, &dtbase.User{Email: email, Role: dtbase.RoleAdmin}); err != nil {
+			return err
+		}
 		_, err := im.insertRow(ctx, t, id, email, "email, password_hash, role, time_created, time_updated",
 			email, hash, string(dtbase.RoleAdmin), micros(created), optMicros(updated))
 		return err
@@ -581,6 +584,15 @@ func (im *importer) copyUsers(ctx context.Context) error {
 		return err
 	}
 	im.end()
+	return nil
+}
+
+// checkRow applies the domain's rules to a source row, so the import
+// stores nothing the API would refuse; EINVALID naming the row and field.
+func checkRow(source string, id int64, v interface{ Validate() error }) error {
+	if err := v.Validate(); err != nil {
+		return dtbase.Errorf(dtbase.EINVALID, "%s id %d: %s Shorten it in the source and import again.", source, id, dtbase.ErrorMessage(err))
+	}
 	return nil
 }
 
@@ -613,6 +625,9 @@ func (im *importer) copyMeasures(ctx context.Context, source, target, what strin
 		if target == "model_measure" && units == nil {
 			empty := ""
 			units = &empty
+		}
+		if err := checkRow(source, id, &dtbase.Measure{Name: *name, Units: units}); err != nil {
+			return err
 		}
 		key := unitsKey(*name, units)
 		if existing, ok := t.keys[key]; ok {
@@ -782,8 +797,10 @@ func (im *importer) copyLocations(ctx context.Context) error {
 			var name string
 			var desc *string
 			var created time.Time
-			err := r.Scan(&id, &name, &desc, &created)
-			return id, name, []any{name, desc, micros(created)}, err
+			if err := r.Scan(&id, &name, &desc, &created); err != nil {
+				return 0, "", nil, err
+			}
+			return id, name, []any{name, desc, micros(created)}, checkRow("location_schema", id, &dtbase.LocationSchema{Name: name, Description: desc})
 		})
 	if err != nil {
 		return err
@@ -896,8 +913,10 @@ func (im *importer) copySensors(ctx context.Context) error {
 			var name string
 			var desc *string
 			var created time.Time
-			err := r.Scan(&id, &name, &desc, &created)
-			return id, name, []any{name, desc, micros(created)}, err
+			if err := r.Scan(&id, &name, &desc, &created); err != nil {
+				return 0, "", nil, err
+			}
+			return id, name, []any{name, desc, micros(created)}, checkRow("sensor_type", id, &dtbase.SensorType{Name: name, Description: desc})
 		})
 	if err != nil {
 		return err
@@ -922,6 +941,9 @@ func (im *importer) copySensors(ctx context.Context) error {
 		}
 		if im.mapExisting(t, id, uid) {
 			return nil
+		}
+		if err := checkRow("sensor", id, &dtbase.Sensor{UniqueIdentifier: uid, Name: name, Notes: notes}); err != nil {
+			return err
 		}
 		nt, err := im.ref("sensor_type", typ)
 		if err != nil {
@@ -1180,8 +1202,10 @@ func (im *importer) copyModels(ctx context.Context) error {
 			var id int64
 			var name string
 			var created time.Time
-			err := r.Scan(&id, &name, &created)
-			return id, name, []any{name, micros(created)}, err
+			if err := r.Scan(&id, &name, &created); err != nil {
+				return 0, "", nil, err
+			}
+			return id, name, []any{name, micros(created)}, checkRow("model", id, &dtbase.Model{Name: name})
 		})
 	if err != nil {
 		return err
@@ -1202,6 +1226,9 @@ func (im *importer) copyModels(ctx context.Context) error {
 		key := idKey(nm) + nullableKey(desc)
 		if im.mapExisting(scenarios, id, key) {
 			return nil
+		}
+		if err := checkRow("model_scenario", id, &dtbase.ModelScenario{Description: desc}); err != nil {
+			return err
 		}
 		_, err = im.insertRow(ctx, scenarios, id, key, "model_id, description, time_created", nm, desc, micros(created))
 		return err
@@ -1371,6 +1398,9 @@ func (im *importer) copyServices(ctx context.Context) error {
 			}
 			return nil
 		}
+		if err := checkRow("service", id, &dtbase.Service{Name: name, URL: url, HTTPMethod: method}); err != nil {
+			return err
+		}
 		_, err := im.insertRow(ctx, services, id, name, "name, url, http_method, time_created", name, url, method, micros(created))
 		return err
 	})
@@ -1397,6 +1427,9 @@ func (im *importer) copyServices(ctx context.Context) error {
 		key := idKey(ns) + name
 		if im.mapExisting(sets, id, key) {
 			return nil
+		}
+		if err := checkRow("service_parameter_set", id, &dtbase.ParameterSet{Name: name}); err != nil {
+			return err
 		}
 		_, err = im.insertRow(ctx, sets, id, key, "service_id, name, parameters, time_created, time_updated",
 			ns, name, params, micros(created), optMicros(updated))

@@ -7,19 +7,18 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/dtbase/dtbase"
 )
 
 var _ dtbase.LocationStore = (*DB)(nil)
 
-// maxLocationNameLength is the length of the original's varchar(100) name columns.
-const maxLocationNameLength = 100
-
 // CreateLocationSchema creates a schema with its identifiers in one
 // transaction; see dtbase.LocationStore.
 func (db *DB) CreateLocationSchema(ctx context.Context, s *dtbase.LocationSchema) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	if err := checkIdentifiers(s.Identifiers); err != nil {
 		return err
 	}
@@ -360,6 +359,11 @@ func (db *DB) insertLocation(ctx context.Context, tx *sql.Tx, s *dtbase.Location
 
 // CreateLocationWithIdentifiers is the original's insert-location.
 func (db *DB) CreateLocationWithIdentifiers(ctx context.Context, identifiers []dtbase.Identifier, values []dtbase.Value) (*dtbase.Location, error) {
+	// The schema's own name is made of these; the identifiers are checked
+	// as a schema's, naming the one at fault.
+	if err := (&dtbase.LocationSchema{Identifiers: identifiers}).Validate(); err != nil {
+		return nil, err
+	}
 	if len(values) != len(identifiers) {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "Got %d value(s) for %d identifier(s); give one value per identifier, in the same order", len(values), len(identifiers))
 	}
@@ -375,8 +379,8 @@ func (db *DB) CreateLocationWithIdentifiers(ctx context.Context, identifiers []d
 	}
 	slices.Sort(names)
 	name := strings.Join(names, "-")
-	if utf8.RuneCountInString(name) > maxLocationNameLength {
-		return nil, dtbase.Errorf(dtbase.EINVALID, "The schema name '%s' made of the identifier names would be longer than %d characters", name, maxLocationNameLength)
+	if dtbase.TooLong(name, dtbase.MaxNameLen) {
+		return nil, dtbase.Errorf(dtbase.EINVALID, "The schema name '%s' made of the identifier names would be longer than %d characters", name, dtbase.MaxNameLen)
 	}
 	var loc *dtbase.Location
 	err := db.withTx(ctx, func(tx *sql.Tx) error {

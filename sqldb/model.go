@@ -53,6 +53,9 @@ func modelDescribeScenario(modelName string, description *string) string {
 // CreateModel adds a model; ECONFLICT "Model exists already" if the name is
 // taken.
 func (db *DB) CreateModel(ctx context.Context, name string) error {
+	if err := (&dtbase.Model{Name: name}).Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO model (name, time_created) VALUES ($1, $2)`, name, micros(db.Now()))
 		if isUniqueViolation(err) {
@@ -145,6 +148,9 @@ func (db *DB) modelScenarioID(ctx context.Context, q modelQueryer, modelID int64
 // CreateModelScenario adds a scenario to a model; ENOTFOUND for an unknown
 // model, ECONFLICT "Scenario exists already" for a duplicate.
 func (db *DB) CreateModelScenario(ctx context.Context, modelName string, description *string) error {
+	if err := (&dtbase.ModelScenario{ModelName: modelName, Description: description}).Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		id, err := modelID(ctx, tx, modelName)
 		if err != nil {
@@ -230,6 +236,9 @@ func modelCheckDatatype(d dtbase.Datatype) error {
 // datatype, ECONFLICT "Model measure exists already" if (name, units) is
 // taken.
 func (db *DB) CreateModelMeasure(ctx context.Context, m *dtbase.ModelMeasure) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
 	if err := modelCheckDatatype(m.Datatype); err != nil {
 		return err
 	}
@@ -366,6 +375,9 @@ func (db *DB) CreateModelRuns(ctx context.Context, runs []*dtbase.NewModelRun) e
 }
 
 func checkNewModelRun(r *dtbase.NewModelRun) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
 	for i, s := range r.Series {
 		if len(s.Values) != len(s.Timestamps) {
 			return dtbase.Errorf(dtbase.EINVALID, "Measure %s (series %d) has %d values but %d timestamps",

@@ -391,8 +391,12 @@ func (db *DB) insertReadingSlice(ctx context.Context, series []dtbase.ReadingSer
 	return res, err
 }
 
-// checkSeriesShape checks what needs no database: equal lengths.
+// checkSeriesShape checks what needs no database: the names' limits and
+// equal lengths.
 func checkSeriesShape(s *dtbase.ReadingSeries) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	if len(s.Values) != len(s.Timestamps) {
 		return dtbase.Errorf(dtbase.EINVALID, "readings and timestamps have different lengths (%d and %d)", len(s.Values), len(s.Timestamps))
 	}

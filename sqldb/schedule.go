@@ -74,6 +74,9 @@ func lookupSet(ctx context.Context, tx *sql.Tx, serviceID int64, name *string) (
 // not exist." or "Parameter set does not exist.", ECONFLICT "Schedule
 // already exists.".
 func (db *DB) CreateSchedule(ctx context.Context, s *dtbase.Schedule) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM service WHERE name = $1`, s.ServiceName).Scan(&s.ServiceID); errors.Is(err, sql.ErrNoRows) {
 			return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing)
@@ -131,6 +134,9 @@ func (db *DB) ListSchedules(ctx context.Context, serviceName *string) ([]dtbase.
 // enabled flag and next run, finding the schedule by service and name.
 // ENOTFOUND "Schedule does not exist." or "Parameter set does not exist.".
 func (db *DB) UpdateSchedule(ctx context.Context, s *dtbase.Schedule) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT sc.id, sc.service_id FROM service_schedule sc JOIN service s ON s.id = sc.service_id WHERE s.name = $1 AND sc.name = $2`,
 			s.ServiceName, s.Name).Scan(&s.ID, &s.ServiceID)

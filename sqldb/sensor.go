@@ -16,6 +16,9 @@ var _ dtbase.SensorStore = (*DB)(nil)
 // CreateSensorType creates a type and links its measures, creating or
 // reusing each measure, in one transaction.
 func (db *DB) CreateSensorType(ctx context.Context, t *dtbase.SensorType) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
 	type key struct {
 		name   string
 		isNull bool
@@ -152,6 +155,9 @@ func (db *DB) ListMeasures(ctx context.Context) ([]dtbase.Measure, error) {
 
 // CreateSensor adds a sensor of the type named by s.TypeName.
 func (db *DB) CreateSensor(ctx context.Context, s *dtbase.Sensor) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		var typeID int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, s.TypeName).Scan(&typeID)
@@ -364,6 +370,9 @@ func sensorHistory(ctx context.Context, tx *sql.Tx, sensorID int64) ([]dtbase.Se
 
 // UpdateSensor sets the non-nil fields of upd.
 func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtbase.SensorUpdate) error {
+	if err := upd.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		set, args := []string{}, []any{}
 		if upd.Name != nil {

@@ -86,6 +86,9 @@ func timeoutSeconds(d time.Duration) any {
 // CreateService adds a service and sets its ID; ECONFLICT "Service already
 // exists." if the name is taken.
 func (db *DB) CreateService(ctx context.Context, s *dtbase.Service) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		s.Created = db.Now()
 		var header, sealed any
@@ -143,6 +146,9 @@ func (db *DB) FindService(ctx context.Context, name string) (*dtbase.Service, er
 // UpdateService changes the given fields of a service; ENOTFOUND "Service
 // does not exist." if there is none.
 func (db *DB) UpdateService(ctx context.Context, name string, upd dtbase.ServiceUpdate) error {
+	if err := upd.Validate(); err != nil {
+		return err
+	}
 	sets := []string{"time_updated = $1"}
 	args := []any{micros(db.Now())}
 	add := func(col string, v any) {
@@ -193,6 +199,9 @@ func scanParameterSet(row scanner) (*dtbase.ParameterSet, error) {
 // CreateParameterSet adds a parameter set and sets its ID; ENOTFOUND
 // "Service does not exist.", ECONFLICT "Parameter set already exists.".
 func (db *DB) CreateParameterSet(ctx context.Context, p *dtbase.ParameterSet) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM service WHERE name = $1`, p.ServiceName).Scan(&p.ServiceID); errors.Is(err, sql.ErrNoRows) {
 			return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing)

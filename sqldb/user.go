@@ -13,6 +13,9 @@ var _ dtbase.UserStore = (*DB)(nil)
 
 // CreateUser adds a user and sets its ID; ECONFLICT if the email is taken.
 func (db *DB) CreateUser(ctx context.Context, u *dtbase.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		u.Created = db.Now()
 		err := tx.QueryRowContext(ctx,
@@ -114,6 +117,9 @@ func (db *DB) execOne(ctx context.Context, op, notFound, query string, args ...a
 // CreateAPIKey stores a key whose secret hashes to hash, and sets its ID;
 // ECONFLICT if an active key has the same name.
 func (db *DB) CreateAPIKey(ctx context.Context, k *dtbase.APIKey, hash []byte) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		k.Created = db.Now()
 		err := tx.QueryRowContext(ctx,

@@ -66,8 +66,8 @@ func schemaURL(name string) string { return "/locations/schema?name=" + url.Quer
 func (h *Handler) createSchema(r *http.Request, s *session) (string, string, error) {
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	if name == "" || len(name) > 100 {
-		return "/locations", "", invalid("The schema needs a name of 1 to 100 characters.")
+	if name == "" {
+		return "/locations", "", invalid("The schema needs a name.")
 	}
 	sc := &dtbase.LocationSchema{Name: name, Description: strPtr(r.PostFormValue("description"))}
 	if ids := r.PostForm["identifier"]; len(ids) > 0 {
@@ -99,6 +99,10 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 		}
 		if i < len(types) {
 			id.Datatype = dtbase.Datatype(types[i])
+		}
+		// Checked before any message quotes the name.
+		if err := id.Validate(); err != nil {
+			return "/locations", "", invalid("New identifier %d: %s", i+1, dtbase.ErrorMessage(err))
 		}
 		if !id.Datatype.Valid() {
 			return "/locations", "", invalid("Identifier %q: unknown datatype %q.", n, string(id.Datatype))

@@ -106,8 +106,8 @@ func (h *Handler) modelsPage(w http.ResponseWriter, r *http.Request, s *session)
 
 func (h *Handler) createModel(r *http.Request, s *session) (string, string, error) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	if name == "" || len(name) > 100 {
-		return "/models", "", invalid("The model needs a name of 1 to 100 characters.")
+	if name == "" {
+		return "/models", "", invalid("The model needs a name.")
 	}
 	if err := h.store.CreateModel(r.Context(), name); err != nil {
 		return "/models", "", err

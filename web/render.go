@@ -47,6 +47,13 @@ func mustPages(st *staticFiles) *pageSet {
 		"pct":     func(f float64) float64 { return f * 100 },
 		"last":    func(p []dtbase.ModelPoint) dtbase.ModelPoint { return p[len(p)-1] },
 		"dur":     formatDuration,
+		// limit is a text limit of the domain, for maxlength attributes.
+		"limit": func(name string) (int, error) {
+			if n, ok := dtbase.TextLimits[name]; ok {
+				return n, nil
+			}
+			return 0, fmt.Errorf("no text limit %q", name)
+		},
 		"contains": func(list []string, s string) bool {
 			for _, x := range list {
 				if x == s {

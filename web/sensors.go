@@ -92,8 +92,8 @@ func (h *Handler) newSensorTypePage(w http.ResponseWriter, r *http.Request, s *s
 func (h *Handler) createSensorType(r *http.Request, s *session) (string, string, error) {
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	if name == "" || len(name) > 100 {
-		return "", "", invalid("The sensor type needs a name of 1 to 100 characters.")
+	if name == "" {
+		return "", "", invalid("The sensor type needs a name.")
 	}
 	t := &dtbase.SensorType{Name: name, Description: strPtr(r.PostFormValue("description"))}
 	if ids := r.PostForm["measure"]; len(ids) > 0 {
@@ -127,13 +127,15 @@ func (h *Handler) createSensorType(r *http.Request, s *session) (string, string,
 		if i < len(types) {
 			dt = dtbase.Datatype(types[i])
 		}
+		m := dtbase.Measure{Name: n, Units: u, Datatype: dt}
+		// Checked before any message quotes the name.
+		if err := m.Validate(); err != nil {
+			return "", "", invalid("New measure %d: %s", i+1, dtbase.ErrorMessage(err))
+		}
 		if !dt.Valid() {
 			return "", "", invalid("Measure %q: unknown datatype %q.", n, string(dt))
 		}
-		if len(n) > 100 || (u != nil && len(*u) > 100) {
-			return "", "", invalid("Measure %q: names and units have at most 100 characters.", n)
-		}
-		t.Measures = append(t.Measures, dtbase.Measure{Name: n, Units: u, Datatype: dt})
+		t.Measures = append(t.Measures, m)
 	}
 	if len(t.Measures) == 0 {
 		return "", "", invalid("Choose or add at least one measure.")
@@ -172,14 +174,11 @@ func (h *Handler) newSensorPage(w http.ResponseWriter, r *http.Request, s *sessi
 
 func (h *Handler) createSensor(r *http.Request, s *session) (string, string, error) {
 	uid := strings.TrimSpace(r.PostFormValue("unique_identifier"))
-	if uid == "" || len(uid) > 100 {
-		return "", "", invalid("The sensor needs a unique identifier of 1 to 100 characters.")
+	if uid == "" {
+		return "", "", invalid("The sensor needs a unique identifier.")
 	}
 	x := &dtbase.Sensor{UniqueIdentifier: uid, TypeName: r.PostFormValue("type"),
 		Name: strPtr(r.PostFormValue("name")), Notes: strPtr(r.PostFormValue("notes"))}
-	if x.Name != nil && len(*x.Name) > 100 {
-		return "", "", invalid("The name has at most 100 characters.")
-	}
 	if err := h.store.CreateSensor(r.Context(), x); err != nil {
 		return "", "", err
 	}
@@ -252,9 +251,6 @@ func coordsText(l *dtbase.Location) string {
 func (h *Handler) editSensor(r *http.Request, s *session) (string, string, error) {
 	uid := r.PostFormValue("id")
 	name, notes := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("notes"))
-	if len(name) > 100 {
-		return sensorURL(uid), "", invalid("The name has at most 100 characters.")
-	}
 	if err := h.store.UpdateSensor(r.Context(), uid, dtbase.SensorUpdate{Name: &name, Notes: &notes}); err != nil {
 		return sensorURL(uid), "", err
 	}

@@ -154,7 +154,11 @@ func (h *Handler) createService(r *http.Request, s *session) (string, string, er
 		if h.cfg.Services == nil {
 			return "/services", "", invalid("Credentials cannot be stored: the service runner is not available.")
 		}
-		sealed, err := h.cfg.Services.SealCredential(r.PostFormValue("credential_value"))
+		value := r.PostFormValue("credential_value")
+		if err := dtbase.ValidateCredentialValue(value); err != nil {
+			return "/services", "", err
+		}
+		sealed, err := h.cfg.Services.SealCredential(value)
 		if err != nil {
 			return "/services", "", err
 		}

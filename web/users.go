@@ -159,8 +159,8 @@ func (h *Handler) setUserRole(r *http.Request, s *session) (string, string, erro
 func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, s *session) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	role, err := formRole(r)
-	if err == nil && (name == "" || len(name) > 100) {
-		err = invalid("The key needs a name of 1 to 100 characters.")
+	if err == nil && name == "" {
+		err = invalid("The key needs a name.")
 	}
 	if err == nil {
 		secret, hash := api.NewAPIKeySecret()
