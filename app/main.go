@@ -159,6 +159,7 @@ func (m *Main) openDB(ctx context.Context, c Config) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.SetPool(c.DBPool)
 	return db, nil
 }
 
