@@ -114,3 +114,28 @@ func TestDBPoolSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestDBInitCommand(t *testing.T) {
+	if sqldbtest.PostgresURL() == "" {
+		code, out := run(t, map[string]string{"DT_DATA_DIR": t.TempDir(), "DT_DB_APP_ROLE": "app", "DT_DB_APP_PASSWORD": "pw"}, "", "db-init")
+		if code != 2 || !strings.Contains(out, "needs a PostgreSQL") {
+			t.Errorf("db-init on SQLite: exit %d, %s", code, out)
+		}
+		return
+	}
+	env := testEnvFor(t, t.TempDir(), nil)
+	if code, out := run(t, env, "", "db-init"); code != 2 || !strings.Contains(out, "DT_DB_APP_PASSWORD") {
+		t.Errorf("db-init without a role: exit %d, %s", code, out)
+	}
+	role := "dtbase_app_cmd_test"
+	t.Cleanup(func() {
+		if conn, err := pgx.Connect(context.Background(), sqldbtest.PostgresURL()); err == nil {
+			conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+			conn.Close(context.Background())
+		}
+	})
+	env = testEnvFor(t, t.TempDir(), map[string]string{"DT_DB_APP_ROLE": role, "DT_DB_APP_PASSWORD": "app-secret"})
+	if code, out := run(t, env, "", "db-init"); code != 0 || !strings.Contains(out, "role "+role+" owns the database") || strings.Contains(out, "app-secret") {
+		t.Errorf("db-init: exit %d, %s", code, out)
+	}
+}
