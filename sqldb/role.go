@@ -8,6 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// roleLockID is the advisory lock that serialises EnsureOwnerRole.
+const roleLockID = 0x64746261_726f6c65 // "dtbarole"
+
 // EnsureOwnerRole prepares a PostgreSQL database for an application role
 // with no more rights than it needs: connected as an administrator through
 // adminDSN (which names the database), it creates the database when missing,
@@ -39,8 +42,17 @@ func EnsureOwnerRole(ctx context.Context, adminDSN, role, password string) (err 
 	}
 	defer conn.Close(ctx)
 
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	// Replicas starting together run this at once: one at a time, each sees the others' role.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, roleLockID); err != nil {
+		return err
+	}
 	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
 		return err
 	}
 	// format() quotes the name and the password on the server: DDL takes no
@@ -61,11 +73,6 @@ func EnsureOwnerRole(ctx context.Context, adminDSN, role, password string) (err 
 				AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
 				AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.classid = 'pg_class'::regclass)`,
 	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
 	for _, q := range steps {
 		args := []any{role}
 		if q == create {

@@ -62,10 +62,18 @@ func testEnsureOwnerRole(t *testing.T, base, adminKind string) {
 		t.Fatal(err)
 	}
 	db.Close()
-	for _, password := range []string{"first-pass'word", "second-password"} {
-		if err := sqldb.EnsureOwnerRole(ctx, adminDSN, role, password); err != nil {
-			t.Fatal(err)
+	// Replicas starting together run it at once; then a later run changes the password.
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- sqldb.EnsureOwnerRole(ctx, adminDSN, role, "first-pass'word") }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent run: %v", err)
 		}
+	}
+	if err := sqldb.EnsureOwnerRole(ctx, adminDSN, role, "second-password"); err != nil {
+		t.Fatal(err)
 	}
 
 	admin, err := pgx.Connect(ctx, adminDSN)
