@@ -105,8 +105,14 @@ func TestSetPoolDefaults(t *testing.T) {
 		}
 		return
 	}
-	// SQLite: the writer stays a single connection whatever the setting.
+	// SQLite: the setting caps the readers; the writer stays a single connection.
+	if got := db.ReadStats().MaxOpenConnections; got != sqldb.DefaultSQLiteReaders {
+		t.Errorf("SQLite readers MaxOpenConnections = %d, want the default %d", got, sqldb.DefaultSQLiteReaders)
+	}
 	db.SetPool(sqldb.Pool{MaxConns: 3})
+	if got := db.ReadStats().MaxOpenConnections; got != 3 {
+		t.Errorf("SQLite readers MaxOpenConnections = %d, want 3", got)
+	}
 	if got := db.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("SQLite writer MaxOpenConnections = %d, want 1", got)
 	}
