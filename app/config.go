@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/sqldb"
 )
 
 // Config is every setting of dtbase serve. Each field has a DT_* variable
@@ -41,6 +42,7 @@ type Config struct {
 	MQTTBroker   string
 	MQTT         mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
 	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
+	DBPool       sqldb.Pool      // DT_DB_* connection pool settings (wire_db.go)
 	Demo         bool
 }
 

@@ -47,6 +47,7 @@ Usage:
 Commands:
   serve      run the API and web interface (SQLite in ./dtbase-data by default)
   migrate    apply database migrations and exit
+  db-init    as a PostgreSQL administrator, create the app's own role and give it the database
   user       manage users: create, list, set-password, set-role, delete
   import     import readings from a CSV file
   import-dtbase  copy an original DTBase PostgreSQL database into this one (--from postgres://…)
@@ -70,6 +71,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.serve(ctx, rest)
 	case "migrate":
 		err = m.migrate(ctx, rest)
+	case "db-init":
+		err = m.dbInit(ctx, rest)
 	case "user":
 		err = m.user(ctx, rest)
 	case "import":
@@ -203,6 +206,7 @@ func (m *Main) openDB(ctx context.Context, c Config) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.SetPool(c.DBPool)
 	return db, nil
 }
 

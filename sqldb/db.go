@@ -95,7 +95,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
+	r.SetMaxOpenConns(DefaultSQLiteReaders)
 	db := &DB{Dialect: SQLite, write: w, read: r, Now: utcNow}
 	// The writer creates the file and sets WAL before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
@@ -113,8 +113,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	p.SetMaxOpenConns(20)
-	p.SetMaxIdleConns(20)
+	p.SetMaxOpenConns(DefaultPostgresMaxConns)
+	p.SetMaxIdleConns(DefaultPostgresMaxConns)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	if err := p.PingContext(ctx); err != nil {
 		p.Close()
@@ -162,6 +162,53 @@ func createDatabaseIfMissing(ctx context.Context, dsn string) error {
 }
 
 func utcNow() time.Time { return time.Now().UTC() }
+
+// Default pool sizes: connections to PostgreSQL, read-only connections to
+// SQLite (beside its one writer).
+const (
+	DefaultPostgresMaxConns = 20
+	DefaultSQLiteReaders    = 8
+)
+
+// Pool limits a DB's connections. A zero field keeps the default.
+type Pool struct {
+	// MaxConns caps open connections: all of them on PostgreSQL, the
+	// read-only ones on SQLite, whose single writer is not counted (SQLite
+	// allows one writer at a time). Callers beyond the cap wait for a free
+	// connection instead of failing.
+	MaxConns int
+	// MaxIdleConns caps idle connections kept open; it never exceeds MaxConns.
+	MaxIdleConns int
+	// ConnMaxLifetime closes connections older than this, so that they
+	// spread again over servers after a failover or a scale change.
+	ConnMaxLifetime time.Duration
+	// ConnMaxIdleTime closes connections idle for longer than this.
+	ConnMaxIdleTime time.Duration
+}
+
+// SetPool applies p to db's connection pool: the only one on PostgreSQL, the
+// readers' on SQLite (its writer stays one connection kept open).
+func (db *DB) SetPool(p Pool) {
+	pool := db.write
+	if db.Dialect == SQLite {
+		pool = db.read
+	}
+	if p.MaxConns > 0 {
+		pool.SetMaxOpenConns(p.MaxConns)
+		if p.MaxIdleConns <= 0 || p.MaxIdleConns > p.MaxConns {
+			p.MaxIdleConns = p.MaxConns
+		}
+	}
+	if p.MaxIdleConns > 0 {
+		pool.SetMaxIdleConns(p.MaxIdleConns)
+	}
+	if p.ConnMaxLifetime > 0 {
+		pool.SetConnMaxLifetime(p.ConnMaxLifetime)
+	}
+	if p.ConnMaxIdleTime > 0 {
+		pool.SetConnMaxIdleTime(p.ConnMaxIdleTime)
+	}
+}
 
 // Close releases all connections.
 func (db *DB) Close() error {

@@ -26,21 +26,59 @@ type Config struct {
 	// MinReplicas and MaxReplicas bound the number of app replicas (min-replicas, max-replicas;
 	// default 1 and 3). Replicas are stateless; the scheduler elects a leader among them.
 	MinReplicas, MaxReplicas int
-	// PostgresAllowedIPs are extra IPv4 addresses allowed to reach the database, e.g. an
-	// administrator's (postgres-allowed-ips, comma-separated).
-	PostgresAllowedIPs []string
+
+	// Postgres is the database server's configuration.
+	Postgres Postgres
 
 	// SQLServerPassword is the database administrator's password (sql-server-password, secret).
+	// Only the one-off db-init step uses it; the app connects as its own role.
 	SQLServerPassword string
 	// DefaultUserPassword becomes DT_DEFAULT_USER_PASS (default-user-password, secret).
 	DefaultUserPassword string
-	// JWTSecretKey becomes DT_JWT_SECRET_KEY (jwt-secret-key, secret).
-	JWTSecretKey string
 
 	// Registry holds credentials for a private image registry, or is nil when the image is
 	// public (registry-server, registry-username, registry-password).
 	Registry *Registry
 }
+
+// Postgres configures the PostgreSQL Flexible Server (keys postgres-*).
+type Postgres struct {
+	// Access is how the app reaches the server: accessPrivate (default; VNet integration with a
+	// delegated subnet and a private DNS zone, no public endpoint) or accessFirewall (public
+	// endpoint, firewall open only to the environment's static outbound address and AllowedIPs).
+	Access string
+	// AllowedIPs are extra IPv4 addresses allowed through the firewall, e.g. an administrator's
+	// (postgres-allowed-ips, comma-separated; firewall access only).
+	AllowedIPs []string
+	// SKU is the compute size, e.g. Standard_B1ms (postgres-sku); its tier follows from its name.
+	SKU string
+	// MaxConnections overrides the SKU's max_connections when the server parameter was changed
+	// or the SKU is not in postgresSKUs (postgres-max-connections; 0: from the SKU).
+	MaxConnections int
+	// StorageGB is the initial disk size (postgres-storage-gb, default 32); AutoGrow lets Azure
+	// grow it before it fills (postgres-storage-auto-grow, default true).
+	StorageGB int
+	AutoGrow  bool
+	// BackupRetentionDays is 7 to 35 (postgres-backup-retention-days, default 14);
+	// GeoRedundantBackup copies backups to the paired region (postgres-geo-redundant-backup,
+	// default false; it cannot be changed after the server is created).
+	BackupRetentionDays int
+	GeoRedundantBackup  bool
+	// AvailabilityZone is "1", "2", "3" or "" for no preference, which regions without zones
+	// need (postgres-availability-zone).
+	AvailabilityZone string
+	// Protect sets Pulumi's protect flag on the resource group, server and database, so that
+	// `pulumi destroy` or a replacing change stops instead of deleting the data
+	// (postgres-protect, default true). The server and database are also retained in Azure
+	// when Pulumi deletes them.
+	Protect bool
+}
+
+// Ways the app reaches PostgreSQL (postgres-access).
+const (
+	accessPrivate  = "private"
+	accessFirewall = "firewall"
+)
 
 // Registry is a private container registry the app pulls its image from.
 type Registry struct {
@@ -51,9 +89,12 @@ type Registry struct {
 
 // Defaults for optional configuration.
 const (
-	defaultLocation    = "uksouth"
-	defaultMinReplicas = 1
-	defaultMaxReplicas = 3
+	defaultLocation            = "uksouth"
+	defaultMinReplicas         = 1
+	defaultMaxReplicas         = 3
+	defaultPostgresSKU         = "Standard_B1ms"
+	defaultStorageGB           = 32
+	defaultBackupRetentionDays = 14
 )
 
 // Limits of Azure names that derive from the prefix: a Container App name has at most 32
@@ -64,7 +105,7 @@ var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
 // loadConfig reads the stack configuration and validates it. It returns one error that lists
 // every problem, so a user fixes them all in one go rather than one `pulumi up` at a time. The
-// three passwords must have been set with `pulumi config set --secret`, so that they are never
+// passwords must have been set with `pulumi config set --secret`, so that they are never
 // stored in plain text in Pulumi.<stack>.yaml.
 func loadConfig(ctx *pulumi.Context) (Config, error) {
 	var errs []error
@@ -93,24 +134,59 @@ func loadConfig(ctx *pulumi.Context) (Config, error) {
 		return n
 	}
 
+	getBool := func(key string, def bool) bool {
+		s := get(key)
+		if s == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", key, s))
+			return def
+		}
+		return b
+	}
+
 	cfg := Config{
-		Prefix:              get("resource-name-prefix"),
-		Location:            get("location"),
-		Image:               get("image"),
-		MinReplicas:         getInt("min-replicas", defaultMinReplicas),
-		MaxReplicas:         getInt("max-replicas", defaultMaxReplicas),
+		Prefix:      get("resource-name-prefix"),
+		Location:    get("location"),
+		Image:       get("image"),
+		MinReplicas: getInt("min-replicas", defaultMinReplicas),
+		MaxReplicas: getInt("max-replicas", defaultMaxReplicas),
+		Postgres: Postgres{
+			Access:              get("postgres-access"),
+			SKU:                 get("postgres-sku"),
+			MaxConnections:      getInt("postgres-max-connections", 0),
+			StorageGB:           getInt("postgres-storage-gb", defaultStorageGB),
+			AutoGrow:            getBool("postgres-storage-auto-grow", true),
+			BackupRetentionDays: getInt("postgres-backup-retention-days", defaultBackupRetentionDays),
+			GeoRedundantBackup:  getBool("postgres-geo-redundant-backup", false),
+			AvailabilityZone:    get("postgres-availability-zone"),
+			Protect:             getBool("postgres-protect", true),
+		},
 		SQLServerPassword:   getSecret("sql-server-password"),
 		DefaultUserPassword: getSecret("default-user-password"),
-		JWTSecretKey:        getSecret("jwt-secret-key"),
 	}
 	if cfg.Location == "" {
 		cfg.Location = defaultLocation
+	}
+	if cfg.Postgres.Access == "" {
+		cfg.Postgres.Access = accessPrivate
+	}
+	if cfg.Postgres.SKU == "" {
+		cfg.Postgres.SKU = defaultPostgresSKU
+	}
+	// The keys that secrets replaced: generated now, so a value set here would be ignored.
+	for _, key := range []string{"jwt-secret-key", "secret-key"} {
+		if _, ok := ctx.GetConfig(ctx.Project() + ":" + key); ok {
+			errs = append(errs, fmt.Errorf("%s is generated by the program (a RandomPassword); remove it with `pulumi config rm %s`", key, key))
+		}
 	}
 	ips, err := parseIPs(get("postgres-allowed-ips"))
 	if err != nil {
 		errs = append(errs, err)
 	}
-	cfg.PostgresAllowedIPs = ips
+	cfg.Postgres.AllowedIPs = ips
 	reg := Registry{Server: get("registry-server"), Username: get("registry-username"), Password: getSecret("registry-password")}
 	if reg != (Registry{}) {
 		cfg.Registry = &reg
@@ -156,16 +232,49 @@ func (c Config) validate() error {
 	if c.DefaultUserPassword == "" {
 		add("default-user-password is required: the password of default_user@localhost")
 	}
-	// HS256 wants a key at least as long as its 256-bit hash.
-	if len(c.JWTSecretKey) < 32 {
-		add("jwt-secret-key must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+	errs = append(errs, c.Postgres.validate(c.Prefix))
+	if _, err := c.connsPerReplica(); err != nil {
+		errs = append(errs, err)
 	}
 	if r := c.Registry; r != nil && (r.Server == "" || r.Username == "" || r.Password == "") {
 		add("registry-server, registry-username and registry-password must be set together")
 	}
+	return errors.Join(errs...)
+}
+
+// validate reports every problem with p, joined into one error, or nil.
+func (p Postgres) validate(prefix string) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch p.Access {
+	case accessPrivate:
+		if len(p.AllowedIPs) > 0 {
+			add("postgres-allowed-ips needs postgres-access=firewall: with private access the server has no public endpoint")
+		}
+	case accessFirewall:
+	default:
+		add("postgres-access must be %q or %q, got %q", accessPrivate, accessFirewall, p.Access)
+	}
+	if _, ok := postgresTier(p.SKU); !ok {
+		add("postgres-sku %q must be a Flexible Server size such as Standard_B1ms, Standard_D2ds_v5 or Standard_E2ds_v5", p.SKU)
+	}
+	if p.MaxConnections < 0 {
+		add("postgres-max-connections must be 0 (from the SKU) or more, got %d", p.MaxConnections)
+	}
+	if p.StorageGB < 32 || p.StorageGB > 32767 {
+		add("postgres-storage-gb must be between 32 and 32767, got %d", p.StorageGB)
+	}
+	if p.BackupRetentionDays < 7 || p.BackupRetentionDays > 35 {
+		add("postgres-backup-retention-days must be between 7 and 35, got %d", p.BackupRetentionDays)
+	}
+	switch p.AvailabilityZone {
+	case "", "1", "2", "3":
+	default:
+		add("postgres-availability-zone must be 1, 2, 3 or unset (no preference), got %q", p.AvailabilityZone)
+	}
 	seen := map[string]string{}
-	for _, ip := range c.PostgresAllowedIPs {
-		name := firewallRuleName(c.Prefix, ip)
+	for _, ip := range p.AllowedIPs {
+		name := firewallRuleName(prefix, ip)
 		if other, ok := seen[name]; ok {
 			add("postgres-allowed-ips %s and %s hash to the same firewall rule name %s: allow one of them by hand in the Azure portal", other, ip, name)
 		}

@@ -1,16 +1,19 @@
 // Command azure is the Pulumi program that deploys dtbase to Azure: the dtbase container on Azure
-// Container Apps, backed by an Azure Database for PostgreSQL Flexible Server. README.md says how
-// to run it.
+// Container Apps (a workload-profiles environment in a virtual network), backed by an Azure
+// Database for PostgreSQL Flexible Server reached privately. README.md says how to run it.
 package main
 
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 
-	app "github.com/pulumi/pulumi-azure-native-sdk/app/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/operationalinsights/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	app "github.com/pulumi/pulumi-azure-native-sdk/app/v2/v20240301"
 )
 
 func main() {
@@ -23,47 +26,65 @@ func main() {
 	})
 }
 
-// Fixed values of the deployment, as in the original.
+// Fixed values of the deployment.
 const (
 	appPort = 5000
 	dbAdmin = "dbadmin"
-	dbName  = "dtdb"
+	// dbAppRole is the role the app connects as: it owns the dtdb database and nothing else.
+	dbAppRole = "dtbase_app"
+	dbName    = "dtdb"
 	// postgresPort is the server's direct port. The scheduler's leader election holds a
 	// session-level advisory lock, which a transaction pooler (PgBouncer, on 6432) would break.
 	postgresPort = 5432
-	// allowAzureRule is the name Azure's portal gives the rule that lets Azure services in.
-	allowAzureRule = "AllowAllAzureServicesAndResourcesWithinAzureIps"
+	// caBundle is the CA certificates file of the image's base (distroless/static), which holds
+	// the roots Azure's PostgreSQL certificates chain to (DigiCert Global Root G2, Microsoft RSA
+	// Root Certificate Authority 2017).
+	caBundle = "/etc/ssl/certs/ca-certificates.crt"
+	// workloadProfile is the environment's serverless profile the app runs on.
+	workloadProfile = "Consumption"
+	// connMaxLifetime (seconds) lets connections rebalance after a failover or scale change.
+	connMaxLifetime = 1800
 )
 
 // Names of the Container App secrets that the environment variables refer to.
 const (
 	secretDatabaseURL      = "database-url"
+	secretAdminURL         = "database-admin-url"
+	secretAppDBPassword    = "database-app-password"
 	secretJWTKey           = "jwt-secret-key"
+	secretSealKey          = "secret-key"
 	secretDefaultUserPass  = "default-user-pass"
 	secretRegistryPassword = "registry-password"
 )
 
 // deploy declares every resource of a dtbase stack and exports backend_endpoint, the app's
-// https URL, and postgres_fqdn, the database server's host name. cfg must have passed
-// validation (see loadConfig).
+// https URL, postgres_fqdn, the database server's host name, db_max_conns_per_replica, and
+// in firewall mode outbound_ip. cfg must have passed validation (see loadConfig).
 func deploy(ctx *pulumi.Context, cfg Config) error {
+	conns, err := cfg.connsPerReplica()
+	if err != nil {
+		return err
+	}
 	rg, err := resources.NewResourceGroup(ctx, "rg", &resources.ResourceGroupArgs{
 		ResourceGroupName: pulumi.String(cfg.Prefix + "-rg"),
 		Location:          pulumi.String(cfg.Location),
-	})
+	}, protect(cfg)...)
 	if err != nil {
 		return err
 	}
-
-	env, err := newEnvironment(ctx, cfg, rg)
+	net, err := newNetwork(ctx, cfg, rg)
 	if err != nil {
 		return err
 	}
-	db, err := newDatabase(ctx, cfg, rg)
+	env, err := newEnvironment(ctx, cfg, rg, net)
 	if err != nil {
 		return err
 	}
-	backend, err := newBackend(ctx, cfg, rg, env, db)
+	db, err := newDatabase(ctx, cfg, rg, net)
+	if err != nil {
+		return err
+	}
+	backend, err := newBackend(ctx, cfg, rg, env, db, conns)
 	if err != nil {
 		return err
 	}
@@ -73,12 +94,23 @@ func deploy(ctx *pulumi.Context, cfg Config) error {
 	fqdn := pulumi.Unsecret(backend.Configuration.Ingress().Fqdn().Elem()).(pulumi.StringOutput)
 	ctx.Export("backend_endpoint", pulumi.Sprintf("https://%s", fqdn))
 	ctx.Export("postgres_fqdn", db.server.FullyQualifiedDomainName)
+	ctx.Export("db_max_conns_per_replica", pulumi.String(strconv.Itoa(conns)).ToStringOutput())
+	if net.outboundIP != nil {
+		ctx.Export("outbound_ip", net.outboundIP.IPAddress)
+	}
 	return nil
 }
 
-// newEnvironment creates the Container Apps environment, which sends the apps' logs to a new
-// Log Analytics workspace.
-func newEnvironment(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup) (*app.ManagedEnvironment, error) {
+// protect returns the options that keep data safe from `pulumi destroy` and replacing changes:
+// Pulumi refuses to delete a protected resource, and a retained one stays in Azure when Pulumi
+// deletes it from the stack.
+func protect(cfg Config) []pulumi.ResourceOption {
+	return []pulumi.ResourceOption{pulumi.Protect(cfg.Postgres.Protect), pulumi.RetainOnDelete(cfg.Postgres.Protect)}
+}
+
+// newEnvironment creates the Container Apps environment: the workload-profiles kind, in the
+// virtual network's apps subnet, sending the apps' logs to a new Log Analytics workspace.
+func newEnvironment(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, net network) (*app.ManagedEnvironment, error) {
 	logs, err := operationalinsights.NewWorkspace(ctx, "logs", &operationalinsights.WorkspaceArgs{
 		ResourceGroupName: rg.Name,
 		WorkspaceName:     pulumi.String(cfg.Prefix + "-logs"),
@@ -97,6 +129,13 @@ func newEnvironment(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup
 		ResourceGroupName: rg.Name,
 		EnvironmentName:   pulumi.String(cfg.Prefix + "-env"),
 		Location:          rg.Location,
+		WorkloadProfiles: app.WorkloadProfileArray{
+			app.WorkloadProfileArgs{Name: pulumi.String(workloadProfile), WorkloadProfileType: pulumi.String(workloadProfile)},
+		},
+		VnetConfiguration: &app.VnetConfigurationArgs{
+			InfrastructureSubnetId: net.appsSubnetID,
+			Internal:               pulumi.Bool(false),
+		},
 		AppLogsConfiguration: &app.AppLogsConfigurationArgs{
 			Destination: pulumi.String("log-analytics"),
 			LogAnalyticsConfiguration: &app.LogAnalyticsConfigurationArgs{
@@ -105,67 +144,92 @@ func newEnvironment(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup
 				SharedKey: pulumi.ToSecret(keys.PrimarySharedKey()).(pulumi.StringPtrOutput),
 			},
 		},
-	})
+	}, pulumi.DependsOn(net.ready))
 }
 
 // database is the PostgreSQL server with the dtbase database, reachable once ready is.
 type database struct {
-	server *PostgresServer
-	// ready is the last resource to wait for before connecting: the database exists and the
-	// firewall lets the app in.
+	server *azureResource
+	// ready is the last resource to wait for before connecting: the database exists and, with
+	// firewall access, the firewall lets the app in.
 	ready pulumi.Resource
 }
 
-// newDatabase creates the PostgreSQL server (the original's size: Burstable B1ms, 32 GB, 14 days
-// of backups), the dtdb database and the firewall rules.
-func newDatabase(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup) (database, error) {
-	server, err := NewPostgresServer(ctx, "postgresql", &PostgresServerArgs{
-		ResourceGroupName:          rg.Name,
-		ServerName:                 pulumi.String(cfg.Prefix + "-postgresql"),
-		Location:                   rg.Location,
-		AdministratorLogin:         pulumi.String(dbAdmin),
-		AdministratorLoginPassword: pulumi.String(cfg.SQLServerPassword),
-		Version:                    pulumi.String("16"),
-		CreateMode:                 pulumi.String("Default"),
-		AvailabilityZone:           pulumi.String("1"),
-		Sku:                        &PostgresSku{Name: "Standard_B1ms", Tier: "Burstable"},
-		Storage:                    &PostgresStorage{StorageSizeGB: 32},
-		Backup:                     &PostgresBackup{BackupRetentionDays: 14, GeoRedundantBackup: "Disabled"},
-	})
+// newDatabase creates the PostgreSQL server, the dtdb database and, with firewall access, the
+// firewall rules: the environment's outbound address and the configured extra addresses, never
+// 0.0.0.0 ("any Azure service", which admits other customers' subscriptions).
+func newDatabase(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, net network) (database, error) {
+	p := cfg.Postgres
+	tier, _ := postgresTier(p.SKU)
+	enabled := func(b bool) pulumi.String {
+		if b {
+			return "Enabled"
+		}
+		return "Disabled"
+	}
+	netArgs := pulumi.Map{"publicNetworkAccess": pulumi.String("Enabled")}
+	if p.Access == accessPrivate {
+		netArgs = pulumi.Map{
+			"publicNetworkAccess":         pulumi.String("Disabled"),
+			"delegatedSubnetResourceId":   net.postgresSubnetID,
+			"privateDnsZoneArmResourceId": net.dnsZone.ID(),
+		}
+	}
+	args := pulumi.Map{
+		"resourceGroupName":          rg.Name,
+		"serverName":                 pulumi.String(cfg.Prefix + "-postgresql"),
+		"location":                   rg.Location,
+		"administratorLogin":         pulumi.String(dbAdmin),
+		"administratorLoginPassword": pulumi.String(cfg.SQLServerPassword),
+		"version":                    pulumi.String("16"),
+		"createMode":                 pulumi.String("Default"),
+		"sku":                        pulumi.Map{"name": pulumi.String(p.SKU), "tier": pulumi.String(tier)},
+		"storage":                    pulumi.Map{"storageSizeGB": pulumi.Int(p.StorageGB), "autoGrow": enabled(p.AutoGrow)},
+		"backup":                     pulumi.Map{"backupRetentionDays": pulumi.Int(p.BackupRetentionDays), "geoRedundantBackup": enabled(p.GeoRedundantBackup)},
+		"network":                    netArgs,
+		"authConfig":                 pulumi.Map{"passwordAuth": pulumi.String("Enabled"), "activeDirectoryAuth": pulumi.String("Disabled")},
+	}
+	if p.AvailabilityZone != "" {
+		args["availabilityZone"] = pulumi.String(p.AvailabilityZone)
+	}
+	server, err := newAzureResource(ctx, postgresServerType, "postgresql", args, []string{"administratorLoginPassword"},
+		append(protect(cfg), pulumi.DependsOn(net.ready))...)
 	if err != nil {
 		return database{}, err
 	}
-	db, err := NewPostgresDatabase(ctx, "database", &PostgresDatabaseArgs{
-		ResourceGroupName: rg.Name,
-		ServerName:        server.Name,
-		DatabaseName:      pulumi.String(dbName),
-		Charset:           pulumi.String("UTF8"),
-		Collation:         pulumi.String("en_US.utf8"),
-	})
+	db, err := newAzureResource(ctx, postgresDatabaseType, "database", pulumi.Map{
+		"resourceGroupName": rg.Name,
+		"serverName":        server.Name,
+		"databaseName":      pulumi.String(dbName),
+		"charset":           pulumi.String("UTF8"),
+		"collation":         pulumi.String("en_US.utf8"),
+	}, nil, protect(cfg)...)
 	if err != nil {
 		return database{}, err
+	}
+	if p.Access != accessFirewall {
+		return database{server: server, ready: db}, nil
 	}
 
-	// Container Apps on the consumption plan have no fixed outbound address, so the app gets in
-	// through the "Azure services" rule (0.0.0.0). The original instead added a rule per outbound
-	// IP of its Web App, inside an apply that `pulumi preview` could not show.
-	type rule struct{ resourceName, ruleName, ip string }
-	rules := []rule{{"allow-azure-services", allowAzureRule, "0.0.0.0"}}
-	for _, ip := range cfg.PostgresAllowedIPs {
-		name := firewallRuleName(cfg.Prefix, ip)
-		rules = append(rules, rule{name, name, ip})
+	type rule struct {
+		name string
+		ip   pulumi.StringInput
+	}
+	rules := []rule{{cfg.Prefix + "-apps-outbound", net.outboundIP.IPAddress}}
+	for _, ip := range p.AllowedIPs {
+		rules = append(rules, rule{firewallRuleName(cfg.Prefix, ip), pulumi.String(ip)})
 	}
 	// A Flexible Server may refuse an operation while another one runs on it, so the rules are
 	// created one after another.
 	prev := pulumi.Resource(db)
 	for _, r := range rules {
-		fw, err := NewPostgresFirewallRule(ctx, r.resourceName, &PostgresFirewallRuleArgs{
-			ResourceGroupName: rg.Name,
-			ServerName:        server.Name,
-			FirewallRuleName:  pulumi.String(r.ruleName),
-			StartIpAddress:    pulumi.String(r.ip),
-			EndIpAddress:      pulumi.String(r.ip),
-		}, pulumi.DependsOn([]pulumi.Resource{prev}))
+		fw, err := newAzureResource(ctx, postgresFirewallRuleType, r.name, pulumi.Map{
+			"resourceGroupName": rg.Name,
+			"serverName":        server.Name,
+			"firewallRuleName":  pulumi.String(r.name),
+			"startIpAddress":    r.ip,
+			"endIpAddress":      r.ip,
+		}, nil, pulumi.DependsOn([]pulumi.Resource{prev}))
 		if err != nil {
 			return database{}, err
 		}
@@ -175,15 +239,44 @@ func newDatabase(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup) (
 }
 
 // newBackend creates the Container App that runs dtbase. Every credential reaches the container
-// as a Container App secret referenced by an environment variable, never as a plain value.
-func newBackend(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, env *app.ManagedEnvironment, db database) (*app.ContainerApp, error) {
-	dbURL := pulumi.ToSecret(pulumi.All(db.server.FullyQualifiedDomainName, pulumi.ToSecret(pulumi.String(cfg.SQLServerPassword))).ApplyT(
-		func(v []any) string { return databaseURL(v[0].(string), v[1].(string)) },
-	)).(pulumi.StringOutput)
+// as a Container App secret referenced by an environment variable, never as a plain value. An
+// init container runs `dtbase db-init` as the server administrator before each replica starts,
+// so that the app's own role exists, has the current password and owns the database; the app
+// container gets only that role's URL.
+func newBackend(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, env *app.ManagedEnvironment, db database, conns int) (*app.ContainerApp, error) {
+	// Random strings without special characters: they go into URLs and environment variables.
+	newPassword := func(name string, length int) (pulumi.StringOutput, error) {
+		p, err := random.NewRandomPassword(ctx, name, &random.RandomPasswordArgs{Length: pulumi.Int(length), Special: pulumi.Bool(false)})
+		if err != nil {
+			return pulumi.StringOutput{}, err
+		}
+		return p.Result, nil
+	}
+	appPassword, err := newPassword("database-app-password", 32)
+	if err != nil {
+		return nil, err
+	}
+	// 48 letters and digits carry about 285 bits, more than HS256's 256-bit key needs.
+	jwtKey, err := newPassword("jwt-secret-key", 48)
+	if err != nil {
+		return nil, err
+	}
+	sealKey, err := newPassword("secret-key", 48)
+	if err != nil {
+		return nil, err
+	}
+	dbURL := func(user string, password pulumi.StringInput) pulumi.StringOutput {
+		return pulumi.ToSecret(pulumi.All(db.server.FullyQualifiedDomainName, password).ApplyT(
+			func(v []any) string { return databaseURL(v[0].(string), user, v[1].(string)) },
+		)).(pulumi.StringOutput)
+	}
 
 	secrets := app.SecretArray{
-		app.SecretArgs{Name: pulumi.String(secretDatabaseURL), Value: dbURL},
-		app.SecretArgs{Name: pulumi.String(secretJWTKey), Value: secret(cfg.JWTSecretKey)},
+		app.SecretArgs{Name: pulumi.String(secretDatabaseURL), Value: dbURL(dbAppRole, appPassword)},
+		app.SecretArgs{Name: pulumi.String(secretAdminURL), Value: dbURL(dbAdmin, secret(cfg.SQLServerPassword))},
+		app.SecretArgs{Name: pulumi.String(secretAppDBPassword), Value: appPassword},
+		app.SecretArgs{Name: pulumi.String(secretJWTKey), Value: jwtKey},
+		app.SecretArgs{Name: pulumi.String(secretSealKey), Value: sealKey},
 		app.SecretArgs{Name: pulumi.String(secretDefaultUserPass), Value: secret(cfg.DefaultUserPassword)},
 	}
 	var registries app.RegistryCredentialsArray
@@ -195,12 +288,19 @@ func newBackend(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, en
 			PasswordSecretRef: pulumi.String(secretRegistryPassword),
 		})
 	}
+	envVar := func(name, value string) app.EnvironmentVarArgs {
+		return app.EnvironmentVarArgs{Name: pulumi.String(name), Value: pulumi.String(value)}
+	}
+	secretVar := func(name, secret string) app.EnvironmentVarArgs {
+		return app.EnvironmentVarArgs{Name: pulumi.String(name), SecretRef: pulumi.String(secret)}
+	}
 
 	return app.NewContainerApp(ctx, "backend", &app.ContainerAppArgs{
-		ResourceGroupName: rg.Name,
-		ContainerAppName:  pulumi.String(cfg.Prefix + "-backend"),
-		Location:          rg.Location,
-		EnvironmentId:     env.ID(),
+		ResourceGroupName:   rg.Name,
+		ContainerAppName:    pulumi.String(cfg.Prefix + "-backend"),
+		Location:            rg.Location,
+		EnvironmentId:       env.ID(),
+		WorkloadProfileName: pulumi.String(workloadProfile),
 		Configuration: &app.ConfigurationArgs{
 			ActiveRevisionsMode: pulumi.String("Single"),
 			Ingress: &app.IngressArgs{
@@ -216,6 +316,20 @@ func newBackend(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, en
 			Registries: registries,
 		},
 		Template: &app.TemplateArgs{
+			InitContainers: app.InitContainerArray{
+				app.InitContainerArgs{
+					Name:  pulumi.String("db-init"),
+					Image: pulumi.String(cfg.Image),
+					Args:  pulumi.StringArray{pulumi.String("db-init")},
+					// With the app container's 0.5 CPU and 1 GiB, a valid total either way.
+					Resources: &app.ContainerResourcesArgs{Cpu: pulumi.Float64(0.25), Memory: pulumi.String("0.5Gi")},
+					Env: app.EnvironmentVarArray{
+						secretVar("DT_DATABASE_URL", secretAdminURL),
+						envVar("DT_DB_APP_ROLE", dbAppRole),
+						secretVar("DT_DB_APP_PASSWORD", secretAppDBPassword),
+					},
+				},
+			},
 			Containers: app.ContainerArray{
 				app.ContainerArgs{
 					Name:  pulumi.String("dtbase"),
@@ -226,10 +340,13 @@ func newBackend(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, en
 						Memory: pulumi.String("1Gi"),
 					},
 					Env: app.EnvironmentVarArray{
-						app.EnvironmentVarArgs{Name: pulumi.String("DT_LISTEN_ADDR"), Value: pulumi.String(fmt.Sprintf(":%d", appPort))},
-						app.EnvironmentVarArgs{Name: pulumi.String("DT_DATABASE_URL"), SecretRef: pulumi.String(secretDatabaseURL)},
-						app.EnvironmentVarArgs{Name: pulumi.String("DT_JWT_SECRET_KEY"), SecretRef: pulumi.String(secretJWTKey)},
-						app.EnvironmentVarArgs{Name: pulumi.String("DT_DEFAULT_USER_PASS"), SecretRef: pulumi.String(secretDefaultUserPass)},
+						envVar("DT_LISTEN_ADDR", fmt.Sprintf(":%d", appPort)),
+						secretVar("DT_DATABASE_URL", secretDatabaseURL),
+						secretVar("DT_JWT_SECRET_KEY", secretJWTKey),
+						secretVar("DT_SECRET_KEY", secretSealKey),
+						secretVar("DT_DEFAULT_USER_PASS", secretDefaultUserPass),
+						envVar("DT_DB_MAX_CONNS", strconv.Itoa(conns)),
+						envVar("DT_DB_CONN_MAX_LIFETIME_SECONDS", strconv.Itoa(connMaxLifetime)),
 					},
 					Probes: probes(),
 				},
@@ -238,8 +355,8 @@ func newBackend(ctx *pulumi.Context, cfg Config, rg *resources.ResourceGroup, en
 				MinReplicas: pulumi.Int(cfg.MinReplicas),
 				MaxReplicas: pulumi.Int(cfg.MaxReplicas),
 				Rules: app.ScaleRuleArray{
-					// One Go process serves many requests at once; the B1ms database, not the
-					// app's CPU, is what limits a replica, so scale out late.
+					// One Go process serves many requests at once; the database, not the app's
+					// CPU, is what limits a replica, so scale out late.
 					app.ScaleRuleArgs{
 						Name: pulumi.String("http"),
 						Http: &app.HttpScaleRuleArgs{Metadata: pulumi.StringMap{"concurrentRequests": pulumi.String("50")}},
@@ -271,15 +388,16 @@ func probes() app.ContainerAppProbeArray {
 	}
 }
 
-// databaseURL is the DT_DATABASE_URL of the app: the administrator on the direct port, TLS
-// required (Azure refuses plain connections).
-func databaseURL(host, password string) string {
+// databaseURL is a DT_DATABASE_URL on the server's direct port, with TLS verified against the
+// image's CA bundle and the server's host name (sslmode=require would accept any certificate).
+func databaseURL(host, user, password string) string {
+	q := url.Values{"sslmode": {"verify-full"}, "sslrootcert": {caBundle}}
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.UserPassword(dbAdmin, password),
+		User:     url.UserPassword(user, password),
 		Host:     fmt.Sprintf("%s:%d", host, postgresPort),
 		Path:     "/" + dbName,
-		RawQuery: "sslmode=require",
+		RawQuery: q.Encode(),
 	}
 	return u.String()
 }

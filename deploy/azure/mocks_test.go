@@ -21,11 +21,17 @@ type mocks struct {
 type mockResource struct {
 	Type, Name string
 	Inputs     map[string]any
+	// Protect and RetainOnDelete are the resource options of the same names.
+	Protect, RetainOnDelete bool
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
-	m.resources = append(m.resources, mockResource{args.TypeToken, args.Name, plain(resource.NewObjectProperty(args.Inputs)).(map[string]any)})
+	m.resources = append(m.resources, mockResource{
+		Type: args.TypeToken, Name: args.Name,
+		Inputs:  plain(resource.NewObjectProperty(args.Inputs)).(map[string]any),
+		Protect: args.RegisterRPC.GetProtect(), RetainOnDelete: args.RegisterRPC.GetRetainOnDelete(),
+	})
 	m.mu.Unlock()
 
 	out := args.Inputs.Copy()
@@ -36,7 +42,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "azure-native:operationalinsights:Workspace":
 		setName("workspaceName")
 		out["customerId"] = resource.NewStringProperty("customer-id")
-	case "azure-native:app:ManagedEnvironment":
+	case managedEnvironmentType:
 		setName("environmentName")
 	case postgresServerType:
 		setName("serverName")
@@ -45,7 +51,21 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		setName("databaseName")
 	case postgresFirewallRuleType:
 		setName("firewallRuleName")
-	case "azure-native:app:ContainerApp":
+	case virtualNetworkType:
+		setName("virtualNetworkName")
+	case privateZoneType:
+		setName("privateZoneName")
+	case virtualNetworkLinkType:
+		setName("virtualNetworkLinkName")
+	case natGatewayType:
+		setName("natGatewayName")
+	case publicIPAddressType:
+		setName("publicIpAddressName")
+		out["ipAddress"] = resource.NewStringProperty(mockOutboundIP)
+	case randomPasswordType:
+		// The engine returns a generated password as a secret.
+		out["result"] = resource.MakeSecret(resource.NewStringProperty("generated-" + args.Name))
+	case containerAppType:
 		setName("containerAppName")
 		// The configuration holds secrets, so the SDK sends all of it as one secret, and the
 		// engine returns the output of the same name as a secret too.
@@ -64,6 +84,14 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	}
 	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
 }
+
+// Type tokens of the generated SDK resources, and the address the mock gives a public IP.
+const (
+	managedEnvironmentType = "azure-native:app/v20240301:ManagedEnvironment"
+	containerAppType       = "azure-native:app/v20240301:ContainerApp"
+	randomPasswordType     = "random:index/randomPassword:RandomPassword"
+	mockOutboundIP         = "198.51.100.77"
+)
 
 // byType returns the recorded resources of one type, in registration order.
 func (m *mocks) byType(typ string) []mockResource {

@@ -19,11 +19,12 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// requiredEnv is the least environment compose.yaml loads with: its three secrets.
+// requiredEnv is the least environment compose.yaml loads with: its four secrets.
 var requiredEnv = map[string]string{
 	"DT_SQL_PASS":          "pg-secret",
 	"DT_DEFAULT_USER_PASS": "user-secret",
 	"DT_JWT_SECRET_KEY":    "jwt-secret",
+	"DT_SECRET_KEY":        "seal-secret",
 }
 
 // load loads compose files given relative to the repository root, with exactly the variables in
@@ -122,6 +123,7 @@ func TestComposeServices(t *testing.T) {
 		"DT_SQL_DBNAME":        "dtdb",
 		"DT_DEFAULT_USER_PASS": "user-secret",
 		"DT_JWT_SECRET_KEY":    "jwt-secret",
+		"DT_SECRET_KEY":        "seal-secret",
 	} {
 		if got, _ := env(app, key); got != want {
 			t.Errorf("dtbase %s = %q, want %q", key, got, want)
