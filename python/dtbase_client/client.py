@@ -20,6 +20,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 import requests
 
 from .exc import DTBaseError
+from .frames import DataFrameMixin
+from .retry import RetryPolicy, RetrySession
 
 DEFAULT_BACKEND_URL = "http://localhost:5000"
 DEFAULT_USER_EMAIL = "default_user@localhost"
@@ -68,13 +70,18 @@ def _token_expiry(token: Optional[str]) -> Optional[float]:
         return None
 
 
-class Client:
+class Client(DataFrameMixin):
     """A client of one dtbase (or DTBase) server.
 
     ``Client()`` reads ``DT_BACKEND_URL`` and, unless an API key or other
     credentials are given, logs in as ``default_user@localhost`` with
     ``DT_DEFAULT_USER_PASS`` when that is set. ``DT_API_KEY``, when set, is
     used as an API key.
+
+    Requests share one session, time out after ``timeout`` seconds, and are
+    retried as ``retry`` says (see ``dtbase_client.retry``). The DataFrame
+    methods (``read_readings``, ``write_readings``, ``read_forecast``,
+    ``write_model_run``) are in ``dtbase_client.frames``.
     """
 
     def __init__(
@@ -87,10 +94,11 @@ class Client:
         refresh_token: Optional[str] = None,
         timeout: float = 60.0,
         session: Optional[requests.Session] = None,
+        retry: Optional[RetryPolicy] = None,
     ):
         self.base_url = (base_url or backend_url()).rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or RetrySession(retry, timeout)
         self._lock = threading.RLock()
         self.api_key = api_key
         if api_key is None and email is None and password is None and access_token is None:
