@@ -579,7 +579,15 @@ class Client(DataFrameMixin):
         ``credential_header``, ``credential_value``, ``clear_credential``."""
         return self.post("/service/edit-service", dict(changes, name=name), 200)
 
-    def _schedule(self, service_name, name, cron, timezone, parameter_set_name, enabled):
+    def _schedule(
+        self,
+        service_name: str,
+        name: str,
+        cron: str,
+        timezone: Optional[str],
+        parameter_set_name: Optional[str],
+        enabled: Optional[bool],
+    ) -> Dict[str, Any]:
         body: Dict[str, Any] = {"service_name": service_name, "name": name, "cron": cron}
         if timezone is not None:
             body["timezone"] = timezone
@@ -666,7 +674,14 @@ class Client(DataFrameMixin):
             out.append(s)
         return self.post("/sensor/insert-readings-batch", {"series": out}, 201)
 
-    def _range(self, measure_name, unique_identifier, dt_from, dt_to, measure_units):
+    def _range(
+        self,
+        measure_name: str,
+        unique_identifier: str,
+        dt_from: Timestamp,
+        dt_to: Timestamp,
+        measure_units: Optional[str],
+    ) -> Dict[str, Any]:
         body: Dict[str, Any] = {
             "measure_name": measure_name,
             "unique_identifier": unique_identifier,
@@ -721,7 +736,14 @@ class Client(DataFrameMixin):
             body["unique_identifiers"] = list(unique_identifiers)
         return self.post("/sensor/latest-readings", body, 200)
 
-    def _csv_params(self, unique_identifier, measure_names, dt_from, dt_to, measure_units):
+    def _csv_params(
+        self,
+        unique_identifier: str,
+        measure_names: Union[str, Sequence[str]],
+        dt_from: Optional[Timestamp],
+        dt_to: Optional[Timestamp],
+        measure_units: Union[None, str, Sequence[str]],
+    ) -> Dict[str, Any]:
         if isinstance(measure_names, str):
             measure_names = [measure_names]
         params: Dict[str, Any] = {"unique_identifier": unique_identifier, "measure_name": list(measure_names)}

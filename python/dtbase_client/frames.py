@@ -187,24 +187,29 @@ def _typed(values: Any, mask: Any, datatype: str) -> Any:
 class DataFrameMixin:
     """The DataFrame methods of ``Client``."""
 
+    @property
+    def _client(self) -> "Client":
+        """This object as the ``Client`` it is part of."""
+        return cast("Client", self)
+
     # -- metadata --------------------------------------------------------
 
-    def _measures_of(self: "Client", sensors: Sequence[str]) -> Dict[str, List[Measure]]:
+    def _measures_of(self, sensors: Sequence[str]) -> Dict[str, List[Measure]]:
         """Each sensor's measures, in its type's order (two calls in all)."""
-        types = {t["name"]: t["measures"] for t in self.list_sensor_types()}
-        found = {d["unique_identifier"]: d["type_name"] for d in self.list_sensors_details()}
+        types = {t["name"]: t["measures"] for t in self._client.list_sensor_types()}
+        found = {d["unique_identifier"]: d["type_name"] for d in self._client.list_sensors_details()}
         missing = [s for s in sensors if s not in found]
         if missing:
             raise ValueError(f"unknown sensor(s): {', '.join(missing)}")
         return {s: cast(List[Measure], types.get(found[s], [])) for s in sensors}
 
     def _select(
-        self: "Client", sensors: Union[str, Sequence[str]], measures: Union[None, str, Sequence[str]]
+        self, sensors: Union[str, Sequence[str]], measures: Union[None, str, Sequence[str]]
     ) -> List[Tuple[str, Measure]]:
         uids = _names(sensors) or []
         wanted = _names(measures)
         out: List[Tuple[str, Measure]] = []
-        for uid, ms in self._measures_of(uids).items():
+        for uid, ms in self._client._measures_of(uids).items():
             chosen = [m for m in ms if wanted is None or m["name"] in wanted]
             if wanted is not None:
                 unknown = set(wanted) - {m["name"] for m in ms}
@@ -218,7 +223,7 @@ class DataFrameMixin:
     # -- reading -----------------------------------------------------------
 
     def read_readings(
-        self: "Client",
+        self,
         sensors: Union[str, Sequence[str]],
         measures: Union[None, str, Sequence[str]] = None,
         start: Optional["Timestamp"] = None,
@@ -249,7 +254,7 @@ class DataFrameMixin:
         pd, np = _pandas()
         if layout not in ("wide", "long"):
             raise ValueError("layout must be 'wide' or 'long'")
-        selected = self._select(sensors, measures)
+        selected = self._client._select(sensors, measures)
         windows = _windows(start, end, chunk)
         bar = _progress(progress, len(selected) * len(windows))
         aligner = _Aligner()
@@ -258,12 +263,12 @@ class DataFrameMixin:
         try:
             for uid, m in selected:
                 ts_parts, val_parts = [], []
-                datatype = m["datatype"]
+                datatype: str = m["datatype"]
                 for w_start, w_end in windows:
                     if resolution is None:
-                        ts, vals = self._read_csv_series(uid, m, w_start, w_end)
+                        ts, vals = self._client._read_csv_series(uid, m, w_start, w_end)
                     else:
-                        ts, vals, datatype = self._read_json_series(uid, m, w_start, w_end, resolution, aggregate)
+                        ts, vals, datatype = self._client._read_json_series(uid, m, w_start, w_end, resolution, aggregate)
                     ts_parts.append(ts)
                     val_parts.append(vals)
                     if bar is not None:
@@ -294,14 +299,14 @@ class DataFrameMixin:
         return df
 
     def _read_csv_series(
-        self: "Client", uid: str, m: Measure, start: Optional["Timestamp"], end: Optional["Timestamp"]
+        self, uid: str, m: Measure, start: Optional["Timestamp"], end: Optional["Timestamp"]
     ) -> Tuple["np.ndarray[Any, Any]", "np.ndarray[Any, Any]"]:
         """One measure's readings from the streamed CSV download, parsed
         chunk by chunk straight off the socket: (int64 ns times, values)."""
         pd, np = _pandas()
         units = None if m["units"] is None else [m["units"]]
-        params = self._csv_params(uid, [m["name"]], start, end, units)
-        resp = self.request("GET", "/sensor/readings.csv", params=params, headers={"Accept": "text/csv"}, stream=True)
+        params = self._client._csv_params(uid, [m["name"]], start, end, units)
+        resp = self._client.request("GET", "/sensor/readings.csv", params=params, headers={"Accept": "text/csv"}, stream=True)
         try:
             if resp.status_code != 200:
                 raise DTBaseError("GET", "/sensor/readings.csv", resp)
@@ -337,7 +342,7 @@ class DataFrameMixin:
         return ts, np.concatenate(val_parts)
 
     def _read_json_series(
-        self: "Client",
+        self,
         uid: str,
         m: Measure,
         start: Optional["Timestamp"],
@@ -350,13 +355,13 @@ class DataFrameMixin:
         dt_from, dt_to = _time_param(start, _EPOCH), _time_param(end, _END_OF_TIME)
         datatype = m["datatype"]
         if isinstance(resolution, int) and not isinstance(resolution, bool):
-            points = self.sensor_readings_downsampled(m["name"], uid, dt_from, dt_to, resolution, m["units"])
+            points = self._client.sensor_readings_downsampled(m["name"], uid, dt_from, dt_to, resolution, m["units"])
             values = [p["value"] for p in points]
         else:
             bucket: Union[str, float] = (
                 resolution.total_seconds() if isinstance(resolution, _dt.timedelta) else cast(Union[str, float], resolution)
             )
-            points = self.sensor_readings_aggregate(m["name"], uid, dt_from, dt_to, bucket, [aggregate], m["units"])
+            points = self._client.sensor_readings_aggregate(m["name"], uid, dt_from, dt_to, bucket, [aggregate], m["units"])
             values = [p[aggregate] for p in points]
             if aggregate == "mean":
                 datatype = "float"
@@ -369,7 +374,7 @@ class DataFrameMixin:
     # -- writing -----------------------------------------------------------
 
     def write_readings(
-        self: "Client",
+        self,
         df: Union["pd.DataFrame", "pd.Series"],
         sensor: Optional[str] = None,
         tz: Optional[str] = None,
@@ -399,26 +404,26 @@ class DataFrameMixin:
         if {"sensor", "measure", "value"} <= set(map(str, df.columns)) and sensor is None:
             frame = df if "timestamp" not in df.columns else df.set_index("timestamp")
             index = _utc_index(frame.index, tz, "the frame's index")
-            return self._write_long(frame, index, batch_bytes)
+            return self._client._write_long(frame, index, batch_bytes)
         index = _utc_index(df.index, tz, "the frame's index")
         keys = [(sensor, str(c), None) if sensor is not None else _column_key(c) for c in df.columns]
-        measures = self._resolve_measures(keys)
+        measures = self._client._resolve_measures(keys)
         columns = [_to_wire(df.iloc[:, i], m["datatype"], f"{k[0]}:{k[1]}") for i, (k, m) in enumerate(zip(keys, measures))]
         names = [(k[0], m["name"], m["units"]) for k, m in zip(keys, measures)]
         wide = pd.DataFrame(dict(enumerate(columns)), copy=False)
         wide.index = index
         if any(":" in part for n in names for part in n if part is not None):
             long = wide.set_axis(pd.MultiIndex.from_tuples(names), axis=1).stack([0, 1, 2], dropna=True)
-            return self._send_long(long, batch_bytes)
+            return self._client._send_long(long, batch_bytes)
         header = "timestamp," + ",".join(_csv_name(n) for n in names) + "\r\n"
 
         def render(i: int, j: int) -> str:
             return cast(str, wide.iloc[i:j].to_csv(header=False, lineterminator="\r\n"))
 
-        return self._send_csv(header, render, len(wide), batch_bytes)
+        return self._client._send_csv(header, render, len(wide), batch_bytes)
 
-    def _resolve_measures(self: "Client", keys: Sequence[Tuple[str, str, Optional[str]]]) -> List[Measure]:
-        by_sensor = self._measures_of(sorted({k[0] for k in keys}))
+    def _resolve_measures(self, keys: Sequence[Tuple[str, str, Optional[str]]]) -> List[Measure]:
+        by_sensor = self._client._measures_of(sorted({k[0] for k in keys}))
         out = []
         for uid, name, units in keys:
             ms = [m for m in by_sensor[uid] if m["name"] == name and (units is None or m["units"] == units)]
@@ -429,14 +434,14 @@ class DataFrameMixin:
             out.append(ms[0])
         return out
 
-    def _write_long(self: "Client", frame: "pd.DataFrame", index: "pd.DatetimeIndex", batch_bytes: int) -> WriteSummary:
+    def _write_long(self, frame: "pd.DataFrame", index: "pd.DatetimeIndex", batch_bytes: int) -> WriteSummary:
         pd, _ = _pandas()
         frame = frame.set_axis(index, axis=0)
         units_col = frame["units"] if "units" in frame.columns else None
         keys = sorted({(str(s), str(m), None if units_col is None else u) for s, m, u in zip(
             frame["sensor"], frame["measure"], units_col if units_col is not None else [None] * len(frame))},
             key=lambda k: (k[0], k[1], k[2] or ""))
-        measures = dict(zip(keys, self._resolve_measures(keys)))
+        measures = dict(zip(keys, self._client._resolve_measures(keys)))
         parts = []
         groups = [frame["sensor"], frame["measure"]] + ([units_col] if units_col is not None else [])
         for key, g in frame.groupby(groups, sort=False):
@@ -449,9 +454,9 @@ class DataFrameMixin:
             return WriteSummary(0, 0, 0, 0)
         long = pd.concat(parts)
         long.index = long.index.reorder_levels([3, 0, 1, 2])
-        return self._send_long(long, batch_bytes)
+        return self._client._send_long(long, batch_bytes)
 
-    def _send_long(self: "Client", long: "pd.Series", batch_bytes: int) -> WriteSummary:
+    def _send_long(self, long: "pd.Series", batch_bytes: int) -> WriteSummary:
         """Send a Series indexed by (timestamp, sensor, measure, units) in the
         server's long CSV layout."""
         pd, _ = _pandas()
@@ -467,10 +472,10 @@ class DataFrameMixin:
         def render(i: int, j: int) -> str:
             return cast(str, frame.iloc[i:j].to_csv(header=False, index=False, lineterminator="\r\n"))
 
-        return self._send_csv(header, render, len(frame), batch_bytes)
+        return self._client._send_csv(header, render, len(frame), batch_bytes)
 
     def _send_csv(
-        self: "Client", header: str, render: Callable[[int, int], str], n: int, batch_bytes: int
+        self, header: str, render: Callable[[int, int], str], n: int, batch_bytes: int
     ) -> WriteSummary:
         """Upload rows [0, n) as CSV (``render(i, j)`` gives rows [i, j)) in
         as few requests as fit ``batch_bytes``, rendering a slice at a time."""
@@ -483,7 +488,7 @@ class DataFrameMixin:
             if len(buf) == len(head):
                 return
             try:
-                res = cast(InsertSummary, self.upload_readings_csv(bytes(buf)))
+                res = cast(InsertSummary, self._client.upload_readings_csv(bytes(buf)))
             except Exception as e:
                 if total.requests:
                     raise PartialWriteError(total, e) from e
@@ -507,7 +512,7 @@ class DataFrameMixin:
     # -- model runs --------------------------------------------------------
 
     def read_forecast(
-        self: "Client", model: str, run: Optional[int] = None, tolerance_minutes: Optional[float] = None
+        self, model: str, run: Optional[int] = None, tolerance_minutes: Optional[float] = None
     ) -> "pd.DataFrame":
         """A model run's forecast beside the observations it predicts.
 
@@ -521,11 +526,11 @@ class DataFrameMixin:
         """
         pd, np = _pandas()
         if run is None:
-            runs = cast(List[ModelRun], self.list_model_runs(model, _EPOCH, _END_OF_TIME))
+            runs = cast(List[ModelRun], self._client.list_model_runs(model, _EPOCH, _END_OF_TIME))
             if not runs:
                 raise ValueError(f"model {model!r} has no runs")
             run = max(runs, key=lambda r: (r["time_created"], r["id"]))["id"]
-        comp = cast(ModelRunComparison, self.get_model_run_comparison(run, tolerance_minutes))
+        comp = cast(ModelRunComparison, self._client.get_model_run_comparison(run, tolerance_minutes))
         bases = {name[len(p):] for name in comp["forecast"] for p, _ in _FORECAST_PREFIXES if name.startswith(p)}
         rename = {}
         if len(bases) == 1:
@@ -545,7 +550,7 @@ class DataFrameMixin:
         return df
 
     def write_model_run(
-        self: "Client",
+        self,
         df: Union["pd.DataFrame", "pd.Series"],
         model: str,
         scenario: str = "default",
@@ -575,18 +580,18 @@ class DataFrameMixin:
             if sensor is None:
                 raise ValueError("measure= needs sensor=")
             if units is None:
-                ms = [m for m in self._measures_of([sensor])[sensor] if m["name"] == measure]
+                ms = [m for m in self._client._measures_of([sensor])[sensor] if m["name"] == measure]
                 if not ms:
                     raise ValueError(f"sensor {sensor} has no measure {measure!r}")
                 units = ms[0]["units"]
             sensor_measure = {"name": measure, "units": units}
         names = {p.strip().lower().split()[0]: p for p, _ in _FORECAST_PREFIXES}
         try:
-            self.insert_model(model)
+            self._client.insert_model(model)
         except DTBaseError as e:
             if not e.exists_already:
                 raise
-        existing = {m["name"] for m in self.list_model_measures()}
+        existing = {m["name"] for m in self._client.list_model_measures()}
         series = []
         for col in df.columns:
             name = str(col)
@@ -596,7 +601,7 @@ class DataFrameMixin:
             datatype = _datatype_of(s)
             if name not in existing:
                 try:
-                    self.insert_model_measure(name, units or "", datatype)
+                    self._client.insert_model_measure(name, units or "", datatype)
                 except DTBaseError as e:
                     if not e.exists_already:
                         raise
@@ -605,7 +610,7 @@ class DataFrameMixin:
             values = [_plain(v) for v in values]
             stamps = [t.isoformat() for t in index[ok]]
             series.append({"measure_name": name, "values": values, "timestamps": stamps})
-        out = self.insert_model_run(
+        out = self._client.insert_model_run(
             model, scenario, series, time_created=time_created, create_scenario=True,
             sensor_unique_id=sensor if measure is not None else None, sensor_measure=sensor_measure,
         )

@@ -42,7 +42,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """The wait before send number ``attempt + 2``."""
-        d = min(self.max_backoff, self.backoff * (2**attempt))
+        d: float = min(self.max_backoff, self.backoff * 2.0**attempt)
         return d * (1 + random.random() / 10)
 
 
