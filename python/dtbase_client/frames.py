@@ -412,8 +412,8 @@ class DataFrameMixin:
         wide = pd.DataFrame(dict(enumerate(columns)), copy=False)
         wide.index = index
         if any(":" in part for n in names for part in n if part is not None):
-            long = wide.set_axis(pd.MultiIndex.from_tuples(names), axis=1).stack([0, 1, 2], dropna=True)
-            return self._client._send_long(long, batch_bytes)
+            # Such names cannot head wide-layout columns.
+            return self._client._send_long([(n, wide[i]) for i, n in enumerate(names)], batch_bytes)
         header = "timestamp," + ",".join(_csv_name(n) for n in names) + "\r\n"
 
         def render(i: int, j: int) -> str:
@@ -446,32 +446,27 @@ class DataFrameMixin:
         for key, g in frame.groupby(groups, sort=False):
             k = (str(key[0]), str(key[1]), None if units_col is None else key[2])
             m = measures[k]
-            vals = _to_wire(g["value"], m["datatype"], f"{k[0]}:{k[1]}").dropna()
-            parts.append(pd.Series(vals.to_numpy(dtype=object), index=pd.MultiIndex.from_arrays(
-                [[k[0]] * len(vals), [m["name"]] * len(vals), [m["units"]] * len(vals), vals.index])))
-        if not parts:
-            return WriteSummary(0, 0, 0, 0)
-        long = pd.concat(parts)
-        long.index = long.index.reorder_levels([3, 0, 1, 2])
-        return self._client._send_long(long, batch_bytes)
+            parts.append(((k[0], m["name"], m["units"]), _to_wire(g["value"], m["datatype"], f"{k[0]}:{k[1]}")))
+        return self._client._send_long(parts, batch_bytes)
 
-    def _send_long(self, long: "pd.Series", batch_bytes: int) -> WriteSummary:
-        """Send a Series indexed by (timestamp, sensor, measure, units) in the
-        server's long CSV layout."""
+    def _send_long(
+        self, parts: Sequence[Tuple[Tuple[str, str, Optional[str]], "pd.Series"]], batch_bytes: int
+    ) -> WriteSummary:
+        """Send series of (sensor, measure, units) in the server's long CSV
+        layout; missing values are skipped."""
         pd, _ = _pandas()
-        frame = long.reset_index()
-        frame.columns = ["a", "b", "c", "d", "value"]
-        # Order the levels as (timestamp, sensor, measure, units) whatever
-        # their source: find the datetime level.
-        ts_col = next(c for c in ("a", "b", "c", "d") if pd.api.types.is_datetime64_any_dtype(frame[c]))
-        rest = [c for c in ("a", "b", "c", "d") if c != ts_col]
-        frame = frame[rest + [ts_col, "value"]]
+        frames = []
+        for (uid, name, units), values in parts:
+            values = values.dropna()
+            frames.append(pd.DataFrame({"unique_identifier": uid, "measure_name": name, "measure_units": units or "",
+                                        "timestamp": values.index, "value": values.to_numpy(dtype=object)}))
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         header = "unique_identifier,measure_name,measure_units,timestamp,value\r\n"
 
         def render(i: int, j: int) -> str:
             return cast(str, frame.iloc[i:j].to_csv(header=False, index=False, lineterminator="\r\n"))
 
-        return self._client._send_csv(header, render, len(frame), batch_bytes)
+        return self._send_csv(header, render, len(frame), batch_bytes)
 
     def _send_csv(
         self, header: str, render: Callable[[int, int], str], n: int, batch_bytes: int

@@ -257,3 +257,22 @@ def test_mixin_has_no_pandas_import_at_module_level():
 
     assert issubclass(Client, DataFrameMixin)
     assert "pandas" not in vars(frames)
+
+
+def test_names_with_colons(client, uid):
+    """Sensor ids such as MAC addresses cannot name wide CSV columns; the
+    write goes in the long layout instead."""
+    t = f"mac-{uid}"
+    client.insert_sensor_type(t, [{"name": "temperature", "units": "°C", "datatype": "float"},
+                                  {"name": "state", "units": None, "datatype": "string"}])
+    sensors = [f"c4:93:00:{uid[:2]}:{uid[2:4]}:0{i}" for i in range(2)]
+    for s in sensors:
+        client.insert_sensor(t, s)
+    index = pd.date_range("2024-08-01", periods=5, freq="h", tz="UTC", name="timestamp")
+    df = pd.DataFrame({(sensors[0], "temperature"): [1.0, np.nan, 3.0, 4.0, 5.0],
+                       (sensors[1], "temperature"): [np.nan, 2.5, np.nan, np.nan, 5.5],
+                       (sensors[1], "state"): pd.array(["on", None, "off", "a:b", None], dtype="string")}, index=index)
+    df.columns = df.columns.set_names(["sensor", "measure"])
+    assert client.write_readings(df).inserted == 9
+    got = client.read_readings(sensors, start=index[0], end=index[-1])
+    pd.testing.assert_frame_equal(got[df.columns], df, check_freq=False)

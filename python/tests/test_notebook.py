@@ -76,6 +76,7 @@ def demo(start_server):
 def demo_env(demo, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DT_")}
     env.update(DT_BACKEND_URL=demo.url, DT_DEFAULT_USER_PASS=PASSWORD, MPLBACKEND="Agg",
+               PYDEVD_DISABLE_FILE_VALIDATION="1",  # the kernel's debugger warns about frozen modules
                PYTHONPATH=os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")]),
                FORECAST_PNG=str(tmp_path / "forecast.png"))
     return env

@@ -31,14 +31,17 @@ class Overloaded(http.server.BaseHTTPRequestHandler):
         if status == "slow":
             time.sleep(1)
             status = 200
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
         payload = b'{"detail":"ok"}' if status == 200 else b'{"detail":"busy"}'
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client timed out and left
 
     do_GET = do_POST = _answer
 
