@@ -238,8 +238,8 @@ class DataFrameMixin:
         ``sensors``: one unique identifier or several; ``measures``: names
         (default: every measure of each sensor's type). ``start`` and ``end``
         are included (default: all time). ``resolution`` None reads every
-        reading (streamed CSV); a bucket width (``"15m"``, ``"1h"``,
-        seconds or a ``timedelta``) reads one ``aggregate`` per bucket
+        reading (streamed CSV); a bucket width (``"15m"``, ``"1h"``, a
+        float of seconds or a ``timedelta``) reads one ``aggregate`` per bucket
         (mean, min, max, sum, count, first, last); an ``int`` reads at most
         that many points per series, keeping peaks and troughs.
 
@@ -409,8 +409,7 @@ class DataFrameMixin:
         measures = self._client._resolve_measures(keys)
         columns = [_to_wire(df.iloc[:, i], m["datatype"], f"{k[0]}:{k[1]}") for i, (k, m) in enumerate(zip(keys, measures))]
         names = [(k[0], m["name"], m["units"]) for k, m in zip(keys, measures)]
-        wide = pd.DataFrame(dict(enumerate(columns)), copy=False)
-        wide.index = index
+        wide = pd.DataFrame({i: col.array for i, col in enumerate(columns)}, index=index, copy=False)
         if any(":" in part for n in names for part in n if part is not None):
             # Such names cannot head wide-layout columns.
             return self._client._send_long([(n, wide[i]) for i, n in enumerate(names)], batch_bytes)
