@@ -433,19 +433,15 @@ class DataFrameMixin:
         return out
 
     def _write_long(self, frame: "pd.DataFrame", index: "pd.DatetimeIndex", batch_bytes: int) -> WriteSummary:
-        pd, _ = _pandas()
         frame = frame.set_axis(index, axis=0)
-        units_col = frame["units"] if "units" in frame.columns else None
-        keys = sorted({(str(s), str(m), None if units_col is None else u) for s, m, u in zip(
-            frame["sensor"], frame["measure"], units_col if units_col is not None else [None] * len(frame))},
-            key=lambda k: (k[0], k[1], k[2] or ""))
-        measures = dict(zip(keys, self._client._resolve_measures(keys)))
-        parts = []
-        groups = [frame["sensor"], frame["measure"]] + ([units_col] if units_col is not None else [])
-        for key, g in frame.groupby(groups, sort=False):
-            k = (str(key[0]), str(key[1]), None if units_col is None else key[2])
-            m = measures[k]
-            parts.append(((k[0], m["name"], m["units"]), _to_wire(g["value"], m["datatype"], f"{k[0]}:{k[1]}")))
+        # A missing units cell leaves the measure to be found by name.
+        units = frame["units"].fillna("").astype(str) if "units" in frame.columns else None
+        groups = [frame["sensor"].astype(str), frame["measure"].astype(str)] + ([units] if units is not None else [])
+        grouped = list(frame["value"].groupby(groups, sort=False))
+        keys = [(str(k[0]), str(k[1]), (k[2] or None) if units is not None else None) for k, _ in grouped]
+        measures = self._client._resolve_measures(keys)
+        parts = [((k[0], m["name"], m["units"]), _to_wire(values, m["datatype"], f"{k[0]}:{k[1]}"))
+                 for k, m, (_, values) in zip(keys, measures, grouped)]
         return self._client._send_long(parts, batch_bytes)
 
     def _send_long(

@@ -195,8 +195,12 @@ def test_nan_skipped_long_frames_and_batches(client, mixed, monkeypatch):
     values = np.arange(400, dtype=float)
     values[::4] = np.nan
     long = pd.DataFrame({"timestamp": index, "sensor": mixed, "measure": "f", "value": values})
+    with_units = long.assign(units=["K", None] * 200).iloc[:8]  # a units column, partly empty
+    assert client.write_readings(with_units).inserted == 6
+    with pytest.raises(ValueError, match="no measure 'f' in 'mK'"):
+        client.write_readings(with_units.assign(units="mK"))
     summary = client.write_readings(long, batch_bytes=2_000)  # several requests
-    assert summary.rows == summary.inserted == 300 and summary.requests > 1
+    assert (summary.rows, summary.inserted, summary.duplicates) == (300, 294, 6) and summary.requests > 1
     got = client.read_readings(mixed, "f", index[0], index[-1])
     assert len(got) == 300 and not got.isna().any().any()
     np.testing.assert_array_equal(got[(mixed, "f")].to_numpy(), values[~np.isnan(values)])
