@@ -42,11 +42,14 @@ if [ -z "${DT_TEST_POSTGRES_URL:-}" ]; then
     # Stubs go to a directory of their own, seen by mypy only.
     stubs=${TMPDIR:-/tmp}/dtbase-python-stubs
     if [ ! -d "$stubs/requests-stubs" ]; then
-      "$PY" -m pip install -q --disable-pip-version-check --target "$stubs" types-requests types-tqdm >/dev/null 2>&1 ||
-        echo "warning: could not fetch types-requests from PyPI; mypy reports requests as untyped" >&2
+      "$PY" -m pip install -q --disable-pip-version-check --target "$stubs" types-requests types-tqdm >/dev/null 2>&1 || true
     fi
-    echo "== mypy --strict dtbase_client"
-    PYTHONPATH="$stubs" "$PY" -m mypy dtbase_client
+    if [ -d "$stubs/requests-stubs" ]; then
+      echo "== mypy --strict dtbase_client"
+      PYTHONPATH="$stubs" "$PY" -m mypy --cache-dir "$stubs/.mypy_cache" dtbase_client
+    else
+      echo "warning: could not fetch types-requests and types-tqdm from PyPI; type check skipped" >&2
+    fi
   else
     echo "warning: mypy is not installed; type check skipped" >&2
   fi
