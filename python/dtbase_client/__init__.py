@@ -9,12 +9,16 @@ Services: ``from dtbase_client.services import BaseIngress, BaseModel``.
 
 from .client import DEFAULT_BACKEND_URL, DEFAULT_USER_EMAIL, Client, chunks, format_time, parse_time
 from .exc import BackendCallError, DTBaseError
+from .frames import PartialWriteError
+from .retry import RetryPolicy
 from .services import BaseIngress, BaseModel, BaseService
 
 __all__ = [
     "Client",
     "DTBaseError",
     "BackendCallError",
+    "PartialWriteError",
+    "RetryPolicy",
     "BaseService",
     "BaseIngress",
     "BaseModel",

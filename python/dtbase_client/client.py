@@ -20,6 +20,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 import requests
 
 from .exc import DTBaseError
+from .frames import DataFrameMixin
+from .retry import RetryPolicy, RetrySession
 
 DEFAULT_BACKEND_URL = "http://localhost:5000"
 DEFAULT_USER_EMAIL = "default_user@localhost"
@@ -68,13 +70,18 @@ def _token_expiry(token: Optional[str]) -> Optional[float]:
         return None
 
 
-class Client:
+class Client(DataFrameMixin):
     """A client of one dtbase (or DTBase) server.
 
     ``Client()`` reads ``DT_BACKEND_URL`` and, unless an API key or other
     credentials are given, logs in as ``default_user@localhost`` with
     ``DT_DEFAULT_USER_PASS`` when that is set. ``DT_API_KEY``, when set, is
     used as an API key.
+
+    Requests share one session, time out after ``timeout`` seconds, and are
+    retried as ``retry`` says (see ``dtbase_client.retry``). The DataFrame
+    methods (``read_readings``, ``write_readings``, ``read_forecast``,
+    ``write_model_run``) are in ``dtbase_client.frames``.
     """
 
     def __init__(
@@ -87,10 +94,11 @@ class Client:
         refresh_token: Optional[str] = None,
         timeout: float = 60.0,
         session: Optional[requests.Session] = None,
+        retry: Optional[RetryPolicy] = None,
     ):
         self.base_url = (base_url or backend_url()).rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or RetrySession(retry, timeout)
         self._lock = threading.RLock()
         self.api_key = api_key
         if api_key is None and email is None and password is None and access_token is None:
@@ -577,7 +585,15 @@ class Client:
         ``credential_header``, ``credential_value``, ``clear_credential``."""
         return self.post("/service/edit-service", dict(changes, name=name), 200)
 
-    def _schedule(self, service_name, name, cron, timezone, parameter_set_name, enabled):
+    def _schedule(
+        self,
+        service_name: str,
+        name: str,
+        cron: str,
+        timezone: Optional[str],
+        parameter_set_name: Optional[str],
+        enabled: Optional[bool],
+    ) -> Dict[str, Any]:
         body: Dict[str, Any] = {"service_name": service_name, "name": name, "cron": cron}
         if timezone is not None:
             body["timezone"] = timezone
@@ -664,7 +680,14 @@ class Client:
             out.append(s)
         return self.post("/sensor/insert-readings-batch", {"series": out}, 201)
 
-    def _range(self, measure_name, unique_identifier, dt_from, dt_to, measure_units):
+    def _range(
+        self,
+        measure_name: str,
+        unique_identifier: str,
+        dt_from: Timestamp,
+        dt_to: Timestamp,
+        measure_units: Optional[str],
+    ) -> Dict[str, Any]:
         body: Dict[str, Any] = {
             "measure_name": measure_name,
             "unique_identifier": unique_identifier,
@@ -719,7 +742,14 @@ class Client:
             body["unique_identifiers"] = list(unique_identifiers)
         return self.post("/sensor/latest-readings", body, 200)
 
-    def _csv_params(self, unique_identifier, measure_names, dt_from, dt_to, measure_units):
+    def _csv_params(
+        self,
+        unique_identifier: str,
+        measure_names: Union[str, Sequence[str]],
+        dt_from: Optional[Timestamp],
+        dt_to: Optional[Timestamp],
+        measure_units: Union[None, str, Sequence[str]],
+    ) -> Dict[str, Any]:
         if isinstance(measure_names, str):
             measure_names = [measure_names]
         params: Dict[str, Any] = {"unique_identifier": unique_identifier, "measure_name": list(measure_names)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import requests
 
@@ -27,7 +27,7 @@ def backend_call(
     return requests.request(request_type.upper(), f"{backend_url()}{end_point_path}", headers=headers, **kwargs)
 
 
-def login(user_email: str = DEFAULT_USER_EMAIL, password: Optional[str] = None) -> tuple:
+def login(user_email: str = DEFAULT_USER_EMAIL, password: Optional[str] = None) -> Tuple[str, str]:
     """Log in and return ``(access_token, refresh_token)``. The password
     defaults to ``DT_DEFAULT_USER_PASS``."""
     if password is None:

@@ -63,7 +63,7 @@ def _postgres_database():
 class Server:
     """A running ``dtbase serve``."""
 
-    def __init__(self, binary, tmp, **env):
+    def __init__(self, binary, tmp, args=(), **env):
         self.data_dir = tmp / "data"
         self.log_path = tmp / "serve.log"
         db_url, self._drop = _postgres_database()
@@ -81,7 +81,7 @@ class Server:
             full_env["DT_DATABASE_URL"] = db_url
         full_env.update({k: str(v) for k, v in env.items()})
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary, "serve"], env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([binary, "serve", *args], env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
         self.url = self._wait_for_url()
 
     def _wait_for_url(self, timeout=60):
@@ -116,8 +116,8 @@ def start_server(dtbase_bin, tmp_path_factory):
     """A factory of servers, each stopped at the end of the session."""
     servers = []
 
-    def start(**env):
-        s = Server(dtbase_bin, tmp_path_factory.mktemp("serve"), **env)
+    def start(args=(), **env):
+        s = Server(dtbase_bin, tmp_path_factory.mktemp("serve"), args, **env)
         servers.append(s)
         return s
 
