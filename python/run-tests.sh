@@ -7,8 +7,7 @@
 # It installs what the tests drive from Debian's packages when missing:
 # pytest and requests (required); pandas, statsmodels, matplotlib, tqdm,
 # nbclient, nbformat, ipykernel and mypy. Unless DT_TEST_POSTGRES_URL is set
-# (they do not depend on the
-# database), it also runs `mypy --strict` on the package, with the type
+# (they do not depend on the database), it also runs `mypy --strict` on the package, with the type
 # stubs of requests and tqdm from PyPI, and builds the wheel (into
 # DT_WHEEL_DIR when set).
 #
