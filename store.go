@@ -6,6 +6,8 @@ import "context"
 // implements it for SQLite and PostgreSQL.
 type Store interface {
 	UserStore
+	SessionStore
+	LoginThrottleStore
 	SettingStore
 	LocationStore
 	SensorStore

@@ -41,6 +41,9 @@ type Config struct {
 	MQTT         mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
 	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
 	Demo         bool
+
+	PasswordMinLength int  // least length of a new password (at least 8)
+	MetricsPublic     bool // serve /metrics without a credential
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -100,6 +103,17 @@ var settings = []setting{
 	{"DT_LOG_FORMAT", "", "log format: json or text (default: text on a terminal, json otherwise)", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"DT_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"DT_SCHEDULER", "true", "run scheduled services from this process (exactly once across replicas)", func(c *Config, v string) (err error) { c.Scheduler, err = strconv.ParseBool(v); return }},
+	{"DT_PASSWORD_MIN_LENGTH", "8", "least number of characters of a new password (8 or more)", func(c *Config, v string) (err error) {
+		c.PasswordMinLength, err = strconv.Atoi(strings.TrimSpace(v))
+		if err == nil && c.PasswordMinLength < 8 {
+			err = fmt.Errorf("must be at least 8, got %d", c.PasswordMinLength)
+		}
+		return
+	}},
+	{"DT_METRICS_PUBLIC", "false", "serve /metrics to anyone; otherwise it needs an admin's token or an API key", func(c *Config, v string) (err error) {
+		c.MetricsPublic, err = strconv.ParseBool(v)
+		return
+	}},
 	{"DT_MQTT_BROKER", "", "mqtt://host:1883 of a broker to subscribe to for readings (see the docs)", func(c *Config, v string) error { c.MQTTBroker = v; return nil }},
 }
 

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 )
 
 const userUsage = `Usage: dtbase user <create|list|set-password|set-role|delete> [flags] [args]
@@ -85,7 +85,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		hash, err := api.HashPassword(p, m.BcryptCost)
+		hash, err := m.hashNewPassword(c, p)
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		hash, err := api.HashPassword(p, m.BcryptCost)
+		hash, err := m.hashNewPassword(c, p)
 		if err != nil {
 			return err
 		}
@@ -152,4 +152,13 @@ func reorderFlags(args []string) []string {
 		pos = append(pos, a)
 	}
 	return append(flags, pos...)
+}
+
+// hashNewPassword applies the password policy of the API and the web
+// interface (DT_PASSWORD_MIN_LENGTH) and hashes the password.
+func (m *Main) hashNewPassword(c Config, password string) ([]byte, error) {
+	if err := (auth.Policy{MinLength: c.PasswordMinLength}).Check(password); err != nil {
+		return nil, fmt.Errorf("%s", dtbase.ErrorMessage(err))
+	}
+	return auth.HashPassword(password, m.BcryptCost)
 }
