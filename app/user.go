@@ -81,6 +81,10 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if !r.Valid() {
 			return usageError{fmt.Sprintf("invalid role %q: want admin, editor or viewer", r)}
 		}
+		// An existing user is reported before the password is judged.
+		if _, err := db.FindUserByEmail(ctx, email); err == nil {
+			return fmt.Errorf("User already exists")
+		}
 		p, err := readPassword()
 		if err != nil {
 			return err

@@ -38,9 +38,9 @@ type Config struct {
 
 // Handler serves the pages, the static assets and the islands' data.
 type Handler struct {
-	cfg     Config
-	store   dtbase.Store
-	log     *slog.Logger
+	cfg    Config
+	store  dtbase.Store
+	log    *slog.Logger
 	auth   *auth.Auth
 	mux    *http.ServeMux
 	pages  *pageSet
