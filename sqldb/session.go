@@ -51,25 +51,23 @@ func (db *DB) FindSession(ctx context.Context, id string, now time.Time) (*dtbas
 // a refresh token was used twice: the session is revoked and ECONFLICT
 // returned, so neither copy works again.
 func (db *DB) RotateSession(ctx context.Context, id, old, next string, expires time.Time) error {
-	return db.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE auth_session SET refresh_id = $1, expires = $2 WHERE id = $3 AND refresh_id = $4 AND revoked_at IS NULL`,
-			next, micros(expires), id, old)
-		if err != nil {
-			return fmt.Errorf("rotate session: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
-		}
-		res, err = tx.ExecContext(ctx, `UPDATE auth_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(db.Now()), id)
-		if err != nil {
-			return fmt.Errorf("revoke reused session: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Session has ended")
-		}
-		return dtbase.Errorf(dtbase.ECONFLICT, "Refresh token reused; the session has been ended")
-	})
+	res, err := db.write.ExecContext(ctx,
+		`UPDATE auth_session SET refresh_id = $1, expires = $2 WHERE id = $3 AND refresh_id = $4 AND revoked_at IS NULL`,
+		next, micros(expires), id, old)
+	if err != nil {
+		return fmt.Errorf("rotate session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	res, err = db.write.ExecContext(ctx, `UPDATE auth_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(db.Now()), id)
+	if err != nil {
+		return fmt.Errorf("revoke reused session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return dtbase.Errorf(dtbase.ENOTFOUND, "Session has ended")
+	}
+	return dtbase.Errorf(dtbase.ECONFLICT, "Refresh token reused; the session has been ended")
 }
 
 // ExtendSession moves the expiry of an active session.

@@ -204,3 +204,11 @@ func (h *Handler) changeOwnPassword(r *http.Request, s *session) (string, string
 	}
 	return "/login", "Password changed. Sign in with the new password.", nil
 }
+
+// signOutEverywhere ends every session of the user, this one included.
+func (h *Handler) signOutEverywhere(r *http.Request, s *session) (string, string, error) {
+	if err := h.auth.SignOutEverywhere(r.Context(), s.User.ID); err != nil {
+		return "/account", "", err
+	}
+	return "/login", "You have been signed out everywhere.", nil
+}

@@ -102,6 +102,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /{$}", h.page(viewer, h.dashboard))
 	m.Handle("GET /account", h.page(viewer, h.accountPage))
 	m.Handle("POST /account/password", h.action(viewer, h.changeOwnPassword))
+	m.Handle("POST /account/logout-everywhere", h.action(viewer, h.signOutEverywhere))
 
 	m.Handle("GET /users", h.page(admin, h.usersPage))
 	m.Handle("POST /users/create", h.action(admin, h.createUser))
