@@ -6,6 +6,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 )
 
 // Config is every setting of dtbase serve. Each field has a DT_* variable
@@ -44,6 +46,7 @@ type Config struct {
 
 	PasswordMinLength int  // least length of a new password (at least 8)
 	MetricsPublic     bool // serve /metrics without a credential
+	TrustedProxies    []*net.IPNet
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -112,6 +115,10 @@ var settings = []setting{
 	}},
 	{"DT_METRICS_PUBLIC", "false", "serve /metrics to anyone; otherwise it needs an admin's token or an API key", func(c *Config, v string) (err error) {
 		c.MetricsPublic, err = strconv.ParseBool(v)
+		return
+	}},
+	{"DT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (login throttling, logs)", func(c *Config, v string) (err error) {
+		c.TrustedProxies, err = auth.ParseCIDRs(v)
 		return
 	}},
 	{"DT_MQTT_BROKER", "", "mqtt://host:1883 of a broker to subscribe to for readings (see the docs)", func(c *Config, v string) error { c.MQTTBroker = v; return nil }},

@@ -331,7 +331,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	// One Auth for API and web: one login throttle, one session store.
 	authn := auth.New(auth.Config{Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
-		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, Logger: log})
+		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, TrustedProxies: c.TrustedProxies, Logger: log})
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,

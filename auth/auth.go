@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,9 @@ type Config struct {
 	BcryptCost int    // cost of new password hashes (default 12)
 	Policy     Policy // rule for new passwords
 	Throttle   Throttle
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (DT_TRUSTED_PROXIES); without them the peer is the client.
+	TrustedProxies []*net.IPNet
 
 	Logger *slog.Logger
 	// Now returns the current instant; tests replace it.

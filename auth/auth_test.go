@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -192,5 +195,43 @@ func TestWebSessionIdle(t *testing.T) {
 		if _, state, _ := a.WebSession(ctx, bad); state != CookieBad {
 			t.Errorf("%q: %v, want bad", bad, state)
 		}
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	proxies, err := ParseCIDRs("10.0.0.0/8, 192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseCIDRs("10.0.0.0/99"); err == nil {
+		t.Error("bad CIDR accepted")
+	}
+	tests := []struct {
+		name    string
+		proxies []*net.IPNet
+		remote  string
+		xff     []string
+		want    string
+	}{
+		{"no proxies: header ignored", nil, "203.0.113.5:1", []string{"198.51.100.1"}, "203.0.113.5"},
+		{"untrusted peer: header ignored", proxies, "203.0.113.5:1", []string{"198.51.100.1"}, "203.0.113.5"},
+		{"trusted proxy", proxies, "10.1.2.3:1", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"client-sent entries before the proxy's are ignored", proxies, "10.1.2.3:1", []string{"6.6.6.6, 198.51.100.1"}, "198.51.100.1"},
+		{"chain of trusted proxies", proxies, "10.1.2.3:1", []string{"198.51.100.1, 192.0.2.1", "10.9.9.9"}, "198.51.100.1"},
+		{"malformed entry", proxies, "10.1.2.3:1", []string{"junk"}, "10.1.2.3"},
+		{"no header", proxies, "10.1.2.3:1", nil, "10.1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := New(Config{TrustedProxies: tt.proxies})
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tt.remote
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := a.ClientIP(r); got != tt.want {
+				t.Errorf("ClientIP = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -104,12 +105,66 @@ func (e *RateLimitError) Unwrap() error {
 	return dtbase.Errorf(dtbase.ERATELIMIT, "Too many failed login attempts; try again in %s seconds", e.RetryAfter())
 }
 
-// ClientIP is the address a request came from. X-Forwarded-For is not
-// trusted: a proxy in front should be configured to set RemoteAddr.
-func ClientIP(r *http.Request) string {
+// ClientIP is the address a request came from: the connection's peer, or,
+// when the peer is one of the trusted proxies, the last address in
+// X-Forwarded-For that is not a trusted proxy. Without trusted proxies the
+// header is ignored, since any client can send it.
+func (a *Auth) ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(a.cfg.TrustedProxies) == 0 || !a.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if net.ParseIP(hop) == nil {
+			break // a malformed entry: stop at the last address we can vouch for
+		}
+		host = hop
+		if !a.trusted(hop) {
+			break
+		}
 	}
 	return host
+}
+
+func (a *Auth) trusted(ip string) bool {
+	p := net.ParseIP(ip)
+	for _, n := range a.cfg.TrustedProxies {
+		if p != nil && n.Contains(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseCIDRs parses a comma-separated list of CIDRs or single addresses.
+func ParseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither an address nor a CIDR", s)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

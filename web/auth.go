@@ -49,7 +49,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, d)
 		return
 	}
-	u, err := h.auth.Login(r.Context(), email, password, auth.ClientIP(r))
+	u, err := h.auth.Login(r.Context(), email, password, h.auth.ClientIP(r))
 	var limited *auth.RateLimitError
 	switch {
 	case errors.As(err, &limited):
