@@ -83,7 +83,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		}
 		// An existing user is reported before the password is judged.
 		if _, err := db.FindUserByEmail(ctx, email); err == nil {
-			return fmt.Errorf("User already exists")
+			return fmt.Errorf("%s", "User already exists") // the store's text, as for a race below
 		}
 		p, err := readPassword()
 		if err != nil {
