@@ -152,7 +152,8 @@ func (a *Auth) Login(ctx context.Context, email, password, clientIP string) (*dt
 }
 
 // prune deletes expired sessions and stale throttle records, at most every
-// ten minutes per process.
+// ten minutes per process, so that both tables stay as small as the
+// sessions and guesses of the last hours.
 func (a *Auth) prune(ctx context.Context, now time.Time) {
 	last := a.lastPrune.Load()
 	if now.UnixNano()-last < int64(10*time.Minute) || !a.lastPrune.CompareAndSwap(last, now.UnixNano()) {
@@ -179,6 +180,7 @@ func (a *Auth) IssueTokens(ctx context.Context, u *dtbase.User) (TokenPair, erro
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return TokenPair{}, err
 	}
+	a.prune(ctx, now)
 	return a.pair(u, s.ID, s.RefreshID, now)
 }
 

@@ -104,6 +104,7 @@ func (a *Auth) StartWebSession(ctx context.Context, u *dtbase.User) (string, err
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return "", err
 	}
+	a.prune(ctx, exp.Add(-a.cfg.SessionTTL))
 	return a.encodeCookie(u.ID, s.ID, u.SessionVersion, exp), nil
 }
 
