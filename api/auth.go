@@ -80,7 +80,7 @@ func (s *Server) authRoutes() {
 			return s.auth.Refresh(ctx, c)
 		})
 	rt.refresh = true
-	handle(s, http.MethodPost, "/auth/logout-everywhere", dtbase.RoleViewer, http.StatusOK, "Sign out everywhere: end every token and browser session of the calling user",
+	out := handle(s, http.MethodPost, "/auth/logout-everywhere", dtbase.RoleViewer, http.StatusOK, "Sign out everywhere: end every token and browser session of the calling user",
 		func(ctx context.Context, _ *noBody) (detail, error) {
 			p, _ := PrincipalFrom(ctx)
 			if p.UserID == 0 {
@@ -91,6 +91,7 @@ func (s *Server) authRoutes() {
 			}
 			return detail{"Signed out everywhere"}, nil
 		})
+	out.extraErrors = map[int]string{http.StatusBadRequest: "The caller is an API key, which has no sessions"}
 }
 
 type clientIPKey struct{}
