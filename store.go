@@ -8,6 +8,8 @@ import "context"
 // limits (limits.go) is EINVALID naming the field, on either database.
 type Store interface {
 	UserStore
+	SessionStore
+	LoginThrottleStore
 	SettingStore
 	LocationStore
 	SensorStore

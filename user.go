@@ -51,6 +51,10 @@ type User struct {
 	Role         Role
 	PasswordHash []byte
 	Created      time.Time
+	// SessionVersion is carried by every token and web session of the user;
+	// changing the password or role, or signing out everywhere, increments
+	// it and so ends them all.
+	SessionVersion int64
 }
 
 // APIKey is a long-lived bearer credential for a script or service. Only
@@ -72,6 +76,9 @@ type Principal struct {
 	Role     Role
 	UserID   int64
 	APIKeyID int64
+	// SessionID is the signed-in session a token belongs to ("" for an API
+	// key or the service runner).
+	SessionID string
 }
 
 // UserStore keeps users and API keys.
@@ -84,9 +91,11 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	// DeleteUser removes a user; ENOTFOUND if there is none.
 	DeleteUser(ctx context.Context, email string) error
-	// SetPassword replaces a user's password hash; ENOTFOUND if there is none.
+	// SetPassword replaces a user's password hash and ends the user's
+	// sessions; ENOTFOUND if there is none.
 	SetPassword(ctx context.Context, email string, hash []byte) error
-	// SetRole changes a user's role; ENOTFOUND if there is none.
+	// SetRole changes a user's role and ends the user's sessions; ENOTFOUND
+	// if there is none.
 	SetRole(ctx context.Context, email string, role Role) error
 	// CountAdmins returns the number of admin users.
 	CountAdmins(ctx context.Context) (int, error)
@@ -126,3 +135,57 @@ func (u *User) Validate() error {
 // Validate checks the key's name against MaxNameLen; EINVALID naming the
 // field.
 func (k *APIKey) Validate() error { return checkLen("name", k.Name, MaxNameLen) }
+
+// Session is one sign-in: a browser, or an API token family whose refresh
+// token is rotated on every use.
+type Session struct {
+	ID        string
+	UserID    int64
+	RefreshID string // the only refresh token of the family still accepted ("" for a browser)
+	Created   time.Time
+	Expires   time.Time
+}
+
+// SessionStore keeps sessions. Ending a user's sessions is also done by
+// SetPassword, SetRole and DeleteUser.
+type SessionStore interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s *Session) error
+	// FindSession returns an unrevoked, unexpired session and its user;
+	// ENOTFOUND otherwise.
+	FindSession(ctx context.Context, id string, now time.Time) (*Session, *User, error)
+	// RotateSession replaces the session's refresh id old with next and
+	// moves its expiry; when old is not the current id (a refresh token used
+	// twice) it revokes the session and returns ECONFLICT; ENOTFOUND if the
+	// session has ended.
+	RotateSession(ctx context.Context, id, old, next string, expires time.Time) error
+	// ExtendSession moves the expiry of an active session.
+	ExtendSession(ctx context.Context, id string, expires time.Time) error
+	// RevokeSession ends one session; ending an ended one is not an error.
+	RevokeSession(ctx context.Context, id string) error
+	// EndUserSessions increments the user's session version and revokes
+	// every session; ENOTFOUND if there is no such user.
+	EndUserSessions(ctx context.Context, userID int64) error
+	// DeleteExpiredSessions removes sessions that expired before t.
+	DeleteExpiredSessions(ctx context.Context, before time.Time) error
+}
+
+// LoginFailures is the record of consecutive failed logins under one key.
+type LoginFailures struct {
+	Count int
+	Last  time.Time
+}
+
+// LoginThrottleStore counts failed logins, in the database so that every
+// replica sees the same counts.
+type LoginThrottleStore interface {
+	// LoginFailures returns the records of the keys that have one.
+	LoginFailures(ctx context.Context, keys []string) (map[string]LoginFailures, error)
+	// RecordLoginFailure counts a failure under each key at now, starting
+	// over for a key whose last failure was before resetBefore.
+	RecordLoginFailure(ctx context.Context, keys []string, now, resetBefore time.Time) error
+	// ClearLoginFailures forgets a key (after a successful login).
+	ClearLoginFailures(ctx context.Context, key string) error
+	// DeleteLoginFailures removes records whose last failure was before t.
+	DeleteLoginFailures(ctx context.Context, before time.Time) error
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 )
 
 func signToken(t *testing.T, secret []byte, method jwt.SigningMethod, claims jwt.MapClaims) string {
@@ -84,8 +85,19 @@ func TestLoginClaimsAndLifetimes(t *testing.T) {
 		if exp := int64(claims["exp"].(float64)); exp < now+tc.ttl-2 || exp > now+tc.ttl+2 {
 			t.Errorf("%s exp %d, want about now+%d", tc.kind, exp, tc.ttl)
 		}
-		if len(claims) != 3 {
-			t.Errorf("claims %v: want exactly sub, token_type, exp", claims)
+		// The original's three claims, then the session: user id, session
+		// version, session id, and for a refresh token its own id.
+		want := map[string]bool{"sub": true, "token_type": true, "exp": true, "uid": true, "sv": true, "sid": true, "jti": tc.kind == "refresh"}
+		for k := range claims {
+			if !want[k] {
+				t.Errorf("unexpected claim %q in %v", k, claims)
+			}
+			delete(want, k)
+		}
+		for k, need := range want {
+			if need {
+				t.Errorf("missing claim %q in %v", k, claims)
+			}
 		}
 	}
 }
@@ -214,7 +226,7 @@ func TestInvalidJSONBeforeAuth(t *testing.T) {
 func TestLoginRateLimit(t *testing.T) {
 	e := newEnv(t)
 	bad := map[string]string{"email": testAdmin, "password": "wrong"}
-	for i := 0; i < e.srv.limiter.perUser; i++ {
+	for i := 0; i < auth.DefaultThrottle.AccountFree; i++ {
 		if r := e.do(http.MethodPost, "/auth/login", bad, ""); r.Status != 401 {
 			t.Fatalf("attempt %d: %d", i, r.Status)
 		}

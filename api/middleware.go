@@ -121,7 +121,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		log := s.log.With("request_id", id)
 		label := &routeLabel{path: "other"}
 		ctx := context.WithValue(context.WithValue(r.Context(), loggerKey, log), routeKey, label)
-		ctx = context.WithValue(ctx, clientIPKey{}, ClientIP(r))
+		ip := s.auth.ClientIP(r)
+		ctx = context.WithValue(ctx, clientIPKey{}, ip)
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -149,7 +150,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				level = slog.LevelDebug
 			}
 			log.Log(ctx, level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
-				"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", ClientIP(r))
+				"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", ip)
 		}()
 		if s.cors(rec, r) {
 			return

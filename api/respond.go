@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 )
 
 // statusOf maps an application error code to its HTTP status. It is the only
@@ -69,14 +70,14 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": ve.errs})
 		return
 	}
-	var na *notAuthenticated
+	var na *auth.NotAuthenticatedError
 	if errors.As(err, &na) {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	if status == http.StatusTooManyRequests {
-		var rl *rateLimitError
+		var rl *auth.RateLimitError
 		if errors.As(err, &rl) {
-			w.Header().Set("Retry-After", rl.retryAfter)
+			w.Header().Set("Retry-After", rl.RetryAfter())
 		}
 	}
 	writeJSON(w, status, detail{dtbase.ErrorMessage(err)})

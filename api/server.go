@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 )
 
 // Config holds what the API server needs.
@@ -38,8 +39,14 @@ type Config struct {
 	// Forecasts runs forecasters; nil disables run-arima.
 	Forecasts dtbase.ForecastService
 
-	// Limiter counts failed logins; share it with the web sign-in.
-	Limiter *LoginLimiter
+	// Auth authenticates logins and requests; share it with the web
+	// interface so both use one login throttle. Nil: one is made from the
+	// fields above.
+	Auth *auth.Auth
+
+	// MetricsPublic serves /metrics without a credential; otherwise it
+	// needs an admin's token or an API key.
+	MetricsPublic bool
 
 	// Web serves every path outside the API: pages, static files.
 	Web http.Handler
@@ -53,7 +60,7 @@ type Server struct {
 	store    dtbase.Store
 	routes   map[string]map[string]*route // path → method → route
 	order    []*route                     // registration order, for the OpenAPI document
-	limiter  *LoginLimiter
+	auth     *auth.Auth
 	metrics  *metrics
 	log      *slog.Logger
 	handler  http.Handler
@@ -78,14 +85,15 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = NewLoginLimiter()
+	if cfg.Auth == nil {
+		cfg.Auth = auth.New(auth.Config{Store: cfg.Store, Secret: cfg.Secret, AccessTTL: cfg.AccessTTL,
+			RefreshGrace: cfg.RefreshGrace, BcryptCost: cfg.BcryptCost, Logger: cfg.Logger})
 	}
 	s := &Server{
 		cfg:      cfg,
 		store:    cfg.Store,
 		routes:   map[string]map[string]*route{},
-		limiter:  cfg.Limiter,
+		auth:     cfg.Auth,
 		metrics:  newMetrics(),
 		log:      cfg.Logger,
 		prefixes: []string{"/auth/", "/user/", "/location/", "/model/", "/service/", "/sensor/"},
@@ -200,7 +208,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.ready(w, r)
 		return
 	case "/metrics":
-		s.metrics.handler.ServeHTTP(w, r)
+		s.serveMetrics(w, r)
 		return
 	case "/openapi.json":
 		s.serveOpenAPI(w, r)
@@ -257,16 +265,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rt.role != "" || rt.refresh {
-		p, err := s.authenticate(r, rt.refresh)
+		c, err := s.authenticate(r, rt.refresh)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		if !p.Role.Allows(rt.role) {
+		if p := c.Principal; !p.Role.Allows(rt.role) {
 			writeError(w, r, dtbase.Errorf(dtbase.EFORBIDDEN, "This action needs the %s role; you have %s", rt.role, p.Role))
 			return
 		}
-		r = r.WithContext(withPrincipal(r.Context(), p))
+		r = r.WithContext(withCredential(r.Context(), c))
 	}
 	if rt.req != nil && len(body) > 0 && !isJSONContent(r.Header.Get("Content-Type")) {
 		writeError(w, r, &validationError{[]fieldError{{Type: "model_attributes_type", Loc: []any{"body"},
@@ -274,6 +282,23 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.serve(w, r, body)
+}
+
+// serveMetrics serves the Prometheus metrics to an admin's token or any API
+// key (a monitoring system's), or to anyone with MetricsPublic.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.MetricsPublic {
+		c, err := s.authenticate(r, false)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if p := c.Principal; p.APIKeyID == 0 && p.Role != dtbase.RoleAdmin {
+			writeError(w, r, dtbase.Errorf(dtbase.EFORBIDDEN, "Metrics need an admin's token or an API key"))
+			return
+		}
+	}
+	s.metrics.handler.ServeHTTP(w, r)
 }
 
 func (s *Server) isAPIPath(p string) bool {

@@ -2,13 +2,11 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 )
 
 type createUserRequest struct {
@@ -92,7 +90,14 @@ func (s *Server) userRoutes() {
 				}
 				role = *req.Role
 			}
-			hash, err := HashPassword(req.Password, s.cfg.BcryptCost)
+			// An existing user is reported first, as the original does for
+			// any password.
+			if _, err := s.store.FindUserByEmail(ctx, req.Email); err == nil {
+				return detail{}, dtbase.Errorf(dtbase.ECONFLICT, "User already exists")
+			} else if dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+				return detail{}, err
+			}
+			hash, err := s.auth.HashNewPassword(req.Password)
 			if err != nil {
 				return detail{}, err
 			}
@@ -101,19 +106,19 @@ func (s *Server) userRoutes() {
 			}
 			return detail{"User created"}, nil
 		})
-	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user",
+	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user and end their sessions",
 		func(ctx context.Context, req *emailRequest) (detail, error) {
 			if err := s.store.DeleteUser(ctx, req.Email); err != nil {
 				return detail{}, err
 			}
 			return detail{"User deleted"}, nil
 		})
-	handle(s, http.MethodPost, "/user/change-password", dtbase.RoleViewer, http.StatusOK, "Change a user's password (admins: anyone's; others: their own)",
+	handle(s, http.MethodPost, "/user/change-password", dtbase.RoleViewer, http.StatusOK, "Change a user's password (admins: anyone's; others: their own); ends that user's sessions",
 		func(ctx context.Context, req *changePasswordRequest) (detail, error) {
 			if p, _ := PrincipalFrom(ctx); p.Role != dtbase.RoleAdmin && p.Email != req.Email {
 				return detail{}, dtbase.Errorf(dtbase.EFORBIDDEN, "Only an admin may change another user's password")
 			}
-			hash, err := HashPassword(req.Password, s.cfg.BcryptCost)
+			hash, err := s.auth.HashNewPassword(req.Password)
 			if err != nil {
 				return detail{}, err
 			}
@@ -131,7 +136,7 @@ func (s *Server) userRoutes() {
 			}
 			return out, err
 		})
-	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role",
+	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role; ends that user's sessions",
 		func(ctx context.Context, req *setRoleRequest) (detail, error) {
 			if err := validRole(req.Role); err != nil {
 				return detail{}, err
@@ -149,9 +154,9 @@ func (s *Server) userRoutes() {
 			if req.Name == "" {
 				return createdAPIKey{}, invalidField([]any{"name"}, "Name must not be empty", req.Name)
 			}
-			secret, hash := NewAPIKeySecret()
+			secret, hash := auth.NewAPIKeySecret()
 			p, _ := PrincipalFrom(ctx)
-			k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: secret[:len(APIKeyPrefix)+6], CreatedBy: p.Email}
+			k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: p.Email}
 			if err := s.store.CreateAPIKey(ctx, k, hash); err != nil {
 				return createdAPIKey{}, err
 			}
@@ -173,16 +178,6 @@ func (s *Server) userRoutes() {
 			}
 			return detail{"API key revoked"}, nil
 		})
-}
-
-// NewAPIKeySecret returns a new API key and the hash that is stored for it.
-// Keys carry 256 random bits, so a fast hash is enough.
-func NewAPIKeySecret() (secret string, hash []byte) {
-	var b [32]byte
-	rand.Read(b[:])
-	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	sum := sha256.Sum256([]byte(secret))
-	return secret, sum[:]
 }
 
 func optTime(t *time.Time) *dtbase.Time {

@@ -18,14 +18,14 @@ func TestUsers(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"create", "/user/create-user", map[string]string{"email": "a@b", "password": "p1"}, 201, `{"detail":"User created"}`},
-		{"create duplicate", "/user/create-user", map[string]string{"email": "a@b", "password": "p1"}, 409, `{"detail":"User already exists"}`},
-		{"create invalid email", "/user/create-user", map[string]string{"email": "not-an-email", "password": "p"}, 422, ""},
-		{"create email must end in a word character", "/user/create-user", map[string]string{"email": "a@b.", "password": "p"}, 422, ""},
-		{"create with role", "/user/create-user", map[string]any{"email": "v@b", "password": "p", "role": "viewer"}, 201, `{"detail":"User created"}`},
-		{"create with bad role", "/user/create-user", map[string]any{"email": "w@b", "password": "p", "role": "boss"}, 422, ""},
-		{"change password", "/user/change-password", map[string]string{"email": "a@b", "password": "p2"}, 200, `{"detail":"Password changed"}`},
-		{"change password unknown", "/user/change-password", map[string]string{"email": "x@y", "password": "p2"}, 400, `{"detail":"User doesn't exist"}`},
+		{"create", "/user/create-user", map[string]string{"email": "a@b", "password": "first password"}, 201, `{"detail":"User created"}`},
+		{"create duplicate", "/user/create-user", map[string]string{"email": "a@b", "password": "first password"}, 409, `{"detail":"User already exists"}`},
+		{"create invalid email", "/user/create-user", map[string]string{"email": "not-an-email", "password": "valid password"}, 422, ""},
+		{"create email must end in a word character", "/user/create-user", map[string]string{"email": "a@b.", "password": "valid password"}, 422, ""},
+		{"create with role", "/user/create-user", map[string]any{"email": "v@b", "password": "valid password", "role": "viewer"}, 201, `{"detail":"User created"}`},
+		{"create with bad role", "/user/create-user", map[string]any{"email": "w@b", "password": "valid password", "role": "boss"}, 422, ""},
+		{"change password", "/user/change-password", map[string]string{"email": "a@b", "password": "second password"}, 200, `{"detail":"Password changed"}`},
+		{"change password unknown", "/user/change-password", map[string]string{"email": "x@y", "password": "second password"}, 400, `{"detail":"User doesn't exist"}`},
 		{"delete unknown", "/user/delete-user", map[string]string{"email": "x@y"}, 400, `{"detail":"User doesn't exist"}`},
 		{"delete", "/user/delete-user", map[string]string{"email": "v@b"}, 200, `{"detail":"User deleted"}`},
 	}
@@ -46,17 +46,17 @@ func TestUsers(t *testing.T) {
 		t.Errorf("list-users %v, want %v", users, want)
 	}
 	// The new password works and the old one does not.
-	if r := e.do(http.MethodPost, "/auth/login", map[string]string{"email": "a@b", "password": "p2"}, ""); r.Status != 200 {
+	if r := e.do(http.MethodPost, "/auth/login", map[string]string{"email": "a@b", "password": "second password"}, ""); r.Status != 200 {
 		t.Errorf("login with new password: %d", r.Status)
 	}
-	if r := e.do(http.MethodPost, "/auth/login", map[string]string{"email": "a@b", "password": "p1"}, ""); r.Status != 401 {
+	if r := e.do(http.MethodPost, "/auth/login", map[string]string{"email": "a@b", "password": "first password"}, ""); r.Status != 401 {
 		t.Errorf("login with old password: %d", r.Status)
 	}
 }
 
 func TestNewUserRoleDefault(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.NewUserRole = dtbase.RoleViewer })
-	e.must(201, "/user/create-user", map[string]string{"email": "n@b", "password": "p"})
+	e.must(201, "/user/create-user", map[string]string{"email": "n@b", "password": "valid password"})
 	u, err := e.db.FindUserByEmail(t.Context(), "n@b")
 	if err != nil || u.Role != dtbase.RoleViewer {
 		t.Fatalf("role %v, err %v; want viewer", u, err)
@@ -83,13 +83,14 @@ func TestRoles(t *testing.T) {
 		token  string
 		status int
 	}{
-		{"viewer cannot create users", "POST", "/user/create-user", map[string]string{"email": "z@b", "password": "p"}, viewer, 403},
-		{"editor cannot create users", "POST", "/user/create-user", map[string]string{"email": "z@b", "password": "p"}, editor, 403},
+		{"viewer cannot create users", "POST", "/user/create-user", map[string]string{"email": "z@b", "password": "valid password"}, viewer, 403},
+		{"editor cannot create users", "POST", "/user/create-user", map[string]string{"email": "z@b", "password": "valid password"}, editor, 403},
 		{"viewer cannot list users", "GET", "/user/list-users", nil, viewer, 403},
 		{"viewer cannot create api keys", "POST", "/user/create-api-key", map[string]string{"name": "k", "role": "viewer"}, viewer, 403},
-		{"viewer may change own password", "POST", "/user/change-password", map[string]string{"email": "viewer@example.com", "password": "new"}, viewer, 200},
-		{"viewer may not change another's password", "POST", "/user/change-password", map[string]string{"email": testAdmin, "password": "new"}, viewer, 403},
+		{"viewer may not change another's password", "POST", "/user/change-password", map[string]string{"email": testAdmin, "password": "a new password"}, viewer, 403},
 		{"403 before validation", "POST", "/user/create-user", map[string]string{}, viewer, 403},
+		// Last: a new password ends the viewer's sessions.
+		{"viewer may change own password", "POST", "/user/change-password", map[string]string{"email": "viewer@example.com", "password": "a new password"}, viewer, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +151,11 @@ func TestSetRole(t *testing.T) {
 		t.Fatalf("viewer: %d", r.Status)
 	}
 	e.must(200, "/user/set-role", map[string]string{"email": "promote@example.com", "role": "admin"})
+	// A role change ends the user's sessions; a new login has the new role.
+	if r := e.do(http.MethodGet, "/user/list-users", nil, tok); r.Status != 401 || r.Detail() != msgInvalid {
+		t.Fatalf("token from before the role change: %d %s", r.Status, r.Body)
+	}
+	tok, _ = e.login("promote@example.com")
 	if r := e.do(http.MethodGet, "/user/list-users", nil, tok); r.Status != 200 {
 		t.Fatalf("after promotion: %d %s", r.Status, r.Body)
 	}

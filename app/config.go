@@ -6,6 +6,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -44,6 +46,10 @@ type Config struct {
 	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
 	DBPool       sqldb.Pool      // DT_DB_* connection pool settings (wire_db.go)
 	Demo         bool
+
+	PasswordMinLength int  // least length of a new password (at least 8)
+	MetricsPublic     bool // serve /metrics without a credential
+	TrustedProxies    []*net.IPNet
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -103,6 +109,21 @@ var settings = []setting{
 	{"DT_LOG_FORMAT", "", "log format: json or text (default: text on a terminal, json otherwise)", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"DT_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"DT_SCHEDULER", "true", "run scheduled services from this process (exactly once across replicas)", func(c *Config, v string) (err error) { c.Scheduler, err = strconv.ParseBool(v); return }},
+	{"DT_PASSWORD_MIN_LENGTH", "8", "least number of characters of a new password (8 or more)", func(c *Config, v string) (err error) {
+		c.PasswordMinLength, err = strconv.Atoi(strings.TrimSpace(v))
+		if err == nil && c.PasswordMinLength < 8 {
+			err = fmt.Errorf("must be at least 8, got %d", c.PasswordMinLength)
+		}
+		return
+	}},
+	{"DT_METRICS_PUBLIC", "false", "serve /metrics to anyone; otherwise it needs an admin's token or an API key", func(c *Config, v string) (err error) {
+		c.MetricsPublic, err = strconv.ParseBool(v)
+		return
+	}},
+	{"DT_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (login throttling, logs)", func(c *Config, v string) (err error) {
+		c.TrustedProxies, err = auth.ParseCIDRs(v)
+		return
+	}},
 	{"DT_MQTT_BROKER", "", "mqtt://host:1883 of a broker to subscribe to for readings (see the docs)", func(c *Config, v string) error { c.MQTTBroker = v; return nil }},
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -237,10 +238,30 @@ func jwtSecret(ctx context.Context, c Config, db *sqldb.DB) ([]byte, error) {
 	return []byte(fresh), nil
 }
 
+// warnSecretsInDatabase warns when PostgreSQL keeps the generated secrets:
+// anyone who can read the database can then forge tokens and unseal service
+// credentials (docs/security.md).
+func warnSecretsInDatabase(c Config, db *sqldb.DB, log *slog.Logger) {
+	if db.Dialect != sqldb.Postgres {
+		return
+	}
+	var missing []string
+	if c.JWTSecret == "" {
+		missing = append(missing, "DT_JWT_SECRET_KEY")
+	}
+	if c.Services.SecretKey == "" {
+		missing = append(missing, "DT_SECRET_KEY")
+	}
+	if len(missing) > 0 {
+		log.Warn("secrets are generated and kept in the database: anyone who can read the database can forge tokens (an admin's too) and unseal service credentials; set them from a secret store",
+			"unset", strings.Join(missing, ", "))
+	}
+}
+
 // ensureDefaultUser fixes the original's B2 (docs/compatibility.md): with
 // DT_DEFAULT_USER_PASS set, default_user@localhost is an admin with that
 // password; unset, it is removed unless it is the only admin. On a database
-// with no users at all it is created with a random password that is logged
+// with no users at all it is created with a random password that is shown
 // once, so a fresh server is never locked out.
 func (m *Main) ensureDefaultUser(ctx context.Context, c Config, db *sqldb.DB, log *slog.Logger) error {
 	existing, err := db.FindUserByEmail(ctx, dtbase.DefaultUserEmail)
@@ -248,10 +269,15 @@ func (m *Main) ensureDefaultUser(ctx context.Context, c Config, db *sqldb.DB, lo
 		return err
 	}
 	if c.DefaultPass != nil {
+		// The operator's choice is applied even when the policy would
+		// refuse it (the original's services log in with it), with a warning.
+		if err := (auth.Policy{MinLength: c.PasswordMinLength}).Check(*c.DefaultPass); err != nil {
+			log.Warn("DT_DEFAULT_USER_PASS does not meet the password policy; choose a stronger one", "email", dtbase.DefaultUserEmail, "reason", dtbase.ErrorMessage(err))
+		}
 		// A restart with an unchanged password only verifies it, rather
 		// than paying for a new hash at every start.
-		if existing == nil || !api.CheckPassword(existing.PasswordHash, *c.DefaultPass) {
-			hash, err := api.HashPassword(*c.DefaultPass, m.BcryptCost)
+		if existing == nil || !auth.CheckPassword(existing.PasswordHash, *c.DefaultPass) {
+			hash, err := auth.HashPassword(*c.DefaultPass, m.BcryptCost)
 			if err != nil {
 				return err
 			}
@@ -279,7 +305,7 @@ func (m *Main) ensureDefaultUser(ctx context.Context, c Config, db *sqldb.DB, lo
 		var b [12]byte
 		rand.Read(b[:])
 		password := base64.RawURLEncoding.EncodeToString(b[:])
-		hash, err := api.HashPassword(password, m.BcryptCost)
+		hash, err := auth.HashPassword(password, m.BcryptCost)
 		if err != nil {
 			return err
 		}
@@ -289,8 +315,10 @@ func (m *Main) ensureDefaultUser(ctx context.Context, c Config, db *sqldb.DB, lo
 			}
 			return err
 		}
-		log.Warn("created the first admin with a generated password; it is shown only this once: log in and create your own users, or set DT_DEFAULT_USER_PASS",
-			"email", dtbase.DefaultUserEmail, "password", password)
+		// The password goes to the terminal only: log lines are collected
+		// and kept where more people can read them.
+		log.Warn("created the first admin with a generated password, shown once on the terminal; log in and create your own users, or set DT_DEFAULT_USER_PASS",
+			"email", dtbase.DefaultUserEmail)
 		fmt.Fprintf(m.Stderr, "\n  First start: log in as %s with password %s\n  (shown once; set DT_DEFAULT_USER_PASS to choose it)\n\n", dtbase.DefaultUserEmail, password)
 		return nil
 	}
@@ -333,6 +361,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	warnSecretsInDatabase(c, db, log)
 	if err := m.ensureDefaultUser(ctx, c, db, log); err != nil {
 		return fmt.Errorf("default user: %w", err)
 	}
@@ -348,12 +377,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	limiter := api.NewLoginLimiter() // one count for API and web sign-ins
+	// One Auth for API and web: one login throttle, one session store.
+	authn := auth.New(auth.Config{Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
+		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, TrustedProxies: c.TrustedProxies, Logger: log})
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
-		Limiter: limiter, Web: m.webHandler(c, db, secret, runner, limiter, log),
+		Auth: authn, MetricsPublic: c.MetricsPublic, Web: m.webHandler(c, db, secret, runner, authn, log),
 		Forecasts: forecasts(db),
 	})
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)

@@ -162,7 +162,7 @@ func TestDefaultUserPassword(t *testing.T) {
 	}
 	token := pair["access_token"].(string)
 	// A second admin, so the default user may be removed.
-	if status, body := postJSON(t, inst.url+"/user/create-user", token, map[string]string{"email": "boss@example.com", "password": "pw"}); status != 201 {
+	if status, body := postJSON(t, inst.url+"/user/create-user", token, map[string]string{"email": "boss@example.com", "password": "boss password"}); status != 201 {
 		t.Fatalf("create user: %d %v", status, body)
 	}
 	inst.stop()
@@ -182,7 +182,7 @@ func TestDefaultUserPassword(t *testing.T) {
 	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": "changed"}); status != 401 {
 		t.Errorf("default user still logs in after DT_DEFAULT_USER_PASS was unset: %d", status)
 	}
-	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "boss@example.com", "password": "pw"}); status != 200 {
+	if status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "boss@example.com", "password": "boss password"}); status != 200 {
 		t.Errorf("other admin: %d", status)
 	}
 }
@@ -217,13 +217,16 @@ func TestUserCommands(t *testing.T) {
 		code  int
 		out   string
 	}{
-		{[]string{"user", "create", "a@b.c", "--role", "viewer", "--password", "pw"}, "", 0, "created a@b.c (viewer)"},
+		{[]string{"user", "create", "a@b.c", "--role", "viewer", "--password", "pw"}, "", 1, "Password must have at least 8 characters"},
+		{[]string{"user", "create", "a@b.c", "--role", "viewer", "--password", "password1"}, "", 1, "Password is one of the most common passwords"},
+		{[]string{"user", "create", "a@b.c", "--role", "viewer", "--password", "pw-long-enough"}, "", 0, "created a@b.c (viewer)"},
 		{[]string{"user", "create", "a@b.c", "--password", "pw"}, "", 1, "User already exists"},
 		{[]string{"user", "create", "bad", "--password", "pw"}, "", 1, "invalid email"},
 		{[]string{"user", "create", "x@b.c", "--role", "king", "--password", "pw"}, "", 2, "invalid role"},
 		{[]string{"user", "create", "e@b.c"}, "from-stdin\n", 0, "created e@b.c (admin)"},
 		{[]string{"user", "list"}, "", 0, "a@b.c"},
-		{[]string{"user", "set-password", "a@b.c"}, "newpw\n", 0, "password changed"},
+		{[]string{"user", "set-password", "a@b.c"}, "newpw\n", 1, "Password must have at least 8 characters"},
+		{[]string{"user", "set-password", "a@b.c"}, "new password\n", 0, "password changed"},
 		{[]string{"user", "set-role", "a@b.c", "editor"}, "", 0, "a@b.c is now editor"},
 		{[]string{"user", "delete", "nobody@b.c"}, "", 1, "User doesn't exist"},
 		{[]string{"user", "delete", "a@b.c"}, "", 0, "deleted a@b.c"},

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 )
 
 const userUsage = `Usage: dtbase user <create|list|set-password|set-role|delete> [flags] [args]
@@ -82,11 +82,15 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if !r.Valid() {
 			return usageError{fmt.Sprintf("invalid role %q: want admin, editor or viewer", r)}
 		}
+		// An existing user is reported before the password is judged.
+		if _, err := db.FindUserByEmail(ctx, email); err == nil {
+			return fmt.Errorf("%s", "User already exists") // the store's text, as for a race below
+		}
 		p, err := readPassword()
 		if err != nil {
 			return err
 		}
-		hash, err := api.HashPassword(p, m.BcryptCost)
+		hash, err := m.hashNewPassword(c, p)
 		if err != nil {
 			return err
 		}
@@ -110,7 +114,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		hash, err := api.HashPassword(p, m.BcryptCost)
+		hash, err := m.hashNewPassword(c, p)
 		if err != nil {
 			return err
 		}
@@ -153,4 +157,13 @@ func reorderFlags(args []string) []string {
 		pos = append(pos, a)
 	}
 	return append(flags, pos...)
+}
+
+// hashNewPassword applies the password policy of the API and the web
+// interface (DT_PASSWORD_MIN_LENGTH) and hashes the password.
+func (m *Main) hashNewPassword(c Config, password string) ([]byte, error) {
+	if err := (auth.Policy{MinLength: c.PasswordMinLength}).Check(password); err != nil {
+		return nil, fmt.Errorf("%s", dtbase.ErrorMessage(err))
+	}
+	return auth.HashPassword(password, m.BcryptCost)
 }

@@ -56,6 +56,7 @@ func TestServeMQTT(t *testing.T) {
 		"DT_MQTT_TOPICS":         "plant/+sensor/+measure",
 		"DT_MQTT_CLIENT_ID":      "dtbase-app-test",
 		"DT_MQTT_BATCH_DELAY_MS": "10",
+		"DT_METRICS_PUBLIC":      "true",
 	})
 	inst := start(t, env)
 	ctx := context.Background()

@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/web"
 )
@@ -13,14 +13,14 @@ import (
 // webHandler returns the web interface. A session lasts as long as an
 // access token (DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS) without a request, and
 // is renewed by use. runner may be nil: pages then hide "Run now".
-func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, limiter *api.LoginLimiter, log *slog.Logger) http.Handler {
+func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, authn *auth.Auth, log *slog.Logger) http.Handler {
 	return web.New(web.Config{
 		Store:      db,
 		Secret:     secret,
 		SessionTTL: c.AccessTTL,
 		BcryptCost: m.BcryptCost,
 		Services:   runner,
-		Limiter:    limiter,
+		Auth:       authn,
 		Logger:     log,
 	})
 }

@@ -199,13 +199,13 @@ func TestUsersAndAPIKeys(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
 	c := adminClient(t, s)
-	if err := c.CreateUser(ctx, "v@example.com", "pw", RoleViewer); err != nil {
+	if err := c.CreateUser(ctx, "v@example.com", "viewer password", RoleViewer); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.CreateUser(ctx, "v@example.com", "pw", ""); !IsExists(err) {
 		t.Fatalf("got %v, want exists already", err)
 	}
-	viewer := New(s.URL, WithCredentials("v@example.com", "pw"))
+	viewer := New(s.URL, WithCredentials("v@example.com", "viewer password"))
 	if _, err := viewer.ListSensors(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -222,11 +222,29 @@ func TestUsersAndAPIKeys(t *testing.T) {
 	if len(details) != 2 || details[1].Email != "v@example.com" || details[1].Role != RoleEditor || details[1].TimeCreated.IsZero() {
 		t.Fatalf("details %+v", details)
 	}
-	if err := viewer.ChangePassword(ctx, "v@example.com", "pw2"); err != nil {
+	if err := viewer.ChangePassword(ctx, "v@example.com", "second password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(s.URL).Login(ctx, "v@example.com", "pw2"); err != nil {
+	if _, err := New(s.URL).Login(ctx, "v@example.com", "second password"); err != nil {
 		t.Fatal(err)
+	}
+
+	// Signing out everywhere ends another device's tokens; this client,
+	// which has the password, logs in again on its next call.
+	signing := New(s.URL, WithCredentials("v@example.com", "second password"))
+	pair, err := New(s.URL).Login(ctx, "v@example.com", "second password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := New(s.URL, WithTokens(pair.AccessToken, pair.RefreshToken))
+	if err := signing.SignOutEverywhere(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ListSensors(ctx, ""); StatusOf(err) != 401 {
+		t.Fatalf("other device after sign-out everywhere: %v, want 401", err)
+	}
+	if _, err := signing.ListSensors(ctx, ""); err != nil {
+		t.Fatalf("signing client after sign-out everywhere: %v", err)
 	}
 
 	key, err := c.CreateAPIKey(ctx, "ingest", RoleEditor)

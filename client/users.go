@@ -94,3 +94,14 @@ func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 func (c *Client) RevokeAPIKey(ctx context.Context, name string) error {
 	return c.call(ctx, http.MethodPost, "/user/revoke-api-key", map[string]string{"name": name}, http.StatusOK, nil)
 }
+
+// SignOutEverywhere ends every session of the signed-in user on every
+// device, this client's too (/auth/logout-everywhere): its tokens are
+// dropped, so a client with credentials logs in again on its next call.
+func (c *Client) SignOutEverywhere(ctx context.Context) error {
+	if err := c.call(ctx, http.MethodPost, "/auth/logout-everywhere", nil, http.StatusOK, nil); err != nil {
+		return err
+	}
+	c.SetTokens("", "")
+	return nil
+}

@@ -15,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 	"github.com/dtbase/dtbase/outbound"
 )
 
@@ -118,25 +117,8 @@ func (r *Runner) internalToken(ttl time.Duration) (string, error) {
 	if len(r.tokenSecret) == 0 {
 		return "", errors.New("the runner has no token secret to call this server's own endpoints")
 	}
-	claims := internalClaims{Sub: dtbase.ServiceRunnerPrincipal, TokenType: dtbase.ServiceTokenType, Exp: time.Now().Add(ttl).Unix()}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(r.tokenSecret)
+	return auth.ServiceToken(r.tokenSecret, ttl)
 }
-
-// internalClaims are the API's claims, in its order.
-type internalClaims struct {
-	Sub       string `json:"sub"`
-	TokenType string `json:"token_type"`
-	Exp       int64  `json:"exp"`
-}
-
-func (c internalClaims) GetExpirationTime() (*jwt.NumericDate, error) {
-	return jwt.NewNumericDate(time.Unix(c.Exp, 0)), nil
-}
-func (c internalClaims) GetIssuedAt() (*jwt.NumericDate, error)  { return nil, nil }
-func (c internalClaims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
-func (c internalClaims) GetIssuer() (string, error)              { return "", nil }
-func (c internalClaims) GetSubject() (string, error)             { return c.Sub, nil }
-func (c internalClaims) GetAudience() (jwt.ClaimStrings, error)  { return nil, nil }
 
 // call makes one call of svc with the run's parameters and describes how it
 // went. It never returns an error: every failure is an outcome.

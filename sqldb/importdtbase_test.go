@@ -366,7 +366,7 @@ func checkImported(t *testing.T, db *sqldb.DB) {
 	c.must(201, http.MethodPost, "/model/insert-model-run", map[string]any{"model_name": "arima", "scenario_description": "baseline",
 		"time_created": "2024-06-01T00:00:00", "measures_and_values": []map[string]any{{"measure_name": "upper", "values": []float64{1.5}, "timestamps": []string{"2024-06-01T00:00:00"}}}})
 	c.must(201, http.MethodPost, "/service/insert-service", map[string]string{"name": "third", "url": "http://example.invalid/3", "http_method": "GET"})
-	c.must(201, http.MethodPost, "/user/create-user", map[string]string{"email": "bob@example.com", "password": "pw"})
+	c.must(201, http.MethodPost, "/user/create-user", map[string]string{"email": "bob@example.com", "password": "bob password"})
 	var ids []struct {
 		ID int64 `json:"id"`
 	}

@@ -33,17 +33,24 @@ func (db *DB) CreateUser(ctx context.Context, u *dtbase.User) error {
 
 // FindUserByEmail returns the user; ENOTFOUND if there is none.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*dtbase.User, error) {
-	var u dtbase.User
-	var created int64
-	var role string
-	err := db.read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash, role, time_created FROM app_user WHERE email = $1`, email).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &role, &created)
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM app_user WHERE email = $1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "User doesn't exist")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+const userColumns = `id, email, password_hash, role, time_created, session_version`
+
+func scanUser(row scanner, extra ...any) (*dtbase.User, error) {
+	var u dtbase.User
+	var created int64
+	var role string
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.PasswordHash, &role, &created, &u.SessionVersion}, extra...)...); err != nil {
+		return nil, err
 	}
 	u.Role, u.Created = dtbase.Role(role), fromMicros(created)
 	return &u, nil
@@ -78,16 +85,18 @@ func (db *DB) DeleteUser(ctx context.Context, email string) error {
 	return db.execOne(ctx, "delete user", "User doesn't exist", `DELETE FROM app_user WHERE email = $1`, email)
 }
 
-// SetPassword replaces a user's password hash; ENOTFOUND if there is none.
+// SetPassword replaces a user's password hash and ends the user's sessions
+// by moving the session version on; ENOTFOUND if there is none.
 func (db *DB) SetPassword(ctx context.Context, email string, hash []byte) error {
 	return db.execOne(ctx, "set password", "User doesn't exist",
-		`UPDATE app_user SET password_hash = $1, time_updated = $2 WHERE email = $3`, hash, micros(db.Now()), email)
+		`UPDATE app_user SET password_hash = $1, time_updated = $2, session_version = session_version + 1 WHERE email = $3`, hash, micros(db.Now()), email)
 }
 
-// SetRole changes a user's role; ENOTFOUND if there is none.
+// SetRole changes a user's role and ends the user's sessions; ENOTFOUND if
+// there is none.
 func (db *DB) SetRole(ctx context.Context, email string, role dtbase.Role) error {
 	return db.execOne(ctx, "set role", "User doesn't exist",
-		`UPDATE app_user SET role = $1, time_updated = $2 WHERE email = $3`, string(role), micros(db.Now()), email)
+		`UPDATE app_user SET role = $1, time_updated = $2, session_version = session_version + 1 WHERE email = $3`, string(role), micros(db.Now()), email)
 }
 
 // CountAdmins returns the number of admin users.

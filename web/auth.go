@@ -2,11 +2,11 @@ package web
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 )
 
 // loginData is the login page's model.
@@ -37,7 +37,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 // loginSubmit checks the password and starts a session. Failures are
-// rate-limited per account and per client address, as on the API.
+// throttled with the API's, per account and client address and per address.
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	email := r.PostFormValue("email")
 	password := r.PostFormValue("password")
@@ -49,39 +49,48 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, d)
 		return
 	}
-	ip := api.ClientIP(r)
-	if wait := h.limiter.Blocked(email, ip, h.now()); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	u, err := h.auth.Login(r.Context(), email, password, h.auth.ClientIP(r))
+	var limited *auth.RateLimitError
+	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", limited.RetryAfter())
 		d.Error = "Too many failed sign-in attempts. Try again in a few minutes."
 		h.renderLogin(w, r, http.StatusTooManyRequests, d)
 		return
-	}
-	u, err := h.store.FindUserByEmail(r.Context(), email)
-	if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
-		h.log.Error("login: find user", "err", err)
+	case dtbase.ErrorCode(err) == dtbase.EUNAUTHORIZED:
+		d.Error = "Incorrect email or password."
+		h.renderLogin(w, r, http.StatusUnauthorized, d)
+		return
+	case err != nil:
+		h.log.Error("login", "err", err)
 		d.Error = "The server could not check your password. Try again shortly."
 		h.renderLogin(w, r, http.StatusInternalServerError, d)
 		return
 	}
-	if u == nil || !api.CheckPassword(u.PasswordHash, password) {
-		h.limiter.Fail(email, ip, h.now())
-		d.Error = "Incorrect email or password."
-		h.renderLogin(w, r, http.StatusUnauthorized, d)
+	setCookie(w, r, loginCookie, "", -1)
+	if err := h.startSession(w, r, u); err != nil {
+		h.log.Error("login: start session", "err", err)
+		d.Error = "The server could not start your session. Try again shortly."
+		h.renderLogin(w, r, http.StatusInternalServerError, d)
 		return
 	}
-	setCookie(w, r, loginCookie, "", -1)
-	h.startSession(w, r, u)
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }
 
-// logout ends the session. Sessions are stateless, so this clears the
-// cookie; a copied cookie stays valid until it expires or the password
-// changes.
+// logout ends the session on the server, so a copy of the cookie is no
+// longer accepted, and clears the cookie.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		if s, _ := h.loadSession(w, r); s != nil && !s.checkCSRF(r) {
-			h.errorPage(w, r, s, http.StatusForbidden, "Form expired", "Reload the page and sign out again.")
-			return
+	s, _ := h.loadSession(w, r)
+	if r.Method == http.MethodPost && s != nil && !s.checkCSRF(r) {
+		h.errorPage(w, r, s, http.StatusForbidden, "Form expired", "Reload the page and sign out again.")
+		return
+	}
+	if s != nil {
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			if err := h.auth.EndWebSession(r.Context(), c.Value); err != nil {
+				h.fail(w, r, s, err)
+				return
+			}
 		}
 	}
 	setCookie(w, r, sessionCookie, "", -1)

@@ -1,18 +1,15 @@
 package web
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/auth"
 )
 
 // Cookie names. The session cookie is the only credential of the web
@@ -24,100 +21,22 @@ const (
 	flashCookie   = "dtbase_flash"
 )
 
-// session is a logged-in browser. It is stateless: the cookie holds the
-// user's email, a random session id, the expiry and a tag of the user's
-// password hash, signed with a key derived from the server secret. Every
-// request re-reads the user, so a deleted user, a changed role or a changed
-// password takes effect at once (a new password invalidates every session
-// through the tag).
-type session struct {
-	User    *dtbase.User
-	ID      string // random, stable for the session's life; the CSRF token derives from it
-	Expires time.Time
-	CSRF    string
-}
-
-// sessionKeys are derived from the server secret so that a session cookie
-// can never be mistaken for an API token or the other way round.
-type sessionKeys struct {
-	sign []byte
-}
-
-func newSessionKeys(secret []byte) sessionKeys {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("dtbase web session v1"))
-	return sessionKeys{sign: m.Sum(nil)}
-}
-
-func (k sessionKeys) mac(parts ...string) []byte {
-	m := hmac.New(sha256.New, k.sign)
-	for _, p := range parts {
-		m.Write([]byte(p))
-		m.Write([]byte{0})
-	}
-	return m.Sum(nil)
-}
-
-var b64 = base64.RawURLEncoding
-
-// passwordTag binds a session to the password the user had at login.
-func (k sessionKeys) passwordTag(hash []byte) string {
-	return b64.EncodeToString(k.mac("password", string(hash))[:9])
-}
-
-// csrfToken is the form token of a session: an HMAC of its id, so it needs
-// no storage and stays the same while the session slides forward.
-func (k sessionKeys) csrfToken(sid string) string {
-	return b64.EncodeToString(k.mac("csrf", sid)[:18])
-}
-
-// encode returns the cookie value of a session.
-func (k sessionKeys) encode(email, sid string, exp time.Time, pwTag string) string {
-	body := strings.Join([]string{"v1", b64.EncodeToString([]byte(email)), sid, strconv.FormatInt(exp.Unix(), 10), pwTag}, ".")
-	return body + "." + b64.EncodeToString(k.mac("session", body))
-}
+// session is a signed-in browser (see auth.WebSession): every request
+// finds it and its user in the database, so signing out, a deleted user, a
+// changed role or a changed password ends it at once.
+type session struct{ *auth.WebSession }
 
 // cookieState says what a request's session cookie amounted to.
-type cookieState int
+type cookieState = auth.CookieState
 
 const (
-	cookieNone    cookieState = iota // no cookie: never logged in here
-	cookieValid                      // a good session
-	cookieExpired                    // a genuine session that timed out or was invalidated
-	cookieBad                        // garbage or a forged value
+	cookieNone    = auth.CookieNone    // no cookie: never logged in here
+	cookieValid   = auth.CookieValid   // a good session
+	cookieExpired = auth.CookieExpired // a genuine session that timed out or was ended
+	cookieBad     = auth.CookieBad     // garbage or a forged value
 )
 
-// decoded is a verified, unexpired cookie before the user is looked up.
-type decoded struct {
-	email, sid, pwTag string
-	exp               time.Time
-}
-
-// decode verifies a cookie value's signature and expiry.
-func (k sessionKeys) decode(value string, now time.Time) (decoded, cookieState) {
-	parts := strings.Split(value, ".")
-	if len(parts) != 6 || parts[0] != "v1" {
-		return decoded{}, cookieBad
-	}
-	body := strings.Join(parts[:5], ".")
-	sig, err := b64.DecodeString(parts[5])
-	if err != nil || !hmac.Equal(sig, k.mac("session", body)) {
-		return decoded{}, cookieBad
-	}
-	email, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return decoded{}, cookieBad
-	}
-	exp, err := strconv.ParseInt(parts[3], 10, 64)
-	if err != nil {
-		return decoded{}, cookieBad
-	}
-	d := decoded{email: string(email), sid: parts[2], pwTag: parts[4], exp: time.Unix(exp, 0)}
-	if !now.Before(d.exp) {
-		return d, cookieExpired
-	}
-	return d, cookieValid
-}
+var b64 = base64.RawURLEncoding
 
 func randomToken(n int) string {
 	b := make([]byte, n)
@@ -148,40 +67,33 @@ const cookieGrace = 7 * 24 * time.Hour
 func (h *Handler) sessionMaxAge() int { return int((h.cfg.SessionTTL + cookieGrace).Seconds()) }
 
 // startSession issues the session cookie for u.
-func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u *dtbase.User) {
-	exp := h.now().Add(h.cfg.SessionTTL)
-	setCookie(w, r, sessionCookie, h.keys.encode(u.Email, randomToken(12), exp, h.keys.passwordTag(u.PasswordHash)), h.sessionMaxAge())
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u *dtbase.User) error {
+	value, err := h.auth.StartWebSession(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	setCookie(w, r, sessionCookie, value, h.sessionMaxAge())
+	return nil
 }
 
 // loadSession returns the request's session and what its cookie amounted
-// to. A valid session whose remaining life is under half the TTL is renewed,
-// so the TTL is an idle timeout.
+// to, renewing the cookie when the session slid forward.
 func (h *Handler) loadSession(w http.ResponseWriter, r *http.Request) (*session, cookieState) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return nil, cookieNone
 	}
-	now := h.now()
-	d, state := h.keys.decode(c.Value, now)
+	ws, state, err := h.auth.WebSession(r.Context(), c.Value)
+	if err != nil {
+		h.log.Error("load session", "err", err)
+	}
 	if state != cookieValid {
 		return nil, state
 	}
-	u, err := h.store.FindUserByEmail(r.Context(), d.email)
-	if err != nil {
-		if dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
-			h.log.Error("load session user", "err", err)
-		}
-		return nil, cookieExpired
+	if ws.Renewed != "" {
+		setCookie(w, r, sessionCookie, ws.Renewed, h.sessionMaxAge())
 	}
-	if subtle.ConstantTimeCompare([]byte(d.pwTag), []byte(h.keys.passwordTag(u.PasswordHash))) != 1 {
-		return nil, cookieExpired
-	}
-	s := &session{User: u, ID: d.sid, Expires: d.exp, CSRF: h.keys.csrfToken(d.sid)}
-	if d.exp.Sub(now) < h.cfg.SessionTTL/2 {
-		s.Expires = now.Add(h.cfg.SessionTTL)
-		setCookie(w, r, sessionCookie, h.keys.encode(u.Email, d.sid, s.Expires, d.pwTag), h.sessionMaxAge())
-	}
-	return s, cookieValid
+	return &session{ws}, cookieValid
 }
 
 // checkCSRF reports whether a state-changing request carries the session's
@@ -191,7 +103,7 @@ func (s *session) checkCSRF(r *http.Request) bool {
 	if got == "" {
 		got = r.PostFormValue("csrf_token")
 	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) == 1
+	return s.CheckCSRF(got)
 }
 
 // safeNext returns target when it is a path on this site, and "/" otherwise,

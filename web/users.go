@@ -5,11 +5,8 @@ import (
 	"strings"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 )
-
-// minPasswordLength applies to passwords set from the web interface.
-const minPasswordLength = 8
 
 var roles = []dtbase.Role{dtbase.RoleViewer, dtbase.RoleEditor, dtbase.RoleAdmin}
 
@@ -52,11 +49,14 @@ func formRole(r *http.Request) (dtbase.Role, error) {
 	return role, nil
 }
 
-func checkPassword(p string) error {
-	if len(p) < minPasswordLength {
-		return invalid("The password must have at least %d characters.", minPasswordLength)
+// hashNewPassword checks a new password against the policy the API and the
+// command line apply too, and hashes it.
+func (h *Handler) hashNewPassword(p string) ([]byte, error) {
+	hash, err := h.auth.HashNewPassword(p)
+	if dtbase.ErrorCode(err) == dtbase.EUNPROCESSABLE {
+		return nil, invalid("%s.", dtbase.ErrorMessage(err))
 	}
-	return nil
+	return hash, err
 }
 
 func (h *Handler) createUser(r *http.Request, s *session) (string, string, error) {
@@ -68,11 +68,7 @@ func (h *Handler) createUser(r *http.Request, s *session) (string, string, error
 	if err != nil {
 		return "/users", "", err
 	}
-	password := r.PostFormValue("password")
-	if err := checkPassword(password); err != nil {
-		return "/users", "", err
-	}
-	hash, err := api.HashPassword(password, h.cfg.BcryptCost)
+	hash, err := h.hashNewPassword(r.PostFormValue("password"))
 	if err != nil {
 		return "/users", "", err
 	}
@@ -117,11 +113,7 @@ func (h *Handler) deleteUser(r *http.Request, s *session) (string, string, error
 
 func (h *Handler) setUserPassword(r *http.Request, s *session) (string, string, error) {
 	email := r.PostFormValue("email")
-	password := r.PostFormValue("password")
-	if err := checkPassword(password); err != nil {
-		return "/users", "", err
-	}
-	hash, err := api.HashPassword(password, h.cfg.BcryptCost)
+	hash, err := h.hashNewPassword(r.PostFormValue("password"))
 	if err != nil {
 		return "/users", "", err
 	}
@@ -163,8 +155,8 @@ func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, s *sessio
 		err = invalid("The key needs a name.")
 	}
 	if err == nil {
-		secret, hash := api.NewAPIKeySecret()
-		k := &dtbase.APIKey{Name: name, Role: role, Prefix: secret[:len(api.APIKeyPrefix)+6], CreatedBy: s.User.Email}
+		secret, hash := auth.NewAPIKeySecret()
+		k := &dtbase.APIKey{Name: name, Role: role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: s.User.Email}
 		if err = h.store.CreateAPIKey(r.Context(), k, hash); err == nil {
 			h.renderUsers(w, r, s, &newKey{Name: name, Role: string(role), Secret: secret})
 			return
@@ -196,22 +188,27 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session
 // changeOwnPassword lets any user change their password, given the current
 // one. The session ends, since it is bound to the old password.
 func (h *Handler) changeOwnPassword(r *http.Request, s *session) (string, string, error) {
-	if !api.CheckPassword(s.User.PasswordHash, r.PostFormValue("current")) {
+	if !auth.CheckPassword(s.User.PasswordHash, r.PostFormValue("current")) {
 		return "/account", "", invalid("The current password is not correct.")
 	}
 	password := r.PostFormValue("password")
-	if err := checkPassword(password); err != nil {
+	hash, err := h.hashNewPassword(password)
+	if err != nil {
 		return "/account", "", err
 	}
 	if password != r.PostFormValue("confirm") {
 		return "/account", "", invalid("The two new passwords differ.")
 	}
-	hash, err := api.HashPassword(password, h.cfg.BcryptCost)
-	if err != nil {
-		return "/account", "", err
-	}
 	if err := h.store.SetPassword(r.Context(), s.User.Email, hash); err != nil {
 		return "/account", "", err
 	}
 	return "/login", "Password changed. Sign in with the new password.", nil
+}
+
+// signOutEverywhere ends every session of the user, this one included.
+func (h *Handler) signOutEverywhere(r *http.Request, s *session) (string, string, error) {
+	if err := h.auth.SignOutEverywhere(r.Context(), s.User.ID); err != nil {
+		return "/account", "", err
+	}
+	return "/login", "You have been signed out everywhere.", nil
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/auth"
 )
 
 // Config holds what the web interface needs.
@@ -31,20 +31,20 @@ type Config struct {
 	Logger   *slog.Logger
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
-	// Limiter counts failed sign-ins; the API shares it.
-	Limiter *api.LoginLimiter
+	// Auth checks passwords and keeps sessions; the API shares it, and so
+	// its login throttle. Nil: one is made from the fields above.
+	Auth *auth.Auth
 }
 
 // Handler serves the pages, the static assets and the islands' data.
 type Handler struct {
-	cfg     Config
-	store   dtbase.Store
-	log     *slog.Logger
-	keys    sessionKeys
-	mux     *http.ServeMux
-	pages   *pageSet
-	static  *staticFiles
-	limiter *api.LoginLimiter
+	cfg    Config
+	store  dtbase.Store
+	log    *slog.Logger
+	auth   *auth.Auth
+	mux    *http.ServeMux
+	pages  *pageSet
+	static *staticFiles
 }
 
 // New returns the web interface.
@@ -61,11 +61,11 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = api.NewLoginLimiter()
+	if cfg.Auth == nil {
+		cfg.Auth = auth.New(auth.Config{Store: cfg.Store, Secret: cfg.Secret, SessionTTL: cfg.SessionTTL,
+			BcryptCost: cfg.BcryptCost, Logger: cfg.Logger, Now: cfg.Now})
 	}
-	h := &Handler{cfg: cfg, store: cfg.Store, log: cfg.Logger, keys: newSessionKeys(cfg.Secret),
-		mux: http.NewServeMux(), limiter: cfg.Limiter}
+	h := &Handler{cfg: cfg, store: cfg.Store, log: cfg.Logger, auth: cfg.Auth, mux: http.NewServeMux()}
 	h.static = mustStatic()
 	h.pages = mustPages(h.static)
 	h.routes()
@@ -102,6 +102,7 @@ func (h *Handler) routes() {
 	m.Handle("GET /{$}", h.page(viewer, h.dashboard))
 	m.Handle("GET /account", h.page(viewer, h.accountPage))
 	m.Handle("POST /account/password", h.action(viewer, h.changeOwnPassword))
+	m.Handle("POST /account/logout-everywhere", h.action(viewer, h.signOutEverywhere))
 
 	m.Handle("GET /users", h.page(admin, h.usersPage))
 	m.Handle("POST /users/create", h.action(admin, h.createUser))

@@ -141,7 +141,7 @@ func writeControls(body string) []string {
 	var found []string
 	for _, part := range strings.Split(body, `<form method="post" action="`)[1:] {
 		action, _, _ := strings.Cut(part, `"`)
-		if action != "/logout" && action != "/account/password" {
+		if action != "/logout" && action != "/account/password" && action != "/account/logout-everywhere" {
 			found = append(found, action)
 		}
 	}

@@ -265,6 +265,15 @@ class Client(DataFrameMixin):
     def change_password(self, email: str, password: str) -> Dict[str, str]:
         return self.post("/user/change-password", {"email": email, "password": password}, 200)
 
+    def sign_out_everywhere(self) -> Dict[str, str]:
+        """End every session of the signed-in user on every device, this
+        client's too (extension): its tokens are dropped, so a client with a
+        password logs in again on its next call."""
+        out = self.post("/auth/logout-everywhere", None, 200)
+        with self._lock:
+            self._set_tokens(None, None)
+        return out
+
     def list_users_details(self) -> List[Dict[str, Any]]:
         """Every user with role and creation time (extension; admin only)."""
         return self.post("/user/list-users-details", None, 200)

@@ -64,6 +64,17 @@ def test_users_roles_and_api_keys(client, server, uid):
     viewer.change_password(email, "new-" + uid)
     Client(server.url, email=email, password="new-" + uid).login()
 
+    # Signing out everywhere ends another device's tokens; the signing
+    # client, which has the password, logs in again on its next call.
+    signing = Client(server.url, email=email, password="new-" + uid)
+    pair = Client(server.url, email=email, password="new-" + uid).login()
+    other = Client(server.url, access_token=pair["access_token"], refresh_token=pair["refresh_token"])
+    assert signing.sign_out_everywhere() == {"detail": "Signed out everywhere"}
+    with pytest.raises(DTBaseError) as e:
+        other.list_sensors()
+    assert e.value.status == 401
+    assert isinstance(signing.list_sensors(), list)
+
     key = client.create_api_key(f"key-{uid}", "editor")
     assert key["key"].startswith("dtb_")
     keyed = Client(server.url, api_key=key["key"])

@@ -256,7 +256,7 @@ step("a viewer sees no write controls", async () => {
       continue;
     }
     assert.equal(res.status(), 200, path);
-    const actions = await viewer.$$eval("form[method=post]", (fs) => fs.map((f) => f.getAttribute("action")).filter((a) => a !== "/logout" && a !== "/account/password"));
+    const actions = await viewer.$$eval("form[method=post]", (fs) => fs.map((f) => f.getAttribute("action")).filter((a) => a !== "/logout" && a !== "/account/password" && a !== "/account/logout-everywhere"));
     assert.deepEqual(actions, [], `${path} shows no write forms to a viewer`);
     assert.equal(await viewer.locator("a[href='/users'], a[href^='/sensors/new'], a[href='/sensors/types/new']").count(), 0, `${path} links to no editor pages`);
   }

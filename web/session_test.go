@@ -1,0 +1,91 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// cookieOf returns the browser's session cookie value.
+func (b *browser) cookieOf(t *testing.T) string {
+	t.Helper()
+	u, _ := url.Parse(b.e.srv.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	t.Fatal("no session cookie")
+	return ""
+}
+
+// getWith requests a page with a copied session cookie.
+func (e *testEnv) getWith(t *testing.T, cookie, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+	return e.browser().do(req).Status
+}
+
+// TestSignOutEndsTheSession covers finding 3 in the browser: a copy of the
+// cookie is refused after sign-out, on the server.
+func TestSignOutEndsTheSession(t *testing.T) {
+	e := newEnv(t)
+	t.Run("sign out", func(t *testing.T) {
+		b := e.browser()
+		token := b.login("viewer@example.com")
+		stolen := b.cookieOf(t)
+		if got := e.getWith(t, stolen, "/"); got != http.StatusOK {
+			t.Fatalf("copied cookie before sign-out: %d", got)
+		}
+		if res := b.post("/logout", url.Values{"csrf_token": {token}}, "/"); res.Status != http.StatusSeeOther {
+			t.Fatalf("sign out: %d", res.Status)
+		}
+		if got := e.getWith(t, stolen, "/"); got != http.StatusSeeOther {
+			t.Fatalf("copied cookie after sign-out: %d, want a redirect to the login page", got)
+		}
+	})
+	t.Run("sign out everywhere", func(t *testing.T) {
+		b, other := e.browser(), e.browser()
+		token := b.login("editor@example.com")
+		other.login("editor@example.com")
+		res := b.post("/account/logout-everywhere", url.Values{"csrf_token": {token}}, "/account")
+		if res.Status != http.StatusSeeOther || res.Location != "/login" {
+			t.Fatalf("sign out everywhere: %d to %q", res.Status, res.Location)
+		}
+		if p := other.get("/"); p.Status != http.StatusSeeOther {
+			t.Fatalf("the other browser's session survived: %d", p.Status)
+		}
+		b.login("editor@example.com") // a new sign-in works
+	})
+	t.Run("a role change ends the session", func(t *testing.T) {
+		admin, b := e.browser(), e.browser()
+		token := admin.login("admin@example.com")
+		b.login("viewer@example.com")
+		admin.post("/users/role", url.Values{"email": {"viewer@example.com"}, "role": {"editor"}, "csrf_token": {token}}, "/users")
+		if p := b.get("/"); p.Status != http.StatusSeeOther {
+			t.Fatalf("session after a role change: %d", p.Status)
+		}
+	})
+}
+
+// TestWebPasswordPolicy: the web applies the API's policy, common
+// passwords included (finding 4).
+func TestWebPasswordPolicy(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	token := b.login("admin@example.com")
+	for _, tt := range []struct{ password, want string }{
+		{"short", "Password must have at least 8 characters."},
+		{"password1", "Password is one of the most common passwords; choose another."},
+		{"quiet meadow 42", ""},
+	} {
+		b.post("/users/create", url.Values{"email": {"pol@example.com"}, "password": {tt.password}, "role": {"viewer"}, "csrf_token": {token}}, "/users")
+		p := b.get("/users")
+		created := strings.Contains(p.Body, "User pol@example.com created")
+		if tt.want == "" != created || (tt.want != "" && !strings.Contains(p.Body, tt.want)) {
+			t.Errorf("%q: created %v, want message %q; page flash: %.300s", tt.password, created, tt.want, p.Body[max(0, strings.Index(p.Body, `class="flash`)):])
+		}
+	}
+}
