@@ -16,7 +16,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/ingest/weather"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -87,7 +87,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	if err != nil {
 		return nil, nil, err
 	}
-	sealer, err := service.NewSealer(key)
+	sealer, err := servicerun.NewSealer(key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,7 +99,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	}
 	// The ARIMA service is an API endpoint; it and the weather ingress are
 	// the only paths of this server that services (the built-ins) call.
-	runner, err := service.NewRunner(service.Options{Store: db, Sealer: sealer, TokenSecret: tokenSecret,
+	runner, err := servicerun.NewRunner(servicerun.Options{Store: db, Sealer: sealer, TokenSecret: tokenSecret,
 		AllowedHosts: c.Services.AllowedHosts, InternalPaths: []string{"/model/run-arima"},
 		MaxRunsInFlight: c.Services.MaxRunsInFlight, RunsPerMinute: c.Services.RunsPerMinute,
 		UserAgent: "dtbase/" + Version, Logger: log})
@@ -117,7 +117,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	schedCtx, stopScheduler := context.WithCancel(ctx)
 	schedDone := make(chan struct{})
 	if c.Scheduler {
-		sched := service.NewScheduler(runner, service.SchedulerOptions{CatchUp: c.Services.CatchUp})
+		sched := servicerun.NewScheduler(runner, servicerun.SchedulerOptions{CatchUp: c.Services.CatchUp})
 		go func() {
 			defer close(schedDone)
 			// Wait until the server listens, so that built-in services are
@@ -149,7 +149,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 // services whose URL is a path on it (the built-ins). Wildcard addresses
 // are reached through the loopback interface.
 func servicesListening(r dtbase.ServiceRunner, addr net.Addr) {
-	runner, ok := r.(*service.Runner)
+	runner, ok := r.(*servicerun.Runner)
 	if !ok || addr == nil {
 		return
 	}
@@ -196,11 +196,11 @@ func serviceSecretKey(ctx context.Context, c Config, db *sqldb.DB) ([]byte, erro
 // builtinRegistrations are the service rows of the built-in services, with
 // example parameter sets: London's weather, and forecasts of it with the
 // ARIMA service. A database holding the demo gets demoRegistrations.
-func builtinRegistrations() []service.Registration {
+func builtinRegistrations() []servicerun.Registration {
 	london := func(from, to string) json.RawMessage {
 		return obj(map[string]any{"latitude": 51.53, "longitude": -0.127, "dt_from": from, "dt_to": to})
 	}
-	return []service.Registration{
+	return []servicerun.Registration{
 		{
 			Service: dtbase.Service{Name: "weather-ingress", URL: "/service/builtin/weather", HTTPMethod: "POST", Timeout: time.Minute, Builtin: "weather"},
 			ParameterSets: []dtbase.ParameterSet{
@@ -246,7 +246,7 @@ func registerBuiltins(ctx context.Context, db *sqldb.DB, log *slog.Logger) error
 	if regs == nil {
 		regs = builtinRegistrations()
 	}
-	if err := service.Register(ctx, db, regs); err != nil {
+	if err := servicerun.Register(ctx, db, regs); err != nil {
 		return err
 	}
 	log.Info("registered the built-in services", "services", "weather-ingress, arima-forecast")

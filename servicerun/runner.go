@@ -7,7 +7,7 @@
 // amount of the answer; every call, failed or not, is recorded in the run
 // log. Runs are bounded per service (in flight, per minute), in nesting
 // depth, and can be cancelled from any replica.
-package service
+package servicerun
 
 import (
 	"context"
