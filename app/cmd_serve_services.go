@@ -33,48 +33,47 @@ type serviceSettings struct {
 	OpenMeteoURL      string   // forecast API of the weather ingress's open-meteo source
 }
 
-// The service settings are registered here, next to their use, after the
-// ones in config.go.
-func init() {
-	settings = append(settings,
-		setting{"DT_SECRET_KEY", "", "key that seals service credentials (any long random string); generated and kept in the data directory (SQLite) or the database (PostgreSQL) when unset", func(c *Config, v string) error {
-			c.Services.SecretKey = v
-			return nil
-		}},
-		setting{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may call although they are loopback, private, link-local (cloud metadata) or other special-purpose addresses, refused by default: names, *.suffix, IP addresses, CIDR ranges (127.0.0.1,10.0.0.0/8,internal.example.org)", func(c *Config, v string) error {
-			c.Services.AllowedHosts = nil
-			for _, h := range strings.Split(v, ",") {
-				if h = strings.TrimSpace(h); h != "" {
-					c.Services.AllowedHosts = append(c.Services.AllowedHosts, h)
-				}
+// serviceSettingList are the service runner's settings besides
+// DT_SCHEDULER, kept next to their use; config.go lists them after the
+// MQTT ones.
+var serviceSettingList = []setting{
+	{"DT_SECRET_KEY", "", "key that seals service credentials (any long random string); generated and kept in the data directory (SQLite) or the database (PostgreSQL) when unset", func(c *Config, v string) error {
+		c.Services.SecretKey = v
+		return nil
+	}},
+	{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may call although they are loopback, private, link-local (cloud metadata) or other special-purpose addresses, refused by default: names, *.suffix, IP addresses, CIDR ranges (127.0.0.1,10.0.0.0/8,internal.example.org)", func(c *Config, v string) error {
+		c.Services.AllowedHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.Services.AllowedHosts = append(c.Services.AllowedHosts, h)
 			}
-			return nil
-		}},
-		setting{"DT_SERVICE_MAX_CONCURRENT_RUNS", "8", "runs of one service that may be pending or running at once, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
-			c.Services.MaxRunsInFlight, err = nonNegative(v)
-			return
-		}},
-		setting{"DT_SERVICE_RUNS_PER_MINUTE", "120", "runs of one service that may start in a minute, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
-			c.Services.RunsPerMinute, err = nonNegative(v)
-			return
-		}},
-		setting{"DT_SCHEDULER_CATCH_UP", "true", "run a schedule once on start when its time passed while the server was down", func(c *Config, v string) (err error) {
-			c.Services.CatchUp, err = strconv.ParseBool(v)
-			return
-		}},
-		setting{"DT_BUILTIN_SERVICES", "true", "register the built-in services (weather-ingress, arima-forecast) with example parameter sets on first start", func(c *Config, v string) (err error) {
-			c.Services.Builtins, err = strconv.ParseBool(v)
-			return
-		}},
-		setting{"DT_OPEN_METEO_URL", weather.DefaultOpenMeteoURL, "Open-Meteo forecast API the weather ingress calls (for a self-hosted Open-Meteo or a mirror)", func(c *Config, v string) error {
-			c.Services.OpenMeteoURL = strings.TrimSpace(v)
-			return nil
-		}},
-		setting{"DT_OPENWEATHERMAP_APIKEY", "", "OpenWeatherMap API key for the weather ingress's openweathermap source (the default source, Open-Meteo, needs none)", func(c *Config, v string) error {
-			c.Services.OpenWeatherMapKey = v
-			return nil
-		}},
-	)
+		}
+		return nil
+	}},
+	{"DT_SERVICE_MAX_CONCURRENT_RUNS", "8", "runs of one service that may be pending or running at once, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
+		c.Services.MaxRunsInFlight, err = nonNegative(v)
+		return
+	}},
+	{"DT_SERVICE_RUNS_PER_MINUTE", "120", "runs of one service that may start in a minute, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
+		c.Services.RunsPerMinute, err = nonNegative(v)
+		return
+	}},
+	{"DT_SCHEDULER_CATCH_UP", "true", "run a schedule once on start when its time passed while the server was down", func(c *Config, v string) (err error) {
+		c.Services.CatchUp, err = strconv.ParseBool(v)
+		return
+	}},
+	{"DT_BUILTIN_SERVICES", "true", "register the built-in services (weather-ingress, arima-forecast) with example parameter sets on first start", func(c *Config, v string) (err error) {
+		c.Services.Builtins, err = strconv.ParseBool(v)
+		return
+	}},
+	{"DT_OPEN_METEO_URL", weather.DefaultOpenMeteoURL, "Open-Meteo forecast API the weather ingress calls (for a self-hosted Open-Meteo or a mirror)", func(c *Config, v string) error {
+		c.Services.OpenMeteoURL = strings.TrimSpace(v)
+		return nil
+	}},
+	{"DT_OPENWEATHERMAP_APIKEY", "", "OpenWeatherMap API key for the weather ingress's openweathermap source (the default source, Open-Meteo, needs none)", func(c *Config, v string) error {
+		c.Services.OpenWeatherMapKey = v
+		return nil
+	}},
 }
 
 // startServices builds the service runner with the built-in services,
