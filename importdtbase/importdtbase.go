@@ -1,4 +1,4 @@
-package sqldb
+package importdtbase
 
 // Import of an original DTBase database (the Python backend's PostgreSQL
 // schema) into ours; docs/compatibility.md says what changes on the way.
@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/sqldb"
 )
 
 // ImportDTBaseOptions configures ImportDTBase.
@@ -118,7 +119,7 @@ func (t *importTarget) id(src int64) int64 {
 
 // importer carries one import.
 type importer struct {
-	db      *DB
+	db      *sqldb.DB
 	tx      *sql.Tx
 	src     pgx.Tx
 	opt     ImportDTBaseOptions
@@ -138,9 +139,9 @@ type importer struct {
 // and ECONFLICT when db already holds data and opt.Force is not set. Users
 // become admins (the original had no roles) and keep their bcrypt hashes,
 // so they log in with their passwords.
-func (db *DB) ImportDTBase(ctx context.Context, sourceURL string, opt ImportDTBaseOptions) (*ImportSummary, error) {
+func ImportDTBase(ctx context.Context, db *sqldb.DB, sourceURL string, opt ImportDTBaseOptions) (*ImportSummary, error) {
 	start := time.Now()
-	if !IsPostgresURL(sourceURL) {
+	if !sqldb.IsPostgresURL(sourceURL) {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "the source must be a postgres:// URL, got %q", redactDSN(sourceURL))
 	}
 	if opt.BatchSize <= 0 {
@@ -162,7 +163,7 @@ func (db *DB) ImportDTBase(ctx context.Context, sourceURL string, opt ImportDTBa
 	if err := im.checkSource(ctx); err != nil {
 		return nil, err
 	}
-	err = db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.WithTx(ctx, func(tx *sql.Tx) error {
 		im.tx = tx
 		defer im.closeStmts()
 		if err := im.loadTargets(ctx); err != nil {
@@ -533,7 +534,7 @@ func (im *importer) copyAll(ctx context.Context) error {
 // import wrote explicitly, so the next insert does not collide. SQLite
 // picks the next rowid from the table itself.
 func (im *importer) resetSequences(ctx context.Context) error {
-	if im.db.Dialect != Postgres {
+	if im.db.Dialect != sqldb.Postgres {
 		return nil
 	}
 	names := make([]string, 0, len(im.targets))
@@ -574,7 +575,7 @@ func (im *importer) copyUsers(ctx context.Context) error {
 			return nil
 		}
 		_, err := im.insertRow(ctx, t, id, email, "email, password_hash, role, time_created, time_updated",
-			email, hash, string(dtbase.RoleAdmin), micros(created), optMicros(updated))
+			email, hash, string(dtbase.RoleAdmin), sqldb.Micros(created), optMicros(updated))
 		return err
 	})
 	if err != nil {
@@ -588,7 +589,7 @@ func optMicros(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return micros(*t)
+	return sqldb.Micros(*t)
 }
 
 // copyMeasures copies a table of (name, units, datatype) rows, merging rows
@@ -624,7 +625,7 @@ func (im *importer) copyMeasures(ctx context.Context, source, target, what strin
 			im.note("%s %q with units %s: source id %d merged into id %d", what, *name, quoteUnits(units), id, existing)
 			return nil
 		}
-		newID, err := im.insertRow(ctx, t, id, key, "name, units, datatype, time_created", *name, units, dtype, micros(created))
+		newID, err := im.insertRow(ctx, t, id, key, "name, units, datatype, time_created", *name, units, dtype, sqldb.Micros(created))
 		t.dtypes[newID] = dtype
 		return err
 	})
@@ -783,7 +784,7 @@ func (im *importer) copyLocations(ctx context.Context) error {
 			var desc *string
 			var created time.Time
 			err := r.Scan(&id, &name, &desc, &created)
-			return id, name, []any{name, desc, micros(created)}, err
+			return id, name, []any{name, desc, sqldb.Micros(created)}, err
 		})
 	if err != nil {
 		return err
@@ -850,7 +851,7 @@ func (im *importer) copyLocations(ctx context.Context) error {
 		if im.mapExisting(t, id, locationKey(ns, values[id])) {
 			return nil
 		}
-		_, err = im.insertRow(ctx, t, id, "", "schema_id, time_created", ns, micros(created))
+		_, err = im.insertRow(ctx, t, id, "", "schema_id, time_created", ns, sqldb.Micros(created))
 		return err
 	})
 	if err != nil {
@@ -866,7 +867,7 @@ func (im *importer) copyLocations(ctx context.Context) error {
 					continue
 				}
 				im.read()
-				res, err := im.exec(ctx, `INSERT INTO location_value (location_id, identifier_id, `+locValueColumn(dt)+`) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				res, err := im.exec(ctx, `INSERT INTO location_value (location_id, identifier_id, `+sqldb.LocationValueColumn(dt)+`) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 					t.ids[loc], v.ident, v.v)
 				if err != nil {
 					return fmt.Errorf("import %s: %w", source, err)
@@ -885,6 +886,14 @@ func (im *importer) copyLocations(ctx context.Context) error {
 	return nil
 }
 
+// quoteUnits renders optional units for a note, as the store's messages do.
+func quoteUnits(u *string) string {
+	if u == nil {
+		return "null"
+	}
+	return strconv.Quote(*u)
+}
+
 func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func (im *importer) copySensors(ctx context.Context) error {
@@ -897,7 +906,7 @@ func (im *importer) copySensors(ctx context.Context) error {
 			var desc *string
 			var created time.Time
 			err := r.Scan(&id, &name, &desc, &created)
-			return id, name, []any{name, desc, micros(created)}, err
+			return id, name, []any{name, desc, sqldb.Micros(created)}, err
 		})
 	if err != nil {
 		return err
@@ -928,7 +937,7 @@ func (im *importer) copySensors(ctx context.Context) error {
 			return err
 		}
 		_, err = im.insertRow(ctx, t, id, uid, "type_id, unique_identifier, name, notes, time_created, time_updated",
-			nt, uid, name, notes, micros(created), optMicros(updated))
+			nt, uid, name, notes, sqldb.Micros(created), optMicros(updated))
 		return err
 	})
 	if err != nil {
@@ -952,7 +961,7 @@ func (im *importer) copySensors(ctx context.Context) error {
 			return err
 		}
 		res, err := im.exec(ctx, `INSERT INTO sensor_location (sensor_id, location_id, installation_datetime) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			ns, nl, micros(installed))
+			ns, nl, sqldb.Micros(installed))
 		if err != nil {
 			return fmt.Errorf("import sensor_location: %w", err)
 		}
@@ -1047,7 +1056,7 @@ func (b *bulk) flush(ctx context.Context) error {
 		return nil
 	}
 	cols := strings.Join(b.idCols, ", ") + ", ts, value"
-	if b.im.db.Dialect == Postgres {
+	if b.im.db.Dialect == sqldb.Postgres {
 		var q strings.Builder
 		q.WriteString("INSERT INTO " + b.table + " (" + cols + ") SELECT * FROM unnest(")
 		args := make([]any, 0, len(b.idCols)+2)
@@ -1129,8 +1138,8 @@ func scanValue(dt dtbase.Datatype, r pgx.Rows, dest ...any) (any, error) {
 func (im *importer) copyReadings(ctx context.Context) error {
 	for _, dt := range []dtbase.Datatype{dtbase.String, dtbase.Integer, dtbase.Float, dtbase.Boolean} {
 		source := "sensor_" + string(dt) + "_reading"
-		im.begin(source, readingTable(dt))
-		b := im.newBulk(readingTable(dt), dt, "sensor_id", "measure_id")
+		im.begin(source, sqldb.ReadingTable(dt))
+		b := im.newBulk(sqldb.ReadingTable(dt), dt, "sensor_id", "measure_id")
 		// The order of the source's unique index: a scan without a sort,
 		// and each series arrives in time order.
 		var lastSensor, lastMeasure, ns, nm int64 = -1, -1, 0, 0
@@ -1154,7 +1163,7 @@ func (im *importer) copyReadings(ctx context.Context) error {
 				}
 				lastSensor, lastMeasure = sensor, measure
 			}
-			return b.add(ctx, []int64{ns, nm}, micros(ts), v)
+			return b.add(ctx, []int64{ns, nm}, sqldb.Micros(ts), v)
 		})
 		if err == nil {
 			err = b.flush(ctx)
@@ -1181,7 +1190,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 			var name string
 			var created time.Time
 			err := r.Scan(&id, &name, &created)
-			return id, name, []any{name, micros(created)}, err
+			return id, name, []any{name, sqldb.Micros(created)}, err
 		})
 	if err != nil {
 		return err
@@ -1203,7 +1212,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 		if im.mapExisting(scenarios, id, key) {
 			return nil
 		}
-		_, err = im.insertRow(ctx, scenarios, id, key, "model_id, description, time_created", nm, desc, micros(created))
+		_, err = im.insertRow(ctx, scenarios, id, key, "model_id, description, time_created", nm, desc, sqldb.Micros(created))
 		return err
 	})
 	if err != nil {
@@ -1243,7 +1252,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 				nsc = scenarios.next
 				scenarios.next++
 				if _, err := im.exec(ctx, `INSERT INTO model_scenario (id, model_id, description, time_created) VALUES ($1, $2, NULL, $3)`,
-					nsc, nm, micros(im.now)); err != nil {
+					nsc, nm, sqldb.Micros(im.now)); err != nil {
 					return fmt.Errorf("create a scenario for model_run id %d: %w", id, err)
 				}
 				scenarios.keys[key] = nsc
@@ -1260,12 +1269,12 @@ func (im *importer) copyModels(ctx context.Context) error {
 				return err
 			}
 		}
-		key := idKey(nm, nsc, micros(created))
+		key := idKey(nm, nsc, sqldb.Micros(created))
 		if im.mapExisting(runs, id, key) {
 			return nil
 		}
 		_, err = im.insertRow(ctx, runs, id, key, "model_id, scenario_id, time_created, sensor_id, sensor_measure_id",
-			nm, nsc, micros(created), nsensor, nmeasure)
+			nm, nsc, sqldb.Micros(created), nsensor, nmeasure)
 		return err
 	})
 	if err != nil {
@@ -1311,7 +1320,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 		if dt == dtbase.Boolean {
 			source = "model_booleanvalue" // sic
 		}
-		target := modelValueTable(dt)
+		target := sqldb.ModelValueTable(dt)
 		im.begin(source, target)
 		b := im.newBulk(target, dt, "product_id")
 		var lastProduct, np int64 = -1, 0
@@ -1332,7 +1341,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 				}
 				lastProduct = product
 			}
-			return b.add(ctx, []int64{np}, micros(ts), v)
+			return b.add(ctx, []int64{np}, sqldb.Micros(ts), v)
 		})
 		if err == nil {
 			err = b.flush(ctx)
@@ -1371,7 +1380,7 @@ func (im *importer) copyServices(ctx context.Context) error {
 			}
 			return nil
 		}
-		_, err := im.insertRow(ctx, services, id, name, "name, url, http_method, time_created", name, url, method, micros(created))
+		_, err := im.insertRow(ctx, services, id, name, "name, url, http_method, time_created", name, url, method, sqldb.Micros(created))
 		return err
 	})
 	if err != nil {
@@ -1399,7 +1408,7 @@ func (im *importer) copyServices(ctx context.Context) error {
 			return nil
 		}
 		_, err = im.insertRow(ctx, sets, id, key, "service_id, name, parameters, time_created, time_updated",
-			ns, name, params, micros(created), optMicros(updated))
+			ns, name, params, sqldb.Micros(created), optMicros(updated))
 		return err
 	})
 	if err != nil {
@@ -1432,7 +1441,7 @@ func (im *importer) copyServices(ctx context.Context) error {
 		}
 		// A run of the same service at the same instant that was there
 		// before the import is the same run, imported before.
-		if im.mapExisting(runs, id, idKey(ns, micros(ts))) {
+		if im.mapExisting(runs, id, idKey(ns, sqldb.Micros(ts))) {
 			return nil
 		}
 		status := dtbase.RunFailed
@@ -1441,7 +1450,7 @@ func (im *importer) copyServices(ctx context.Context) error {
 		}
 		_, err = im.insertRow(ctx, runs, id, "",
 			"service_id, parameter_set_id, parameter_set_name, parameters, response_status_code, response_json, timestamp, status, timed_out, triggered_by",
-			ns, nset, setName, params, code, response, micros(ts), string(status), false, "import-dtbase")
+			ns, nset, setName, params, code, response, sqldb.Micros(ts), string(status), false, "import-dtbase")
 		return err
 	})
 	if err != nil {
