@@ -1,7 +1,8 @@
-package importdtbase
-
-// Import of an original DTBase database (the Python backend's PostgreSQL
-// schema) into ours; docs/compatibility.md says what changes on the way.
+// Package importdtbase copies an original DTBase database (the Python
+// backend's PostgreSQL schema) into a dtbase store: the dtbase import-dtbase
+// command. docs/compatibility.md says what changes on the way. It writes
+// the store's tables directly, in one transaction of the store's
+// (sqldb.DB.WithTx), because it keeps the original's ids.
 //
 // The whole import is one transaction on our side: it either commits
 // everything or leaves the database as it was. The source is read in one
@@ -17,6 +18,7 @@ package importdtbase
 // already exists (same email, same sensor type name, same measure name and
 // units, …) are merged into the existing row; this is also how the
 // original's duplicated null-units measures (its bug B5) become one.
+package importdtbase
 
 import (
 	"cmp"
@@ -36,24 +38,24 @@ import (
 	"github.com/dtbase/dtbase/sqldb"
 )
 
-// ImportDTBaseOptions configures ImportDTBase.
-type ImportDTBaseOptions struct {
+// Options configures Import.
+type Options struct {
 	// Force allows importing into a database that already holds data. Rows
 	// with the identity of an existing row are merged into it; the others
 	// are added.
 	Force bool
 	// BatchSize is the number of readings or model values written per
-	// statement; zero means DefaultImportBatchSize.
+	// statement; zero means DefaultBatchSize.
 	BatchSize int
 	// Progress, when set, is called after each batch and each table.
-	Progress func(ImportProgress)
+	Progress func(Progress)
 }
 
-// DefaultImportBatchSize is the batch of readings written per statement.
-const DefaultImportBatchSize = 10_000
+// DefaultBatchSize is the batch of readings written per statement.
+const DefaultBatchSize = 10_000
 
-// ImportProgress reports how far an import is.
-type ImportProgress struct {
+// Progress reports how far an import is.
+type Progress struct {
 	Table      string // the source table being copied
 	TableDone  int64  // rows of Table read so far
 	TableTotal int64  // rows of Table in the source
@@ -61,8 +63,8 @@ type ImportProgress struct {
 	Total      int64  // rows in every source table
 }
 
-// ImportTableCount is what happened to one source table.
-type ImportTableCount struct {
+// TableCount is what happened to one source table.
+type TableCount struct {
 	Source  string // the original's table
 	Target  string // ours
 	Read    int64  // rows read from the source
@@ -74,10 +76,10 @@ type ImportTableCount struct {
 	Skipped int64
 }
 
-// ImportSummary reports a finished import.
-type ImportSummary struct {
-	Tables  []ImportTableCount // in the order they were copied
-	Notes   []string           // merges and skips worth reading
+// Summary reports a finished import.
+type Summary struct {
+	Tables  []TableCount // in the order they were copied
+	Notes   []string     // merges and skips worth reading
 	Read    int64
 	Written int64
 	Elapsed time.Duration
@@ -122,30 +124,30 @@ type importer struct {
 	db      *sqldb.DB
 	tx      *sql.Tx
 	src     pgx.Tx
-	opt     ImportDTBaseOptions
+	opt     Options
 	targets map[string]*importTarget
 	counts  map[string]int64 // source table → rows
-	sum     *ImportSummary
-	cur     *ImportTableCount
+	sum     *Summary
+	cur     *TableCount
 	done    int64
 	total   int64
 	stmts   map[string]*sql.Stmt
 	now     time.Time
 }
 
-// ImportDTBase copies the original DTBase database at sourceURL (a
+// Import copies the original DTBase database at sourceURL (a
 // postgres:// URL) into db, in one transaction. It returns EINVALID when
 // sourceURL is not a PostgreSQL URL or does not hold the original's schema,
 // and ECONFLICT when db already holds data and opt.Force is not set. Users
 // become admins (the original had no roles) and keep their bcrypt hashes,
 // so they log in with their passwords.
-func ImportDTBase(ctx context.Context, db *sqldb.DB, sourceURL string, opt ImportDTBaseOptions) (*ImportSummary, error) {
+func Import(ctx context.Context, db *sqldb.DB, sourceURL string, opt Options) (*Summary, error) {
 	start := time.Now()
 	if !sqldb.IsPostgresURL(sourceURL) {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "the source must be a postgres:// URL, got %q", redactDSN(sourceURL))
 	}
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = DefaultImportBatchSize
+		opt.BatchSize = DefaultBatchSize
 	}
 	conn, err := pgx.Connect(ctx, sourceURL)
 	if err != nil {
@@ -159,7 +161,7 @@ func ImportDTBase(ctx context.Context, db *sqldb.DB, sourceURL string, opt Impor
 	defer src.Rollback(context.Background())
 
 	im := &importer{db: db, src: src, opt: opt, targets: map[string]*importTarget{}, counts: map[string]int64{},
-		sum: &ImportSummary{}, stmts: map[string]*sql.Stmt{}, now: db.Now()}
+		sum: &Summary{}, stmts: map[string]*sql.Stmt{}, now: db.Now()}
 	if err := im.checkSource(ctx); err != nil {
 		return nil, err
 	}
@@ -406,7 +408,7 @@ func (im *importer) closeStmts() {
 
 // begin starts the count of a source table.
 func (im *importer) begin(source, target string) {
-	im.sum.Tables = append(im.sum.Tables, ImportTableCount{Source: source, Target: target})
+	im.sum.Tables = append(im.sum.Tables, TableCount{Source: source, Target: target})
 	im.cur = &im.sum.Tables[len(im.sum.Tables)-1]
 	im.report()
 }
@@ -420,7 +422,7 @@ func (im *importer) end() {
 
 func (im *importer) report() {
 	if im.opt.Progress != nil && im.cur != nil {
-		im.opt.Progress(ImportProgress{Table: im.cur.Source, TableDone: im.cur.Read, TableTotal: im.counts[im.cur.Source],
+		im.opt.Progress(Progress{Table: im.cur.Source, TableDone: im.cur.Read, TableTotal: im.counts[im.cur.Source],
 			Done: im.done, Total: im.total})
 	}
 }

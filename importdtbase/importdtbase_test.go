@@ -152,9 +152,9 @@ func TestImportDTBase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := context.Background()
-			var reports []importdtbase.ImportProgress
-			sum, err := importdtbase.ImportDTBase(ctx, db, source, importdtbase.ImportDTBaseOptions{BatchSize: 1000,
-				Progress: func(p importdtbase.ImportProgress) { reports = append(reports, p) }})
+			var reports []importdtbase.Progress
+			sum, err := importdtbase.Import(ctx, db, source, importdtbase.Options{BatchSize: 1000,
+				Progress: func(p importdtbase.Progress) { reports = append(reports, p) }})
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}
@@ -164,11 +164,11 @@ func TestImportDTBase(t *testing.T) {
 
 			// A second import is refused without --force, and merges
 			// everything into what is there with it.
-			_, err = importdtbase.ImportDTBase(ctx, db, source, importdtbase.ImportDTBaseOptions{})
+			_, err = importdtbase.Import(ctx, db, source, importdtbase.Options{})
 			if dtbase.ErrorCode(err) != dtbase.ECONFLICT || !strings.Contains(err.Error(), "--force") {
 				t.Errorf("import into a database with data: %v, want ECONFLICT naming --force", err)
 			}
-			again, err := importdtbase.ImportDTBase(ctx, db, source, importdtbase.ImportDTBaseOptions{Force: true})
+			again, err := importdtbase.Import(ctx, db, source, importdtbase.Options{Force: true})
 			if err != nil {
 				t.Fatalf("forced import: %v", err)
 			}
@@ -197,7 +197,7 @@ func (c *apiClient) login() {
 	c.token = pair.AccessToken
 }
 
-func checkProgress(t *testing.T, reports []importdtbase.ImportProgress) {
+func checkProgress(t *testing.T, reports []importdtbase.Progress) {
 	t.Helper()
 	if len(reports) < 10 {
 		t.Fatalf("only %d progress reports", len(reports))
@@ -222,9 +222,9 @@ func checkProgress(t *testing.T, reports []importdtbase.ImportProgress) {
 	}
 }
 
-func checkSummary(t *testing.T, sum *importdtbase.ImportSummary) {
+func checkSummary(t *testing.T, sum *importdtbase.Summary) {
 	t.Helper()
-	got := map[string]importdtbase.ImportTableCount{}
+	got := map[string]importdtbase.TableCount{}
 	for _, tc := range sum.Tables {
 		got[tc.Source] = tc
 	}
@@ -386,7 +386,7 @@ func TestImportDTBaseAllOrNothing(t *testing.T) {
 			db := open(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, err := importdtbase.ImportDTBase(ctx, db, source, importdtbase.ImportDTBaseOptions{BatchSize: 100, Progress: func(p importdtbase.ImportProgress) {
+			_, err := importdtbase.Import(ctx, db, source, importdtbase.Options{BatchSize: 100, Progress: func(p importdtbase.Progress) {
 				if p.Table == "sensor_float_reading" && p.TableDone >= 1000 {
 					cancel()
 				}
@@ -403,7 +403,7 @@ func TestImportDTBaseAllOrNothing(t *testing.T) {
 				t.Errorf("sensors after a failed import: %v %v", sensors, err)
 			}
 			// And the import still works afterwards.
-			if _, err := importdtbase.ImportDTBase(context.Background(), db, source, importdtbase.ImportDTBaseOptions{}); err != nil {
+			if _, err := importdtbase.Import(context.Background(), db, source, importdtbase.Options{}); err != nil {
 				t.Errorf("import after a failed one: %v", err)
 			}
 		})
@@ -412,7 +412,7 @@ func TestImportDTBaseAllOrNothing(t *testing.T) {
 
 func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 	db := sqldbtest.Open(t)
-	if _, err := importdtbase.ImportDTBase(context.Background(), db, "/tmp/some.db", importdtbase.ImportDTBaseOptions{}); dtbase.ErrorCode(err) != dtbase.EINVALID {
+	if _, err := importdtbase.Import(context.Background(), db, "/tmp/some.db", importdtbase.Options{}); dtbase.ErrorCode(err) != dtbase.EINVALID {
 		t.Errorf("a SQLite path as the source: %v, want EINVALID", err)
 	}
 	if sqldbtest.PostgresURL() == "" {
@@ -425,7 +425,7 @@ func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	theirs.Close()
-	_, err = importdtbase.ImportDTBase(context.Background(), db, ours, importdtbase.ImportDTBaseOptions{})
+	_, err = importdtbase.Import(context.Background(), db, ours, importdtbase.Options{})
 	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), "not of the original") {
 		t.Errorf("our own database as the source: %v", err)
 	}
@@ -436,7 +436,7 @@ func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Close()
-	_, err = importdtbase.ImportDTBase(context.Background(), db, empty, importdtbase.ImportDTBaseOptions{})
+	_, err = importdtbase.Import(context.Background(), db, empty, importdtbase.Options{})
 	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), `missing tables "User"`) {
 		t.Errorf("an empty database as the source: %v", err)
 	}
@@ -457,7 +457,7 @@ func TestImportDTBaseConflictingDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := sqldbtest.Open(t)
-	_, err = importdtbase.ImportDTBase(context.Background(), db, source, importdtbase.ImportDTBaseOptions{})
+	_, err = importdtbase.Import(context.Background(), db, source, importdtbase.Options{})
 	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), `sensor measure "humidity" with units null is of datatype float, but the source's id 7`) {
 		t.Errorf("import: %v", err)
 	}
