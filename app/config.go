@@ -1,6 +1,10 @@
 // Package app wires dtbase together: configuration from flags and DT_*
 // environment variables, the database, the API and web servers, background
 // services, and the subcommands of the dtbase binary.
+//
+// Each subcommand has its file, cmd_<command>.go; serve and migrate are in
+// main.go with the command table, and what serve starts (the service
+// runner, the MQTT subscriber, the web interface) is in cmd_serve_*.go.
 package app
 
 import (
