@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 )
 
 // getRun reads a run through the API.
@@ -78,8 +78,8 @@ func TestServiceRunDepth(t *testing.T) {
 		req.Header.Set(dtbase.HeaderRunDepth, fmt.Sprint(depth))
 		return e.serve(req)
 	}
-	wantBody(t, nested(service.DefaultMaxDepth-1), 200, `{"detail":"Service called successfully.","run_id":1}`)
-	wantDetail(t, nested(service.DefaultMaxDepth), 400,
+	wantBody(t, nested(servicerun.DefaultMaxDepth-1), 200, `{"detail":"Service called successfully.","run_id":1}`)
+	wantDetail(t, nested(servicerun.DefaultMaxDepth), 400,
 		"Service run 2 refused: started by a service run nested 3 deep; runs may nest at most 3 deep (this stops loops)")
 	if run := getRun(t, e, 2); run.Status != "failed" || !strings.Contains(*run.Error, "nested 3 deep") {
 		t.Fatalf("refused run: %+v", run)
@@ -90,7 +90,7 @@ func TestServiceRunDepth(t *testing.T) {
 // its cloud are refused at registration with a 422 saying why, unless the
 // allow-list opens them.
 func TestServiceURLRefusals(t *testing.T) {
-	e, _, _ := serviceEnv(t, func(o *service.Options) { o.AllowedHosts = []string{"10.9.0.0/16", "internal.example.org"} })
+	e, _, _ := serviceEnv(t, func(o *servicerun.Options) { o.AllowedHosts = []string{"10.9.0.0/16", "internal.example.org"} })
 	cases := []struct{ url, msg string }{
 		{"http://169.254.169.254/metadata/identity/oauth2/token", "The service URL cannot be called: 169.254.169.254 is the cloud metadata address: refused unless DT_SERVICE_ALLOWED_HOSTS lists it"},
 		{"http://127.0.0.1:5000/service/run-service", "The service URL cannot be called: 127.0.0.1 is a loopback address: refused unless DT_SERVICE_ALLOWED_HOSTS lists it"},
@@ -171,7 +171,7 @@ func TestCancelRunAPI(t *testing.T) {
 // TestServiceRunLimitAPI: over a service's limit of runs in flight, a run
 // is refused with 429.
 func TestServiceRunLimitAPI(t *testing.T) {
-	e, _, _ := serviceEnv(t, func(o *service.Options) { o.MaxRunsInFlight = 1 })
+	e, _, _ := serviceEnv(t, func(o *servicerun.Options) { o.MaxRunsInFlight = 1 })
 	tgt := target(t)
 	e.must(201, "/service/insert-service", map[string]any{"name": "hang", "url": tgt.URL + "/hang", "http_method": "POST", "timeout_seconds": 3600})
 	e.must(202, "/service/run-service", `{"service_name":"hang","async":true}`)

@@ -20,34 +20,34 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/ingest/weather"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 )
 
 // newServiceEnv is a test environment with a service runner, reachable at
 // a real address so that services with a path URL (the built-ins) can be
 // called through it.
-func newServiceEnv(t *testing.T, builtins ...dtbase.BuiltinService) (*testEnv, *service.Runner) {
+func newServiceEnv(t *testing.T, builtins ...dtbase.BuiltinService) (*testEnv, *servicerun.Runner) {
 	e, runner, _ := serviceEnv(t, nil, builtins...)
 	return e, runner
 }
 
 // serviceEnv is newServiceEnv with runner options edited by edit; it also
 // returns the server's address.
-func serviceEnv(t *testing.T, edit func(*service.Options), builtins ...dtbase.BuiltinService) (*testEnv, *service.Runner, string) {
+func serviceEnv(t *testing.T, edit func(*servicerun.Options), builtins ...dtbase.BuiltinService) (*testEnv, *servicerun.Runner, string) {
 	t.Helper()
-	var runner *service.Runner
+	var runner *servicerun.Runner
 	e := newEnv(t, func(c *Config) {
-		sealer, err := service.NewSealer([]byte("test secret key"))
+		sealer, err := servicerun.NewSealer([]byte("test secret key"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The test services listen on loopback, which only an allow-list opens.
-		o := service.Options{Store: c.Store, Sealer: sealer, TokenSecret: c.Secret,
+		o := servicerun.Options{Store: c.Store, Sealer: sealer, TokenSecret: c.Secret,
 			Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}}
 		if edit != nil {
 			edit(&o)
 		}
-		runner, err = service.NewRunner(o)
+		runner, err = servicerun.NewRunner(o)
 		if err != nil {
 			t.Fatal(err)
 		}

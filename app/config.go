@@ -1,6 +1,10 @@
 // Package app wires dtbase together: configuration from flags and DT_*
 // environment variables, the database, the API and web servers, background
 // services, and the subcommands of the dtbase binary.
+//
+// Each subcommand has its file, cmd_<command>.go; serve and migrate are in
+// main.go with the command table, and what serve starts (the service
+// runner, the MQTT subscriber, the web interface) is in cmd_serve_*.go.
 package app
 
 import (
@@ -42,9 +46,9 @@ type Config struct {
 	LogLevel     string
 	Scheduler    bool // run due service schedules from this process
 	MQTTBroker   string
-	MQTT         mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
-	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
-	DBPool       sqldb.Pool      // DT_DB_* connection pool settings (wire_db.go)
+	MQTT         mqttSettings    // the other DT_MQTT_* settings (cmd_serve_ingest.go)
+	Services     serviceSettings // DT_SECRET_KEY and the other service settings (cmd_serve_services.go)
+	DBPool       sqldb.Pool      // DT_DB_* connection pool settings (dbpool.go)
 	Demo         bool
 
 	PasswordMinLength int  // least length of a new password (at least 8)
@@ -66,8 +70,13 @@ func secs(v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// settings lists the configuration in the order the docs present it.
-var settings = []setting{
+// settings lists every setting, in the order the docs present it: the core
+// ones, then those of the MQTT subscriber and of the service runner, which
+// their files keep next to their use.
+var settings = slices.Concat(coreSettings, mqttSettingList, serviceSettingList, dbPoolSettingList)
+
+// coreSettings are the settings of the server itself and its database.
+var coreSettings = []setting{
 	{"DT_LISTEN_ADDR", ":5000", "address the API and web interface listen on", func(c *Config, v string) error { c.ListenAddr = v; return nil }},
 	{"DT_DATA_DIR", "./dtbase-data", "directory of the SQLite database and generated secrets", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"DT_DATABASE_URL", "", "postgres://user:pass@host:5432/db to use PostgreSQL instead of SQLite", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase/api"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 )
 
 func TestCancelRun(t *testing.T) {
@@ -17,7 +17,7 @@ func TestCancelRun(t *testing.T) {
 	defer hang.Close()
 	s := newServer(t, func(cfg *api.Config) {
 		// The test service listens on loopback, which only an allow-list opens.
-		r, err := service.NewRunner(service.Options{Store: cfg.Store, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
+		r, err := servicerun.NewRunner(servicerun.Options{Store: cfg.Store, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
 		if err != nil {
 			t.Fatal(err)
 		}

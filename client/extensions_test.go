@@ -14,7 +14,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 )
 
 // seedSensor creates type "thermo" (temperature float K, label string) and
@@ -217,12 +217,12 @@ func TestServiceExtensions(t *testing.T) {
 	}))
 	defer target.Close()
 	s := newServer(t, func(cfg *api.Config) {
-		sealer, err := service.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+		sealer, err := servicerun.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The test service listens on loopback, which only an allow-list opens.
-		r, err := service.NewRunner(service.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
+		r, err := servicerun.NewRunner(servicerun.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
 		if err != nil {
 			t.Fatal(err)
 		}

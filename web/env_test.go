@@ -20,7 +20,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -54,13 +54,13 @@ func newEnv(t *testing.T) *testEnv {
 		w.Write([]byte(`{"echo":` + orNull(body) + `}`))
 	}))
 	t.Cleanup(e.echo.Close)
-	sealer, err := service.NewSealer(e.secret)
+	sealer, err := servicerun.NewSealer(e.secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The test services listen on loopback, which only an allow-list opens.
-	runner, err := service.NewRunner(service.Options{Store: db, Sealer: sealer, TokenSecret: e.secret, Logger: log, AllowedHosts: []string{"127.0.0.1"}})
+	runner, err := servicerun.NewRunner(servicerun.Options{Store: db, Sealer: sealer, TokenSecret: e.secret, Logger: log, AllowedHosts: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

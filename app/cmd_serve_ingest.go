@@ -23,45 +23,43 @@ type mqttSettings struct {
 	BatchDelay    time.Duration
 }
 
-// The MQTT settings are registered here, next to their use, after the
-// ones in config.go.
-func init() {
-	settings = append(settings,
-		setting{"DT_MQTT_TOPICS", "dtbase/+sensor/+measure", "topic patterns mapped to readings, comma-separated: +sensor, +measure, +units name levels; fixed values as pattern?sensor=ID&measure=NAME&units=U", func(c *Config, v string) (err error) {
-			c.MQTT.Topics, err = mqtt.ParsePatterns(v)
-			if err == nil && len(c.MQTT.Topics) == 0 {
-				err = fmt.Errorf("no topic pattern")
-			}
-			return
-		}},
-		setting{"DT_MQTT_CLIENT_ID", "dtbase", "MQTT client id of the persistent session; keep it across restarts, make it differ between replicas", func(c *Config, v string) error {
-			c.MQTT.ClientID = strings.TrimSpace(v)
-			return nil
-		}},
-		setting{"DT_MQTT_SHARED_GROUP", "", "subscribe as $share/GROUP/… so replicas share the messages", func(c *Config, v string) error {
-			c.MQTT.SharedGroup = strings.TrimSpace(v)
-			return nil
-		}},
-		setting{"DT_MQTT_CREATE_SENSORS", "", "sensor type to create unknown sensors with on their first MQTT reading; unset: such readings are rejected and counted", func(c *Config, v string) error {
-			c.MQTT.CreateSensors = strings.TrimSpace(v)
-			return nil
-		}},
-		setting{"DT_MQTT_BATCH_SIZE", "500", "most MQTT messages committed in one transaction", func(c *Config, v string) (err error) {
-			c.MQTT.BatchSize, err = strconv.Atoi(strings.TrimSpace(v))
-			if err == nil && c.MQTT.BatchSize <= 0 {
-				err = fmt.Errorf("must be positive")
-			}
-			return
-		}},
-		setting{"DT_MQTT_BATCH_DELAY_MS", "50", "longest wait, in milliseconds, of an MQTT message for its batch to be committed", func(c *Config, v string) error {
-			ms, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || ms <= 0 {
-				return fmt.Errorf("want a positive whole number of milliseconds, got %q", v)
-			}
-			c.MQTT.BatchDelay = time.Duration(ms) * time.Millisecond
-			return nil
-		}},
-	)
+// mqttSettingList are the DT_MQTT_* settings besides DT_MQTT_BROKER, kept
+// next to their use; config.go lists them after its own.
+var mqttSettingList = []setting{
+	{"DT_MQTT_TOPICS", "dtbase/+sensor/+measure", "topic patterns mapped to readings, comma-separated: +sensor, +measure, +units name levels; fixed values as pattern?sensor=ID&measure=NAME&units=U", func(c *Config, v string) (err error) {
+		c.MQTT.Topics, err = mqtt.ParsePatterns(v)
+		if err == nil && len(c.MQTT.Topics) == 0 {
+			err = fmt.Errorf("no topic pattern")
+		}
+		return
+	}},
+	{"DT_MQTT_CLIENT_ID", "dtbase", "MQTT client id of the persistent session; keep it across restarts, make it differ between replicas", func(c *Config, v string) error {
+		c.MQTT.ClientID = strings.TrimSpace(v)
+		return nil
+	}},
+	{"DT_MQTT_SHARED_GROUP", "", "subscribe as $share/GROUP/… so replicas share the messages", func(c *Config, v string) error {
+		c.MQTT.SharedGroup = strings.TrimSpace(v)
+		return nil
+	}},
+	{"DT_MQTT_CREATE_SENSORS", "", "sensor type to create unknown sensors with on their first MQTT reading; unset: such readings are rejected and counted", func(c *Config, v string) error {
+		c.MQTT.CreateSensors = strings.TrimSpace(v)
+		return nil
+	}},
+	{"DT_MQTT_BATCH_SIZE", "500", "most MQTT messages committed in one transaction", func(c *Config, v string) (err error) {
+		c.MQTT.BatchSize, err = strconv.Atoi(strings.TrimSpace(v))
+		if err == nil && c.MQTT.BatchSize <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return
+	}},
+	{"DT_MQTT_BATCH_DELAY_MS", "50", "longest wait, in milliseconds, of an MQTT message for its batch to be committed", func(c *Config, v string) error {
+		ms, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || ms <= 0 {
+			return fmt.Errorf("want a positive whole number of milliseconds, got %q", v)
+		}
+		c.MQTT.BatchDelay = time.Duration(ms) * time.Millisecond
+		return nil
+	}},
 }
 
 // startIngest starts the MQTT subscriber when DT_MQTT_BROKER is set: one

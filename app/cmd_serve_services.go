@@ -16,7 +16,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/ingest/weather"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -33,48 +33,47 @@ type serviceSettings struct {
 	OpenMeteoURL      string   // forecast API of the weather ingress's open-meteo source
 }
 
-// The service settings are registered here, next to their use, after the
-// ones in config.go.
-func init() {
-	settings = append(settings,
-		setting{"DT_SECRET_KEY", "", "key that seals service credentials (any long random string); generated and kept in the data directory (SQLite) or the database (PostgreSQL) when unset", func(c *Config, v string) error {
-			c.Services.SecretKey = v
-			return nil
-		}},
-		setting{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may call although they are loopback, private, link-local (cloud metadata) or other special-purpose addresses, refused by default: names, *.suffix, IP addresses, CIDR ranges (127.0.0.1,10.0.0.0/8,internal.example.org)", func(c *Config, v string) error {
-			c.Services.AllowedHosts = nil
-			for _, h := range strings.Split(v, ",") {
-				if h = strings.TrimSpace(h); h != "" {
-					c.Services.AllowedHosts = append(c.Services.AllowedHosts, h)
-				}
+// serviceSettingList are the service runner's settings besides
+// DT_SCHEDULER, kept next to their use; config.go lists them after the
+// MQTT ones.
+var serviceSettingList = []setting{
+	{"DT_SECRET_KEY", "", "key that seals service credentials (any long random string); generated and kept in the data directory (SQLite) or the database (PostgreSQL) when unset", func(c *Config, v string) error {
+		c.Services.SecretKey = v
+		return nil
+	}},
+	{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may call although they are loopback, private, link-local (cloud metadata) or other special-purpose addresses, refused by default: names, *.suffix, IP addresses, CIDR ranges (127.0.0.1,10.0.0.0/8,internal.example.org)", func(c *Config, v string) error {
+		c.Services.AllowedHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.Services.AllowedHosts = append(c.Services.AllowedHosts, h)
 			}
-			return nil
-		}},
-		setting{"DT_SERVICE_MAX_CONCURRENT_RUNS", "8", "runs of one service that may be pending or running at once, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
-			c.Services.MaxRunsInFlight, err = nonNegative(v)
-			return
-		}},
-		setting{"DT_SERVICE_RUNS_PER_MINUTE", "120", "runs of one service that may start in a minute, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
-			c.Services.RunsPerMinute, err = nonNegative(v)
-			return
-		}},
-		setting{"DT_SCHEDULER_CATCH_UP", "true", "run a schedule once on start when its time passed while the server was down", func(c *Config, v string) (err error) {
-			c.Services.CatchUp, err = strconv.ParseBool(v)
-			return
-		}},
-		setting{"DT_BUILTIN_SERVICES", "true", "register the built-in services (weather-ingress, arima-forecast) with example parameter sets on first start", func(c *Config, v string) (err error) {
-			c.Services.Builtins, err = strconv.ParseBool(v)
-			return
-		}},
-		setting{"DT_OPEN_METEO_URL", weather.DefaultOpenMeteoURL, "Open-Meteo forecast API the weather ingress calls (for a self-hosted Open-Meteo or a mirror)", func(c *Config, v string) error {
-			c.Services.OpenMeteoURL = strings.TrimSpace(v)
-			return nil
-		}},
-		setting{"DT_OPENWEATHERMAP_APIKEY", "", "OpenWeatherMap API key for the weather ingress's openweathermap source (the default source, Open-Meteo, needs none)", func(c *Config, v string) error {
-			c.Services.OpenWeatherMapKey = v
-			return nil
-		}},
-	)
+		}
+		return nil
+	}},
+	{"DT_SERVICE_MAX_CONCURRENT_RUNS", "8", "runs of one service that may be pending or running at once, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
+		c.Services.MaxRunsInFlight, err = nonNegative(v)
+		return
+	}},
+	{"DT_SERVICE_RUNS_PER_MINUTE", "120", "runs of one service that may start in a minute, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {
+		c.Services.RunsPerMinute, err = nonNegative(v)
+		return
+	}},
+	{"DT_SCHEDULER_CATCH_UP", "true", "run a schedule once on start when its time passed while the server was down", func(c *Config, v string) (err error) {
+		c.Services.CatchUp, err = strconv.ParseBool(v)
+		return
+	}},
+	{"DT_BUILTIN_SERVICES", "true", "register the built-in services (weather-ingress, arima-forecast) with example parameter sets on first start", func(c *Config, v string) (err error) {
+		c.Services.Builtins, err = strconv.ParseBool(v)
+		return
+	}},
+	{"DT_OPEN_METEO_URL", weather.DefaultOpenMeteoURL, "Open-Meteo forecast API the weather ingress calls (for a self-hosted Open-Meteo or a mirror)", func(c *Config, v string) error {
+		c.Services.OpenMeteoURL = strings.TrimSpace(v)
+		return nil
+	}},
+	{"DT_OPENWEATHERMAP_APIKEY", "", "OpenWeatherMap API key for the weather ingress's openweathermap source (the default source, Open-Meteo, needs none)", func(c *Config, v string) error {
+		c.Services.OpenWeatherMapKey = v
+		return nil
+	}},
 }
 
 // startServices builds the service runner with the built-in services,
@@ -87,7 +86,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	if err != nil {
 		return nil, nil, err
 	}
-	sealer, err := service.NewSealer(key)
+	sealer, err := servicerun.NewSealer(key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,7 +98,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	}
 	// The ARIMA service is an API endpoint; it and the weather ingress are
 	// the only paths of this server that services (the built-ins) call.
-	runner, err := service.NewRunner(service.Options{Store: db, Sealer: sealer, TokenSecret: tokenSecret,
+	runner, err := servicerun.NewRunner(servicerun.Options{Store: db, Sealer: sealer, TokenSecret: tokenSecret,
 		AllowedHosts: c.Services.AllowedHosts, InternalPaths: []string{"/model/run-arima"},
 		MaxRunsInFlight: c.Services.MaxRunsInFlight, RunsPerMinute: c.Services.RunsPerMinute,
 		UserAgent: "dtbase/" + Version, Logger: log})
@@ -117,7 +116,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 	schedCtx, stopScheduler := context.WithCancel(ctx)
 	schedDone := make(chan struct{})
 	if c.Scheduler {
-		sched := service.NewScheduler(runner, service.SchedulerOptions{CatchUp: c.Services.CatchUp})
+		sched := servicerun.NewScheduler(runner, servicerun.SchedulerOptions{CatchUp: c.Services.CatchUp})
 		go func() {
 			defer close(schedDone)
 			// Wait until the server listens, so that built-in services are
@@ -149,7 +148,7 @@ func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *s
 // services whose URL is a path on it (the built-ins). Wildcard addresses
 // are reached through the loopback interface.
 func servicesListening(r dtbase.ServiceRunner, addr net.Addr) {
-	runner, ok := r.(*service.Runner)
+	runner, ok := r.(*servicerun.Runner)
 	if !ok || addr == nil {
 		return
 	}
@@ -196,11 +195,11 @@ func serviceSecretKey(ctx context.Context, c Config, db *sqldb.DB) ([]byte, erro
 // builtinRegistrations are the service rows of the built-in services, with
 // example parameter sets: London's weather, and forecasts of it with the
 // ARIMA service. A database holding the demo gets demoRegistrations.
-func builtinRegistrations() []service.Registration {
+func builtinRegistrations() []servicerun.Registration {
 	london := func(from, to string) json.RawMessage {
 		return obj(map[string]any{"latitude": 51.53, "longitude": -0.127, "dt_from": from, "dt_to": to})
 	}
-	return []service.Registration{
+	return []servicerun.Registration{
 		{
 			Service: dtbase.Service{Name: "weather-ingress", URL: "/service/builtin/weather", HTTPMethod: "POST", Timeout: time.Minute, Builtin: "weather"},
 			ParameterSets: []dtbase.ParameterSet{
@@ -246,7 +245,7 @@ func registerBuiltins(ctx context.Context, db *sqldb.DB, log *slog.Logger) error
 	if regs == nil {
 		regs = builtinRegistrations()
 	}
-	if err := service.Register(ctx, db, regs); err != nil {
+	if err := servicerun.Register(ctx, db, regs); err != nil {
 		return err
 	}
 	log.Info("registered the built-in services", "services", "weather-ingress, arima-forecast")

@@ -9,7 +9,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/service"
+	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -125,7 +125,7 @@ func ptr[T any](v T) *T { return &v }
 // work on the demo: the farm's weather, and forecasts of its temperature
 // sensors from now. It returns nil when the database does not hold the
 // demo.
-func demoRegistrations(ctx context.Context, db *sqldb.DB) ([]service.Registration, error) {
+func demoRegistrations(ctx context.Context, db *sqldb.DB) ([]servicerun.Registration, error) {
 	sensors, err := demoForecastSensors(ctx, db)
 	if err != nil || len(sensors) == 0 {
 		return nil, err
@@ -160,7 +160,7 @@ func addDemoParameterSets(ctx context.Context, db *sqldb.DB) error {
 	if err != nil {
 		return err
 	}
-	var present []service.Registration
+	var present []servicerun.Registration
 	for _, r := range regs {
 		if _, err := db.FindService(ctx, r.Service.Name); err == nil {
 			present = append(present, r)
@@ -168,7 +168,7 @@ func addDemoParameterSets(ctx context.Context, db *sqldb.DB) error {
 			return err
 		}
 	}
-	return service.Register(ctx, db, present)
+	return servicerun.Register(ctx, db, present)
 }
 
 // loadDemoIfEmpty loads the demo when the database has no sensors.

@@ -47,7 +47,7 @@ func TestImportDTBaseCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"original_dtbase_schema.sql", "original_dtbase_sample.sql"} {
-		script, err := os.ReadFile(filepath.Join("..", "sqldb", "testdata", f))
+		script, err := os.ReadFile(filepath.Join("..", "importdtbase", "testdata", f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/importdtbase"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -37,7 +38,7 @@ func (m *Main) importDTBase(ctx context.Context, args []string) error {
 	fs, load := m.commandFlags("import-dtbase", importDTBaseHelp, append(slices.Clip(databaseSettings), "DT_LOG_FORMAT", "DT_LOG_LEVEL"))
 	from := fs.String("from", "", "URL of the original DTBase PostgreSQL database (required)")
 	force := fs.Bool("force", false, "import into a database that already holds data, merging rows with the same identity")
-	batch := fs.Int("batch-size", sqldb.DefaultImportBatchSize, "readings written per statement")
+	batch := fs.Int("batch-size", importdtbase.DefaultBatchSize, "readings written per statement")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func (m *Main) importDTBase(ctx context.Context, args []string) error {
 	defer db.Close()
 
 	meter := newImportMeter(m.Stderr, log)
-	sum, err := db.ImportDTBase(ctx, *from, sqldb.ImportDTBaseOptions{Force: *force, BatchSize: *batch, Progress: meter.update})
+	sum, err := importdtbase.Import(ctx, db, *from, importdtbase.Options{Force: *force, BatchSize: *batch, Progress: meter.update})
 	meter.finish(err == nil)
 	if err != nil {
 		var de *dtbase.Error
@@ -80,7 +81,7 @@ func (m *Main) importDTBase(ctx context.Context, args []string) error {
 }
 
 // writeImportSummary prints what an import did, table by table.
-func writeImportSummary(w io.Writer, sum *sqldb.ImportSummary, from, to string) {
+func writeImportSummary(w io.Writer, sum *importdtbase.Summary, from, to string) {
 	secs := sum.Elapsed.Seconds()
 	rate := 0.0
 	if secs > 0 {
@@ -137,7 +138,7 @@ type importMeter struct {
 	tty     bool
 	start   time.Time
 	last    time.Time
-	lastP   sqldb.ImportProgress
+	lastP   importdtbase.Progress
 	drawn   bool
 	every   time.Duration
 	lineLen int
@@ -154,7 +155,7 @@ func newImportMeter(w io.Writer, log *slog.Logger) *importMeter {
 	return m
 }
 
-func (m *importMeter) update(p sqldb.ImportProgress) {
+func (m *importMeter) update(p importdtbase.Progress) {
 	m.lastP = p
 	now := time.Now()
 	if now.Sub(m.last) < m.every {

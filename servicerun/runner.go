@@ -1,4 +1,9 @@
-// Package service calls dtbase services: on request (synchronously, as the
+// Package servicerun calls dtbase services (the domain's registered HTTP
+// endpoints, dtbase.Service); it is named for what it does to them, so that
+// "service" alone always means the domain type. Its Runner calls services
+// and its Scheduler starts their cron schedules.
+//
+// Services are called on request (synchronously, as the
 // original does, or in the background), and on cron schedules that run
 // exactly once across replicas sharing a database. Every call goes through
 // the guarded outbound client (no loopback, private or metadata addresses
@@ -7,7 +12,7 @@
 // amount of the answer; every call, failed or not, is recorded in the run
 // log. Runs are bounded per service (in flight, per minute), in nesting
 // depth, and can be cancelled from any replica.
-package service
+package servicerun
 
 import (
 	"context"

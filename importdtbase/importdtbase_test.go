@@ -1,4 +1,4 @@
-package sqldb_test
+package importdtbase_test
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/importdtbase"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -151,9 +152,9 @@ func TestImportDTBase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := context.Background()
-			var reports []sqldb.ImportProgress
-			sum, err := db.ImportDTBase(ctx, source, sqldb.ImportDTBaseOptions{BatchSize: 1000,
-				Progress: func(p sqldb.ImportProgress) { reports = append(reports, p) }})
+			var reports []importdtbase.Progress
+			sum, err := importdtbase.Import(ctx, db, source, importdtbase.Options{BatchSize: 1000,
+				Progress: func(p importdtbase.Progress) { reports = append(reports, p) }})
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}
@@ -163,11 +164,11 @@ func TestImportDTBase(t *testing.T) {
 
 			// A second import is refused without --force, and merges
 			// everything into what is there with it.
-			_, err = db.ImportDTBase(ctx, source, sqldb.ImportDTBaseOptions{})
+			_, err = importdtbase.Import(ctx, db, source, importdtbase.Options{})
 			if dtbase.ErrorCode(err) != dtbase.ECONFLICT || !strings.Contains(err.Error(), "--force") {
 				t.Errorf("import into a database with data: %v, want ECONFLICT naming --force", err)
 			}
-			again, err := db.ImportDTBase(ctx, source, sqldb.ImportDTBaseOptions{Force: true})
+			again, err := importdtbase.Import(ctx, db, source, importdtbase.Options{Force: true})
 			if err != nil {
 				t.Fatalf("forced import: %v", err)
 			}
@@ -196,7 +197,7 @@ func (c *apiClient) login() {
 	c.token = pair.AccessToken
 }
 
-func checkProgress(t *testing.T, reports []sqldb.ImportProgress) {
+func checkProgress(t *testing.T, reports []importdtbase.Progress) {
 	t.Helper()
 	if len(reports) < 10 {
 		t.Fatalf("only %d progress reports", len(reports))
@@ -221,9 +222,9 @@ func checkProgress(t *testing.T, reports []sqldb.ImportProgress) {
 	}
 }
 
-func checkSummary(t *testing.T, sum *sqldb.ImportSummary) {
+func checkSummary(t *testing.T, sum *importdtbase.Summary) {
 	t.Helper()
-	got := map[string]sqldb.ImportTableCount{}
+	got := map[string]importdtbase.TableCount{}
 	for _, tc := range sum.Tables {
 		got[tc.Source] = tc
 	}
@@ -385,7 +386,7 @@ func TestImportDTBaseAllOrNothing(t *testing.T) {
 			db := open(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, err := db.ImportDTBase(ctx, source, sqldb.ImportDTBaseOptions{BatchSize: 100, Progress: func(p sqldb.ImportProgress) {
+			_, err := importdtbase.Import(ctx, db, source, importdtbase.Options{BatchSize: 100, Progress: func(p importdtbase.Progress) {
 				if p.Table == "sensor_float_reading" && p.TableDone >= 1000 {
 					cancel()
 				}
@@ -402,7 +403,7 @@ func TestImportDTBaseAllOrNothing(t *testing.T) {
 				t.Errorf("sensors after a failed import: %v %v", sensors, err)
 			}
 			// And the import still works afterwards.
-			if _, err := db.ImportDTBase(context.Background(), source, sqldb.ImportDTBaseOptions{}); err != nil {
+			if _, err := importdtbase.Import(context.Background(), db, source, importdtbase.Options{}); err != nil {
 				t.Errorf("import after a failed one: %v", err)
 			}
 		})
@@ -411,7 +412,7 @@ func TestImportDTBaseAllOrNothing(t *testing.T) {
 
 func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 	db := sqldbtest.Open(t)
-	if _, err := db.ImportDTBase(context.Background(), "/tmp/some.db", sqldb.ImportDTBaseOptions{}); dtbase.ErrorCode(err) != dtbase.EINVALID {
+	if _, err := importdtbase.Import(context.Background(), db, "/tmp/some.db", importdtbase.Options{}); dtbase.ErrorCode(err) != dtbase.EINVALID {
 		t.Errorf("a SQLite path as the source: %v, want EINVALID", err)
 	}
 	if sqldbtest.PostgresURL() == "" {
@@ -424,7 +425,7 @@ func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	theirs.Close()
-	_, err = db.ImportDTBase(context.Background(), ours, sqldb.ImportDTBaseOptions{})
+	_, err = importdtbase.Import(context.Background(), db, ours, importdtbase.Options{})
 	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), "not of the original") {
 		t.Errorf("our own database as the source: %v", err)
 	}
@@ -435,7 +436,7 @@ func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Close()
-	_, err = db.ImportDTBase(context.Background(), empty, sqldb.ImportDTBaseOptions{})
+	_, err = importdtbase.Import(context.Background(), db, empty, importdtbase.Options{})
 	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), `missing tables "User"`) {
 		t.Errorf("an empty database as the source: %v", err)
 	}
@@ -456,7 +457,7 @@ func TestImportDTBaseConflictingDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := sqldbtest.Open(t)
-	_, err = db.ImportDTBase(context.Background(), source, sqldb.ImportDTBaseOptions{})
+	_, err = importdtbase.Import(context.Background(), db, source, importdtbase.Options{})
 	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), `sensor measure "humidity" with units null is of datatype float, but the source's id 7`) {
 		t.Errorf("import: %v", err)
 	}
