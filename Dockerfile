@@ -21,9 +21,12 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG TARGETOS TARGETARCH
+# The build context has no .git, so `dtbase version` learns the version and commit from these
+# (the image workflow passes the tag and the commit).
+ARG VERSION=dev COMMIT=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o /out/dtbase ./cmd/dtbase
+    go build -trimpath -ldflags "-s -w -X github.com/dtbase/dtbase/app.Version=$VERSION -X github.com/dtbase/dtbase/app.Commit=$COMMIT" -o /out/dtbase ./cmd/dtbase
 # An empty data directory owned by the runtime user, so that a new volume mounted on /data
 # starts out writable by it.
 RUN mkdir -p /out/data

@@ -66,7 +66,7 @@ func TestDockerfileBuildStage(t *testing.T) {
 			goBuild = line
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w"`, "./cmd/dtbase", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w `, "app.Version=$VERSION", "app.Commit=$COMMIT", "./cmd/dtbase", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("go build command %q lacks %s", goBuild, want)
 		}

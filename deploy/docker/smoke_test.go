@@ -56,6 +56,7 @@ func dockerGoBuild(t *testing.T) (env, args []string) {
 	}
 	words, err := shell.NewLex('\\').ProcessWords(line, shell.EnvsFromSlice([]string{
 		"TARGETOS=" + runtime.GOOS, "TARGETARCH=" + runtime.GOARCH,
+		"VERSION=" + stampVersion, "COMMIT=" + stampCommit,
 	}))
 	if err != nil {
 		t.Fatalf("split %q: %v", line, err)
@@ -70,6 +71,10 @@ func dockerGoBuild(t *testing.T) (env, args []string) {
 	}
 	return env, words[i+1:]
 }
+
+// stampVersion and stampCommit are the build arguments the smoke test passes, as the image
+// workflow does; `dtbase version` must print them.
+const stampVersion, stampCommit = "v0.0.0-smoke", "0123456789abcdef"
 
 var (
 	buildOnce sync.Once
@@ -105,6 +110,20 @@ func dockerBinary(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return built
+}
+
+// TestDockerBuildStamp checks that the image's binary names the version and commit it was
+// built from, passed as build arguments since the build context has no .git.
+func TestDockerBuildStamp(t *testing.T) {
+	out, err := exec.Command(dockerBinary(t), "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dtbase version: %v\n%s", err, out)
+	}
+	for _, want := range []string{stampVersion, stampCommit} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("dtbase version printed %q, want it to name %s", out, want)
+		}
+	}
 }
 
 // TestDockerBuildStatic checks that the Dockerfile's build command gives a statically linked
