@@ -146,35 +146,25 @@ func locationInfoOf(l dtbase.Location) locationInfo {
 
 func (s *Server) locationRoutes() {
 	handle(s, http.MethodPost, "/location/insert-location-schema", dtbase.RoleEditor, http.StatusCreated,
-		"Create a location schema; identifiers with the same name and units are reused",
-		s.insertLocationSchema)
+		"Create a location schema; identifiers with the same name and units are reused", s.insertLocationSchema)
 	handle(s, http.MethodPost, "/location/insert-location", dtbase.RoleEditor, http.StatusCreated,
-		"Create a location, and its schema (named after its sorted identifiers) if needed",
-		s.insertLocation)
+		"Create a location, and its schema (named after its sorted identifiers) if needed", s.insertLocation)
 	handle(s, http.MethodPost, "/location/insert-location-for-schema", dtbase.RoleEditor, http.StatusCreated,
-		"Create a location of a schema; coordinates name every identifier",
-		s.insertLocationForSchema)
+		"Create a location of a schema; coordinates name every identifier", s.insertLocationForSchema)
 	handle(s, http.MethodPost, "/location/list-locations", dtbase.RoleViewer, http.StatusOK,
-		"List the locations of a schema, optionally those matching some coordinates",
-		s.listLocations)
+		"List the locations of a schema, optionally those matching some coordinates", s.listLocations)
 	handle(s, http.MethodGet, "/location/list-location-schemas", dtbase.RoleViewer, http.StatusOK,
-		"List every location schema with its identifiers",
-		s.listLocationSchemas)
+		"List every location schema with its identifiers", s.listLocationSchemas)
 	handle(s, http.MethodGet, "/location/list-location-identifiers", dtbase.RoleViewer, http.StatusOK,
-		"List every location identifier",
-		s.listLocationIdentifiers)
+		"List every location identifier", s.listLocationIdentifiers)
 	handle(s, http.MethodPost, "/location/get-schema-details", dtbase.RoleViewer, http.StatusOK,
-		"Get a location schema with its identifiers",
-		s.getSchemaDetails)
+		"Get a location schema with its identifiers", s.getSchemaDetails)
 	handle(s, http.MethodPost, "/location/delete-location-schema", dtbase.RoleEditor, http.StatusOK,
-		"Delete a location schema that no location uses",
-		s.deleteLocationSchema)
+		"Delete a location schema that no location uses", s.deleteLocationSchema)
 	handle(s, http.MethodPost, "/location/delete-location", dtbase.RoleEditor, http.StatusOK,
-		"Delete the location with exactly these coordinates (every identifier of the schema)",
-		s.deleteLocation)
+		"Delete the location with exactly these coordinates (every identifier of the schema)", s.deleteLocation)
 	rt := handle(s, http.MethodPost, "/location/edit-location", dtbase.RoleEditor, http.StatusOK,
-		"Change the coordinates of a location",
-		s.editLocation)
+		"Change the coordinates of a location", s.editLocation)
 	rt.description = "Our extension. `coordinates` names the location by every identifier of its schema; `new_coordinates` holds the values to change (any subset). 409 if another location of the schema has the new coordinates."
 }
 

@@ -287,66 +287,51 @@ func arimaParams(req *runARIMARequest) (dtbase.ForecastParams, error) {
 }
 
 func (s *Server) modelRoutes() {
-	handle(s, http.MethodPost, "/model/insert-model", dtbase.RoleEditor, http.StatusCreated, "Create a model",
-		s.insertModel)
-	handle(s, http.MethodGet, "/model/list-models", dtbase.RoleViewer, http.StatusOK, "List every model",
-		s.listModels)
+	handle(s, http.MethodPost, "/model/insert-model", dtbase.RoleEditor, http.StatusCreated, "Create a model", s.insertModel)
+	handle(s, http.MethodGet, "/model/list-models", dtbase.RoleViewer, http.StatusOK, "List every model", s.listModels)
 	handle(s, http.MethodPost, "/model/delete-model", dtbase.RoleEditor, http.StatusOK, "Delete a model without runs, with its scenarios",
 		s.deleteModel)
 	handle(s, http.MethodPost, "/model/insert-model-scenario", dtbase.RoleEditor, http.StatusCreated, "Add a scenario to a model",
 		s.insertModelScenario)
-	handle(s, http.MethodGet, "/model/list-model-scenarios", dtbase.RoleViewer, http.StatusOK, "List every model scenario",
-		s.listModelScenarios)
+	handle(s, http.MethodGet, "/model/list-model-scenarios", dtbase.RoleViewer, http.StatusOK, "List every model scenario", s.listModelScenarios)
 	handle(s, http.MethodPost, "/model/delete-model-scenario", dtbase.RoleEditor, http.StatusOK, "Delete a scenario without runs",
 		s.deleteModelScenario)
-	handle(s, http.MethodPost, "/model/insert-model-measure", dtbase.RoleEditor, http.StatusCreated, "Create a model measure",
-		s.insertModelMeasure)
-	handle(s, http.MethodGet, "/model/list-model-measures", dtbase.RoleViewer, http.StatusOK, "List every model measure",
-		s.listModelMeasures)
+	handle(s, http.MethodPost, "/model/insert-model-measure", dtbase.RoleEditor, http.StatusCreated, "Create a model measure", s.insertModelMeasure)
+	handle(s, http.MethodGet, "/model/list-model-measures", dtbase.RoleViewer, http.StatusOK, "List every model measure", s.listModelMeasures)
 	handle(s, http.MethodPost, "/model/delete-model-measure", dtbase.RoleEditor, http.StatusOK, "Delete a model measure no run uses; units pick one of several with the name",
 		s.deleteModelMeasure)
 	insertRun := handle(s, http.MethodPost, "/model/insert-model-run", dtbase.RoleEditor, http.StatusCreated, "Store a model run with its outputs; returns the run's id",
 		s.insertModelRun)
-	insertRun.description = "The scenario must exist unless create_scenario is true. sensor_unique_id and sensor_measure " +
-		"link the run to what it predicts. Each measure is looked up by name, and by measure_units when several share it; " +
-		"every value is checked against its datatype. A series with no values stores nothing. A run is unique per " +
-		"(model, scenario, time_created): a duplicate is a 409."
+	insertRun.description = insertModelRunDoc
 	handle(s, http.MethodPost, "/model/list-model-runs", dtbase.RoleViewer, http.StatusOK, "List a model's runs created between dt_from (default a week ago) and dt_to (default now)",
 		s.listModelRuns)
 	handle(s, http.MethodPost, "/model/get-model-run", dtbase.RoleViewer, http.StatusOK, "Get a run's outputs, keyed by measure name; {} for an unknown run",
 		s.getModelRun)
 	handle(s, http.MethodPost, "/model/get-model-run-sensor-measure", dtbase.RoleViewer, http.StatusOK, "Get the sensor and sensor measure a run predicts",
 		s.getModelRunSensorMeasure)
-	handle(s, http.MethodPost, "/model/delete-model-run", dtbase.RoleEditor, http.StatusOK, "Delete a run with its outputs",
-		s.deleteModelRun)
+	handle(s, http.MethodPost, "/model/delete-model-run", dtbase.RoleEditor, http.StatusOK, "Delete a run with its outputs", s.deleteModelRun)
 	compare := handle(s, http.MethodPost, "/model/get-model-run-comparison", dtbase.RoleViewer, http.StatusOK,
-		"Get a run's forecast beside the observed readings it predicts, with skill metrics",
-		s.getModelRunComparison)
-	compare.description = "observed holds the readings of the run's sensor and sensor measure from the first forecast " +
-		"timestamp minus the tolerance to the last plus the tolerance ([] when the run is linked to none). Each numeric output " +
-		"that is not a bound is scored: every output timestamp t is paired with the mean of the readings in [t - tol, t + tol), " +
-		"tol being tolerance_minutes (default 15) capped at half the output's smallest time step; timestamps without readings " +
-		"are left out. mae and rmse are of observed - forecast. An output \"Mean X\" is paired by name with \"Lower Bound X\" " +
-		"and \"Upper Bound X\"; coverage is the share of paired observations inside [lower, upper]. Metrics are null until " +
-		"observations exist. details is what the writer stored with the run (the ARIMA service: order, parameters, fit " +
-		"statistics, training data, cross-validation scores), or null."
+		"Get a run's forecast beside the observed readings it predicts, with skill metrics", s.getModelRunComparison)
+	compare.description = getModelRunComparisonDoc
 	arimaRoute := handle(s, http.MethodPost, "/model/run-arima", dtbase.RoleEditor, http.StatusCreated,
-		"Forecast sensors with the ARIMA service and store the runs",
-		s.runArima)
-	arimaRoute.description = "For each sensor and measure: reads num_days_training days (default 60) of readings up to " +
-		"predict_from (default now), snaps each to the hour when within mins_from_the_hour (default 15) of it, averages per hour, " +
-		"fills gaps (fill: \"interpolate\", the default, \"carry\", or \"none\" to leave them to the Kalman filter as missing values), fits SARIMA order × seasonal_order (default " +
-		"[4,1,2] × [1,1,0,24], trend \"n\"; also \"c\", \"t\", \"ct\") by exact maximum likelihood, or with auto: true " +
-		"chooses the order per series as R's auto.arima does (KPSS and seasonal-strength tests for d and D, a stepwise search on " +
-		"AICc; only the season length of seasonal_order is used, and it takes longer), forecasts hours_forecast hours " +
-		"(default 48) with a 1 - alpha interval (default 0.32: 68%), and stores model model_name (default \"Arima\"), scenario " +
-		"scenario (default \"Business as usual\"), measures \"Mean <m>\", \"Upper Bound <m>\", \"Lower Bound <m>\" (created when " +
-		"missing), each run linked to its sensor and measure. cv: true adds rolling-origin cross-validation scores (cv_folds, " +
-		"default 4; cv_refit) to the run's details. All series are fitted before anything is written; data that cannot be " +
-		"fitted (no or too few readings, mostly missing or stale data, a constant series, a fit that fails or does not " +
-		"converge) is a 400 naming each failure, and nothing is written. A fit of the default order on 60 days takes a " +
-		"couple of seconds per series."
+		"Forecast sensors with the ARIMA service and store the runs", s.runArima)
+	arimaRoute.description = runArimaDoc
 }
+
+// runArimaDoc describes /model/run-arima in the OpenAPI document.
+const runArimaDoc = "For each sensor and measure: reads num_days_training days (default 60) of readings up to " +
+	"predict_from (default now), snaps each to the hour when within mins_from_the_hour (default 15) of it, averages per hour, " +
+	"fills gaps (fill: \"interpolate\", the default, \"carry\", or \"none\" to leave them to the Kalman filter as missing values), fits SARIMA order × seasonal_order (default " +
+	"[4,1,2] × [1,1,0,24], trend \"n\"; also \"c\", \"t\", \"ct\") by exact maximum likelihood, or with auto: true " +
+	"chooses the order per series as R's auto.arima does (KPSS and seasonal-strength tests for d and D, a stepwise search on " +
+	"AICc; only the season length of seasonal_order is used, and it takes longer), forecasts hours_forecast hours " +
+	"(default 48) with a 1 - alpha interval (default 0.32: 68%), and stores model model_name (default \"Arima\"), scenario " +
+	"scenario (default \"Business as usual\"), measures \"Mean <m>\", \"Upper Bound <m>\", \"Lower Bound <m>\" (created when " +
+	"missing), each run linked to its sensor and measure. cv: true adds rolling-origin cross-validation scores (cv_folds, " +
+	"default 4; cv_refit) to the run's details. All series are fitted before anything is written; data that cannot be " +
+	"fitted (no or too few readings, mostly missing or stale data, a constant series, a fit that fails or does not " +
+	"converge) is a 400 naming each failure, and nothing is written. A fit of the default order on 60 days takes a " +
+	"couple of seconds per series."
 
 func (s *Server) runArima(ctx context.Context, req *runARIMARequest) (runARIMAResponse, error) {
 	p, err := arimaParams(req)
@@ -362,6 +347,16 @@ func (s *Server) runArima(ctx context.Context, req *runARIMARequest) (runARIMARe
 	}
 	return runARIMAResponse{Detail: "ARIMA forecasts inserted", Runs: runs}, nil
 }
+
+// getModelRunComparisonDoc describes /model/get-model-run-comparison in the OpenAPI document.
+const getModelRunComparisonDoc = "observed holds the readings of the run's sensor and sensor measure from the first forecast " +
+	"timestamp minus the tolerance to the last plus the tolerance ([] when the run is linked to none). Each numeric output " +
+	"that is not a bound is scored: every output timestamp t is paired with the mean of the readings in [t - tol, t + tol), " +
+	"tol being tolerance_minutes (default 15) capped at half the output's smallest time step; timestamps without readings " +
+	"are left out. mae and rmse are of observed - forecast. An output \"Mean X\" is paired by name with \"Lower Bound X\" " +
+	"and \"Upper Bound X\"; coverage is the share of paired observations inside [lower, upper]. Metrics are null until " +
+	"observations exist. details is what the writer stored with the run (the ARIMA service: order, parameters, fit " +
+	"statistics, training data, cross-validation scores), or null."
 
 func (s *Server) getModelRunComparison(ctx context.Context, req *compareModelRunRequest) (modelRunComparisonBody, error) {
 	tol := dtbase.DefaultComparisonTolerance
@@ -420,6 +415,12 @@ func (s *Server) listModelRuns(ctx context.Context, req *listModelRunsRequest) (
 	}
 	return out, err
 }
+
+// insertModelRunDoc describes /model/insert-model-run in the OpenAPI document.
+const insertModelRunDoc = "The scenario must exist unless create_scenario is true. sensor_unique_id and sensor_measure " +
+	"link the run to what it predicts. Each measure is looked up by name, and by measure_units when several share it; " +
+	"every value is checked against its datatype. A series with no values stores nothing. A run is unique per " +
+	"(model, scenario, time_created): a duplicate is a 409."
 
 func (s *Server) insertModelRun(ctx context.Context, req *insertModelRunRequest) (insertModelRunResponse, error) {
 	run := &dtbase.NewModelRun{ModelName: req.ModelName, ScenarioDescription: req.ScenarioDescription,

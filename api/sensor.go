@@ -113,44 +113,32 @@ func measureBodies(ms []dtbase.Measure) []identifierBody {
 
 func (s *Server) sensorRoutes() {
 	handle(s, http.MethodPost, "/sensor/insert-sensor-type", dtbase.RoleEditor, http.StatusCreated,
-		"Create a sensor type; measures with the same name and units are reused",
-		s.insertSensorType)
+		"Create a sensor type; measures with the same name and units are reused", s.insertSensorType)
 	handle(s, http.MethodPost, "/sensor/insert-sensor", dtbase.RoleEditor, http.StatusCreated,
-		"Create a sensor of an existing type",
-		s.insertSensor)
+		"Create a sensor of an existing type", s.insertSensor)
 	handle(s, http.MethodPost, "/sensor/insert-sensor-location", dtbase.RoleEditor, http.StatusCreated,
-		"Place a sensor at a location from installation_datetime (default now) on",
-		s.insertSensorLocation)
+		"Place a sensor at a location from installation_datetime (default now) on", s.insertSensorLocation)
 	handle(s, http.MethodPost, "/sensor/list-sensor-locations", dtbase.RoleViewer, http.StatusOK,
-		"List a sensor's location history, newest first",
-		s.listSensorLocations)
+		"List a sensor's location history, newest first", s.listSensorLocations)
 	handle(s, http.MethodPost, "/sensor/list-sensors", dtbase.RoleViewer, http.StatusOK,
-		"List sensors, optionally of one type",
-		s.listSensors)
+		"List sensors, optionally of one type", s.listSensors)
 	handle(s, http.MethodGet, "/sensor/list-sensor-types", dtbase.RoleViewer, http.StatusOK,
-		"List every sensor type with its measures",
-		s.listSensorTypes)
+		"List every sensor type with its measures", s.listSensorTypes)
 	handle(s, http.MethodGet, "/sensor/list-measures", dtbase.RoleViewer, http.StatusOK,
-		"List every sensor measure",
-		s.listMeasures)
+		"List every sensor measure", s.listMeasures)
 	handle(s, http.MethodPost, "/sensor/delete-sensor", dtbase.RoleEditor, http.StatusOK,
-		"Delete a sensor with its readings and location history",
-		s.deleteSensor)
+		"Delete a sensor with its readings and location history", s.deleteSensor)
 	handle(s, http.MethodPost, "/sensor/delete-sensor-type", dtbase.RoleEditor, http.StatusOK,
-		"Delete a sensor type that no sensor has",
-		s.deleteSensorType)
+		"Delete a sensor type that no sensor has", s.deleteSensorType)
 	handle(s, http.MethodPost, "/sensor/edit-sensor", dtbase.RoleEditor, http.StatusOK,
-		"Set a sensor's name and notes",
-		s.editSensor)
+		"Set a sensor's name and notes", s.editSensor)
 
 	// Our extensions.
 	rt := handle(s, http.MethodPost, "/sensor/get-sensor", dtbase.RoleViewer, http.StatusOK,
-		"Get a sensor with its type, current location and location history",
-		s.getSensor)
+		"Get a sensor with its type, current location and location history", s.getSensor)
 	rt.description = "Our extension. `current_location` is the newest placement installed no later than now (null if none); `location_history` lists every placement, newest first."
 	rt = handle(s, http.MethodPost, "/sensor/list-sensors-details", dtbase.RoleViewer, http.StatusOK,
-		"List sensors with their type and current location, optionally of one type",
-		s.listSensorsDetails)
+		"List sensors with their type and current location, optionally of one type", s.listSensorsDetails)
 	rt.description = "Our extension. Like list-sensors, with each sensor's type and current location (null if it has none)."
 }
 

@@ -159,8 +159,7 @@ type scheduleCreated struct {
 func (s *Server) serviceRoutes() {
 	handle(s, http.MethodPost, "/service/insert-service", dtbase.RoleEditor, http.StatusCreated, "Register a service: a URL and HTTP method dtbase can call, optionally with a timeout and a credential header",
 		s.insertService)
-	handle(s, http.MethodGet, "/service/list-services", dtbase.RoleViewer, http.StatusOK, "List services",
-		s.listServices)
+	handle(s, http.MethodGet, "/service/list-services", dtbase.RoleViewer, http.StatusOK, "List services", s.listServices)
 	handle(s, http.MethodPost, "/service/delete-service", dtbase.RoleEditor, http.StatusOK, "Delete a service with its parameter sets, schedules and run log",
 		s.deleteService)
 	handle(s, http.MethodPost, "/service/insert-parameter-set", dtbase.RoleEditor, http.StatusCreated, "Store a named JSON object of parameters for a service",
@@ -568,8 +567,7 @@ func (s *Server) scheduleRoutes() {
 	handle(s, http.MethodPost, "/service/list-schedules", dtbase.RoleViewer, http.StatusOK, "List schedules with their next run times, of one service or of all",
 		s.listSchedules).bodyOptional = true
 	handle(s, http.MethodPost, "/service/edit-schedule", dtbase.RoleEditor, http.StatusOK,
-		"Replace a schedule's cron, time zone and parameter set (and enabled, when given)",
-		s.editSchedule)
+		"Replace a schedule's cron, time zone and parameter set (and enabled, when given)", s.editSchedule)
 	handle(s, http.MethodPost, "/service/enable-schedule", dtbase.RoleEditor, http.StatusOK,
 		"Enable a schedule; it next runs at its next time from now", s.enableSchedule)
 	handle(s, http.MethodPost, "/service/disable-schedule", dtbase.RoleEditor, http.StatusOK,

@@ -69,24 +69,17 @@ func validRole(r dtbase.Role) error {
 }
 
 func (s *Server) userRoutes() {
-	handle(s, http.MethodGet, "/user/list-users", dtbase.RoleAdmin, http.StatusOK, "List the emails of all users",
-		s.listUsers)
-	handle(s, http.MethodPost, "/user/create-user", dtbase.RoleAdmin, http.StatusCreated, "Create a user, optionally with a role",
-		s.createUser)
-	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user and end their sessions",
-		s.deleteUser)
+	handle(s, http.MethodGet, "/user/list-users", dtbase.RoleAdmin, http.StatusOK, "List the emails of all users", s.listUsers)
+	handle(s, http.MethodPost, "/user/create-user", dtbase.RoleAdmin, http.StatusCreated, "Create a user, optionally with a role", s.createUser)
+	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user and end their sessions", s.deleteUser)
 	handle(s, http.MethodPost, "/user/change-password", dtbase.RoleViewer, http.StatusOK, "Change a user's password (admins: anyone's; others: their own); ends that user's sessions",
 		s.changePassword)
-	handle(s, http.MethodPost, "/user/list-users-details", dtbase.RoleAdmin, http.StatusOK, "List users with their roles",
-		s.listUsersDetails)
-	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role; ends that user's sessions",
-		s.setRole)
+	handle(s, http.MethodPost, "/user/list-users-details", dtbase.RoleAdmin, http.StatusOK, "List users with their roles", s.listUsersDetails)
+	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role; ends that user's sessions", s.setRole)
 	handle(s, http.MethodPost, "/user/create-api-key", dtbase.RoleAdmin, http.StatusCreated, "Create an API key with a role; the key is shown only in this answer",
 		s.createApiKey)
-	handle(s, http.MethodGet, "/user/list-api-keys", dtbase.RoleAdmin, http.StatusOK, "List API keys (never their secrets)",
-		s.listApiKeys)
-	handle(s, http.MethodPost, "/user/revoke-api-key", dtbase.RoleAdmin, http.StatusOK, "Revoke an API key by name",
-		s.revokeApiKey)
+	handle(s, http.MethodGet, "/user/list-api-keys", dtbase.RoleAdmin, http.StatusOK, "List API keys (never their secrets)", s.listApiKeys)
+	handle(s, http.MethodPost, "/user/revoke-api-key", dtbase.RoleAdmin, http.StatusOK, "Revoke an API key by name", s.revokeApiKey)
 }
 
 func (s *Server) revokeApiKey(ctx context.Context, req *nameRequest) (detail, error) {
