@@ -33,7 +33,7 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
-// routeLabel is filled in by dispatch so the access log and the metrics
+// routeLabel is filled in by routeHandler so the access log and the metrics
 // name the route, not the raw path (which would have unbounded cardinality).
 type routeLabel struct{ path string }
 
