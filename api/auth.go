@@ -76,6 +76,19 @@ func (s *Server) authRoutes() {
 	out.extraErrors = map[int]string{http.StatusBadRequest: "The caller is an API key, which has no sessions"}
 }
 
+func (s *Server) login(ctx context.Context, req *loginRequest) (tokenPair, error) {
+	u, err := s.auth.Login(ctx, req.Email, req.Password, clientIPFrom(ctx))
+	if err != nil {
+		return tokenPair{}, err
+	}
+	return s.auth.IssueTokens(ctx, u)
+}
+
+func (s *Server) refresh(ctx context.Context, _ *noBody) (tokenPair, error) {
+	c, _ := ctx.Value(credentialKey{}).(*auth.Credential)
+	return s.auth.Refresh(ctx, c)
+}
+
 func (s *Server) logoutEverywhere(ctx context.Context, _ *noBody) (detail, error) {
 	p, _ := PrincipalFrom(ctx)
 	if p.UserID == 0 {
@@ -85,19 +98,6 @@ func (s *Server) logoutEverywhere(ctx context.Context, _ *noBody) (detail, error
 		return detail{}, err
 	}
 	return detail{"Signed out everywhere"}, nil
-}
-
-func (s *Server) refresh(ctx context.Context, _ *noBody) (tokenPair, error) {
-	c, _ := ctx.Value(credentialKey{}).(*auth.Credential)
-	return s.auth.Refresh(ctx, c)
-}
-
-func (s *Server) login(ctx context.Context, req *loginRequest) (tokenPair, error) {
-	u, err := s.auth.Login(ctx, req.Email, req.Password, clientIPFrom(ctx))
-	if err != nil {
-		return tokenPair{}, err
-	}
-	return s.auth.IssueTokens(ctx, u)
 }
 
 type clientIPKey struct{}

@@ -168,47 +168,27 @@ func (s *Server) locationRoutes() {
 	rt.description = "Our extension. `coordinates` names the location by every identifier of its schema; `new_coordinates` holds the values to change (any subset). 409 if another location of the schema has the new coordinates."
 }
 
-func (s *Server) editLocation(ctx context.Context, req *editLocationRequest) (detail, error) {
-	if _, err := s.store.UpdateLocation(ctx, req.SchemaName, req.Coordinates, req.NewCoordinates); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location edited"}, nil
-}
-
-func (s *Server) deleteLocation(ctx context.Context, req *coordinatesRequest) (detail, error) {
-	if err := s.store.DeleteLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location deleted"}, nil
-}
-
-func (s *Server) deleteLocationSchema(ctx context.Context, req *schemaNameRequest) (detail, error) {
-	if err := s.store.DeleteLocationSchema(ctx, req.SchemaName); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location schema '" + req.SchemaName + "' has been deleted."}, nil
-}
-
-func (s *Server) getSchemaDetails(ctx context.Context, req *schemaNameRequest) (locationSchemaBody, error) {
-	sc, err := s.store.FindLocationSchema(ctx, req.SchemaName)
+func (s *Server) insertLocationSchema(ctx context.Context, req *locationSchemaBody) (detail, error) {
+	err := s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)})
 	if err != nil {
-		return locationSchemaBody{}, err
+		return detail{}, err
 	}
-	return schemaBody(*sc), nil
+	return detail{"Location schema inserted"}, nil
 }
 
-func (s *Server) listLocationIdentifiers(ctx context.Context, _ *noBody) ([]identifierBody, error) {
-	ids, err := s.store.ListLocationIdentifiers(ctx)
-	return identifierBodies(ids), err
+func (s *Server) insertLocation(ctx context.Context, req *insertLocationRequest) (schemaNameResponse, error) {
+	loc, err := s.store.CreateLocationWithIdentifiers(ctx, identifiersFrom(req.Identifiers), req.Values)
+	if err != nil {
+		return schemaNameResponse{}, err
+	}
+	return schemaNameResponse{loc.Schema}, nil
 }
 
-func (s *Server) listLocationSchemas(ctx context.Context, _ *noBody) ([]locationSchemaBody, error) {
-	schemas, err := s.store.ListLocationSchemas(ctx)
-	out := make([]locationSchemaBody, len(schemas))
-	for i, sc := range schemas {
-		out[i] = schemaBody(sc)
+func (s *Server) insertLocationForSchema(ctx context.Context, req *coordinatesRequest) (detail, error) {
+	if _, err := s.store.CreateLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
+		return detail{}, err
 	}
-	return out, err
+	return detail{"Location inserted"}, nil
 }
 
 func (s *Server) listLocations(ctx context.Context, req *listLocationsRequest) ([]locationRow, error) {
@@ -224,25 +204,45 @@ func (s *Server) listLocations(ctx context.Context, req *listLocationsRequest) (
 	return out, err
 }
 
-func (s *Server) insertLocationForSchema(ctx context.Context, req *coordinatesRequest) (detail, error) {
-	if _, err := s.store.CreateLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
-		return detail{}, err
+func (s *Server) listLocationSchemas(ctx context.Context, _ *noBody) ([]locationSchemaBody, error) {
+	schemas, err := s.store.ListLocationSchemas(ctx)
+	out := make([]locationSchemaBody, len(schemas))
+	for i, sc := range schemas {
+		out[i] = schemaBody(sc)
 	}
-	return detail{"Location inserted"}, nil
+	return out, err
 }
 
-func (s *Server) insertLocation(ctx context.Context, req *insertLocationRequest) (schemaNameResponse, error) {
-	loc, err := s.store.CreateLocationWithIdentifiers(ctx, identifiersFrom(req.Identifiers), req.Values)
-	if err != nil {
-		return schemaNameResponse{}, err
-	}
-	return schemaNameResponse{loc.Schema}, nil
+func (s *Server) listLocationIdentifiers(ctx context.Context, _ *noBody) ([]identifierBody, error) {
+	ids, err := s.store.ListLocationIdentifiers(ctx)
+	return identifierBodies(ids), err
 }
 
-func (s *Server) insertLocationSchema(ctx context.Context, req *locationSchemaBody) (detail, error) {
-	err := s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)})
+func (s *Server) getSchemaDetails(ctx context.Context, req *schemaNameRequest) (locationSchemaBody, error) {
+	sc, err := s.store.FindLocationSchema(ctx, req.SchemaName)
 	if err != nil {
+		return locationSchemaBody{}, err
+	}
+	return schemaBody(*sc), nil
+}
+
+func (s *Server) deleteLocationSchema(ctx context.Context, req *schemaNameRequest) (detail, error) {
+	if err := s.store.DeleteLocationSchema(ctx, req.SchemaName); err != nil {
 		return detail{}, err
 	}
-	return detail{"Location schema inserted"}, nil
+	return detail{"Location schema '" + req.SchemaName + "' has been deleted."}, nil
+}
+
+func (s *Server) deleteLocation(ctx context.Context, req *coordinatesRequest) (detail, error) {
+	if err := s.store.DeleteLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
+		return detail{}, err
+	}
+	return detail{"Location deleted"}, nil
+}
+
+func (s *Server) editLocation(ctx context.Context, req *editLocationRequest) (detail, error) {
+	if _, err := s.store.UpdateLocation(ctx, req.SchemaName, req.Coordinates, req.NewCoordinates); err != nil {
+		return detail{}, err
+	}
+	return detail{"Location edited"}, nil
 }

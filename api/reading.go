@@ -181,47 +181,50 @@ func (s *Server) readingRoutes() {
 		"and nothing is written.\n\n" + dtbase.ReadingCSVHelp
 }
 
-// readingsCSVQuery documents the query of /sensor/readings.csv.
-var readingsCSVQuery = []queryParam{
-	{"unique_identifier", "string", "the sensor", true},
-	{"measure_name", "string", "a measure of the sensor's type; may repeat", true},
-	{"measure_units", "string", "units of each measure_name, when a name is ambiguous", false},
-	{"dt_from", "string", "start of the range (included); default: all", false},
-	{"dt_to", "string", "end of the range (included); default: all", false},
+// insertSensorReadingsDoc describes /sensor/insert-sensor-readings in the OpenAPI document.
+const insertSensorReadingsDoc = "Every value is checked against the measure's datatype (the first bad index is named in a 400). " +
+	"Readings whose (sensor, measure, timestamp) is stored already, or repeated in the request, are skipped. " +
+	"measure_units picks the measure when the sensor's type has two of that name. All or nothing: one transaction."
+
+func (s *Server) insertSensorReadings(ctx context.Context, req *readingInsertRequest) (detail, error) {
+	if _, err := s.store.InsertReadings(ctx, []dtbase.ReadingSeries{req.series()}); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor readings inserted"}, nil
 }
 
-// readingsCSVDoc describes /sensor/readings.csv in the OpenAPI document.
-const readingsCSVDoc = "Streams the readings of one or more measures of a sensor as an attachment, in constant memory. " +
-	"Columns: unique_identifier,measure_name,measure_units,timestamp,value, the long layout that upload-readings-csv " +
-	"and 'dtbase import readings' read back. Repeat measure_name for several measures (and, if given, measure_units " +
-	"once per measure_name). dt_from and dt_to default to all time."
+// insertReadingsBatchDoc describes /sensor/insert-readings-batch in the OpenAPI document.
+const insertReadingsBatchDoc = "Each element of series is the body of insert-sensor-readings. A bad series gives a 400 " +
+	"whose detail starts with series[i], and nothing is written."
 
-// sensorReadingsDownsampledDoc describes /sensor/sensor-readings-downsampled in the OpenAPI document.
-const sensorReadingsDownsampledDoc = "The time between the first and the last reading in the range is cut into max_points/2 equal buckets; each " +
-	"bucket gives its minimum and its maximum reading, in time order (a bucket of one or two readings gives them " +
-	"as they are). So a year of one-minute data plots from a few thousand points with every spike visible. " +
-	"max_points defaults to 1000 (at most 1000000). Float, integer and boolean measures."
-
-func (s *Server) sensorReadingsDownsampled(w http.ResponseWriter, r *http.Request, req *readingDownsampleRequest) {
-	points := req.MaxPoints
-	if points == 0 {
-		points = defaultDownsamplePoints
+func (s *Server) insertReadingsBatch(ctx context.Context, req *readingBatchRequest) (readingInsertSummary, error) {
+	series := make([]dtbase.ReadingSeries, len(req.Series))
+	for i := range req.Series {
+		series[i] = req.Series[i].series()
 	}
-	if points < 2 || points > maxDownsamplePoints {
-		writeError(w, r, invalidField([]any{"max_points"}, fmt.Sprintf("max_points must be between 2 and %d", maxDownsamplePoints), req.MaxPoints))
+	res, err := s.store.InsertReadings(ctx, series)
+	if err != nil {
+		return readingInsertSummary{}, err
+	}
+	return newReadingInsertSummary(res), nil
+}
+
+// sensorReadingsDoc describes /sensor/sensor-readings in the OpenAPI document.
+const sensorReadingsDoc = "Both ends of the range are included; the answer is in timestamp order. An unknown sensor gives [] " +
+	"(as the original); an unknown measure a 400."
+
+func (s *Server) sensorReadings(w http.ResponseWriter, r *http.Request, req *readingRangeRequest) {
+	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
+	if dtbase.IsUnknownSensor(err) {
+		writeJSON(w, http.StatusOK, []readingPoint{})
 		return
 	}
-	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if m.Datatype == dtbase.String {
-		writeError(w, r, dtbase.Errorf(dtbase.EINVALID, "Measure %q holds strings, which cannot be downsampled; read them with sensor-readings", m.MeasureName))
-		return
-	}
 	streamReadingPoints(w, r, func(emit func(dtbase.Reading) error) error {
-		return s.store.DownsampleReadings(r.Context(), m, req.DtFrom, req.DtTo, points, emit)
+		return s.store.ScanReadings(r.Context(), m, req.DtFrom, req.DtTo, emit)
 	})
 }
 
@@ -252,22 +255,32 @@ func (s *Server) sensorReadingsAggregate(w http.ResponseWriter, r *http.Request,
 	})
 }
 
-// sensorReadingsDoc describes /sensor/sensor-readings in the OpenAPI document.
-const sensorReadingsDoc = "Both ends of the range are included; the answer is in timestamp order. An unknown sensor gives [] " +
-	"(as the original); an unknown measure a 400."
+// sensorReadingsDownsampledDoc describes /sensor/sensor-readings-downsampled in the OpenAPI document.
+const sensorReadingsDownsampledDoc = "The time between the first and the last reading in the range is cut into max_points/2 equal buckets; each " +
+	"bucket gives its minimum and its maximum reading, in time order (a bucket of one or two readings gives them " +
+	"as they are). So a year of one-minute data plots from a few thousand points with every spike visible. " +
+	"max_points defaults to 1000 (at most 1000000). Float, integer and boolean measures."
 
-func (s *Server) sensorReadings(w http.ResponseWriter, r *http.Request, req *readingRangeRequest) {
-	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
-	if dtbase.IsUnknownSensor(err) {
-		writeJSON(w, http.StatusOK, []readingPoint{})
+func (s *Server) sensorReadingsDownsampled(w http.ResponseWriter, r *http.Request, req *readingDownsampleRequest) {
+	points := req.MaxPoints
+	if points == 0 {
+		points = defaultDownsamplePoints
+	}
+	if points < 2 || points > maxDownsamplePoints {
+		writeError(w, r, invalidField([]any{"max_points"}, fmt.Sprintf("max_points must be between 2 and %d", maxDownsamplePoints), req.MaxPoints))
 		return
 	}
+	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	if m.Datatype == dtbase.String {
+		writeError(w, r, dtbase.Errorf(dtbase.EINVALID, "Measure %q holds strings, which cannot be downsampled; read them with sensor-readings", m.MeasureName))
+		return
+	}
 	streamReadingPoints(w, r, func(emit func(dtbase.Reading) error) error {
-		return s.store.ScanReadings(r.Context(), m, req.DtFrom, req.DtTo, emit)
+		return s.store.DownsampleReadings(r.Context(), m, req.DtFrom, req.DtTo, points, emit)
 	})
 }
 
@@ -288,33 +301,20 @@ func (s *Server) latestReadings(ctx context.Context, req *readingLatestRequest) 
 	return out, nil
 }
 
-// insertReadingsBatchDoc describes /sensor/insert-readings-batch in the OpenAPI document.
-const insertReadingsBatchDoc = "Each element of series is the body of insert-sensor-readings. A bad series gives a 400 " +
-	"whose detail starts with series[i], and nothing is written."
-
-func (s *Server) insertReadingsBatch(ctx context.Context, req *readingBatchRequest) (readingInsertSummary, error) {
-	series := make([]dtbase.ReadingSeries, len(req.Series))
-	for i := range req.Series {
-		series[i] = req.Series[i].series()
-	}
-	res, err := s.store.InsertReadings(ctx, series)
-	if err != nil {
-		return readingInsertSummary{}, err
-	}
-	return newReadingInsertSummary(res), nil
+// readingsCSVQuery documents the query of /sensor/readings.csv.
+var readingsCSVQuery = []queryParam{
+	{"unique_identifier", "string", "the sensor", true},
+	{"measure_name", "string", "a measure of the sensor's type; may repeat", true},
+	{"measure_units", "string", "units of each measure_name, when a name is ambiguous", false},
+	{"dt_from", "string", "start of the range (included); default: all", false},
+	{"dt_to", "string", "end of the range (included); default: all", false},
 }
 
-// insertSensorReadingsDoc describes /sensor/insert-sensor-readings in the OpenAPI document.
-const insertSensorReadingsDoc = "Every value is checked against the measure's datatype (the first bad index is named in a 400). " +
-	"Readings whose (sensor, measure, timestamp) is stored already, or repeated in the request, are skipped. " +
-	"measure_units picks the measure when the sensor's type has two of that name. All or nothing: one transaction."
-
-func (s *Server) insertSensorReadings(ctx context.Context, req *readingInsertRequest) (detail, error) {
-	if _, err := s.store.InsertReadings(ctx, []dtbase.ReadingSeries{req.series()}); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor readings inserted"}, nil
-}
+// readingsCSVDoc describes /sensor/readings.csv in the OpenAPI document.
+const readingsCSVDoc = "Streams the readings of one or more measures of a sensor as an attachment, in constant memory. " +
+	"Columns: unique_identifier,measure_name,measure_units,timestamp,value, the long layout that upload-readings-csv " +
+	"and 'dtbase import readings' read back. Repeat measure_name for several measures (and, if given, measure_units " +
+	"once per measure_name). dt_from and dt_to default to all time."
 
 // readingStream buffers a streamed answer and writes it in large chunks.
 // Until the first chunk is written an error can still be answered with a

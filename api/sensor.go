@@ -142,13 +142,83 @@ func (s *Server) sensorRoutes() {
 	rt.description = "Our extension. Like list-sensors, with each sensor's type and current location (null if it has none)."
 }
 
-func (s *Server) listSensorsDetails(ctx context.Context, req *listSensorsRequest) ([]sensorDetailsBody, error) {
-	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName, WithLocation: true})
-	out := make([]sensorDetailsBody, len(sensors))
-	for i, x := range sensors {
-		out[i] = sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
+func (s *Server) insertSensorType(ctx context.Context, req *insertSensorTypeRequest) (detail, error) {
+	t := &dtbase.SensorType{Name: req.Name, Description: req.Description, Measures: make([]dtbase.Measure, len(req.Measures))}
+	for i, m := range req.Measures {
+		t.Measures[i] = dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: dtbase.Datatype(m.Datatype)}
+	}
+	if err := s.store.CreateSensorType(ctx, t); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor type inserted"}, nil
+}
+
+func (s *Server) insertSensor(ctx context.Context, req *insertSensorRequest) (detail, error) {
+	err := s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes})
+	if err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor inserted"}, nil
+}
+
+func (s *Server) insertSensorLocation(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
+	if _, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor location inserted"}, nil
+}
+
+func (s *Server) listSensorLocations(ctx context.Context, req *uniqueIdentifierRequest) ([]locationRow, error) {
+	ps, err := s.store.ListSensorPlacements(ctx, req.UniqueIdentifier)
+	out := make([]locationRow, len(ps))
+	for i := range ps {
+		out[i] = locationRow{loc: ps[i].Location, installed: &ps[i].Installed}
 	}
 	return out, err
+}
+
+func (s *Server) listSensors(ctx context.Context, req *listSensorsRequest) ([]sensorBody, error) {
+	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName})
+	out := make([]sensorBody, len(sensors))
+	for i, x := range sensors {
+		out[i] = sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
+	}
+	return out, err
+}
+
+func (s *Server) listSensorTypes(ctx context.Context, _ *noBody) ([]sensorTypeBody, error) {
+	types, err := s.store.ListSensorTypes(ctx)
+	out := make([]sensorTypeBody, len(types))
+	for i, t := range types {
+		out[i] = typeBody(t)
+	}
+	return out, err
+}
+
+func (s *Server) listMeasures(ctx context.Context, _ *noBody) ([]identifierBody, error) {
+	ms, err := s.store.ListMeasures(ctx)
+	return measureBodies(ms), err
+}
+
+func (s *Server) deleteSensor(ctx context.Context, req *uniqueIdentifierRequest) (detail, error) {
+	if err := s.store.DeleteSensor(ctx, req.UniqueIdentifier); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor deleted"}, nil
+}
+
+func (s *Server) deleteSensorType(ctx context.Context, req *typeNameRequest) (detail, error) {
+	if err := s.store.DeleteSensorType(ctx, req.TypeName); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor type deleted"}, nil
+}
+
+func (s *Server) editSensor(ctx context.Context, req *editSensorRequest) (detail, error) {
+	if err := s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor edited"}, nil
 }
 
 func (s *Server) getSensor(ctx context.Context, req *uniqueIdentifierRequest) (getSensorResponse, error) {
@@ -165,81 +235,11 @@ func (s *Server) getSensor(ctx context.Context, req *uniqueIdentifierRequest) (g
 	return out, nil
 }
 
-func (s *Server) editSensor(ctx context.Context, req *editSensorRequest) (detail, error) {
-	if err := s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor edited"}, nil
-}
-
-func (s *Server) deleteSensorType(ctx context.Context, req *typeNameRequest) (detail, error) {
-	if err := s.store.DeleteSensorType(ctx, req.TypeName); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor type deleted"}, nil
-}
-
-func (s *Server) deleteSensor(ctx context.Context, req *uniqueIdentifierRequest) (detail, error) {
-	if err := s.store.DeleteSensor(ctx, req.UniqueIdentifier); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor deleted"}, nil
-}
-
-func (s *Server) listMeasures(ctx context.Context, _ *noBody) ([]identifierBody, error) {
-	ms, err := s.store.ListMeasures(ctx)
-	return measureBodies(ms), err
-}
-
-func (s *Server) listSensorTypes(ctx context.Context, _ *noBody) ([]sensorTypeBody, error) {
-	types, err := s.store.ListSensorTypes(ctx)
-	out := make([]sensorTypeBody, len(types))
-	for i, t := range types {
-		out[i] = typeBody(t)
-	}
-	return out, err
-}
-
-func (s *Server) listSensors(ctx context.Context, req *listSensorsRequest) ([]sensorBody, error) {
-	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName})
-	out := make([]sensorBody, len(sensors))
+func (s *Server) listSensorsDetails(ctx context.Context, req *listSensorsRequest) ([]sensorDetailsBody, error) {
+	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName, WithLocation: true})
+	out := make([]sensorDetailsBody, len(sensors))
 	for i, x := range sensors {
-		out[i] = sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
+		out[i] = sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
 	}
 	return out, err
-}
-
-func (s *Server) listSensorLocations(ctx context.Context, req *uniqueIdentifierRequest) ([]locationRow, error) {
-	ps, err := s.store.ListSensorPlacements(ctx, req.UniqueIdentifier)
-	out := make([]locationRow, len(ps))
-	for i := range ps {
-		out[i] = locationRow{loc: ps[i].Location, installed: &ps[i].Installed}
-	}
-	return out, err
-}
-
-func (s *Server) insertSensorLocation(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
-	if _, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor location inserted"}, nil
-}
-
-func (s *Server) insertSensor(ctx context.Context, req *insertSensorRequest) (detail, error) {
-	err := s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes})
-	if err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor inserted"}, nil
-}
-
-func (s *Server) insertSensorType(ctx context.Context, req *insertSensorTypeRequest) (detail, error) {
-	t := &dtbase.SensorType{Name: req.Name, Description: req.Description, Measures: make([]dtbase.Measure, len(req.Measures))}
-	for i, m := range req.Measures {
-		t.Measures[i] = dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: dtbase.Datatype(m.Datatype)}
-	}
-	if err := s.store.CreateSensorType(ctx, t); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor type inserted"}, nil
 }

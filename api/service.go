@@ -189,6 +189,136 @@ func (s *Server) serviceRoutes() {
 	s.builtinRoutes()
 }
 
+func (s *Server) insertService(ctx context.Context, req *insertServiceRequest) (detail, error) {
+	svc := &dtbase.Service{Name: req.Name, URL: strings.TrimSpace(req.URL), HTTPMethod: req.HTTPMethod}
+	if err := checkServiceName(req.Name); err != nil {
+		return detail{}, err
+	}
+	if err := s.checkServiceURL(svc.URL, ""); err != nil {
+		return detail{}, err
+	}
+	if err := checkHTTPMethod(req.HTTPMethod); err != nil {
+		return detail{}, err
+	}
+	if req.TimeoutSeconds != nil {
+		d, err := checkTimeout(*req.TimeoutSeconds)
+		if err != nil {
+			return detail{}, err
+		}
+		svc.Timeout = d
+	}
+	cred, err := s.credential(req.CredentialHeader, req.CredentialValue)
+	if err != nil {
+		return detail{}, err
+	}
+	svc.Credential = cred
+	if err := s.store.CreateService(ctx, svc); err != nil {
+		return detail{}, err
+	}
+	return detail{"Service created successfully."}, nil
+}
+
+func (s *Server) listServices(ctx context.Context, _ *noBody) ([]serviceInfo, error) {
+	services, err := s.store.ListServices(ctx)
+	out := make([]serviceInfo, 0, len(services))
+	for _, svc := range services {
+		out = append(out, serviceInfo{svc.Name, svc.URL, svc.HTTPMethod})
+	}
+	return out, err
+}
+
+func (s *Server) deleteService(ctx context.Context, req *nameRequest) (detail, error) {
+	if err := s.store.DeleteService(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Service deleted successfully."}, nil
+}
+
+func (s *Server) insertParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
+	if err := checkName([]any{"name"}, req.Name); err != nil {
+		return detail{}, err
+	}
+	p := &dtbase.ParameterSet{ServiceName: req.ServiceName, Name: req.Name, Parameters: json.RawMessage(req.Parameters)}
+	if err := s.store.CreateParameterSet(ctx, p); err != nil {
+		return detail{}, err
+	}
+	return detail{"Parameter set created successfully."}, nil
+}
+
+func (s *Server) deleteParameterSet(ctx context.Context, req *parameterSetRef) (detail, error) {
+	if err := s.store.DeleteParameterSet(ctx, req.ServiceName, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Parameter set deleted successfully."}, nil
+}
+
+func (s *Server) listParameterSets(ctx context.Context, req *serviceFilter) ([]parameterSetInfo, error) {
+	sets, err := s.store.ListParameterSets(ctx, req.ServiceName)
+	out := make([]parameterSetInfo, 0, len(sets))
+	for _, p := range sets {
+		out = append(out, parameterSetInfo{p.ServiceName, p.Name, JSONObject(p.Parameters)})
+	}
+	return out, err
+}
+
+func (s *Server) editParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
+	if err := s.store.UpdateParameterSet(ctx, req.ServiceName, req.Name, json.RawMessage(req.Parameters)); err != nil {
+		return detail{}, err
+	}
+	return detail{"Parameter set edited successfully."}, nil
+}
+
+func (s *Server) listRuns(ctx context.Context, req *listRunsRequest) ([]runInfo, error) {
+	if req.Limit < 0 {
+		return nil, invalidField([]any{"limit"}, "Input should be greater than or equal to 0", req.Limit)
+	}
+	runs, err := s.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Limit: req.Limit})
+	out := make([]runInfo, 0, len(runs))
+	for i := range runs {
+		out = append(out, newRunInfo(&runs[i]))
+	}
+	return out, err
+}
+
+func (s *Server) cancelRun(ctx context.Context, req *getRunRequest) (runServiceResponse, error) {
+	if s.cfg.Services == nil {
+		return runServiceResponse{}, dtbase.Errorf(dtbase.EINVALID, "Running services is not enabled on this server")
+	}
+	p, _ := PrincipalFrom(ctx)
+	if err := s.cfg.Services.Cancel(ctx, req.RunID, p.Email); err != nil {
+		return runServiceResponse{}, err
+	}
+	return runServiceResponse{"Service run cancellation requested.", req.RunID}, nil
+}
+
+func (s *Server) getRun(ctx context.Context, req *getRunRequest) (runInfo, error) {
+	run, err := s.store.FindRun(ctx, req.RunID)
+	if err != nil {
+		return runInfo{}, err
+	}
+	return newRunInfo(run), nil
+}
+
+func (s *Server) listServicesDetails(ctx context.Context, _ *noBody) ([]serviceDetails, error) {
+	services, err := s.store.ListServices(ctx)
+	out := make([]serviceDetails, 0, len(services))
+	for _, svc := range services {
+		d := serviceDetails{Name: svc.Name, URL: svc.URL, HTTPMethod: svc.HTTPMethod, TimeoutSeconds: int64(dtbase.DefaultServiceTimeout / time.Second),
+			TimeCreated: dtbase.Time(svc.Created)}
+		if svc.Timeout > 0 {
+			d.TimeoutSeconds = int64(svc.Timeout / time.Second)
+		}
+		if svc.Credential != nil {
+			d.CredentialHeader = &svc.Credential.Header
+		}
+		if svc.Builtin != "" {
+			d.Builtin = &svc.Builtin
+		}
+		out = append(out, d)
+	}
+	return out, err
+}
+
 func (s *Server) editService(ctx context.Context, req *editServiceRequest) (detail, error) {
 	var upd dtbase.ServiceUpdate
 	if req.URL != nil {
@@ -230,136 +360,6 @@ func (s *Server) editService(ctx context.Context, req *editServiceRequest) (deta
 		return detail{}, err
 	}
 	return detail{"Service edited successfully."}, nil
-}
-
-func (s *Server) listServicesDetails(ctx context.Context, _ *noBody) ([]serviceDetails, error) {
-	services, err := s.store.ListServices(ctx)
-	out := make([]serviceDetails, 0, len(services))
-	for _, svc := range services {
-		d := serviceDetails{Name: svc.Name, URL: svc.URL, HTTPMethod: svc.HTTPMethod, TimeoutSeconds: int64(dtbase.DefaultServiceTimeout / time.Second),
-			TimeCreated: dtbase.Time(svc.Created)}
-		if svc.Timeout > 0 {
-			d.TimeoutSeconds = int64(svc.Timeout / time.Second)
-		}
-		if svc.Credential != nil {
-			d.CredentialHeader = &svc.Credential.Header
-		}
-		if svc.Builtin != "" {
-			d.Builtin = &svc.Builtin
-		}
-		out = append(out, d)
-	}
-	return out, err
-}
-
-func (s *Server) getRun(ctx context.Context, req *getRunRequest) (runInfo, error) {
-	run, err := s.store.FindRun(ctx, req.RunID)
-	if err != nil {
-		return runInfo{}, err
-	}
-	return newRunInfo(run), nil
-}
-
-func (s *Server) cancelRun(ctx context.Context, req *getRunRequest) (runServiceResponse, error) {
-	if s.cfg.Services == nil {
-		return runServiceResponse{}, dtbase.Errorf(dtbase.EINVALID, "Running services is not enabled on this server")
-	}
-	p, _ := PrincipalFrom(ctx)
-	if err := s.cfg.Services.Cancel(ctx, req.RunID, p.Email); err != nil {
-		return runServiceResponse{}, err
-	}
-	return runServiceResponse{"Service run cancellation requested.", req.RunID}, nil
-}
-
-func (s *Server) listRuns(ctx context.Context, req *listRunsRequest) ([]runInfo, error) {
-	if req.Limit < 0 {
-		return nil, invalidField([]any{"limit"}, "Input should be greater than or equal to 0", req.Limit)
-	}
-	runs, err := s.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Limit: req.Limit})
-	out := make([]runInfo, 0, len(runs))
-	for i := range runs {
-		out = append(out, newRunInfo(&runs[i]))
-	}
-	return out, err
-}
-
-func (s *Server) editParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
-	if err := s.store.UpdateParameterSet(ctx, req.ServiceName, req.Name, json.RawMessage(req.Parameters)); err != nil {
-		return detail{}, err
-	}
-	return detail{"Parameter set edited successfully."}, nil
-}
-
-func (s *Server) listParameterSets(ctx context.Context, req *serviceFilter) ([]parameterSetInfo, error) {
-	sets, err := s.store.ListParameterSets(ctx, req.ServiceName)
-	out := make([]parameterSetInfo, 0, len(sets))
-	for _, p := range sets {
-		out = append(out, parameterSetInfo{p.ServiceName, p.Name, JSONObject(p.Parameters)})
-	}
-	return out, err
-}
-
-func (s *Server) deleteParameterSet(ctx context.Context, req *parameterSetRef) (detail, error) {
-	if err := s.store.DeleteParameterSet(ctx, req.ServiceName, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Parameter set deleted successfully."}, nil
-}
-
-func (s *Server) insertParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
-	if err := checkName([]any{"name"}, req.Name); err != nil {
-		return detail{}, err
-	}
-	p := &dtbase.ParameterSet{ServiceName: req.ServiceName, Name: req.Name, Parameters: json.RawMessage(req.Parameters)}
-	if err := s.store.CreateParameterSet(ctx, p); err != nil {
-		return detail{}, err
-	}
-	return detail{"Parameter set created successfully."}, nil
-}
-
-func (s *Server) deleteService(ctx context.Context, req *nameRequest) (detail, error) {
-	if err := s.store.DeleteService(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Service deleted successfully."}, nil
-}
-
-func (s *Server) listServices(ctx context.Context, _ *noBody) ([]serviceInfo, error) {
-	services, err := s.store.ListServices(ctx)
-	out := make([]serviceInfo, 0, len(services))
-	for _, svc := range services {
-		out = append(out, serviceInfo{svc.Name, svc.URL, svc.HTTPMethod})
-	}
-	return out, err
-}
-
-func (s *Server) insertService(ctx context.Context, req *insertServiceRequest) (detail, error) {
-	svc := &dtbase.Service{Name: req.Name, URL: strings.TrimSpace(req.URL), HTTPMethod: req.HTTPMethod}
-	if err := checkServiceName(req.Name); err != nil {
-		return detail{}, err
-	}
-	if err := s.checkServiceURL(svc.URL, ""); err != nil {
-		return detail{}, err
-	}
-	if err := checkHTTPMethod(req.HTTPMethod); err != nil {
-		return detail{}, err
-	}
-	if req.TimeoutSeconds != nil {
-		d, err := checkTimeout(*req.TimeoutSeconds)
-		if err != nil {
-			return detail{}, err
-		}
-		svc.Timeout = d
-	}
-	cred, err := s.credential(req.CredentialHeader, req.CredentialValue)
-	if err != nil {
-		return detail{}, err
-	}
-	svc.Credential = cred
-	if err := s.store.CreateService(ctx, svc); err != nil {
-		return detail{}, err
-	}
-	return detail{"Service created successfully."}, nil
 }
 
 // runServiceRoute registers run-service. It answers 200 whenever the
@@ -576,11 +576,26 @@ func (s *Server) scheduleRoutes() {
 		s.deleteSchedule)
 }
 
-func (s *Server) deleteSchedule(ctx context.Context, req *scheduleRef) (detail, error) {
-	if err := s.store.DeleteSchedule(ctx, req.ServiceName, req.Name); err != nil {
-		return detail{}, err
+func (s *Server) insertSchedule(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
+	sc, err := s.scheduleFrom(req, true)
+	if err != nil {
+		return scheduleCreated{}, err
 	}
-	return detail{"Schedule deleted successfully."}, nil
+	if err := s.store.CreateSchedule(ctx, sc); err != nil {
+		return scheduleCreated{}, err
+	}
+	return scheduleCreated{"Schedule created successfully.", nextRun(sc)}, nil
+}
+
+func (s *Server) listSchedules(ctx context.Context, req *serviceFilter) ([]scheduleInfo, error) {
+	list, err := s.store.ListSchedules(ctx, req.ServiceName)
+	out := make([]scheduleInfo, 0, len(list))
+	for i := range list {
+		sc := &list[i]
+		out = append(out, scheduleInfo{ServiceName: sc.ServiceName, Name: sc.Name, Cron: sc.Cron, TimeZone: sc.TimeZone,
+			ParameterSetName: sc.ParameterSetName, Enabled: sc.Enabled, NextRun: nextRun(sc), LastRun: optTime(sc.LastRun)})
+	}
+	return out, err
 }
 
 func (s *Server) editSchedule(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
@@ -598,34 +613,19 @@ func (s *Server) editSchedule(ctx context.Context, req *scheduleRequest) (schedu
 	return scheduleCreated{"Schedule edited successfully.", nextRun(sc)}, nil
 }
 
-func (s *Server) listSchedules(ctx context.Context, req *serviceFilter) ([]scheduleInfo, error) {
-	list, err := s.store.ListSchedules(ctx, req.ServiceName)
-	out := make([]scheduleInfo, 0, len(list))
-	for i := range list {
-		sc := &list[i]
-		out = append(out, scheduleInfo{ServiceName: sc.ServiceName, Name: sc.Name, Cron: sc.Cron, TimeZone: sc.TimeZone,
-			ParameterSetName: sc.ParameterSetName, Enabled: sc.Enabled, NextRun: nextRun(sc), LastRun: optTime(sc.LastRun)})
-	}
-	return out, err
-}
-
-func (s *Server) insertSchedule(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
-	sc, err := s.scheduleFrom(req, true)
-	if err != nil {
-		return scheduleCreated{}, err
-	}
-	if err := s.store.CreateSchedule(ctx, sc); err != nil {
-		return scheduleCreated{}, err
-	}
-	return scheduleCreated{"Schedule created successfully.", nextRun(sc)}, nil
-}
-
 func (s *Server) enableSchedule(ctx context.Context, req *scheduleRef) (scheduleCreated, error) {
 	return s.setScheduleEnabled(ctx, req, true, "Schedule enabled successfully.")
 }
 
 func (s *Server) disableSchedule(ctx context.Context, req *scheduleRef) (scheduleCreated, error) {
 	return s.setScheduleEnabled(ctx, req, false, "Schedule disabled successfully.")
+}
+
+func (s *Server) deleteSchedule(ctx context.Context, req *scheduleRef) (detail, error) {
+	if err := s.store.DeleteSchedule(ctx, req.ServiceName, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Schedule deleted successfully."}, nil
 }
 
 func (s *Server) setScheduleEnabled(ctx context.Context, req *scheduleRef, enable bool, text string) (scheduleCreated, error) {

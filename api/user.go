@@ -82,76 +82,13 @@ func (s *Server) userRoutes() {
 	handle(s, http.MethodPost, "/user/revoke-api-key", dtbase.RoleAdmin, http.StatusOK, "Revoke an API key by name", s.revokeApiKey)
 }
 
-func (s *Server) revokeApiKey(ctx context.Context, req *nameRequest) (detail, error) {
-	if err := s.store.RevokeAPIKey(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"API key revoked"}, nil
-}
-
-func (s *Server) listApiKeys(ctx context.Context, _ *noBody) ([]apiKeyInfo, error) {
-	keys, err := s.store.ListAPIKeys(ctx)
-	out := make([]apiKeyInfo, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)})
-	}
-	return out, err
-}
-
-func (s *Server) createApiKey(ctx context.Context, req *createAPIKeyRequest) (createdAPIKey, error) {
-	if err := validRole(req.Role); err != nil {
-		return createdAPIKey{}, err
-	}
-	if req.Name == "" {
-		return createdAPIKey{}, invalidField([]any{"name"}, "Name must not be empty", req.Name)
-	}
-	secret, hash := auth.NewAPIKeySecret()
-	p, _ := PrincipalFrom(ctx)
-	k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: p.Email}
-	if err := s.store.CreateAPIKey(ctx, k, hash); err != nil {
-		return createdAPIKey{}, err
-	}
-	return createdAPIKey{"API key created", k.Name, secret}, nil
-}
-
-func (s *Server) setRole(ctx context.Context, req *setRoleRequest) (detail, error) {
-	if err := validRole(req.Role); err != nil {
-		return detail{}, err
-	}
-	if err := s.store.SetRole(ctx, req.Email, req.Role); err != nil {
-		return detail{}, err
-	}
-	return detail{"Role changed"}, nil
-}
-
-func (s *Server) listUsersDetails(ctx context.Context, _ *noBody) ([]userInfo, error) {
+func (s *Server) listUsers(ctx context.Context, _ *noBody) ([]string, error) {
 	users, err := s.store.ListUsers(ctx)
-	out := make([]userInfo, 0, len(users))
+	out := make([]string, 0, len(users))
 	for _, u := range users {
-		out = append(out, userInfo{u.Email, u.Role, dtbase.Time(u.Created)})
+		out = append(out, u.Email)
 	}
 	return out, err
-}
-
-func (s *Server) changePassword(ctx context.Context, req *changePasswordRequest) (detail, error) {
-	if p, _ := PrincipalFrom(ctx); p.Role != dtbase.RoleAdmin && p.Email != req.Email {
-		return detail{}, dtbase.Errorf(dtbase.EFORBIDDEN, "Only an admin may change another user's password")
-	}
-	hash, err := s.auth.HashNewPassword(req.Password)
-	if err != nil {
-		return detail{}, err
-	}
-	if err := s.store.SetPassword(ctx, req.Email, hash); err != nil {
-		return detail{}, err
-	}
-	return detail{"Password changed"}, nil
-}
-
-func (s *Server) deleteUser(ctx context.Context, req *emailRequest) (detail, error) {
-	if err := s.store.DeleteUser(ctx, req.Email); err != nil {
-		return detail{}, err
-	}
-	return detail{"User deleted"}, nil
 }
 
 func (s *Server) createUser(ctx context.Context, req *createUserRequest) (detail, error) {
@@ -182,13 +119,76 @@ func (s *Server) createUser(ctx context.Context, req *createUserRequest) (detail
 	return detail{"User created"}, nil
 }
 
-func (s *Server) listUsers(ctx context.Context, _ *noBody) ([]string, error) {
+func (s *Server) deleteUser(ctx context.Context, req *emailRequest) (detail, error) {
+	if err := s.store.DeleteUser(ctx, req.Email); err != nil {
+		return detail{}, err
+	}
+	return detail{"User deleted"}, nil
+}
+
+func (s *Server) changePassword(ctx context.Context, req *changePasswordRequest) (detail, error) {
+	if p, _ := PrincipalFrom(ctx); p.Role != dtbase.RoleAdmin && p.Email != req.Email {
+		return detail{}, dtbase.Errorf(dtbase.EFORBIDDEN, "Only an admin may change another user's password")
+	}
+	hash, err := s.auth.HashNewPassword(req.Password)
+	if err != nil {
+		return detail{}, err
+	}
+	if err := s.store.SetPassword(ctx, req.Email, hash); err != nil {
+		return detail{}, err
+	}
+	return detail{"Password changed"}, nil
+}
+
+func (s *Server) listUsersDetails(ctx context.Context, _ *noBody) ([]userInfo, error) {
 	users, err := s.store.ListUsers(ctx)
-	out := make([]string, 0, len(users))
+	out := make([]userInfo, 0, len(users))
 	for _, u := range users {
-		out = append(out, u.Email)
+		out = append(out, userInfo{u.Email, u.Role, dtbase.Time(u.Created)})
 	}
 	return out, err
+}
+
+func (s *Server) setRole(ctx context.Context, req *setRoleRequest) (detail, error) {
+	if err := validRole(req.Role); err != nil {
+		return detail{}, err
+	}
+	if err := s.store.SetRole(ctx, req.Email, req.Role); err != nil {
+		return detail{}, err
+	}
+	return detail{"Role changed"}, nil
+}
+
+func (s *Server) createApiKey(ctx context.Context, req *createAPIKeyRequest) (createdAPIKey, error) {
+	if err := validRole(req.Role); err != nil {
+		return createdAPIKey{}, err
+	}
+	if req.Name == "" {
+		return createdAPIKey{}, invalidField([]any{"name"}, "Name must not be empty", req.Name)
+	}
+	secret, hash := auth.NewAPIKeySecret()
+	p, _ := PrincipalFrom(ctx)
+	k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: p.Email}
+	if err := s.store.CreateAPIKey(ctx, k, hash); err != nil {
+		return createdAPIKey{}, err
+	}
+	return createdAPIKey{"API key created", k.Name, secret}, nil
+}
+
+func (s *Server) listApiKeys(ctx context.Context, _ *noBody) ([]apiKeyInfo, error) {
+	keys, err := s.store.ListAPIKeys(ctx)
+	out := make([]apiKeyInfo, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)})
+	}
+	return out, err
+}
+
+func (s *Server) revokeApiKey(ctx context.Context, req *nameRequest) (detail, error) {
+	if err := s.store.RevokeAPIKey(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"API key revoked"}, nil
 }
 
 func optTime(t *time.Time) *dtbase.Time {
