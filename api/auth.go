@@ -63,35 +63,41 @@ type loginRequest struct {
 
 func (s *Server) authRoutes() {
 	login := handle(s, http.MethodPost, "/auth/login", "", http.StatusOK, "Log in with email and password; returns an access and a refresh token",
-		func(ctx context.Context, req *loginRequest) (tokenPair, error) {
-			u, err := s.auth.Login(ctx, req.Email, req.Password, clientIPFrom(ctx))
-			if err != nil {
-				return tokenPair{}, err
-			}
-			return s.auth.IssueTokens(ctx, u)
-		})
+		s.login)
 	login.extraErrors = map[int]string{
 		http.StatusUnauthorized:    "Wrong email or password",
 		http.StatusTooManyRequests: "Too many failed logins for the account from this client address, or from this address; see Retry-After",
 	}
 	rt := handle(s, http.MethodPost, "/auth/refresh", "", http.StatusOK, "Exchange a refresh token (as the bearer token) for a new token pair; the refresh token is spent, and using it again ends its session",
-		func(ctx context.Context, _ *noBody) (tokenPair, error) {
-			c, _ := ctx.Value(credentialKey{}).(*auth.Credential)
-			return s.auth.Refresh(ctx, c)
-		})
+		s.refresh)
 	rt.refresh = true
 	out := handle(s, http.MethodPost, "/auth/logout-everywhere", dtbase.RoleViewer, http.StatusOK, "Sign out everywhere: end every token and browser session of the calling user",
-		func(ctx context.Context, _ *noBody) (detail, error) {
-			p, _ := PrincipalFrom(ctx)
-			if p.UserID == 0 {
-				return detail{}, dtbase.Errorf(dtbase.EINVALID, "Only a user signed in with a password has sessions to end; revoke an API key instead")
-			}
-			if err := s.auth.SignOutEverywhere(ctx, p.UserID); err != nil {
-				return detail{}, err
-			}
-			return detail{"Signed out everywhere"}, nil
-		})
+		s.logoutEverywhere)
 	out.extraErrors = map[int]string{http.StatusBadRequest: "The caller is an API key, which has no sessions"}
+}
+
+func (s *Server) login(ctx context.Context, req *loginRequest) (tokenPair, error) {
+	u, err := s.auth.Login(ctx, req.Email, req.Password, clientIPFrom(ctx))
+	if err != nil {
+		return tokenPair{}, err
+	}
+	return s.auth.IssueTokens(ctx, u)
+}
+
+func (s *Server) refresh(ctx context.Context, _ *noBody) (tokenPair, error) {
+	c, _ := ctx.Value(credentialKey{}).(*auth.Credential)
+	return s.auth.Refresh(ctx, c)
+}
+
+func (s *Server) logoutEverywhere(ctx context.Context, _ *noBody) (detail, error) {
+	p, _ := PrincipalFrom(ctx)
+	if p.UserID == 0 {
+		return detail{}, dtbase.Errorf(dtbase.EINVALID, "Only a user signed in with a password has sessions to end; revoke an API key instead")
+	}
+	if err := s.auth.SignOutEverywhere(ctx, p.UserID); err != nil {
+		return detail{}, err
+	}
+	return detail{"Signed out everywhere"}, nil
 }
 
 type clientIPKey struct{}

@@ -146,93 +146,103 @@ func locationInfoOf(l dtbase.Location) locationInfo {
 
 func (s *Server) locationRoutes() {
 	handle(s, http.MethodPost, "/location/insert-location-schema", dtbase.RoleEditor, http.StatusCreated,
-		"Create a location schema; identifiers with the same name and units are reused",
-		func(ctx context.Context, req *locationSchemaBody) (detail, error) {
-			err := s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)})
-			if err != nil {
-				return detail{}, err
-			}
-			return detail{"Location schema inserted"}, nil
-		})
+		"Create a location schema; identifiers with the same name and units are reused", s.insertLocationSchema)
 	handle(s, http.MethodPost, "/location/insert-location", dtbase.RoleEditor, http.StatusCreated,
-		"Create a location, and its schema (named after its sorted identifiers) if needed",
-		func(ctx context.Context, req *insertLocationRequest) (schemaNameResponse, error) {
-			loc, err := s.store.CreateLocationWithIdentifiers(ctx, identifiersFrom(req.Identifiers), req.Values)
-			if err != nil {
-				return schemaNameResponse{}, err
-			}
-			return schemaNameResponse{loc.Schema}, nil
-		})
+		"Create a location, and its schema (named after its sorted identifiers) if needed", s.insertLocation)
 	handle(s, http.MethodPost, "/location/insert-location-for-schema", dtbase.RoleEditor, http.StatusCreated,
-		"Create a location of a schema; coordinates name every identifier",
-		func(ctx context.Context, req *coordinatesRequest) (detail, error) {
-			if _, err := s.store.CreateLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
-				return detail{}, err
-			}
-			return detail{"Location inserted"}, nil
-		})
+		"Create a location of a schema; coordinates name every identifier", s.insertLocationForSchema)
 	handle(s, http.MethodPost, "/location/list-locations", dtbase.RoleViewer, http.StatusOK,
-		"List the locations of a schema, optionally those matching some coordinates",
-		func(ctx context.Context, req *listLocationsRequest) ([]locationRow, error) {
-			var filter dtbase.Coordinates
-			if req.Coordinates != nil {
-				filter = *req.Coordinates
-			}
-			locs, err := s.store.FindLocations(ctx, req.SchemaName, filter)
-			out := make([]locationRow, len(locs))
-			for i, l := range locs {
-				out[i] = locationRow{loc: l}
-			}
-			return out, err
-		})
+		"List the locations of a schema, optionally those matching some coordinates", s.listLocations)
 	handle(s, http.MethodGet, "/location/list-location-schemas", dtbase.RoleViewer, http.StatusOK,
-		"List every location schema with its identifiers",
-		func(ctx context.Context, _ *noBody) ([]locationSchemaBody, error) {
-			schemas, err := s.store.ListLocationSchemas(ctx)
-			out := make([]locationSchemaBody, len(schemas))
-			for i, sc := range schemas {
-				out[i] = schemaBody(sc)
-			}
-			return out, err
-		})
+		"List every location schema with its identifiers", s.listLocationSchemas)
 	handle(s, http.MethodGet, "/location/list-location-identifiers", dtbase.RoleViewer, http.StatusOK,
-		"List every location identifier",
-		func(ctx context.Context, _ *noBody) ([]identifierBody, error) {
-			ids, err := s.store.ListLocationIdentifiers(ctx)
-			return identifierBodies(ids), err
-		})
+		"List every location identifier", s.listLocationIdentifiers)
 	handle(s, http.MethodPost, "/location/get-schema-details", dtbase.RoleViewer, http.StatusOK,
-		"Get a location schema with its identifiers",
-		func(ctx context.Context, req *schemaNameRequest) (locationSchemaBody, error) {
-			sc, err := s.store.FindLocationSchema(ctx, req.SchemaName)
-			if err != nil {
-				return locationSchemaBody{}, err
-			}
-			return schemaBody(*sc), nil
-		})
+		"Get a location schema with its identifiers", s.getSchemaDetails)
 	handle(s, http.MethodPost, "/location/delete-location-schema", dtbase.RoleEditor, http.StatusOK,
-		"Delete a location schema that no location uses",
-		func(ctx context.Context, req *schemaNameRequest) (detail, error) {
-			if err := s.store.DeleteLocationSchema(ctx, req.SchemaName); err != nil {
-				return detail{}, err
-			}
-			return detail{"Location schema '" + req.SchemaName + "' has been deleted."}, nil
-		})
+		"Delete a location schema that no location uses", s.deleteLocationSchema)
 	handle(s, http.MethodPost, "/location/delete-location", dtbase.RoleEditor, http.StatusOK,
-		"Delete the location with exactly these coordinates (every identifier of the schema)",
-		func(ctx context.Context, req *coordinatesRequest) (detail, error) {
-			if err := s.store.DeleteLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
-				return detail{}, err
-			}
-			return detail{"Location deleted"}, nil
-		})
+		"Delete the location with exactly these coordinates (every identifier of the schema)", s.deleteLocation)
 	rt := handle(s, http.MethodPost, "/location/edit-location", dtbase.RoleEditor, http.StatusOK,
-		"Change the coordinates of a location",
-		func(ctx context.Context, req *editLocationRequest) (detail, error) {
-			if _, err := s.store.UpdateLocation(ctx, req.SchemaName, req.Coordinates, req.NewCoordinates); err != nil {
-				return detail{}, err
-			}
-			return detail{"Location edited"}, nil
-		})
+		"Change the coordinates of a location", s.editLocation)
 	rt.description = "Our extension. `coordinates` names the location by every identifier of its schema; `new_coordinates` holds the values to change (any subset). 409 if another location of the schema has the new coordinates."
+}
+
+func (s *Server) insertLocationSchema(ctx context.Context, req *locationSchemaBody) (detail, error) {
+	err := s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)})
+	if err != nil {
+		return detail{}, err
+	}
+	return detail{"Location schema inserted"}, nil
+}
+
+func (s *Server) insertLocation(ctx context.Context, req *insertLocationRequest) (schemaNameResponse, error) {
+	loc, err := s.store.CreateLocationWithIdentifiers(ctx, identifiersFrom(req.Identifiers), req.Values)
+	if err != nil {
+		return schemaNameResponse{}, err
+	}
+	return schemaNameResponse{loc.Schema}, nil
+}
+
+func (s *Server) insertLocationForSchema(ctx context.Context, req *coordinatesRequest) (detail, error) {
+	if _, err := s.store.CreateLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
+		return detail{}, err
+	}
+	return detail{"Location inserted"}, nil
+}
+
+func (s *Server) listLocations(ctx context.Context, req *listLocationsRequest) ([]locationRow, error) {
+	var filter dtbase.Coordinates
+	if req.Coordinates != nil {
+		filter = *req.Coordinates
+	}
+	locs, err := s.store.FindLocations(ctx, req.SchemaName, filter)
+	out := make([]locationRow, len(locs))
+	for i, l := range locs {
+		out[i] = locationRow{loc: l}
+	}
+	return out, err
+}
+
+func (s *Server) listLocationSchemas(ctx context.Context, _ *noBody) ([]locationSchemaBody, error) {
+	schemas, err := s.store.ListLocationSchemas(ctx)
+	out := make([]locationSchemaBody, len(schemas))
+	for i, sc := range schemas {
+		out[i] = schemaBody(sc)
+	}
+	return out, err
+}
+
+func (s *Server) listLocationIdentifiers(ctx context.Context, _ *noBody) ([]identifierBody, error) {
+	ids, err := s.store.ListLocationIdentifiers(ctx)
+	return identifierBodies(ids), err
+}
+
+func (s *Server) getSchemaDetails(ctx context.Context, req *schemaNameRequest) (locationSchemaBody, error) {
+	sc, err := s.store.FindLocationSchema(ctx, req.SchemaName)
+	if err != nil {
+		return locationSchemaBody{}, err
+	}
+	return schemaBody(*sc), nil
+}
+
+func (s *Server) deleteLocationSchema(ctx context.Context, req *schemaNameRequest) (detail, error) {
+	if err := s.store.DeleteLocationSchema(ctx, req.SchemaName); err != nil {
+		return detail{}, err
+	}
+	return detail{"Location schema '" + req.SchemaName + "' has been deleted."}, nil
+}
+
+func (s *Server) deleteLocation(ctx context.Context, req *coordinatesRequest) (detail, error) {
+	if err := s.store.DeleteLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
+		return detail{}, err
+	}
+	return detail{"Location deleted"}, nil
+}
+
+func (s *Server) editLocation(ctx context.Context, req *editLocationRequest) (detail, error) {
+	if _, err := s.store.UpdateLocation(ctx, req.SchemaName, req.Coordinates, req.NewCoordinates); err != nil {
+		return detail{}, err
+	}
+	return detail{"Location edited"}, nil
 }

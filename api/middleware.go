@@ -33,7 +33,7 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
-// routeLabel is filled in by dispatch so the access log and the metrics
+// routeLabel is filled in by routeHandler so the access log and the metrics
 // name the route, not the raw path (which would have unbounded cardinality).
 type routeLabel struct{ path string }
 
@@ -108,9 +108,11 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// middleware wraps every request: request id, structured access log,
-// metrics, panic recovery, CORS and the body limit.
-func (s *Server) middleware(next http.Handler) http.Handler {
+// Middleware wraps every request: request id, structured access log,
+// metrics, panic recovery and CORS. A program serving pages beside the API
+// wraps its whole mux, so pages are logged and counted too. Body limits are
+// the routes' own (see Mount); pages need theirs.
+func (s *Server) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -155,7 +157,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if s.cors(rec, r) {
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
 		next.ServeHTTP(rec, r)
 	})
 }

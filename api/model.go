@@ -287,196 +287,229 @@ func arimaParams(req *runARIMARequest) (dtbase.ForecastParams, error) {
 }
 
 func (s *Server) modelRoutes() {
-	handle(s, http.MethodPost, "/model/insert-model", dtbase.RoleEditor, http.StatusCreated, "Create a model",
-		func(ctx context.Context, req *modelNameRequest) (detail, error) {
-			if err := s.store.CreateModel(ctx, req.Name); err != nil {
-				return detail{}, err
-			}
-			return detail{"Model inserted"}, nil
-		})
-	handle(s, http.MethodGet, "/model/list-models", dtbase.RoleViewer, http.StatusOK, "List every model",
-		func(ctx context.Context, _ *noBody) ([]modelBody, error) {
-			models, err := s.store.ListModels(ctx)
-			out := make([]modelBody, len(models))
-			for i, m := range models {
-				out[i] = modelBody{m.Name}
-			}
-			return out, err
-		})
+	handle(s, http.MethodPost, "/model/insert-model", dtbase.RoleEditor, http.StatusCreated, "Create a model", s.insertModel)
+	handle(s, http.MethodGet, "/model/list-models", dtbase.RoleViewer, http.StatusOK, "List every model", s.listModels)
 	handle(s, http.MethodPost, "/model/delete-model", dtbase.RoleEditor, http.StatusOK, "Delete a model without runs, with its scenarios",
-		func(ctx context.Context, req *modelNameRequest) (detail, error) {
-			if err := s.store.DeleteModel(ctx, req.Name); err != nil {
-				return detail{}, err
-			}
-			return detail{"Model deleted"}, nil
-		})
+		s.deleteModel)
 	handle(s, http.MethodPost, "/model/insert-model-scenario", dtbase.RoleEditor, http.StatusCreated, "Add a scenario to a model",
-		func(ctx context.Context, req *modelScenarioBody) (detail, error) {
-			if err := s.store.CreateModelScenario(ctx, req.ModelName, req.Description); err != nil {
-				return detail{}, err
-			}
-			return detail{"Model scenario inserted"}, nil
-		})
-	handle(s, http.MethodGet, "/model/list-model-scenarios", dtbase.RoleViewer, http.StatusOK, "List every model scenario",
-		func(ctx context.Context, _ *noBody) ([]modelScenarioBody, error) {
-			scenarios, err := s.store.ListModelScenarios(ctx)
-			out := make([]modelScenarioBody, len(scenarios))
-			for i, sc := range scenarios {
-				out[i] = modelScenarioBody{sc.ModelName, sc.Description}
-			}
-			return out, err
-		})
+		s.insertModelScenario)
+	handle(s, http.MethodGet, "/model/list-model-scenarios", dtbase.RoleViewer, http.StatusOK, "List every model scenario", s.listModelScenarios)
 	handle(s, http.MethodPost, "/model/delete-model-scenario", dtbase.RoleEditor, http.StatusOK, "Delete a scenario without runs",
-		func(ctx context.Context, req *modelScenarioBody) (detail, error) {
-			if err := s.store.DeleteModelScenario(ctx, req.ModelName, req.Description); err != nil {
-				return detail{}, err
-			}
-			return detail{"Model scenario deleted"}, nil
-		})
-	handle(s, http.MethodPost, "/model/insert-model-measure", dtbase.RoleEditor, http.StatusCreated, "Create a model measure",
-		func(ctx context.Context, req *modelMeasureBody) (detail, error) {
-			err := s.store.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: req.Name, Units: req.Units, Datatype: dtbase.Datatype(req.Datatype)})
-			if err != nil {
-				return detail{}, err
-			}
-			return detail{"Model measure inserted"}, nil
-		})
-	handle(s, http.MethodGet, "/model/list-model-measures", dtbase.RoleViewer, http.StatusOK, "List every model measure",
-		func(ctx context.Context, _ *noBody) ([]modelMeasureBody, error) {
-			ms, err := s.store.ListModelMeasures(ctx)
-			out := make([]modelMeasureBody, len(ms))
-			for i, m := range ms {
-				out[i] = modelMeasureBody{m.Name, m.Units, string(m.Datatype)}
-			}
-			return out, err
-		})
+		s.deleteModelScenario)
+	handle(s, http.MethodPost, "/model/insert-model-measure", dtbase.RoleEditor, http.StatusCreated, "Create a model measure", s.insertModelMeasure)
+	handle(s, http.MethodGet, "/model/list-model-measures", dtbase.RoleViewer, http.StatusOK, "List every model measure", s.listModelMeasures)
 	handle(s, http.MethodPost, "/model/delete-model-measure", dtbase.RoleEditor, http.StatusOK, "Delete a model measure no run uses; units pick one of several with the name",
-		func(ctx context.Context, req *deleteModelMeasureRequest) (detail, error) {
-			if err := s.store.DeleteModelMeasure(ctx, req.Name, req.Units); err != nil {
-				return detail{}, err
-			}
-			return detail{"Model measure deleted"}, nil
-		})
+		s.deleteModelMeasure)
 	insertRun := handle(s, http.MethodPost, "/model/insert-model-run", dtbase.RoleEditor, http.StatusCreated, "Store a model run with its outputs; returns the run's id",
-		func(ctx context.Context, req *insertModelRunRequest) (insertModelRunResponse, error) {
-			run := &dtbase.NewModelRun{ModelName: req.ModelName, ScenarioDescription: req.ScenarioDescription,
-				CreateScenario: req.CreateScenario, SensorUniqueID: req.SensorUniqueID, Series: make([]dtbase.NewModelSeries, len(req.MeasuresAndValues))}
-			if req.TimeCreated != nil {
-				run.TimeCreated = *req.TimeCreated
-			}
-			if sm := req.SensorMeasure; sm != nil {
-				run.SensorMeasure = &dtbase.ModelSensorMeasure{Name: sm.Name, Units: sm.Units}
-			}
-			for i, mv := range req.MeasuresAndValues {
-				if len(mv.Values) != len(mv.Timestamps) {
-					return insertModelRunResponse{}, dtbase.Errorf(dtbase.EINVALID,
-						"measures_and_values[%d]: %d values but %d timestamps", i, len(mv.Values), len(mv.Timestamps))
-				}
-				run.Series[i] = dtbase.NewModelSeries{MeasureName: mv.MeasureName, MeasureUnits: mv.MeasureUnits, Values: mv.Values, Timestamps: mv.Timestamps}
-			}
-			if err := s.store.CreateModelRuns(ctx, []*dtbase.NewModelRun{run}); err != nil {
-				return insertModelRunResponse{}, err
-			}
-			return insertModelRunResponse{"Model run inserted", run.ID}, nil
-		})
-	insertRun.description = "The scenario must exist unless create_scenario is true. sensor_unique_id and sensor_measure " +
-		"link the run to what it predicts. Each measure is looked up by name, and by measure_units when several share it; " +
-		"every value is checked against its datatype. A series with no values stores nothing. A run is unique per " +
-		"(model, scenario, time_created): a duplicate is a 409."
+		s.insertModelRun)
+	insertRun.description = insertModelRunDoc
 	handle(s, http.MethodPost, "/model/list-model-runs", dtbase.RoleViewer, http.StatusOK, "List a model's runs created between dt_from (default a week ago) and dt_to (default now)",
-		func(ctx context.Context, req *listModelRunsRequest) ([]modelRunBody, error) {
-			now := time.Now().UTC()
-			f := dtbase.ModelRunFilter{ModelName: req.ModelName, From: now.AddDate(0, 0, -7), To: now, Scenario: req.Scenario}
-			if req.DtFrom != nil {
-				f.From = *req.DtFrom
-			}
-			if req.DtTo != nil {
-				f.To = *req.DtTo
-			}
-			runs, err := s.store.ListModelRuns(ctx, f)
-			out := make([]modelRunBody, len(runs))
-			for i, r := range runs {
-				out[i] = modelRunBodyOf(r)
-			}
-			return out, err
-		})
+		s.listModelRuns)
 	handle(s, http.MethodPost, "/model/get-model-run", dtbase.RoleViewer, http.StatusOK, "Get a run's outputs, keyed by measure name; {} for an unknown run",
-		func(ctx context.Context, req *runIDRequest) (modelOutputs, error) {
-			outputs, err := s.store.FindModelRunOutputs(ctx, req.RunID)
-			return modelOutputs{outputs}, err
-		})
+		s.getModelRun)
 	handle(s, http.MethodPost, "/model/get-model-run-sensor-measure", dtbase.RoleViewer, http.StatusOK, "Get the sensor and sensor measure a run predicts",
-		func(ctx context.Context, req *runIDRequest) (runSensorMeasureResponse, error) {
-			r, err := s.store.FindModelRun(ctx, req.RunID)
-			if err != nil {
-				return runSensorMeasureResponse{}, err
-			}
-			b := modelRunBodyOf(*r)
-			return runSensorMeasureResponse{b.SensorUniqueID, b.SensorMeasure}, nil
-		})
-	handle(s, http.MethodPost, "/model/delete-model-run", dtbase.RoleEditor, http.StatusOK, "Delete a run with its outputs",
-		func(ctx context.Context, req *runIDRequest) (detail, error) {
-			if err := s.store.DeleteModelRun(ctx, req.RunID); err != nil {
-				return detail{}, err
-			}
-			return detail{"Model run deleted"}, nil
-		})
+		s.getModelRunSensorMeasure)
+	handle(s, http.MethodPost, "/model/delete-model-run", dtbase.RoleEditor, http.StatusOK, "Delete a run with its outputs", s.deleteModelRun)
 	compare := handle(s, http.MethodPost, "/model/get-model-run-comparison", dtbase.RoleViewer, http.StatusOK,
-		"Get a run's forecast beside the observed readings it predicts, with skill metrics",
-		func(ctx context.Context, req *compareModelRunRequest) (modelRunComparisonBody, error) {
-			tol := dtbase.DefaultComparisonTolerance
-			if m := req.ToleranceMinutes; m != nil {
-				if !(*m > 0 && *m <= 7*24*60) {
-					return modelRunComparisonBody{}, invalidField([]any{"tolerance_minutes"}, "tolerance_minutes must be above 0 and at most a week", *m)
-				}
-				tol = time.Duration(*m * float64(time.Minute))
-			}
-			c, err := s.store.CompareModelRun(ctx, req.RunID, tol)
-			if err != nil {
-				return modelRunComparisonBody{}, err
-			}
-			out := modelRunComparisonBody{Run: modelRunBodyOf(c.Run), Forecast: modelOutputs{c.Outputs}, Observed: modelPoints{c.Observed},
-				ToleranceMinutes: c.Tolerance.Minutes(), Metrics: make([]forecastSkillBody, len(c.Skill)), Details: JSONValue(c.Run.Details)}
-			for i, sk := range c.Skill {
-				out.Metrics[i] = forecastSkillBody{sk.Measure, sk.Lower, sk.Upper, sk.N, sk.MAE, sk.RMSE, sk.Coverage}
-			}
-			return out, nil
-		})
-	compare.description = "observed holds the readings of the run's sensor and sensor measure from the first forecast " +
-		"timestamp minus the tolerance to the last plus the tolerance ([] when the run is linked to none). Each numeric output " +
-		"that is not a bound is scored: every output timestamp t is paired with the mean of the readings in [t - tol, t + tol), " +
-		"tol being tolerance_minutes (default 15) capped at half the output's smallest time step; timestamps without readings " +
-		"are left out. mae and rmse are of observed - forecast. An output \"Mean X\" is paired by name with \"Lower Bound X\" " +
-		"and \"Upper Bound X\"; coverage is the share of paired observations inside [lower, upper]. Metrics are null until " +
-		"observations exist. details is what the writer stored with the run (the ARIMA service: order, parameters, fit " +
-		"statistics, training data, cross-validation scores), or null."
+		"Get a run's forecast beside the observed readings it predicts, with skill metrics", s.getModelRunComparison)
+	compare.description = getModelRunComparisonDoc
 	arimaRoute := handle(s, http.MethodPost, "/model/run-arima", dtbase.RoleEditor, http.StatusCreated,
-		"Forecast sensors with the ARIMA service and store the runs",
-		func(ctx context.Context, req *runARIMARequest) (runARIMAResponse, error) {
-			p, err := arimaParams(req)
-			if err != nil {
-				return runARIMAResponse{}, err
-			}
-			if s.cfg.Forecasts == nil {
-				return runARIMAResponse{}, dtbase.Errorf(dtbase.EINVALID, "Forecasting is not enabled on this server")
-			}
-			runs, err := s.cfg.Forecasts.RunForecasts(ctx, p)
-			if err != nil {
-				return runARIMAResponse{}, err
-			}
-			return runARIMAResponse{Detail: "ARIMA forecasts inserted", Runs: runs}, nil
-		})
-	arimaRoute.description = "For each sensor and measure: reads num_days_training days (default 60) of readings up to " +
-		"predict_from (default now), snaps each to the hour when within mins_from_the_hour (default 15) of it, averages per hour, " +
-		"fills gaps (fill: \"interpolate\", the default, \"carry\", or \"none\" to leave them to the Kalman filter as missing values), fits SARIMA order × seasonal_order (default " +
-		"[4,1,2] × [1,1,0,24], trend \"n\"; also \"c\", \"t\", \"ct\") by exact maximum likelihood, or with auto: true " +
-		"chooses the order per series as R's auto.arima does (KPSS and seasonal-strength tests for d and D, a stepwise search on " +
-		"AICc; only the season length of seasonal_order is used, and it takes longer), forecasts hours_forecast hours " +
-		"(default 48) with a 1 - alpha interval (default 0.32: 68%), and stores model model_name (default \"Arima\"), scenario " +
-		"scenario (default \"Business as usual\"), measures \"Mean <m>\", \"Upper Bound <m>\", \"Lower Bound <m>\" (created when " +
-		"missing), each run linked to its sensor and measure. cv: true adds rolling-origin cross-validation scores (cv_folds, " +
-		"default 4; cv_refit) to the run's details. All series are fitted before anything is written; data that cannot be " +
-		"fitted (no or too few readings, mostly missing or stale data, a constant series, a fit that fails or does not " +
-		"converge) is a 400 naming each failure, and nothing is written. A fit of the default order on 60 days takes a " +
-		"couple of seconds per series."
+		"Forecast sensors with the ARIMA service and store the runs", s.runArima)
+	arimaRoute.description = runArimaDoc
+}
+
+func (s *Server) insertModel(ctx context.Context, req *modelNameRequest) (detail, error) {
+	if err := s.store.CreateModel(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Model inserted"}, nil
+}
+
+func (s *Server) listModels(ctx context.Context, _ *noBody) ([]modelBody, error) {
+	models, err := s.store.ListModels(ctx)
+	out := make([]modelBody, len(models))
+	for i, m := range models {
+		out[i] = modelBody{m.Name}
+	}
+	return out, err
+}
+
+func (s *Server) deleteModel(ctx context.Context, req *modelNameRequest) (detail, error) {
+	if err := s.store.DeleteModel(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Model deleted"}, nil
+}
+
+func (s *Server) insertModelScenario(ctx context.Context, req *modelScenarioBody) (detail, error) {
+	if err := s.store.CreateModelScenario(ctx, req.ModelName, req.Description); err != nil {
+		return detail{}, err
+	}
+	return detail{"Model scenario inserted"}, nil
+}
+
+func (s *Server) listModelScenarios(ctx context.Context, _ *noBody) ([]modelScenarioBody, error) {
+	scenarios, err := s.store.ListModelScenarios(ctx)
+	out := make([]modelScenarioBody, len(scenarios))
+	for i, sc := range scenarios {
+		out[i] = modelScenarioBody{sc.ModelName, sc.Description}
+	}
+	return out, err
+}
+
+func (s *Server) deleteModelScenario(ctx context.Context, req *modelScenarioBody) (detail, error) {
+	if err := s.store.DeleteModelScenario(ctx, req.ModelName, req.Description); err != nil {
+		return detail{}, err
+	}
+	return detail{"Model scenario deleted"}, nil
+}
+
+func (s *Server) insertModelMeasure(ctx context.Context, req *modelMeasureBody) (detail, error) {
+	err := s.store.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: req.Name, Units: req.Units, Datatype: dtbase.Datatype(req.Datatype)})
+	if err != nil {
+		return detail{}, err
+	}
+	return detail{"Model measure inserted"}, nil
+}
+
+func (s *Server) listModelMeasures(ctx context.Context, _ *noBody) ([]modelMeasureBody, error) {
+	ms, err := s.store.ListModelMeasures(ctx)
+	out := make([]modelMeasureBody, len(ms))
+	for i, m := range ms {
+		out[i] = modelMeasureBody{m.Name, m.Units, string(m.Datatype)}
+	}
+	return out, err
+}
+
+func (s *Server) deleteModelMeasure(ctx context.Context, req *deleteModelMeasureRequest) (detail, error) {
+	if err := s.store.DeleteModelMeasure(ctx, req.Name, req.Units); err != nil {
+		return detail{}, err
+	}
+	return detail{"Model measure deleted"}, nil
+}
+
+// insertModelRunDoc describes /model/insert-model-run in the OpenAPI document.
+const insertModelRunDoc = "The scenario must exist unless create_scenario is true. sensor_unique_id and sensor_measure " +
+	"link the run to what it predicts. Each measure is looked up by name, and by measure_units when several share it; " +
+	"every value is checked against its datatype. A series with no values stores nothing. A run is unique per " +
+	"(model, scenario, time_created): a duplicate is a 409."
+
+func (s *Server) insertModelRun(ctx context.Context, req *insertModelRunRequest) (insertModelRunResponse, error) {
+	run := &dtbase.NewModelRun{ModelName: req.ModelName, ScenarioDescription: req.ScenarioDescription,
+		CreateScenario: req.CreateScenario, SensorUniqueID: req.SensorUniqueID, Series: make([]dtbase.NewModelSeries, len(req.MeasuresAndValues))}
+	if req.TimeCreated != nil {
+		run.TimeCreated = *req.TimeCreated
+	}
+	if sm := req.SensorMeasure; sm != nil {
+		run.SensorMeasure = &dtbase.ModelSensorMeasure{Name: sm.Name, Units: sm.Units}
+	}
+	for i, mv := range req.MeasuresAndValues {
+		if len(mv.Values) != len(mv.Timestamps) {
+			return insertModelRunResponse{}, dtbase.Errorf(dtbase.EINVALID,
+				"measures_and_values[%d]: %d values but %d timestamps", i, len(mv.Values), len(mv.Timestamps))
+		}
+		run.Series[i] = dtbase.NewModelSeries{MeasureName: mv.MeasureName, MeasureUnits: mv.MeasureUnits, Values: mv.Values, Timestamps: mv.Timestamps}
+	}
+	if err := s.store.CreateModelRuns(ctx, []*dtbase.NewModelRun{run}); err != nil {
+		return insertModelRunResponse{}, err
+	}
+	return insertModelRunResponse{"Model run inserted", run.ID}, nil
+}
+
+func (s *Server) listModelRuns(ctx context.Context, req *listModelRunsRequest) ([]modelRunBody, error) {
+	now := time.Now().UTC()
+	f := dtbase.ModelRunFilter{ModelName: req.ModelName, From: now.AddDate(0, 0, -7), To: now, Scenario: req.Scenario}
+	if req.DtFrom != nil {
+		f.From = *req.DtFrom
+	}
+	if req.DtTo != nil {
+		f.To = *req.DtTo
+	}
+	runs, err := s.store.ListModelRuns(ctx, f)
+	out := make([]modelRunBody, len(runs))
+	for i, r := range runs {
+		out[i] = modelRunBodyOf(r)
+	}
+	return out, err
+}
+
+func (s *Server) getModelRun(ctx context.Context, req *runIDRequest) (modelOutputs, error) {
+	outputs, err := s.store.FindModelRunOutputs(ctx, req.RunID)
+	return modelOutputs{outputs}, err
+}
+
+func (s *Server) getModelRunSensorMeasure(ctx context.Context, req *runIDRequest) (runSensorMeasureResponse, error) {
+	r, err := s.store.FindModelRun(ctx, req.RunID)
+	if err != nil {
+		return runSensorMeasureResponse{}, err
+	}
+	b := modelRunBodyOf(*r)
+	return runSensorMeasureResponse{b.SensorUniqueID, b.SensorMeasure}, nil
+}
+
+func (s *Server) deleteModelRun(ctx context.Context, req *runIDRequest) (detail, error) {
+	if err := s.store.DeleteModelRun(ctx, req.RunID); err != nil {
+		return detail{}, err
+	}
+	return detail{"Model run deleted"}, nil
+}
+
+// getModelRunComparisonDoc describes /model/get-model-run-comparison in the OpenAPI document.
+const getModelRunComparisonDoc = "observed holds the readings of the run's sensor and sensor measure from the first forecast " +
+	"timestamp minus the tolerance to the last plus the tolerance ([] when the run is linked to none). Each numeric output " +
+	"that is not a bound is scored: every output timestamp t is paired with the mean of the readings in [t - tol, t + tol), " +
+	"tol being tolerance_minutes (default 15) capped at half the output's smallest time step; timestamps without readings " +
+	"are left out. mae and rmse are of observed - forecast. An output \"Mean X\" is paired by name with \"Lower Bound X\" " +
+	"and \"Upper Bound X\"; coverage is the share of paired observations inside [lower, upper]. Metrics are null until " +
+	"observations exist. details is what the writer stored with the run (the ARIMA service: order, parameters, fit " +
+	"statistics, training data, cross-validation scores), or null."
+
+func (s *Server) getModelRunComparison(ctx context.Context, req *compareModelRunRequest) (modelRunComparisonBody, error) {
+	tol := dtbase.DefaultComparisonTolerance
+	if m := req.ToleranceMinutes; m != nil {
+		if !(*m > 0 && *m <= 7*24*60) {
+			return modelRunComparisonBody{}, invalidField([]any{"tolerance_minutes"}, "tolerance_minutes must be above 0 and at most a week", *m)
+		}
+		tol = time.Duration(*m * float64(time.Minute))
+	}
+	c, err := s.store.CompareModelRun(ctx, req.RunID, tol)
+	if err != nil {
+		return modelRunComparisonBody{}, err
+	}
+	out := modelRunComparisonBody{Run: modelRunBodyOf(c.Run), Forecast: modelOutputs{c.Outputs}, Observed: modelPoints{c.Observed},
+		ToleranceMinutes: c.Tolerance.Minutes(), Metrics: make([]forecastSkillBody, len(c.Skill)), Details: JSONValue(c.Run.Details)}
+	for i, sk := range c.Skill {
+		out.Metrics[i] = forecastSkillBody{sk.Measure, sk.Lower, sk.Upper, sk.N, sk.MAE, sk.RMSE, sk.Coverage}
+	}
+	return out, nil
+}
+
+// runArimaDoc describes /model/run-arima in the OpenAPI document.
+const runArimaDoc = "For each sensor and measure: reads num_days_training days (default 60) of readings up to " +
+	"predict_from (default now), snaps each to the hour when within mins_from_the_hour (default 15) of it, averages per hour, " +
+	"fills gaps (fill: \"interpolate\", the default, \"carry\", or \"none\" to leave them to the Kalman filter as missing values), fits SARIMA order × seasonal_order (default " +
+	"[4,1,2] × [1,1,0,24], trend \"n\"; also \"c\", \"t\", \"ct\") by exact maximum likelihood, or with auto: true " +
+	"chooses the order per series as R's auto.arima does (KPSS and seasonal-strength tests for d and D, a stepwise search on " +
+	"AICc; only the season length of seasonal_order is used, and it takes longer), forecasts hours_forecast hours " +
+	"(default 48) with a 1 - alpha interval (default 0.32: 68%), and stores model model_name (default \"Arima\"), scenario " +
+	"scenario (default \"Business as usual\"), measures \"Mean <m>\", \"Upper Bound <m>\", \"Lower Bound <m>\" (created when " +
+	"missing), each run linked to its sensor and measure. cv: true adds rolling-origin cross-validation scores (cv_folds, " +
+	"default 4; cv_refit) to the run's details. All series are fitted before anything is written; data that cannot be " +
+	"fitted (no or too few readings, mostly missing or stale data, a constant series, a fit that fails or does not " +
+	"converge) is a 400 naming each failure, and nothing is written. A fit of the default order on 60 days takes a " +
+	"couple of seconds per series."
+
+func (s *Server) runArima(ctx context.Context, req *runARIMARequest) (runARIMAResponse, error) {
+	p, err := arimaParams(req)
+	if err != nil {
+		return runARIMAResponse{}, err
+	}
+	if s.cfg.Forecasts == nil {
+		return runARIMAResponse{}, dtbase.Errorf(dtbase.EINVALID, "Forecasting is not enabled on this server")
+	}
+	runs, err := s.cfg.Forecasts.RunForecasts(ctx, p)
+	if err != nil {
+		return runARIMAResponse{}, err
+	}
+	return runARIMAResponse{Detail: "ARIMA forecasts inserted", Runs: runs}, nil
 }

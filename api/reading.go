@@ -142,137 +142,34 @@ func handleStreamed[Req, Resp any](s *Server, path string, role dtbase.Role, sum
 func (s *Server) readingRoutes() {
 	handleFast(s, http.MethodPost, "/sensor/insert-sensor-readings", dtbase.RoleEditor, http.StatusCreated,
 		"Insert readings of one measure of a sensor", decodeReadingInsertFast,
-		func(ctx context.Context, req *readingInsertRequest) (detail, error) {
-			if _, err := s.store.InsertReadings(ctx, []dtbase.ReadingSeries{req.series()}); err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor readings inserted"}, nil
-		}).description = "Every value is checked against the measure's datatype (the first bad index is named in a 400). " +
-		"Readings whose (sensor, measure, timestamp) is stored already, or repeated in the request, are skipped. " +
-		"measure_units picks the measure when the sensor's type has two of that name. All or nothing: one transaction."
+		s.insertSensorReadings).description = insertSensorReadingsDoc
 
 	handleFast(s, http.MethodPost, "/sensor/insert-readings-batch", dtbase.RoleEditor, http.StatusCreated,
 		"Insert many series of readings in one transaction", decodeReadingBatchFast,
-		func(ctx context.Context, req *readingBatchRequest) (readingInsertSummary, error) {
-			series := make([]dtbase.ReadingSeries, len(req.Series))
-			for i := range req.Series {
-				series[i] = req.Series[i].series()
-			}
-			res, err := s.store.InsertReadings(ctx, series)
-			if err != nil {
-				return readingInsertSummary{}, err
-			}
-			return newReadingInsertSummary(res), nil
-		}).description = "Each element of series is the body of insert-sensor-readings. A bad series gives a 400 " +
-		"whose detail starts with series[i], and nothing is written."
+		s.insertReadingsBatch).description = insertReadingsBatchDoc
 
 	handleStreamed[readingRangeRequest, []readingPoint](s, "/sensor/sensor-readings", dtbase.RoleViewer,
 		"Readings of one measure of a sensor in a time range",
-		"Both ends of the range are included; the answer is in timestamp order. An unknown sensor gives [] "+
-			"(as the original); an unknown measure a 400.",
-		func(w http.ResponseWriter, r *http.Request, req *readingRangeRequest) {
-			m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
-			if dtbase.IsUnknownSensor(err) {
-				writeJSON(w, http.StatusOK, []readingPoint{})
-				return
-			}
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			streamReadingPoints(w, r, func(emit func(dtbase.Reading) error) error {
-				return s.store.ScanReadings(r.Context(), m, req.DtFrom, req.DtTo, emit)
-			})
-		})
+		sensorReadingsDoc, s.sensorReadings)
 
 	handleStreamed[readingAggregateRequest, []readingBucketOut](s, "/sensor/sensor-readings-aggregate", dtbase.RoleViewer,
 		"Readings of a range summarised per time bucket",
-		"bucket is the width: seconds, or a duration such as \"90s\", \"15m\", \"1h\", \"1d\", \"1w\". Buckets are aligned "+
-			"to multiples of the width since 1970-01-01T00:00:00Z and timestamp is a bucket's start; empty buckets are left out. "+
-			"aggregates picks among mean, min, max, sum, count, first, last (default: all that apply; mean/min/max/sum need a "+
-			"float or integer measure). Streamed in constant memory.",
-		func(w http.ResponseWriter, r *http.Request, req *readingAggregateRequest) {
-			width, err := parseBucketWidth(req.Bucket)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			want, err := chooseAggregates(req.Aggregates, m)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			streamBuckets(w, r, want, func(emit func(dtbase.ReadingBucket) error) error {
-				return s.store.AggregateReadings(r.Context(), m, req.DtFrom, req.DtTo, width, emit)
-			})
-		})
+		sensorReadingsAggregateDoc, s.sensorReadingsAggregate)
 
 	handleStreamed[readingDownsampleRequest, []readingPoint](s, "/sensor/sensor-readings-downsampled", dtbase.RoleViewer,
 		"At most max_points readings of a range that keep its peaks and troughs",
-		"The time between the first and the last reading in the range is cut into max_points/2 equal buckets; each "+
-			"bucket gives its minimum and its maximum reading, in time order (a bucket of one or two readings gives them "+
-			"as they are). So a year of one-minute data plots from a few thousand points with every spike visible. "+
-			"max_points defaults to 1000 (at most 1000000). Float, integer and boolean measures.",
-		func(w http.ResponseWriter, r *http.Request, req *readingDownsampleRequest) {
-			points := req.MaxPoints
-			if points == 0 {
-				points = defaultDownsamplePoints
-			}
-			if points < 2 || points > maxDownsamplePoints {
-				writeError(w, r, invalidField([]any{"max_points"}, fmt.Sprintf("max_points must be between 2 and %d", maxDownsamplePoints), req.MaxPoints))
-				return
-			}
-			m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			if m.Datatype == dtbase.String {
-				writeError(w, r, dtbase.Errorf(dtbase.EINVALID, "Measure %q holds strings, which cannot be downsampled; read them with sensor-readings", m.MeasureName))
-				return
-			}
-			streamReadingPoints(w, r, func(emit func(dtbase.Reading) error) error {
-				return s.store.DownsampleReadings(r.Context(), m, req.DtFrom, req.DtTo, points, emit)
-			})
-		})
+		sensorReadingsDownsampledDoc, s.sensorReadingsDownsampled)
 
 	latest := handle(s, http.MethodPost, "/sensor/latest-readings", dtbase.RoleViewer, http.StatusOK,
-		"The newest reading of every measure of every sensor",
-		func(ctx context.Context, req *readingLatestRequest) ([]readingLatestOut, error) {
-			rows, err := s.store.LatestReadings(ctx, dtbase.LatestReadingFilter{TypeName: req.TypeName, UniqueIdentifiers: req.UniqueIdentifiers})
-			if err != nil {
-				return nil, err
-			}
-			out := make([]readingLatestOut, len(rows))
-			for i, l := range rows {
-				out[i] = readingLatestOut{l.UniqueIdentifier, l.MeasureName, l.MeasureUnits, l.Datatype, l.Value, dtbase.Time(l.Time)}
-			}
-			return out, nil
-		})
+		"The newest reading of every measure of every sensor", s.latestReadings)
 	latest.bodyOptional = true
-	latest.description = "Optionally only sensors of type_name, or only the sensors in unique_identifiers (at most 1000). " +
-		"Ordered by sensor and measure; measures without readings are left out. One index descent per sensor and measure, " +
-		"so it is cheap enough for a dashboard that polls every few seconds."
+	latest.description = latestReadingsDoc
 
 	csvRoute := s.handleRaw(http.MethodGet, "/sensor/readings.csv", dtbase.RoleViewer,
 		"Download readings as CSV", s.readingsCSV)
 	csvRoute.produces = "text/csv"
-	csvRoute.description = "Streams the readings of one or more measures of a sensor as an attachment, in constant memory. " +
-		"Columns: unique_identifier,measure_name,measure_units,timestamp,value, the long layout that upload-readings-csv " +
-		"and 'dtbase import readings' read back. Repeat measure_name for several measures (and, if given, measure_units " +
-		"once per measure_name). dt_from and dt_to default to all time."
-	csvRoute.query = []queryParam{
-		{"unique_identifier", "string", "the sensor", true},
-		{"measure_name", "string", "a measure of the sensor's type; may repeat", true},
-		{"measure_units", "string", "units of each measure_name, when a name is ambiguous", false},
-		{"dt_from", "string", "start of the range (included); default: all", false},
-		{"dt_to", "string", "end of the range (included); default: all", false},
-	}
+	csvRoute.description = readingsCSVDoc
+	csvRoute.query = readingsCSVQuery
 
 	upload := s.handleRaw(http.MethodPost, "/sensor/upload-readings-csv", dtbase.RoleEditor,
 		"Upload a CSV file of readings", s.uploadReadingsCSV)
@@ -283,6 +180,141 @@ func (s *Server) readingRoutes() {
 		"multipart/form-data form. The whole file is one transaction: a malformed row gives a 400 naming its line " +
 		"and nothing is written.\n\n" + dtbase.ReadingCSVHelp
 }
+
+// insertSensorReadingsDoc describes /sensor/insert-sensor-readings in the OpenAPI document.
+const insertSensorReadingsDoc = "Every value is checked against the measure's datatype (the first bad index is named in a 400). " +
+	"Readings whose (sensor, measure, timestamp) is stored already, or repeated in the request, are skipped. " +
+	"measure_units picks the measure when the sensor's type has two of that name. All or nothing: one transaction."
+
+func (s *Server) insertSensorReadings(ctx context.Context, req *readingInsertRequest) (detail, error) {
+	if _, err := s.store.InsertReadings(ctx, []dtbase.ReadingSeries{req.series()}); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor readings inserted"}, nil
+}
+
+// insertReadingsBatchDoc describes /sensor/insert-readings-batch in the OpenAPI document.
+const insertReadingsBatchDoc = "Each element of series is the body of insert-sensor-readings. A bad series gives a 400 " +
+	"whose detail starts with series[i], and nothing is written."
+
+func (s *Server) insertReadingsBatch(ctx context.Context, req *readingBatchRequest) (readingInsertSummary, error) {
+	series := make([]dtbase.ReadingSeries, len(req.Series))
+	for i := range req.Series {
+		series[i] = req.Series[i].series()
+	}
+	res, err := s.store.InsertReadings(ctx, series)
+	if err != nil {
+		return readingInsertSummary{}, err
+	}
+	return newReadingInsertSummary(res), nil
+}
+
+// sensorReadingsDoc describes /sensor/sensor-readings in the OpenAPI document.
+const sensorReadingsDoc = "Both ends of the range are included; the answer is in timestamp order. An unknown sensor gives [] " +
+	"(as the original); an unknown measure a 400."
+
+func (s *Server) sensorReadings(w http.ResponseWriter, r *http.Request, req *readingRangeRequest) {
+	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
+	if dtbase.IsUnknownSensor(err) {
+		writeJSON(w, http.StatusOK, []readingPoint{})
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	streamReadingPoints(w, r, func(emit func(dtbase.Reading) error) error {
+		return s.store.ScanReadings(r.Context(), m, req.DtFrom, req.DtTo, emit)
+	})
+}
+
+// sensorReadingsAggregateDoc describes /sensor/sensor-readings-aggregate in the OpenAPI document.
+const sensorReadingsAggregateDoc = "bucket is the width: seconds, or a duration such as \"90s\", \"15m\", \"1h\", \"1d\", \"1w\". Buckets are aligned " +
+	"to multiples of the width since 1970-01-01T00:00:00Z and timestamp is a bucket's start; empty buckets are left out. " +
+	"aggregates picks among mean, min, max, sum, count, first, last (default: all that apply; mean/min/max/sum need a " +
+	"float or integer measure). Streamed in constant memory."
+
+func (s *Server) sensorReadingsAggregate(w http.ResponseWriter, r *http.Request, req *readingAggregateRequest) {
+	width, err := parseBucketWidth(req.Bucket)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	want, err := chooseAggregates(req.Aggregates, m)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	streamBuckets(w, r, want, func(emit func(dtbase.ReadingBucket) error) error {
+		return s.store.AggregateReadings(r.Context(), m, req.DtFrom, req.DtTo, width, emit)
+	})
+}
+
+// sensorReadingsDownsampledDoc describes /sensor/sensor-readings-downsampled in the OpenAPI document.
+const sensorReadingsDownsampledDoc = "The time between the first and the last reading in the range is cut into max_points/2 equal buckets; each " +
+	"bucket gives its minimum and its maximum reading, in time order (a bucket of one or two readings gives them " +
+	"as they are). So a year of one-minute data plots from a few thousand points with every spike visible. " +
+	"max_points defaults to 1000 (at most 1000000). Float, integer and boolean measures."
+
+func (s *Server) sensorReadingsDownsampled(w http.ResponseWriter, r *http.Request, req *readingDownsampleRequest) {
+	points := req.MaxPoints
+	if points == 0 {
+		points = defaultDownsamplePoints
+	}
+	if points < 2 || points > maxDownsamplePoints {
+		writeError(w, r, invalidField([]any{"max_points"}, fmt.Sprintf("max_points must be between 2 and %d", maxDownsamplePoints), req.MaxPoints))
+		return
+	}
+	m, err := s.store.FindReadingMeasure(r.Context(), req.UniqueIdentifier, req.MeasureName, req.MeasureUnits)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if m.Datatype == dtbase.String {
+		writeError(w, r, dtbase.Errorf(dtbase.EINVALID, "Measure %q holds strings, which cannot be downsampled; read them with sensor-readings", m.MeasureName))
+		return
+	}
+	streamReadingPoints(w, r, func(emit func(dtbase.Reading) error) error {
+		return s.store.DownsampleReadings(r.Context(), m, req.DtFrom, req.DtTo, points, emit)
+	})
+}
+
+// latestReadingsDoc describes /sensor/latest-readings in the OpenAPI document.
+const latestReadingsDoc = "Optionally only sensors of type_name, or only the sensors in unique_identifiers (at most 1000). " +
+	"Ordered by sensor and measure; measures without readings are left out. One index descent per sensor and measure, " +
+	"so it is cheap enough for a dashboard that polls every few seconds."
+
+func (s *Server) latestReadings(ctx context.Context, req *readingLatestRequest) ([]readingLatestOut, error) {
+	rows, err := s.store.LatestReadings(ctx, dtbase.LatestReadingFilter{TypeName: req.TypeName, UniqueIdentifiers: req.UniqueIdentifiers})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]readingLatestOut, len(rows))
+	for i, l := range rows {
+		out[i] = readingLatestOut{l.UniqueIdentifier, l.MeasureName, l.MeasureUnits, l.Datatype, l.Value, dtbase.Time(l.Time)}
+	}
+	return out, nil
+}
+
+// readingsCSVQuery documents the query of /sensor/readings.csv.
+var readingsCSVQuery = []queryParam{
+	{"unique_identifier", "string", "the sensor", true},
+	{"measure_name", "string", "a measure of the sensor's type; may repeat", true},
+	{"measure_units", "string", "units of each measure_name, when a name is ambiguous", false},
+	{"dt_from", "string", "start of the range (included); default: all", false},
+	{"dt_to", "string", "end of the range (included); default: all", false},
+}
+
+// readingsCSVDoc describes /sensor/readings.csv in the OpenAPI document.
+const readingsCSVDoc = "Streams the readings of one or more measures of a sensor as an attachment, in constant memory. " +
+	"Columns: unique_identifier,measure_name,measure_units,timestamp,value, the long layout that upload-readings-csv " +
+	"and 'dtbase import readings' read back. Repeat measure_name for several measures (and, if given, measure_units " +
+	"once per measure_name). dt_from and dt_to default to all time."
 
 // readingStream buffers a streamed answer and writes it in large chunks.
 // Until the first chunk is written an error can still be answered with a

@@ -113,121 +113,133 @@ func measureBodies(ms []dtbase.Measure) []identifierBody {
 
 func (s *Server) sensorRoutes() {
 	handle(s, http.MethodPost, "/sensor/insert-sensor-type", dtbase.RoleEditor, http.StatusCreated,
-		"Create a sensor type; measures with the same name and units are reused",
-		func(ctx context.Context, req *insertSensorTypeRequest) (detail, error) {
-			t := &dtbase.SensorType{Name: req.Name, Description: req.Description, Measures: make([]dtbase.Measure, len(req.Measures))}
-			for i, m := range req.Measures {
-				t.Measures[i] = dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: dtbase.Datatype(m.Datatype)}
-			}
-			if err := s.store.CreateSensorType(ctx, t); err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor type inserted"}, nil
-		})
+		"Create a sensor type; measures with the same name and units are reused", s.insertSensorType)
 	handle(s, http.MethodPost, "/sensor/insert-sensor", dtbase.RoleEditor, http.StatusCreated,
-		"Create a sensor of an existing type",
-		func(ctx context.Context, req *insertSensorRequest) (detail, error) {
-			err := s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes})
-			if err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor inserted"}, nil
-		})
+		"Create a sensor of an existing type", s.insertSensor)
 	handle(s, http.MethodPost, "/sensor/insert-sensor-location", dtbase.RoleEditor, http.StatusCreated,
-		"Place a sensor at a location from installation_datetime (default now) on",
-		func(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
-			if _, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime); err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor location inserted"}, nil
-		})
+		"Place a sensor at a location from installation_datetime (default now) on", s.insertSensorLocation)
 	handle(s, http.MethodPost, "/sensor/list-sensor-locations", dtbase.RoleViewer, http.StatusOK,
-		"List a sensor's location history, newest first",
-		func(ctx context.Context, req *uniqueIdentifierRequest) ([]locationRow, error) {
-			ps, err := s.store.ListSensorPlacements(ctx, req.UniqueIdentifier)
-			out := make([]locationRow, len(ps))
-			for i := range ps {
-				out[i] = locationRow{loc: ps[i].Location, installed: &ps[i].Installed}
-			}
-			return out, err
-		})
+		"List a sensor's location history, newest first", s.listSensorLocations)
 	handle(s, http.MethodPost, "/sensor/list-sensors", dtbase.RoleViewer, http.StatusOK,
-		"List sensors, optionally of one type",
-		func(ctx context.Context, req *listSensorsRequest) ([]sensorBody, error) {
-			sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName})
-			out := make([]sensorBody, len(sensors))
-			for i, x := range sensors {
-				out[i] = sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
-			}
-			return out, err
-		})
+		"List sensors, optionally of one type", s.listSensors)
 	handle(s, http.MethodGet, "/sensor/list-sensor-types", dtbase.RoleViewer, http.StatusOK,
-		"List every sensor type with its measures",
-		func(ctx context.Context, _ *noBody) ([]sensorTypeBody, error) {
-			types, err := s.store.ListSensorTypes(ctx)
-			out := make([]sensorTypeBody, len(types))
-			for i, t := range types {
-				out[i] = typeBody(t)
-			}
-			return out, err
-		})
+		"List every sensor type with its measures", s.listSensorTypes)
 	handle(s, http.MethodGet, "/sensor/list-measures", dtbase.RoleViewer, http.StatusOK,
-		"List every sensor measure",
-		func(ctx context.Context, _ *noBody) ([]identifierBody, error) {
-			ms, err := s.store.ListMeasures(ctx)
-			return measureBodies(ms), err
-		})
+		"List every sensor measure", s.listMeasures)
 	handle(s, http.MethodPost, "/sensor/delete-sensor", dtbase.RoleEditor, http.StatusOK,
-		"Delete a sensor with its readings and location history",
-		func(ctx context.Context, req *uniqueIdentifierRequest) (detail, error) {
-			if err := s.store.DeleteSensor(ctx, req.UniqueIdentifier); err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor deleted"}, nil
-		})
+		"Delete a sensor with its readings and location history", s.deleteSensor)
 	handle(s, http.MethodPost, "/sensor/delete-sensor-type", dtbase.RoleEditor, http.StatusOK,
-		"Delete a sensor type that no sensor has",
-		func(ctx context.Context, req *typeNameRequest) (detail, error) {
-			if err := s.store.DeleteSensorType(ctx, req.TypeName); err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor type deleted"}, nil
-		})
+		"Delete a sensor type that no sensor has", s.deleteSensorType)
 	handle(s, http.MethodPost, "/sensor/edit-sensor", dtbase.RoleEditor, http.StatusOK,
-		"Set a sensor's name and notes",
-		func(ctx context.Context, req *editSensorRequest) (detail, error) {
-			if err := s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}); err != nil {
-				return detail{}, err
-			}
-			return detail{"Sensor edited"}, nil
-		})
+		"Set a sensor's name and notes", s.editSensor)
 
 	// Our extensions.
 	rt := handle(s, http.MethodPost, "/sensor/get-sensor", dtbase.RoleViewer, http.StatusOK,
-		"Get a sensor with its type, current location and location history",
-		func(ctx context.Context, req *uniqueIdentifierRequest) (getSensorResponse, error) {
-			d, err := s.store.FindSensorDetails(ctx, req.UniqueIdentifier)
-			if err != nil {
-				return getSensorResponse{}, err
-			}
-			out := getSensorResponse{UniqueIdentifier: d.UniqueIdentifier, Name: d.Name, Notes: d.Notes,
-				TimeCreated: dtbase.Time(d.Created), Type: typeBody(d.Type), CurrentLocation: placementInfoOf(d.Location),
-				LocationHistory: make([]*placementInfo, len(d.History))}
-			for i := range d.History {
-				out.LocationHistory[i] = placementInfoOf(&d.History[i])
-			}
-			return out, nil
-		})
+		"Get a sensor with its type, current location and location history", s.getSensor)
 	rt.description = "Our extension. `current_location` is the newest placement installed no later than now (null if none); `location_history` lists every placement, newest first."
 	rt = handle(s, http.MethodPost, "/sensor/list-sensors-details", dtbase.RoleViewer, http.StatusOK,
-		"List sensors with their type and current location, optionally of one type",
-		func(ctx context.Context, req *listSensorsRequest) ([]sensorDetailsBody, error) {
-			sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName, WithLocation: true})
-			out := make([]sensorDetailsBody, len(sensors))
-			for i, x := range sensors {
-				out[i] = sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
-			}
-			return out, err
-		})
+		"List sensors with their type and current location, optionally of one type", s.listSensorsDetails)
 	rt.description = "Our extension. Like list-sensors, with each sensor's type and current location (null if it has none)."
+}
+
+func (s *Server) insertSensorType(ctx context.Context, req *insertSensorTypeRequest) (detail, error) {
+	t := &dtbase.SensorType{Name: req.Name, Description: req.Description, Measures: make([]dtbase.Measure, len(req.Measures))}
+	for i, m := range req.Measures {
+		t.Measures[i] = dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: dtbase.Datatype(m.Datatype)}
+	}
+	if err := s.store.CreateSensorType(ctx, t); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor type inserted"}, nil
+}
+
+func (s *Server) insertSensor(ctx context.Context, req *insertSensorRequest) (detail, error) {
+	err := s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes})
+	if err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor inserted"}, nil
+}
+
+func (s *Server) insertSensorLocation(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
+	if _, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor location inserted"}, nil
+}
+
+func (s *Server) listSensorLocations(ctx context.Context, req *uniqueIdentifierRequest) ([]locationRow, error) {
+	ps, err := s.store.ListSensorPlacements(ctx, req.UniqueIdentifier)
+	out := make([]locationRow, len(ps))
+	for i := range ps {
+		out[i] = locationRow{loc: ps[i].Location, installed: &ps[i].Installed}
+	}
+	return out, err
+}
+
+func (s *Server) listSensors(ctx context.Context, req *listSensorsRequest) ([]sensorBody, error) {
+	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName})
+	out := make([]sensorBody, len(sensors))
+	for i, x := range sensors {
+		out[i] = sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
+	}
+	return out, err
+}
+
+func (s *Server) listSensorTypes(ctx context.Context, _ *noBody) ([]sensorTypeBody, error) {
+	types, err := s.store.ListSensorTypes(ctx)
+	out := make([]sensorTypeBody, len(types))
+	for i, t := range types {
+		out[i] = typeBody(t)
+	}
+	return out, err
+}
+
+func (s *Server) listMeasures(ctx context.Context, _ *noBody) ([]identifierBody, error) {
+	ms, err := s.store.ListMeasures(ctx)
+	return measureBodies(ms), err
+}
+
+func (s *Server) deleteSensor(ctx context.Context, req *uniqueIdentifierRequest) (detail, error) {
+	if err := s.store.DeleteSensor(ctx, req.UniqueIdentifier); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor deleted"}, nil
+}
+
+func (s *Server) deleteSensorType(ctx context.Context, req *typeNameRequest) (detail, error) {
+	if err := s.store.DeleteSensorType(ctx, req.TypeName); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor type deleted"}, nil
+}
+
+func (s *Server) editSensor(ctx context.Context, req *editSensorRequest) (detail, error) {
+	if err := s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}); err != nil {
+		return detail{}, err
+	}
+	return detail{"Sensor edited"}, nil
+}
+
+func (s *Server) getSensor(ctx context.Context, req *uniqueIdentifierRequest) (getSensorResponse, error) {
+	d, err := s.store.FindSensorDetails(ctx, req.UniqueIdentifier)
+	if err != nil {
+		return getSensorResponse{}, err
+	}
+	out := getSensorResponse{UniqueIdentifier: d.UniqueIdentifier, Name: d.Name, Notes: d.Notes,
+		TimeCreated: dtbase.Time(d.Created), Type: typeBody(d.Type), CurrentLocation: placementInfoOf(d.Location),
+		LocationHistory: make([]*placementInfo, len(d.History))}
+	for i := range d.History {
+		out.LocationHistory[i] = placementInfoOf(&d.History[i])
+	}
+	return out, nil
+}
+
+func (s *Server) listSensorsDetails(ctx context.Context, req *listSensorsRequest) ([]sensorDetailsBody, error) {
+	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName, WithLocation: true})
+	out := make([]sensorDetailsBody, len(sensors))
+	for i, x := range sensors {
+		out[i] = sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
+	}
+	return out, err
 }

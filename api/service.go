@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -157,185 +158,208 @@ type scheduleCreated struct {
 
 func (s *Server) serviceRoutes() {
 	handle(s, http.MethodPost, "/service/insert-service", dtbase.RoleEditor, http.StatusCreated, "Register a service: a URL and HTTP method dtbase can call, optionally with a timeout and a credential header",
-		func(ctx context.Context, req *insertServiceRequest) (detail, error) {
-			svc := &dtbase.Service{Name: req.Name, URL: strings.TrimSpace(req.URL), HTTPMethod: req.HTTPMethod}
-			if err := checkServiceName(req.Name); err != nil {
-				return detail{}, err
-			}
-			if err := s.checkServiceURL(svc.URL, ""); err != nil {
-				return detail{}, err
-			}
-			if err := checkHTTPMethod(req.HTTPMethod); err != nil {
-				return detail{}, err
-			}
-			if req.TimeoutSeconds != nil {
-				d, err := checkTimeout(*req.TimeoutSeconds)
-				if err != nil {
-					return detail{}, err
-				}
-				svc.Timeout = d
-			}
-			cred, err := s.credential(req.CredentialHeader, req.CredentialValue)
-			if err != nil {
-				return detail{}, err
-			}
-			svc.Credential = cred
-			if err := s.store.CreateService(ctx, svc); err != nil {
-				return detail{}, err
-			}
-			return detail{"Service created successfully."}, nil
-		})
-	handle(s, http.MethodGet, "/service/list-services", dtbase.RoleViewer, http.StatusOK, "List services",
-		func(ctx context.Context, _ *noBody) ([]serviceInfo, error) {
-			services, err := s.store.ListServices(ctx)
-			out := make([]serviceInfo, 0, len(services))
-			for _, svc := range services {
-				out = append(out, serviceInfo{svc.Name, svc.URL, svc.HTTPMethod})
-			}
-			return out, err
-		})
+		s.insertService)
+	handle(s, http.MethodGet, "/service/list-services", dtbase.RoleViewer, http.StatusOK, "List services", s.listServices)
 	handle(s, http.MethodPost, "/service/delete-service", dtbase.RoleEditor, http.StatusOK, "Delete a service with its parameter sets, schedules and run log",
-		func(ctx context.Context, req *nameRequest) (detail, error) {
-			if err := s.store.DeleteService(ctx, req.Name); err != nil {
-				return detail{}, err
-			}
-			return detail{"Service deleted successfully."}, nil
-		})
+		s.deleteService)
 	handle(s, http.MethodPost, "/service/insert-parameter-set", dtbase.RoleEditor, http.StatusCreated, "Store a named JSON object of parameters for a service",
-		func(ctx context.Context, req *parameterSetRequest) (detail, error) {
-			if err := checkName([]any{"name"}, req.Name); err != nil {
-				return detail{}, err
-			}
-			p := &dtbase.ParameterSet{ServiceName: req.ServiceName, Name: req.Name, Parameters: json.RawMessage(req.Parameters)}
-			if err := s.store.CreateParameterSet(ctx, p); err != nil {
-				return detail{}, err
-			}
-			return detail{"Parameter set created successfully."}, nil
-		})
+		s.insertParameterSet)
 	handle(s, http.MethodPost, "/service/delete-parameter-set", dtbase.RoleEditor, http.StatusOK, "Delete a parameter set; runs that used it keep its name",
-		func(ctx context.Context, req *parameterSetRef) (detail, error) {
-			if err := s.store.DeleteParameterSet(ctx, req.ServiceName, req.Name); err != nil {
-				return detail{}, err
-			}
-			return detail{"Parameter set deleted successfully."}, nil
-		})
+		s.deleteParameterSet)
 	handle(s, http.MethodPost, "/service/list-parameter-sets", dtbase.RoleViewer, http.StatusOK, "List the parameter sets of a service, or of all services",
-		func(ctx context.Context, req *serviceFilter) ([]parameterSetInfo, error) {
-			sets, err := s.store.ListParameterSets(ctx, req.ServiceName)
-			out := make([]parameterSetInfo, 0, len(sets))
-			for _, p := range sets {
-				out = append(out, parameterSetInfo{p.ServiceName, p.Name, JSONObject(p.Parameters)})
-			}
-			return out, err
-		}).bodyOptional = true
+		s.listParameterSets).bodyOptional = true
 	handle(s, http.MethodPost, "/service/edit-parameter-set", dtbase.RoleEditor, http.StatusOK, "Replace the parameters of a parameter set",
-		func(ctx context.Context, req *parameterSetRequest) (detail, error) {
-			if err := s.store.UpdateParameterSet(ctx, req.ServiceName, req.Name, json.RawMessage(req.Parameters)); err != nil {
-				return detail{}, err
-			}
-			return detail{"Parameter set edited successfully."}, nil
-		})
+		s.editParameterSet)
 	s.runServiceRoute()
 	handle(s, http.MethodPost, "/service/list-runs", dtbase.RoleViewer, http.StatusOK, "List service runs, oldest first, optionally of one service and/or parameter set (limit: only the newest n)",
-		func(ctx context.Context, req *listRunsRequest) ([]runInfo, error) {
-			if req.Limit < 0 {
-				return nil, invalidField([]any{"limit"}, "Input should be greater than or equal to 0", req.Limit)
-			}
-			runs, err := s.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Limit: req.Limit})
-			out := make([]runInfo, 0, len(runs))
-			for i := range runs {
-				out = append(out, newRunInfo(&runs[i]))
-			}
-			return out, err
-		}).bodyOptional = true
+		s.listRuns).bodyOptional = true
 
 	// Our extensions.
 	handle(s, http.MethodPost, "/service/cancel-run", dtbase.RoleEditor, http.StatusOK,
 		"Cancel a pending or running service run, on whichever replica runs it; it is recorded as failed, cancelled by the caller",
-		func(ctx context.Context, req *getRunRequest) (runServiceResponse, error) {
-			if s.cfg.Services == nil {
-				return runServiceResponse{}, dtbase.Errorf(dtbase.EINVALID, "Running services is not enabled on this server")
-			}
-			p, _ := PrincipalFrom(ctx)
-			if err := s.cfg.Services.Cancel(ctx, req.RunID, p.Email); err != nil {
-				return runServiceResponse{}, err
-			}
-			return runServiceResponse{"Service run cancellation requested.", req.RunID}, nil
-		}).description = "Answers 200 at once: a run on this replica stops at once, one on another replica within a few seconds. " +
+		s.cancelRun).description = "Answers 200 at once: a run on this replica stops at once, one on another replica within a few seconds. " +
 		"An unknown run is a 400 \"Service run does not exist.\", a finished one a 409 \"Service run has already finished.\"."
 	handle(s, http.MethodPost, "/service/get-run", dtbase.RoleViewer, http.StatusOK, "Get one service run by id: its status (pending, running, succeeded, failed), duration and outcome",
-		func(ctx context.Context, req *getRunRequest) (runInfo, error) {
-			run, err := s.store.FindRun(ctx, req.RunID)
-			if err != nil {
-				return runInfo{}, err
-			}
-			return newRunInfo(run), nil
-		})
+		s.getRun)
 	handle(s, http.MethodPost, "/service/list-services-details", dtbase.RoleViewer, http.StatusOK, "List services with their timeouts, credential header names (never values) and built-in markers",
-		func(ctx context.Context, _ *noBody) ([]serviceDetails, error) {
-			services, err := s.store.ListServices(ctx)
-			out := make([]serviceDetails, 0, len(services))
-			for _, svc := range services {
-				d := serviceDetails{Name: svc.Name, URL: svc.URL, HTTPMethod: svc.HTTPMethod, TimeoutSeconds: int64(dtbase.DefaultServiceTimeout / time.Second),
-					TimeCreated: dtbase.Time(svc.Created)}
-				if svc.Timeout > 0 {
-					d.TimeoutSeconds = int64(svc.Timeout / time.Second)
-				}
-				if svc.Credential != nil {
-					d.CredentialHeader = &svc.Credential.Header
-				}
-				if svc.Builtin != "" {
-					d.Builtin = &svc.Builtin
-				}
-				out = append(out, d)
-			}
-			return out, err
-		})
+		s.listServicesDetails)
 	handle(s, http.MethodPost, "/service/edit-service", dtbase.RoleEditor, http.StatusOK, "Change a service's URL, method, timeout (0: the default) or credential; fields left out stay as they are",
-		func(ctx context.Context, req *editServiceRequest) (detail, error) {
-			var upd dtbase.ServiceUpdate
-			if req.URL != nil {
-				u := strings.TrimSpace(*req.URL)
-				current, err := s.store.FindService(ctx, req.Name)
-				if err != nil {
-					return detail{}, err
-				}
-				if err := s.checkServiceURL(u, current.Builtin); err != nil {
-					return detail{}, err
-				}
-				upd.URL = &u
-			}
-			if req.HTTPMethod != nil {
-				if err := checkHTTPMethod(*req.HTTPMethod); err != nil {
-					return detail{}, err
-				}
-				upd.HTTPMethod = req.HTTPMethod
-			}
-			if req.TimeoutSeconds != nil {
-				var d time.Duration
-				if *req.TimeoutSeconds != 0 {
-					var err error
-					if d, err = checkTimeout(*req.TimeoutSeconds); err != nil {
-						return detail{}, err
-					}
-				}
-				upd.Timeout = &d
-			}
-			if req.ClearCredential && (req.CredentialHeader != nil || req.CredentialValue != nil) {
-				return detail{}, invalidField([]any{"clear_credential"}, "Give either clear_credential or a new credential, not both", true)
-			}
-			cred, err := s.credential(req.CredentialHeader, req.CredentialValue)
-			if err != nil {
-				return detail{}, err
-			}
-			upd.Credential, upd.ClearCredential = cred, req.ClearCredential
-			if err := s.store.UpdateService(ctx, req.Name, upd); err != nil {
-				return detail{}, err
-			}
-			return detail{"Service edited successfully."}, nil
-		})
+		s.editService)
 	s.scheduleRoutes()
 	s.builtinRoutes()
+}
+
+func (s *Server) insertService(ctx context.Context, req *insertServiceRequest) (detail, error) {
+	svc := &dtbase.Service{Name: req.Name, URL: strings.TrimSpace(req.URL), HTTPMethod: req.HTTPMethod}
+	if err := checkServiceName(req.Name); err != nil {
+		return detail{}, err
+	}
+	if err := s.checkServiceURL(svc.URL, ""); err != nil {
+		return detail{}, err
+	}
+	if err := checkHTTPMethod(req.HTTPMethod); err != nil {
+		return detail{}, err
+	}
+	if req.TimeoutSeconds != nil {
+		d, err := checkTimeout(*req.TimeoutSeconds)
+		if err != nil {
+			return detail{}, err
+		}
+		svc.Timeout = d
+	}
+	cred, err := s.credential(req.CredentialHeader, req.CredentialValue)
+	if err != nil {
+		return detail{}, err
+	}
+	svc.Credential = cred
+	if err := s.store.CreateService(ctx, svc); err != nil {
+		return detail{}, err
+	}
+	return detail{"Service created successfully."}, nil
+}
+
+func (s *Server) listServices(ctx context.Context, _ *noBody) ([]serviceInfo, error) {
+	services, err := s.store.ListServices(ctx)
+	out := make([]serviceInfo, 0, len(services))
+	for _, svc := range services {
+		out = append(out, serviceInfo{svc.Name, svc.URL, svc.HTTPMethod})
+	}
+	return out, err
+}
+
+func (s *Server) deleteService(ctx context.Context, req *nameRequest) (detail, error) {
+	if err := s.store.DeleteService(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Service deleted successfully."}, nil
+}
+
+func (s *Server) insertParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
+	if err := checkName([]any{"name"}, req.Name); err != nil {
+		return detail{}, err
+	}
+	p := &dtbase.ParameterSet{ServiceName: req.ServiceName, Name: req.Name, Parameters: json.RawMessage(req.Parameters)}
+	if err := s.store.CreateParameterSet(ctx, p); err != nil {
+		return detail{}, err
+	}
+	return detail{"Parameter set created successfully."}, nil
+}
+
+func (s *Server) deleteParameterSet(ctx context.Context, req *parameterSetRef) (detail, error) {
+	if err := s.store.DeleteParameterSet(ctx, req.ServiceName, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Parameter set deleted successfully."}, nil
+}
+
+func (s *Server) listParameterSets(ctx context.Context, req *serviceFilter) ([]parameterSetInfo, error) {
+	sets, err := s.store.ListParameterSets(ctx, req.ServiceName)
+	out := make([]parameterSetInfo, 0, len(sets))
+	for _, p := range sets {
+		out = append(out, parameterSetInfo{p.ServiceName, p.Name, JSONObject(p.Parameters)})
+	}
+	return out, err
+}
+
+func (s *Server) editParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
+	if err := s.store.UpdateParameterSet(ctx, req.ServiceName, req.Name, json.RawMessage(req.Parameters)); err != nil {
+		return detail{}, err
+	}
+	return detail{"Parameter set edited successfully."}, nil
+}
+
+func (s *Server) listRuns(ctx context.Context, req *listRunsRequest) ([]runInfo, error) {
+	if req.Limit < 0 {
+		return nil, invalidField([]any{"limit"}, "Input should be greater than or equal to 0", req.Limit)
+	}
+	runs, err := s.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Limit: req.Limit})
+	out := make([]runInfo, 0, len(runs))
+	for i := range runs {
+		out = append(out, newRunInfo(&runs[i]))
+	}
+	return out, err
+}
+
+func (s *Server) cancelRun(ctx context.Context, req *getRunRequest) (runServiceResponse, error) {
+	if s.cfg.Services == nil {
+		return runServiceResponse{}, dtbase.Errorf(dtbase.EINVALID, "Running services is not enabled on this server")
+	}
+	p, _ := PrincipalFrom(ctx)
+	if err := s.cfg.Services.Cancel(ctx, req.RunID, p.Email); err != nil {
+		return runServiceResponse{}, err
+	}
+	return runServiceResponse{"Service run cancellation requested.", req.RunID}, nil
+}
+
+func (s *Server) getRun(ctx context.Context, req *getRunRequest) (runInfo, error) {
+	run, err := s.store.FindRun(ctx, req.RunID)
+	if err != nil {
+		return runInfo{}, err
+	}
+	return newRunInfo(run), nil
+}
+
+func (s *Server) listServicesDetails(ctx context.Context, _ *noBody) ([]serviceDetails, error) {
+	services, err := s.store.ListServices(ctx)
+	out := make([]serviceDetails, 0, len(services))
+	for _, svc := range services {
+		d := serviceDetails{Name: svc.Name, URL: svc.URL, HTTPMethod: svc.HTTPMethod, TimeoutSeconds: int64(dtbase.DefaultServiceTimeout / time.Second),
+			TimeCreated: dtbase.Time(svc.Created)}
+		if svc.Timeout > 0 {
+			d.TimeoutSeconds = int64(svc.Timeout / time.Second)
+		}
+		if svc.Credential != nil {
+			d.CredentialHeader = &svc.Credential.Header
+		}
+		if svc.Builtin != "" {
+			d.Builtin = &svc.Builtin
+		}
+		out = append(out, d)
+	}
+	return out, err
+}
+
+func (s *Server) editService(ctx context.Context, req *editServiceRequest) (detail, error) {
+	var upd dtbase.ServiceUpdate
+	if req.URL != nil {
+		u := strings.TrimSpace(*req.URL)
+		current, err := s.store.FindService(ctx, req.Name)
+		if err != nil {
+			return detail{}, err
+		}
+		if err := s.checkServiceURL(u, current.Builtin); err != nil {
+			return detail{}, err
+		}
+		upd.URL = &u
+	}
+	if req.HTTPMethod != nil {
+		if err := checkHTTPMethod(*req.HTTPMethod); err != nil {
+			return detail{}, err
+		}
+		upd.HTTPMethod = req.HTTPMethod
+	}
+	if req.TimeoutSeconds != nil {
+		var d time.Duration
+		if *req.TimeoutSeconds != 0 {
+			var err error
+			if d, err = checkTimeout(*req.TimeoutSeconds); err != nil {
+				return detail{}, err
+			}
+		}
+		upd.Timeout = &d
+	}
+	if req.ClearCredential && (req.CredentialHeader != nil || req.CredentialValue != nil) {
+		return detail{}, invalidField([]any{"clear_credential"}, "Give either clear_credential or a new credential, not both", true)
+	}
+	cred, err := s.credential(req.CredentialHeader, req.CredentialValue)
+	if err != nil {
+		return detail{}, err
+	}
+	upd.Credential, upd.ClearCredential = cred, req.ClearCredential
+	if err := s.store.UpdateService(ctx, req.Name, upd); err != nil {
+		return detail{}, err
+	}
+	return detail{"Service edited successfully."}, nil
 }
 
 // runServiceRoute registers run-service. It answers 200 whenever the
@@ -344,29 +368,29 @@ func (s *Server) serviceRoutes() {
 // 500 and logged nothing; and 202 at once for an asynchronous run. The run
 // is recorded in every case, and every answer carries its run_id.
 func (s *Server) runServiceRoute() {
-	rt := handle(s, http.MethodPost, "/service/run-service", dtbase.RoleEditor, http.StatusOK,
-		"Call a service with a parameter set's parameters, or explicit ones, and record the run",
-		func(context.Context, *runServiceRequest) (runServiceResponse, error) {
-			return runServiceResponse{}, nil
-		})
+	rt := s.handleRaw(http.MethodPost, "/service/run-service", dtbase.RoleEditor,
+		"Call a service with a parameter set's parameters, or explicit ones, and record the run", s.serveRunService)
+	rt.req = reflect.TypeFor[runServiceRequest]()
+	rt.resp = reflect.TypeFor[runServiceResponse]()
 	rt.description = "Synchronous by default: answers 200 \"Service called successfully.\" when the service answered (any status; see list-runs), " +
 		"502 when the call failed without an answer (network error, too many redirects, an address refused by the outbound guard) and 504 when it timed out; " +
 		"a caller that hangs up cancels the run. With \"async\": true it answers 202 at once; poll /service/get-run with the run_id. " +
 		"429 when the service has too many runs in flight or in the last minute; 400 when the run is refused as a loop " +
 		"(a service run calling run-service on this server, or runs nested more than 3 deep), recorded as failed."
-	rt.serve = func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req runServiceRequest
-		if errs := bindBody(body, &req); len(errs) > 0 {
-			writeError(w, r, &validationError{errs})
-			return
-		}
-		status, resp, err := s.runService(r.Context(), &req, r.Header)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, status, resp)
+}
+
+func (s *Server) serveRunService(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req runServiceRequest
+	if errs := bindBody(body, &req); len(errs) > 0 {
+		writeError(w, r, &validationError{errs})
+		return
 	}
+	status, resp, err := s.runService(r.Context(), &req, r.Header)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, resp)
 }
 
 func (s *Server) runService(ctx context.Context, req *runServiceRequest, h http.Header) (int, runServiceResponse, error) {
@@ -539,76 +563,89 @@ func validHeaderName(h string) bool {
 func (s *Server) scheduleRoutes() {
 	handle(s, http.MethodPost, "/service/insert-schedule", dtbase.RoleEditor, http.StatusCreated,
 		"Run a service on a cron schedule (five fields, or six with seconds first, or @hourly / @every 15m), in a time zone (default UTC), with an optional parameter set",
-		func(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
-			sc, err := s.scheduleFrom(req, true)
-			if err != nil {
-				return scheduleCreated{}, err
-			}
-			if err := s.store.CreateSchedule(ctx, sc); err != nil {
-				return scheduleCreated{}, err
-			}
-			return scheduleCreated{"Schedule created successfully.", nextRun(sc)}, nil
-		})
+		s.insertSchedule)
 	handle(s, http.MethodPost, "/service/list-schedules", dtbase.RoleViewer, http.StatusOK, "List schedules with their next run times, of one service or of all",
-		func(ctx context.Context, req *serviceFilter) ([]scheduleInfo, error) {
-			list, err := s.store.ListSchedules(ctx, req.ServiceName)
-			out := make([]scheduleInfo, 0, len(list))
-			for i := range list {
-				sc := &list[i]
-				out = append(out, scheduleInfo{ServiceName: sc.ServiceName, Name: sc.Name, Cron: sc.Cron, TimeZone: sc.TimeZone,
-					ParameterSetName: sc.ParameterSetName, Enabled: sc.Enabled, NextRun: nextRun(sc), LastRun: optTime(sc.LastRun)})
-			}
-			return out, err
-		}).bodyOptional = true
+		s.listSchedules).bodyOptional = true
 	handle(s, http.MethodPost, "/service/edit-schedule", dtbase.RoleEditor, http.StatusOK,
-		"Replace a schedule's cron, time zone and parameter set (and enabled, when given)",
-		func(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
-			current, err := s.store.FindSchedule(ctx, req.ServiceName, req.Name)
-			if err != nil {
-				return scheduleCreated{}, err
-			}
-			sc, err := s.scheduleFrom(req, current.Enabled)
-			if err != nil {
-				return scheduleCreated{}, err
-			}
-			if err := s.store.UpdateSchedule(ctx, sc); err != nil {
-				return scheduleCreated{}, err
-			}
-			return scheduleCreated{"Schedule edited successfully.", nextRun(sc)}, nil
-		})
-	for _, enable := range []bool{true, false} {
-		path, summary, text := "/service/enable-schedule", "Enable a schedule; it next runs at its next time from now", "Schedule enabled successfully."
-		if !enable {
-			path, summary, text = "/service/disable-schedule", "Disable a schedule; it keeps its definition", "Schedule disabled successfully."
-		}
-		handle(s, http.MethodPost, path, dtbase.RoleEditor, http.StatusOK, summary,
-			func(ctx context.Context, req *scheduleRef) (scheduleCreated, error) {
-				sc, err := s.store.FindSchedule(ctx, req.ServiceName, req.Name)
-				if err != nil {
-					return scheduleCreated{}, err
-				}
-				if enable && !sc.Enabled {
-					// Runs missed while disabled are not made up for.
-					spec, err := s.checkCron(sc.Cron, sc.TimeZone)
-					if err != nil {
-						return scheduleCreated{}, err
-					}
-					sc.NextRun = spec.Next
-				}
-				sc.Enabled = enable
-				if err := s.store.UpdateSchedule(ctx, sc); err != nil {
-					return scheduleCreated{}, err
-				}
-				return scheduleCreated{text, nextRun(sc)}, nil
-			})
-	}
+		"Replace a schedule's cron, time zone and parameter set (and enabled, when given)", s.editSchedule)
+	handle(s, http.MethodPost, "/service/enable-schedule", dtbase.RoleEditor, http.StatusOK,
+		"Enable a schedule; it next runs at its next time from now", s.enableSchedule)
+	handle(s, http.MethodPost, "/service/disable-schedule", dtbase.RoleEditor, http.StatusOK,
+		"Disable a schedule; it keeps its definition", s.disableSchedule)
 	handle(s, http.MethodPost, "/service/delete-schedule", dtbase.RoleEditor, http.StatusOK, "Delete a schedule; its runs stay in the log",
-		func(ctx context.Context, req *scheduleRef) (detail, error) {
-			if err := s.store.DeleteSchedule(ctx, req.ServiceName, req.Name); err != nil {
-				return detail{}, err
-			}
-			return detail{"Schedule deleted successfully."}, nil
-		})
+		s.deleteSchedule)
+}
+
+func (s *Server) insertSchedule(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
+	sc, err := s.scheduleFrom(req, true)
+	if err != nil {
+		return scheduleCreated{}, err
+	}
+	if err := s.store.CreateSchedule(ctx, sc); err != nil {
+		return scheduleCreated{}, err
+	}
+	return scheduleCreated{"Schedule created successfully.", nextRun(sc)}, nil
+}
+
+func (s *Server) listSchedules(ctx context.Context, req *serviceFilter) ([]scheduleInfo, error) {
+	list, err := s.store.ListSchedules(ctx, req.ServiceName)
+	out := make([]scheduleInfo, 0, len(list))
+	for i := range list {
+		sc := &list[i]
+		out = append(out, scheduleInfo{ServiceName: sc.ServiceName, Name: sc.Name, Cron: sc.Cron, TimeZone: sc.TimeZone,
+			ParameterSetName: sc.ParameterSetName, Enabled: sc.Enabled, NextRun: nextRun(sc), LastRun: optTime(sc.LastRun)})
+	}
+	return out, err
+}
+
+func (s *Server) editSchedule(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
+	current, err := s.store.FindSchedule(ctx, req.ServiceName, req.Name)
+	if err != nil {
+		return scheduleCreated{}, err
+	}
+	sc, err := s.scheduleFrom(req, current.Enabled)
+	if err != nil {
+		return scheduleCreated{}, err
+	}
+	if err := s.store.UpdateSchedule(ctx, sc); err != nil {
+		return scheduleCreated{}, err
+	}
+	return scheduleCreated{"Schedule edited successfully.", nextRun(sc)}, nil
+}
+
+func (s *Server) enableSchedule(ctx context.Context, req *scheduleRef) (scheduleCreated, error) {
+	return s.setScheduleEnabled(ctx, req, true, "Schedule enabled successfully.")
+}
+
+func (s *Server) disableSchedule(ctx context.Context, req *scheduleRef) (scheduleCreated, error) {
+	return s.setScheduleEnabled(ctx, req, false, "Schedule disabled successfully.")
+}
+
+func (s *Server) deleteSchedule(ctx context.Context, req *scheduleRef) (detail, error) {
+	if err := s.store.DeleteSchedule(ctx, req.ServiceName, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Schedule deleted successfully."}, nil
+}
+
+func (s *Server) setScheduleEnabled(ctx context.Context, req *scheduleRef, enable bool, text string) (scheduleCreated, error) {
+	sc, err := s.store.FindSchedule(ctx, req.ServiceName, req.Name)
+	if err != nil {
+		return scheduleCreated{}, err
+	}
+	if enable && !sc.Enabled {
+		// Runs missed while disabled are not made up for.
+		spec, err := s.checkCron(sc.Cron, sc.TimeZone)
+		if err != nil {
+			return scheduleCreated{}, err
+		}
+		sc.NextRun = spec.Next
+	}
+	sc.Enabled = enable
+	if err := s.store.UpdateSchedule(ctx, sc); err != nil {
+		return scheduleCreated{}, err
+	}
+	return scheduleCreated{text, nextRun(sc)}, nil
 }
 
 func (s *Server) checkCron(cron, timeZone string) (dtbase.CronSpec, error) {

@@ -69,115 +69,126 @@ func validRole(r dtbase.Role) error {
 }
 
 func (s *Server) userRoutes() {
-	handle(s, http.MethodGet, "/user/list-users", dtbase.RoleAdmin, http.StatusOK, "List the emails of all users",
-		func(ctx context.Context, _ *noBody) ([]string, error) {
-			users, err := s.store.ListUsers(ctx)
-			out := make([]string, 0, len(users))
-			for _, u := range users {
-				out = append(out, u.Email)
-			}
-			return out, err
-		})
-	handle(s, http.MethodPost, "/user/create-user", dtbase.RoleAdmin, http.StatusCreated, "Create a user, optionally with a role",
-		func(ctx context.Context, req *createUserRequest) (detail, error) {
-			if !dtbase.ValidEmail(req.Email) {
-				return detail{}, invalidField([]any{"email"}, "Invalid email address", req.Email)
-			}
-			role := s.cfg.NewUserRole
-			if req.Role != nil {
-				if err := validRole(*req.Role); err != nil {
-					return detail{}, err
-				}
-				role = *req.Role
-			}
-			// An existing user is reported first, as the original does for
-			// any password.
-			if _, err := s.store.FindUserByEmail(ctx, req.Email); err == nil {
-				return detail{}, dtbase.Errorf(dtbase.ECONFLICT, "User already exists")
-			} else if dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
-				return detail{}, err
-			}
-			hash, err := s.auth.HashNewPassword(req.Password)
-			if err != nil {
-				return detail{}, err
-			}
-			if err := s.store.CreateUser(ctx, &dtbase.User{Email: req.Email, PasswordHash: hash, Role: role}); err != nil {
-				return detail{}, err
-			}
-			return detail{"User created"}, nil
-		})
-	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user and end their sessions",
-		func(ctx context.Context, req *emailRequest) (detail, error) {
-			if err := s.store.DeleteUser(ctx, req.Email); err != nil {
-				return detail{}, err
-			}
-			return detail{"User deleted"}, nil
-		})
+	handle(s, http.MethodGet, "/user/list-users", dtbase.RoleAdmin, http.StatusOK, "List the emails of all users", s.listUsers)
+	handle(s, http.MethodPost, "/user/create-user", dtbase.RoleAdmin, http.StatusCreated, "Create a user, optionally with a role", s.createUser)
+	handle(s, http.MethodPost, "/user/delete-user", dtbase.RoleAdmin, http.StatusOK, "Delete a user and end their sessions", s.deleteUser)
 	handle(s, http.MethodPost, "/user/change-password", dtbase.RoleViewer, http.StatusOK, "Change a user's password (admins: anyone's; others: their own); ends that user's sessions",
-		func(ctx context.Context, req *changePasswordRequest) (detail, error) {
-			if p, _ := PrincipalFrom(ctx); p.Role != dtbase.RoleAdmin && p.Email != req.Email {
-				return detail{}, dtbase.Errorf(dtbase.EFORBIDDEN, "Only an admin may change another user's password")
-			}
-			hash, err := s.auth.HashNewPassword(req.Password)
-			if err != nil {
-				return detail{}, err
-			}
-			if err := s.store.SetPassword(ctx, req.Email, hash); err != nil {
-				return detail{}, err
-			}
-			return detail{"Password changed"}, nil
-		})
-	handle(s, http.MethodPost, "/user/list-users-details", dtbase.RoleAdmin, http.StatusOK, "List users with their roles",
-		func(ctx context.Context, _ *noBody) ([]userInfo, error) {
-			users, err := s.store.ListUsers(ctx)
-			out := make([]userInfo, 0, len(users))
-			for _, u := range users {
-				out = append(out, userInfo{u.Email, u.Role, dtbase.Time(u.Created)})
-			}
-			return out, err
-		})
-	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role; ends that user's sessions",
-		func(ctx context.Context, req *setRoleRequest) (detail, error) {
-			if err := validRole(req.Role); err != nil {
-				return detail{}, err
-			}
-			if err := s.store.SetRole(ctx, req.Email, req.Role); err != nil {
-				return detail{}, err
-			}
-			return detail{"Role changed"}, nil
-		})
+		s.changePassword)
+	handle(s, http.MethodPost, "/user/list-users-details", dtbase.RoleAdmin, http.StatusOK, "List users with their roles", s.listUsersDetails)
+	handle(s, http.MethodPost, "/user/set-role", dtbase.RoleAdmin, http.StatusOK, "Change a user's role; ends that user's sessions", s.setRole)
 	handle(s, http.MethodPost, "/user/create-api-key", dtbase.RoleAdmin, http.StatusCreated, "Create an API key with a role; the key is shown only in this answer",
-		func(ctx context.Context, req *createAPIKeyRequest) (createdAPIKey, error) {
-			if err := validRole(req.Role); err != nil {
-				return createdAPIKey{}, err
-			}
-			if req.Name == "" {
-				return createdAPIKey{}, invalidField([]any{"name"}, "Name must not be empty", req.Name)
-			}
-			secret, hash := auth.NewAPIKeySecret()
-			p, _ := PrincipalFrom(ctx)
-			k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: p.Email}
-			if err := s.store.CreateAPIKey(ctx, k, hash); err != nil {
-				return createdAPIKey{}, err
-			}
-			return createdAPIKey{"API key created", k.Name, secret}, nil
-		})
-	handle(s, http.MethodGet, "/user/list-api-keys", dtbase.RoleAdmin, http.StatusOK, "List API keys (never their secrets)",
-		func(ctx context.Context, _ *noBody) ([]apiKeyInfo, error) {
-			keys, err := s.store.ListAPIKeys(ctx)
-			out := make([]apiKeyInfo, 0, len(keys))
-			for _, k := range keys {
-				out = append(out, apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)})
-			}
-			return out, err
-		})
-	handle(s, http.MethodPost, "/user/revoke-api-key", dtbase.RoleAdmin, http.StatusOK, "Revoke an API key by name",
-		func(ctx context.Context, req *nameRequest) (detail, error) {
-			if err := s.store.RevokeAPIKey(ctx, req.Name); err != nil {
-				return detail{}, err
-			}
-			return detail{"API key revoked"}, nil
-		})
+		s.createApiKey)
+	handle(s, http.MethodGet, "/user/list-api-keys", dtbase.RoleAdmin, http.StatusOK, "List API keys (never their secrets)", s.listApiKeys)
+	handle(s, http.MethodPost, "/user/revoke-api-key", dtbase.RoleAdmin, http.StatusOK, "Revoke an API key by name", s.revokeApiKey)
+}
+
+func (s *Server) listUsers(ctx context.Context, _ *noBody) ([]string, error) {
+	users, err := s.store.ListUsers(ctx)
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		out = append(out, u.Email)
+	}
+	return out, err
+}
+
+func (s *Server) createUser(ctx context.Context, req *createUserRequest) (detail, error) {
+	if !dtbase.ValidEmail(req.Email) {
+		return detail{}, invalidField([]any{"email"}, "Invalid email address", req.Email)
+	}
+	role := s.cfg.NewUserRole
+	if req.Role != nil {
+		if err := validRole(*req.Role); err != nil {
+			return detail{}, err
+		}
+		role = *req.Role
+	}
+	// An existing user is reported first, as the original does for
+	// any password.
+	if _, err := s.store.FindUserByEmail(ctx, req.Email); err == nil {
+		return detail{}, dtbase.Errorf(dtbase.ECONFLICT, "User already exists")
+	} else if dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+		return detail{}, err
+	}
+	hash, err := s.auth.HashNewPassword(req.Password)
+	if err != nil {
+		return detail{}, err
+	}
+	if err := s.store.CreateUser(ctx, &dtbase.User{Email: req.Email, PasswordHash: hash, Role: role}); err != nil {
+		return detail{}, err
+	}
+	return detail{"User created"}, nil
+}
+
+func (s *Server) deleteUser(ctx context.Context, req *emailRequest) (detail, error) {
+	if err := s.store.DeleteUser(ctx, req.Email); err != nil {
+		return detail{}, err
+	}
+	return detail{"User deleted"}, nil
+}
+
+func (s *Server) changePassword(ctx context.Context, req *changePasswordRequest) (detail, error) {
+	if p, _ := PrincipalFrom(ctx); p.Role != dtbase.RoleAdmin && p.Email != req.Email {
+		return detail{}, dtbase.Errorf(dtbase.EFORBIDDEN, "Only an admin may change another user's password")
+	}
+	hash, err := s.auth.HashNewPassword(req.Password)
+	if err != nil {
+		return detail{}, err
+	}
+	if err := s.store.SetPassword(ctx, req.Email, hash); err != nil {
+		return detail{}, err
+	}
+	return detail{"Password changed"}, nil
+}
+
+func (s *Server) listUsersDetails(ctx context.Context, _ *noBody) ([]userInfo, error) {
+	users, err := s.store.ListUsers(ctx)
+	out := make([]userInfo, 0, len(users))
+	for _, u := range users {
+		out = append(out, userInfo{u.Email, u.Role, dtbase.Time(u.Created)})
+	}
+	return out, err
+}
+
+func (s *Server) setRole(ctx context.Context, req *setRoleRequest) (detail, error) {
+	if err := validRole(req.Role); err != nil {
+		return detail{}, err
+	}
+	if err := s.store.SetRole(ctx, req.Email, req.Role); err != nil {
+		return detail{}, err
+	}
+	return detail{"Role changed"}, nil
+}
+
+func (s *Server) createApiKey(ctx context.Context, req *createAPIKeyRequest) (createdAPIKey, error) {
+	if err := validRole(req.Role); err != nil {
+		return createdAPIKey{}, err
+	}
+	if req.Name == "" {
+		return createdAPIKey{}, invalidField([]any{"name"}, "Name must not be empty", req.Name)
+	}
+	secret, hash := auth.NewAPIKeySecret()
+	p, _ := PrincipalFrom(ctx)
+	k := &dtbase.APIKey{Name: req.Name, Role: req.Role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: p.Email}
+	if err := s.store.CreateAPIKey(ctx, k, hash); err != nil {
+		return createdAPIKey{}, err
+	}
+	return createdAPIKey{"API key created", k.Name, secret}, nil
+}
+
+func (s *Server) listApiKeys(ctx context.Context, _ *noBody) ([]apiKeyInfo, error) {
+	keys, err := s.store.ListAPIKeys(ctx)
+	out := make([]apiKeyInfo, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)})
+	}
+	return out, err
+}
+
+func (s *Server) revokeApiKey(ctx context.Context, req *nameRequest) (detail, error) {
+	if err := s.store.RevokeAPIKey(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"API key revoked"}, nil
 }
 
 func optTime(t *time.Time) *dtbase.Time {

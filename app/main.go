@@ -384,9 +384,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
-		Auth: authn, MetricsPublic: c.MetricsPublic, Web: m.webHandler(c, db, secret, runner, authn, log),
-		Forecasts: forecasts(db),
+		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(db),
 	})
+	// API and pages side by side; pages get the default body limit, each
+	// API route its own.
+	mux := http.NewServeMux()
+	apiServer.Mount(mux)
+	mux.Handle("/", http.MaxBytesHandler(m.webHandler(c, db, secret, runner, authn, log), c.MaxBodyBytes))
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)
 	if err != nil {
 		return err
@@ -398,7 +402,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	servicesListening(runner, ln.Addr())
 	srv := &http.Server{
-		Handler:           apiServer,
+		Handler:           apiServer.Middleware(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // large uploads
 		WriteTimeout:      10 * time.Minute,

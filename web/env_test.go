@@ -66,8 +66,11 @@ func newEnv(t *testing.T) *testEnv {
 	}
 	e.web = New(Config{Store: db, Secret: e.secret, SessionTTL: time.Hour, BcryptCost: bcrypt.MinCost,
 		Services: runner, Now: e.clock, Logger: log})
-	apiSrv := api.New(api.Config{Store: db, Secret: e.secret, BcryptCost: bcrypt.MinCost, Services: runner, Web: e.web, Logger: log})
-	e.srv = httptest.NewServer(apiSrv)
+	apiSrv := api.New(api.Config{Store: db, Secret: e.secret, BcryptCost: bcrypt.MinCost, Services: runner, Logger: log})
+	mux := http.NewServeMux()
+	apiSrv.Mount(mux)
+	mux.Handle("/", http.MaxBytesHandler(e.web, 64<<20))
+	e.srv = httptest.NewServer(apiSrv.Middleware(mux))
 	t.Cleanup(e.srv.Close)
 	for _, r := range []dtbase.Role{dtbase.RoleAdmin, dtbase.RoleEditor, dtbase.RoleViewer} {
 		e.user(string(r)+"@example.com", r)
