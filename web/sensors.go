@@ -218,7 +218,10 @@ func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session)
 		h.fail(w, r, s, err)
 		return
 	}
-	d.Chart, d.CSV = h.sensorChart(det, d.Latest)
+	if d.Chart, d.CSV, err = h.sensorChart(ctx, det, d.Latest); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
 	if s.User.Role.Allows(dtbase.RoleEditor) {
 		schemas, err := h.store.ListLocationSchemas(ctx)
 		if err != nil {
