@@ -53,11 +53,13 @@ func (h *Handler) latestForSensor(r *http.Request, det *dtbase.SensorDetails) ([
 	}
 	ids := measureIDs(det.Type.Measures)
 	now := h.now()
-	rows := make([]latestRow, 0, len(latest))
-	for _, l := range latest {
-		rows = append(rows, newLatestRow(l, ids, now))
+	rows := make([]latestRow, len(latest))
+	ptrs := make([]*latestRow, len(latest))
+	for i, l := range latest {
+		rows[i] = newLatestRow(l, ids, now)
+		ptrs[i] = &rows[i]
 	}
-	err = h.addSparklines(r.Context(), rows, map[string]int64{det.UniqueIdentifier: det.ID})
+	err = h.addSparklines(r.Context(), ptrs, map[string]int64{det.UniqueIdentifier: det.ID})
 	return rows, err
 }
 

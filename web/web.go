@@ -45,6 +45,8 @@ type Handler struct {
 	pages   *pageSet
 	static  *staticFiles
 	limiter *api.LoginLimiter
+	// intervals holds each series' typical interval, for staleness.
+	intervals intervalCache
 }
 
 // New returns the web interface.
