@@ -16,7 +16,7 @@ import (
 
 // dashboardPageSize is how many sensors a dashboard page lists; it bounds
 // the sparkline scans of one view whatever the size of the twin.
-const dashboardPageSize = 25
+const dashboardPageSize = 20
 
 type dashboardData struct {
 	Now      time.Time
@@ -286,6 +286,12 @@ func (h *Handler) addSparkline(ctx context.Context, row *latestRow, sensorID int
 		row.Stale = isStale(now.Sub(row.Time), 0)
 		return nil
 	}
+	k := seriesKey{sensorID, row.MeasureID}
+	if e, ok := h.intervals.get(k); ok && e.sparkAt.Equal(row.Time) && now.Sub(e.measured) <= intervalTTL {
+		// Nothing new since the line was drawn.
+		row.Spark, row.Stale = e.spark, isStale(now.Sub(row.Time), e.interval)
+		return nil
+	}
 	rm := dtbase.ReadingMeasure{SensorID: sensorID, MeasureID: row.MeasureID, UniqueIdentifier: row.Sensor,
 		MeasureName: row.Measure, MeasureUnits: strPtr(row.Units), Datatype: row.Datatype}
 	from, to := row.Time.Add(-24*time.Hour), row.Time
@@ -305,7 +311,7 @@ func (h *Handler) addSparkline(ctx context.Context, row *latestRow, sensorID int
 		interval = time.Duration((ds.last - ds.first) / (ds.count - 1) * int64(time.Microsecond))
 	}
 	row.Stale = isStale(now.Sub(row.Time), interval)
-	h.intervals.put(seriesKey{sensorID, row.MeasureID}, interval, now)
+	h.intervals.put(k, intervalEntry{interval: interval, measured: now, spark: row.Spark, sparkAt: row.Time})
 	return nil
 }
 
@@ -324,8 +330,9 @@ type seriesKey struct{ sensor, measure int64 }
 
 // intervalCache remembers each series' typical interval between readings,
 // so that the dashboard knows which of thousands of series are stale from
-// their newest readings alone. A series is measured on its first view; a
-// view also measures again a few entries older than intervalTTL.
+// their newest readings alone, and its sparkline until a newer reading
+// arrives. A series is measured on its first view; a view also measures
+// again a few entries older than intervalTTL.
 type intervalCache struct {
 	mu sync.Mutex
 	m  map[seriesKey]intervalEntry
@@ -334,6 +341,8 @@ type intervalCache struct {
 type intervalEntry struct {
 	interval time.Duration // 0: unknown, a single reading in a day
 	measured time.Time
+	spark    string    // the sparkline, when drawn
+	sparkAt  time.Time // the newest reading the sparkline shows
 }
 
 const (
@@ -352,13 +361,13 @@ func (c *intervalCache) get(k seriesKey) (intervalEntry, bool) {
 	return e, ok
 }
 
-func (c *intervalCache) put(k seriesKey, interval time.Duration, now time.Time) {
+func (c *intervalCache) put(k seriesKey, e intervalEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[seriesKey]intervalEntry{}
 	}
-	c.m[k] = intervalEntry{interval, now}
+	c.m[k] = e
 }
 
 // measureInterval reads up to intervalSample readings of the day before a
@@ -385,7 +394,7 @@ func (h *Handler) measureInterval(ctx context.Context, row *latestRow, k seriesK
 	if n >= 2 {
 		interval = last.Sub(first) / time.Duration(n-1)
 	}
-	h.intervals.put(k, interval, now)
+	h.intervals.put(k, intervalEntry{interval: interval, measured: now})
 	return interval, nil
 }
 

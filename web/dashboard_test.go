@@ -64,9 +64,9 @@ func TestDashboard(t *testing.T) {
 		wantGroups  string
 		wantText    string
 	}{
-		{"/", "Empty-00,Empty-01,Empty-02,Empty-03,Empty-04,Empty-05,Empty-06,Empty-07,Empty-08,Empty-09,Empty-10,Empty-11,Empty-12,Empty-13,Empty-14,Empty-15,Empty-16,Empty-17,Empty-18,Empty-19,Empty-20,Empty-21,Empty-22,Empty-23,Empty-24",
+		{"/", "Empty-00,Empty-01,Empty-02,Empty-03,Empty-04,Empty-05,Empty-06,Empty-07,Empty-08,Empty-09,Empty-10,Empty-11,Empty-12,Empty-13,Empty-14,Empty-15,Empty-16,Empty-17,Empty-18,Empty-19",
 			"Aranet CO2", "Page 1 of 2 · 39 sensors"},
-		{"/?page=2", "Empty-25,Empty-26,Empty-27,Empty-28,Empty-29,sensor-g,sensor-h,Old-1,sensor-a,sensor-b,sensor-c,sensor-d,sensor-e,sensor-f",
+		{"/?page=2", "Empty-20,Empty-21,Empty-22,Empty-23,Empty-24,Empty-25,Empty-26,Empty-27,Empty-28,Empty-29,sensor-g,sensor-h,Old-1,sensor-a,sensor-b,sensor-c,sensor-d,sensor-e,sensor-f",
 			"Aranet CO2,Aranet T&amp;RH", "Page 2 of 2"},
 		{"/?stale=1", "Old-1", "Aranet T&amp;RH", "1 sensors"},
 		{"/?type=Aranet+T%26RH&q=SENSOR-", "sensor-a,sensor-b,sensor-c,sensor-d,sensor-e,sensor-f", "Aranet T&amp;RH", ">sensor-a</a>"},
