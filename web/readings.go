@@ -359,8 +359,9 @@ func csvURL(series []seriesIdent, from, to time.Time) string {
 	return "/ui/api/readings.csv?" + q.Encode()
 }
 
-// api wraps an island endpoint: a session of at least role, GET only (so
-// the cookie alone cannot change anything), errors as JSON.
+// api wraps an island endpoint: a session of at least role, errors as
+// JSON. A request that writes (anything but GET) also needs the session's
+// CSRF token in X-CSRF-Token, so the cookie alone cannot change anything.
 func (h *Handler) api(role dtbase.Role, fn func(w http.ResponseWriter, r *http.Request, s *session) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := h.loadSession(w, r)
@@ -370,6 +371,10 @@ func (h *Handler) api(role dtbase.Role, fn func(w http.ResponseWriter, r *http.R
 		}
 		if !s.User.Role.Allows(role) {
 			writeJSONError(w, http.StatusForbidden, "This needs the "+string(role)+" role.")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !s.checkCSRF(r) {
+			writeJSONError(w, http.StatusForbidden, "The page has expired. Reload it and try again.")
 			return
 		}
 		if err := fn(w, r, s); err != nil {

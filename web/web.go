@@ -115,6 +115,7 @@ func (h *Handler) routes() {
 
 	h.sensorRoutes(viewer, editor)
 	h.readingRoutes(viewer)
+	h.uploadRoutes(editor)
 	h.locationRoutes(viewer, editor)
 	h.modelRoutes(viewer, editor)
 	h.serviceRoutes(viewer, editor)
