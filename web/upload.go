@@ -173,4 +173,3 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
 	return nil
 }
-
