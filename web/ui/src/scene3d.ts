@@ -72,15 +72,56 @@ function init(): void {
   const sun = new DirectionalLight(0xffffff, 1.2);
   sun.position.set(5, 10, 7);
   scene.add(sun);
-  const grid = new GridHelper(14, 14, 0x3b4a59, 0x223040);
-  grid.position.y = (lo.y - center.y) * scale - 0.3;
+  // The floor covers the footprint of the locations, a little below them.
+  const wlo = lo.clone().sub(center).multiplyScalar(scale), whi = hi.clone().sub(center).multiplyScalar(scale);
+  const floorY = wlo.y - 0.3;
+  const foot = Math.max(whi.x - wlo.x, whi.z - wlo.z, 1) * 1.15;
+  const grid = new GridHelper(foot, Math.max(4, Math.min(40, Math.round(foot))), 0x3b4a59, 0x223040);
+  grid.position.set((wlo.x + whi.x) / 2, floorY, (wlo.z + whi.z) / 2);
   scene.add(grid);
 
-  const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.1, 1000);
-  camera.position.set(2.5, 5.5, 10);
+  // Axes from the lowest corner, labelled with the identifiers' names and
+  // their ranges in data units.
+  const axisColor = new LineBasicMaterial({ color: 0x7c8a99 });
+  const origin = new Vector3(wlo.x, floorY, whi.z);
+  const ends = [new Vector3(whi.x, floorY, whi.z), new Vector3(wlo.x, Math.max(whi.y, floorY + 0.5), whi.z), new Vector3(wlo.x, floorY, wlo.z)];
+  const data = [[lo.x, hi.x], [lo.y, hi.y], [-hi.z, -lo.z]]; // world axes back to data x, z, y
+  const names = [cfg.axes[0] || "x", cfg.axes[2] || "z", cfg.axes[1] || "y"];
+  const overlay: { at: Vector3; el: HTMLElement }[] = [];
+  const tag = (at: Vector3, text: string, cls: string): void => {
+    const el = document.createElement("span");
+    el.className = cls;
+    el.textContent = text;
+    host.appendChild(el);
+    overlay.push({ at, el });
+  };
+  ends.forEach((end, i) => {
+    if (i === 1 && !cfg.axes[2]) return; // no height identifier
+    scene.add(new Line(new BufferGeometry().setFromPoints([origin, end]), axisColor));
+    tag(end, `${names[i]} ${fmt(data[i][1])}`, "scene-axis");
+  });
+  tag(origin, `${fmt(data[0][0])}, ${fmt(data[2][0])}`, "scene-axis");
+
+  // The camera frames the locations with sensors (all of them when none has
+  // one), seen from the front, above and to the right.
+  const focus = points.some((pt) => (pt.sensors || []).length > 0) ? world.filter((_, i) => (points[i].sensors || []).length > 0) : world;
+  const flo = new Vector3(Infinity, Infinity, Infinity), fhi = new Vector3(-Infinity, -Infinity, -Infinity);
+  focus.forEach((v) => { flo.min(v); fhi.max(v); });
+  const target = focus.length ? flo.clone().add(fhi).multiplyScalar(0.5) : new Vector3();
+  const radius = Math.max(focus.length ? fhi.distanceTo(flo) / 2 : 5, 1.2);
+  const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.05, 1000);
+  const fit = (): void => {
+    const half = (camera.fov / 2) * Math.PI / 180;
+    const dist = (radius * 1.25) / Math.sin(Math.min(half, Math.atan(Math.tan(half) * camera.aspect)));
+    camera.position.copy(target).add(new Vector3(0.35, 0.55, 1).normalize().multiplyScalar(dist));
+    camera.lookAt(target);
+  };
+  fit();
   const controls = new OrbitControls(camera, renderer.domElement);
+  controls.target.copy(target);
   controls.enableDamping = false;
   controls.listenToKeyEvents(renderer.domElement);
+  controls.update();
 
   const small = new SphereGeometry(0.12, 12, 8);
   const big = new SphereGeometry(0.28, 20, 14);
@@ -99,7 +140,17 @@ function init(): void {
     }
   });
 
-  const render = (): void => renderer.render(scene, camera);
+  const projected = new Vector3();
+  const render = (): void => {
+    renderer.render(scene, camera);
+    for (const { at, el } of overlay) {
+      projected.copy(at).project(camera);
+      const visible = projected.z < 1 && Math.abs(projected.x) <= 1.05 && Math.abs(projected.y) <= 1.05;
+      el.style.display = visible ? "block" : "none";
+      el.style.left = `${((projected.x + 1) / 2) * host.clientWidth}px`;
+      el.style.top = `${((1 - projected.y) / 2) * host.clientHeight}px`;
+    }
+  };
   controls.addEventListener("change", render);
 
   // Legend with the measure choice.
@@ -170,6 +221,13 @@ function init(): void {
     tip.style.display = "block";
   });
   renderer.domElement.addEventListener("pointerleave", () => { tip.style.display = "none"; });
+
+  const reset = document.createElement("button");
+  reset.type = "button";
+  reset.className = "btn small scene-reset";
+  reset.textContent = "Fit view";
+  reset.addEventListener("click", () => { fit(); controls.target.copy(target); controls.update(); render(); });
+  host.appendChild(reset);
 
   new ResizeObserver(() => {
     camera.aspect = host.clientWidth / host.clientHeight;
