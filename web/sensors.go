@@ -218,7 +218,12 @@ func newIngestExamples(r *http.Request, det *dtbase.SensorDetails, now time.Time
 		}
 	}
 	uid, ts := det.UniqueIdentifier, dtbase.FormatTime(now.Truncate(time.Minute))
-	body, _ := toJSON(map[string]any{"unique_identifier": uid, "measure_name": measure, "readings": []float64{21.5}, "timestamps": []string{ts}})
+	body, _ := toJSON(struct {
+		UID        string    `json:"unique_identifier"`
+		Measure    string    `json:"measure_name"`
+		Readings   []float64 `json:"readings"`
+		Timestamps []string  `json:"timestamps"`
+	}{uid, measure, []float64{21.5}, []string{ts}})
 	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	csvField := func(s string) string {
 		if strings.ContainsAny(s, ",\"\n") {

@@ -2,7 +2,7 @@
 // sensors coloured by the latest value of a chosen measure. Loaded only on
 // schema pages whose identifiers include numeric x/y(/z)-like coordinates.
 import {
-  AmbientLight, BufferGeometry, Color, DirectionalLight, GridHelper, Line, LineBasicMaterial, Mesh,
+  AmbientLight, BufferGeometry, Color, DirectionalLight, Line, LineBasicMaterial, LineSegments, Mesh,
   MeshLambertMaterial, PerspectiveCamera, Raycaster, Scene, SphereGeometry, Vector2, Vector3, WebGLRenderer,
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
@@ -24,6 +24,13 @@ function fmt(x: number): string {
   const a = Math.abs(x);
   if (a !== 0 && (a < 1e-3 || a >= 1e7)) return x.toPrecision(4);
   return String(Number(x.toFixed(a >= 100 ? 1 : 3)));
+}
+
+/** A round step (1, 2 or 5 times a power of ten) near x. */
+function niceStep(x: number): number {
+  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  const m = x / p;
+  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
 function init(): void {
@@ -75,9 +82,16 @@ function init(): void {
   // The floor covers the footprint of the locations, a little below them.
   const wlo = lo.clone().sub(center).multiplyScalar(scale), whi = hi.clone().sub(center).multiplyScalar(scale);
   const floorY = wlo.y - 0.3;
-  const foot = Math.max(whi.x - wlo.x, whi.z - wlo.z, 1) * 1.15;
-  const grid = new GridHelper(foot, Math.max(4, Math.min(40, Math.round(foot))), 0x3b4a59, 0x223040);
-  grid.position.set((wlo.x + whi.x) / 2, floorY, (wlo.z + whi.z) / 2);
+  // A rectangular grid over the footprint, one line per round step of the
+  // data's units, so a long thin site is not lost on a square floor.
+  const step = niceStep(Math.max(hi.x - lo.x, hi.z - lo.z, 1e-9) / 12);
+  const gridPts: Vector3[] = [];
+  const gx0 = Math.floor(lo.x / step) * step, gx1 = Math.ceil(hi.x / step) * step;
+  const gz0 = Math.floor(lo.z / step) * step, gz1 = Math.ceil(hi.z / step) * step;
+  const toWorld = (x: number, z: number): Vector3 => new Vector3((x - center.x) * scale, floorY, (z - center.z) * scale);
+  for (let x = gx0; x <= gx1 + step / 2; x += step) gridPts.push(toWorld(x, gz0), toWorld(x, gz1));
+  for (let z = gz0; z <= gz1 + step / 2; z += step) gridPts.push(toWorld(gx0, z), toWorld(gx1, z));
+  const grid = new LineSegments(new BufferGeometry().setFromPoints(gridPts), new LineBasicMaterial({ color: 0x2a3a4a }));
   scene.add(grid);
 
   // Axes from the lowest corner, labelled with the identifiers' names and
@@ -98,9 +112,8 @@ function init(): void {
   ends.forEach((end, i) => {
     if (i === 1 && !cfg.axes[2]) return; // no height identifier
     scene.add(new Line(new BufferGeometry().setFromPoints([origin, end]), axisColor));
-    tag(end, `${names[i]} ${fmt(data[i][1])}`, "scene-axis");
+    tag(end, `${names[i]} ${fmt(data[i][0])} to ${fmt(data[i][1])}`, "scene-axis");
   });
-  tag(origin, `${fmt(data[0][0])}, ${fmt(data[2][0])}`, "scene-axis");
 
   // The camera frames the locations with sensors (all of them when none has
   // one), seen from the front, above and to the right.
@@ -108,12 +121,15 @@ function init(): void {
   const flo = new Vector3(Infinity, Infinity, Infinity), fhi = new Vector3(-Infinity, -Infinity, -Infinity);
   focus.forEach((v) => { flo.min(v); fhi.max(v); });
   const target = focus.length ? flo.clone().add(fhi).multiplyScalar(0.5) : new Vector3();
-  const radius = Math.max(focus.length ? fhi.distanceTo(flo) / 2 : 5, 1.2);
+  const radius = 1.5;
   const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.05, 1000);
+  // Seen from the front and above, far enough for the box of the focused
+  // points to fill the view across and up.
+  const half = fhi.clone().sub(flo).multiplyScalar(0.5).max(new Vector3(0.3, 0.3, 0.3));
   const fit = (): void => {
-    const half = (camera.fov / 2) * Math.PI / 180;
-    const dist = (radius * 1.25) / Math.sin(Math.min(half, Math.atan(Math.tan(half) * camera.aspect)));
-    camera.position.copy(target).add(new Vector3(0.35, 0.55, 1).normalize().multiplyScalar(dist));
+    const v = (camera.fov / 2) * Math.PI / 180, h = Math.atan(Math.tan(v) * camera.aspect);
+    const dist = Math.max(half.x / Math.tan(h), (half.y + half.z * 0.5) / Math.tan(v)) * 1.2 + half.z;
+    camera.position.copy(target).add(new Vector3(0.12, 0.45, 1).normalize().multiplyScalar(Math.max(dist, radius)));
     camera.lookAt(target);
   };
   fit();
@@ -135,7 +151,7 @@ function init(): void {
     meshes.push({ mesh, pt });
     if (hasSensor) {
       // A stalk down to the floor helps to read heights.
-      const g = new BufferGeometry().setFromPoints([world[i], new Vector3(world[i].x, grid.position.y, world[i].z)]);
+      const g = new BufferGeometry().setFromPoints([world[i], new Vector3(world[i].x, floorY, world[i].z)]);
       scene.add(new Line(g, new LineBasicMaterial({ color: 0x46596b })));
     }
   });
