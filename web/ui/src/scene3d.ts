@@ -129,7 +129,7 @@ function init(): void {
   const fit = (): void => {
     const v = (camera.fov / 2) * Math.PI / 180, h = Math.atan(Math.tan(v) * camera.aspect);
     const dist = Math.max(half.x / Math.tan(h), (half.y + half.z * 0.5) / Math.tan(v)) * 1.2 + half.z;
-    camera.position.copy(target).add(new Vector3(0.12, 0.45, 1).normalize().multiplyScalar(Math.max(dist, radius)));
+    camera.position.copy(target).add(new Vector3(0.1, 0.75, 1).normalize().multiplyScalar(Math.max(dist, radius)));
     camera.lookAt(target);
   };
   fit();
@@ -139,8 +139,13 @@ function init(): void {
   controls.listenToKeyEvents(renderer.domElement);
   controls.update();
 
-  const small = new SphereGeometry(0.12, 12, 8);
-  const big = new SphereGeometry(0.28, 20, 14);
+  // Spheres a third of the typical gap between neighbours, so close
+  // locations stay apart.
+  const sample = world.slice(0, 400);
+  const gaps = sample.map((v) => Math.min(...sample.filter((w) => w !== v).map((w) => w.distanceTo(v)).filter((d) => d > 1e-6))).filter(isFinite).sort((a, b) => a - b);
+  const r = Math.min(0.28, Math.max(0.04, 0.35 * (gaps[Math.floor(gaps.length / 2)] ?? 1)));
+  const small = new SphereGeometry(r * 0.45, 12, 8);
+  const big = new SphereGeometry(r, 20, 14);
   const grey = new MeshLambertMaterial({ color: 0x8894a0 });
   const meshes: { mesh: Mesh; pt: ScenePoint }[] = [];
   points.forEach((pt, i) => {
