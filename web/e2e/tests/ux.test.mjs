@@ -42,6 +42,7 @@ test("a CSV file uploaded on a sensor's page is plotted", async () => {
   assert.match(await page.textContent("#upload-message"), /96 readings of 2 series/);
   assert.match(await page.textContent("#upload-columns"), /temperature \(°C\) of ux-csv, float/);
   assert.match(await page.textContent("#upload-series"), /ux-csv\s*temperature \(°C\)\s*48/);
+  await page.locator("#get-data-in").screenshot({ path: join(SHOTS, "desktop-sensor-upload-preview.png") });
   await Promise.all([page.waitForEvent("load"), page.click("#upload-go")]);
   await page.waitForSelector("[data-charts][data-rendered]");
   assert.deepEqual(await page.locator(".chart-status").allTextContents(), ["48 points", "48 points"]);
