@@ -112,7 +112,7 @@ function init(): void {
   ends.forEach((end, i) => {
     if (i === 1 && !cfg.axes[2]) return; // no height identifier
     scene.add(new Line(new BufferGeometry().setFromPoints([origin, end]), axisColor));
-    tag(end, `${names[i]} ${fmt(data[i][0])} to ${fmt(data[i][1])}`, "scene-axis");
+    tag(end, `${names[i]} ${fmt(data[i][0])} to ${fmt(data[i][1])}`, "scene-axis axis-" + i);
   });
 
   // The camera frames the locations with sensors (all of them when none has
