@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -102,6 +103,23 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 1 {
 		d.Page = p
 	}
+	// The latest values and the service activity are read beside the rest:
+	// on a big twin they are most of the time of a view.
+	var (
+		wg                 sync.WaitGroup
+		latest             []dtbase.LatestReading
+		latestErr, servErr error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		latest, latestErr = h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{})
+	}()
+	go func() {
+		defer wg.Done()
+		d.Services, servErr = h.serviceSummary(ctx, d.Now)
+	}()
+	defer wg.Wait() // on an early return too, so nothing outlives the request
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
 		h.fail(w, r, s, err)
@@ -128,7 +146,8 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		{"Location schemas", len(schemas), "/locations"},
 		{"Models", len(models), "/models"},
 	}
-	if d.Services, err = h.serviceSummary(ctx, d.Now); err != nil {
+	wg.Wait()
+	if err := cmp.Or(latestErr, servErr); err != nil {
 		h.fail(w, r, s, err)
 		return
 	}
@@ -139,11 +158,6 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		d.Types = append(d.Types, t.Name)
 	}
 
-	latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{})
-	if err != nil {
-		h.fail(w, r, s, err)
-		return
-	}
 	ids := map[string]int64{}
 	for _, t := range types {
 		for k, v := range measureIDs(t.Measures) {
