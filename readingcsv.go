@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -49,7 +50,9 @@ type ReadingCSVReader struct {
 	resolve func(uid, name string, units *string) (ReadingMeasure, error)
 	cache   map[readingCSVKey]*readingCSVColumn
 
-	wide bool
+	wide   bool
+	header []string
+	sensor string // the sensor of a one-sensor file, or ""
 	// long layout: column indexes (-1 when absent)
 	uid, name, units, ts, value int
 	// wide layout: the measure of each column after the first
@@ -74,6 +77,13 @@ type readingCSVColumn struct {
 // NewReadingCSVReader reads the header of r and returns a reader of its
 // rows. A header that fits neither layout is a *ReadingCSVError.
 func NewReadingCSVReader(r io.Reader, resolve func(uid, name string, units *string) (ReadingMeasure, error)) (*ReadingCSVReader, error) {
+	return NewReadingCSVReaderFor(r, "", resolve)
+}
+
+// NewReadingCSVReaderFor is NewReadingCSVReader for a file of one sensor's
+// readings when sensor is not empty: the long layout may then leave out
+// unique_identifier, and wide-layout columns may be named MEASURE alone.
+func NewReadingCSVReaderFor(r io.Reader, sensor string, resolve func(uid, name string, units *string) (ReadingMeasure, error)) (*ReadingCSVReader, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = 0 // every row as long as the header
@@ -89,6 +99,8 @@ func NewReadingCSVReader(r io.Reader, resolve func(uid, name string, units *stri
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a byte-order mark from spreadsheets
 	}
+	c.header = slices.Clone(header)
+	c.sensor = sensor
 	for i, h := range header {
 		switch strings.ToLower(strings.TrimSpace(h)) {
 		case "unique_identifier", "sensor":
@@ -110,7 +122,7 @@ func NewReadingCSVReader(r io.Reader, resolve func(uid, name string, units *stri
 			name string
 			i    int
 		}{{"unique_identifier", c.uid}, {"measure_name", c.name}, {"timestamp", c.ts}, {"value", c.value}} {
-			if col.i < 0 {
+			if col.i < 0 && !(col.name == "unique_identifier" && sensor != "") {
 				missing = append(missing, col.name)
 			}
 		}
@@ -122,6 +134,9 @@ func NewReadingCSVReader(r io.Reader, resolve func(uid, name string, units *stri
 		c.wide = true
 		for i, h := range header[1:] {
 			parts := strings.Split(strings.TrimSpace(h), ":")
+			if sensor != "" && len(parts) == 1 && parts[0] != "" {
+				parts = []string{sensor, parts[0]}
+			}
 			if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
 				return nil, &ReadingCSVError{Line: 1, Msg: fmt.Sprintf("column %d is named %q; wide-layout columns are named SENSOR:MEASURE or SENSOR:MEASURE:UNITS", i+2, h)}
 			}
@@ -139,6 +154,46 @@ func NewReadingCSVReader(r io.Reader, resolve func(uid, name string, units *stri
 		return nil, &ReadingCSVError{Line: 1, Msg: "the header fits neither layout: long is unique_identifier,measure_name,timestamp,value[,measure_units]; wide is timestamp,SENSOR:MEASURE,..."}
 	}
 	return c, nil
+}
+
+// ReadingCSVColumn says what a column of a CSV file of readings holds.
+type ReadingCSVColumn struct {
+	Header string
+	// Role is unique_identifier, measure_name, measure_units, timestamp or
+	// value in the long layout; timestamp or reading in the wide layout;
+	// empty for a column that is ignored.
+	Role string
+	// Measure is the measure of a wide-layout reading column.
+	Measure *ReadingMeasure
+}
+
+// Wide reports whether the file is in the wide layout.
+func (c *ReadingCSVReader) Wide() bool { return c.wide }
+
+// Columns says how the header's columns are read.
+func (c *ReadingCSVReader) Columns() []ReadingCSVColumn {
+	out := make([]ReadingCSVColumn, len(c.header))
+	for i, h := range c.header {
+		out[i].Header = h
+		switch {
+		case c.wide && i == 0:
+			out[i].Role = "timestamp"
+		case c.wide:
+			out[i].Role = "reading"
+			out[i].Measure = &c.columns[i-1].m
+		case i == c.uid:
+			out[i].Role = "unique_identifier"
+		case i == c.name:
+			out[i].Role = "measure_name"
+		case i == c.units:
+			out[i].Role = "measure_units"
+		case i == c.ts:
+			out[i].Role = "timestamp"
+		case i == c.value:
+			out[i].Role = "value"
+		}
+	}
+	return out
 }
 
 // Rows returns the number of readings read so far.
@@ -246,7 +301,10 @@ func (c *ReadingCSVReader) fill() error {
 			u := rec[c.units]
 			units = &u
 		}
-		uid, name := strings.TrimSpace(rec[c.uid]), strings.TrimSpace(rec[c.name])
+		uid, name := c.sensor, strings.TrimSpace(rec[c.name])
+		if c.uid >= 0 {
+			uid = strings.TrimSpace(rec[c.uid])
+		}
 		if uid == "" || name == "" {
 			return &ReadingCSVError{Line: line, Msg: "unique_identifier and measure_name must not be empty"}
 		}
@@ -266,12 +324,15 @@ func (c *ReadingCSVReader) fill() error {
 // every chunk with the number of readings read so far. A malformed row is an
 // EINVALID naming its line; nothing is written then.
 func ImportReadingsCSV(ctx context.Context, store ReadingStore, r io.Reader, progress func(rows int64)) (ReadingInsertResult, error) {
-	resolve := func(uid, name string, units *string) (ReadingMeasure, error) {
-		return store.FindReadingMeasure(ctx, uid, name, units)
-	}
-	cr, err := NewReadingCSVReader(r, resolve)
+	return ImportReadingsCSVFor(ctx, store, r, "", progress)
+}
+
+// ImportReadingsCSVFor is ImportReadingsCSV for a file of one sensor's
+// readings when sensor is not empty (see NewReadingCSVReaderFor).
+func ImportReadingsCSVFor(ctx context.Context, store ReadingStore, r io.Reader, sensor string, progress func(rows int64)) (ReadingInsertResult, error) {
+	cr, err := NewReadingCSVReaderFor(r, sensor, StoreResolver(ctx, store))
 	if err != nil {
-		return ReadingInsertResult{}, csvImportError(err)
+		return ReadingInsertResult{}, CSVImportError(err)
 	}
 	res, err := store.InsertReadingsFrom(ctx, func() (*ReadingSeries, error) {
 		s, err := cr.Next()
@@ -281,12 +342,21 @@ func ImportReadingsCSV(ctx context.Context, store ReadingStore, r io.Reader, pro
 		return s, err
 	})
 	if err != nil {
-		return res, csvImportError(err)
+		return res, CSVImportError(err)
 	}
 	return res, nil
 }
 
-func csvImportError(err error) error {
+// StoreResolver resolves the measures of a CSV file of readings in store.
+func StoreResolver(ctx context.Context, store ReadingStore) func(uid, name string, units *string) (ReadingMeasure, error) {
+	return func(uid, name string, units *string) (ReadingMeasure, error) {
+		return store.FindReadingMeasure(ctx, uid, name, units)
+	}
+}
+
+// CSVImportError turns a *ReadingCSVError into an EINVALID naming its
+// line; other errors are returned as they are.
+func CSVImportError(err error) error {
 	var ce *ReadingCSVError
 	if errors.As(err, &ce) {
 		return &Error{Code: EINVALID, Message: ce.Error(), Err: err}

@@ -705,14 +705,21 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 			// pairs, never with the number of readings, whatever plan the
 			// engine picks for the join of sensors and measures.
 			newest := ` FROM ` + t + ` r WHERE r.sensor_id = s.id AND r.measure_id = m.id ORDER BY r.ts DESC LIMIT 1)`
+			pairs := ` FROM sensor s
+					JOIN sensor_type_measure tm ON tm.type_id = s.type_id
+					JOIN sensor_measure m ON m.id = tm.measure_id`
 			q := `SELECT * FROM (
 					SELECT s.id AS sensor_id, m.id AS measure_id, s.unique_identifier, m.name, m.units,
-						(SELECT r.ts` + newest + ` AS ts, (SELECT r.value` + newest + ` AS value
-					FROM sensor s
-					JOIN sensor_type_measure tm ON tm.type_id = s.type_id
-					JOIN sensor_measure m ON m.id = tm.measure_id
+						(SELECT r.ts` + newest + ` AS ts, (SELECT r.value` + newest + ` AS value` + pairs + `
 					WHERE m.datatype = '` + string(d) + `'` + cond + `) pairs
 				WHERE ts IS NOT NULL`
+			if db.Dialect == Postgres {
+				// PostgreSQL reads both columns in one descent (SQLite
+				// has no LATERAL).
+				q = `SELECT s.id, m.id, s.unique_identifier, m.name, m.units, r.ts, r.value` + pairs + `
+					CROSS JOIN LATERAL (SELECT r.ts, r.value` + strings.TrimSuffix(newest, ")") + `) r
+					WHERE m.datatype = '` + string(d) + `'` + cond
+			}
 			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("latest readings: %w", err)

@@ -271,6 +271,21 @@ func (e *testEnv) seed() {
 			{MeasureName: "Upper Bound temperature", MeasureUnits: &c, Datatype: dtbase.Float, Values: upper, Timestamps: fts},
 		}}}))
 
+	e.seedService(end)
+}
+
+// seedService adds the echo service with a parameter set, a succeeded and
+// a failed run before end, and an hourly schedule.
+func (e *testEnv) seedService(end time.Time) {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	must(e.db.CreateService(ctx, &dtbase.Service{Name: "echo", URL: e.echo.URL + "/run", HTTPMethod: "POST"}))
 	must(e.db.CreateParameterSet(ctx, &dtbase.ParameterSet{ServiceName: "echo", Name: "hourly", Parameters: json.RawMessage(`{"hours": 1}`)}))
 	set := "hourly"

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"net/url"
@@ -193,32 +194,75 @@ func (h *Handler) modelRunPage(w http.ResponseWriter, r *http.Request, s *sessio
 		h.fail(w, r, s, err)
 		return
 	}
-	d := &modelRunData{Cmp: cmp, Plot: buildRunPlot(cmp), Details: prettyJSON(cmp.Run.Details),
+	history, err := h.runHistory(r.Context(), cmp)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &modelRunData{Cmp: cmp, Plot: buildRunPlot(cmp, history), Details: prettyJSON(cmp.Run.Details),
 		CSV: "/ui/api/model-run.csv?id=" + strconv.FormatInt(id, 10)}
 	h.render(w, r, http.StatusOK, "model_run.html", &view{Title: "Model run " + strconv.FormatInt(id, 10), Nav: "models", Session: s, Data: d,
 		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}, Wide: true})
 }
 
+// runHistory returns the observed readings before a run's forecast starts,
+// over twice the forecast's span, so a fresh forecast is drawn against the
+// history it continues. It is empty for a run without a sensor measure.
+func (h *Handler) runHistory(ctx context.Context, cmp *dtbase.ModelRunComparison) ([]dtbase.ModelPoint, error) {
+	run := cmp.Run
+	if run.SensorUniqueID == nil || run.SensorMeasure == nil || run.SensorMeasureDatatype == dtbase.String {
+		return nil, nil
+	}
+	var first, last time.Time
+	for _, o := range cmp.Outputs {
+		if n := len(o.Points); n > 0 {
+			if first.IsZero() || o.Points[0].Time.Before(first) {
+				first = o.Points[0].Time
+			}
+			if o.Points[n-1].Time.After(last) {
+				last = o.Points[n-1].Time
+			}
+		}
+	}
+	if first.IsZero() {
+		return nil, nil
+	}
+	span := max(last.Sub(first), time.Hour)
+	before := first.Add(-time.Microsecond)
+	if len(cmp.Observed) > 0 && cmp.Observed[0].Time.Before(first) {
+		before = cmp.Observed[0].Time.Add(-time.Microsecond)
+	}
+	in, err := h.store.FindModelInputSeries(ctx, *run.SensorUniqueID, run.SensorMeasure.Name, run.SensorMeasure.Units, first.Add(-2*span), before)
+	if err != nil {
+		if dtbase.ErrorCode(err) == dtbase.ENOTFOUND {
+			return nil, nil // the sensor or measure is gone; the outputs still draw
+		}
+		return nil, err
+	}
+	return in.Points, nil
+}
+
 // buildRunPlot orders the series so that bands pair up: for each "Mean X"
 // with "Lower Bound X" and "Upper Bound X", the bounds are filled between.
-func buildRunPlot(cmp *dtbase.ModelRunComparison) *runPlot {
+// history, the readings before the forecast, is drawn as observed too.
+func buildRunPlot(cmp *dtbase.ModelRunComparison, history []dtbase.ModelPoint) *runPlot {
 	p := &runPlot{Mode: "run", Title: cmp.Run.ModelName}
 	if sm := cmp.Run.SensorMeasure; sm != nil {
 		p.Units = derefString(sm.Units)
 	}
-	if len(cmp.Observed) > 0 {
+	if observed := append(history[:len(history):len(history)], cmp.Observed...); len(observed) > 0 {
 		label := "observed"
 		if cmp.Run.SensorUniqueID != nil && cmp.Run.SensorMeasure != nil {
 			label = *cmp.Run.SensorUniqueID + " " + cmp.Run.SensorMeasure.Name
 		}
 		rs := runSeries{Label: label, Kind: "observed"}
 		step := 1
-		if len(cmp.Observed) > maxObservedPoints {
-			step = (len(cmp.Observed) + maxObservedPoints - 1) / maxObservedPoints
+		if len(observed) > maxObservedPoints {
+			step = (len(observed) + maxObservedPoints - 1) / maxObservedPoints
 		}
-		for i := 0; i < len(cmp.Observed); i += step {
-			if f, ok := numeric(cmp.Observed[i].Value); ok {
-				rs.T = append(rs.T, float64(cmp.Observed[i].Time.UnixMicro())/1e6)
+		for i := 0; i < len(observed); i += step {
+			if f, ok := numeric(observed[i].Value); ok {
+				rs.T = append(rs.T, float64(observed[i].Time.UnixMicro())/1e6)
 				rs.V = append(rs.V, f)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,11 +53,13 @@ func (h *Handler) latestForSensor(r *http.Request, det *dtbase.SensorDetails) ([
 	}
 	ids := measureIDs(det.Type.Measures)
 	now := h.now()
-	rows := make([]latestRow, 0, len(latest))
-	for _, l := range latest {
-		rows = append(rows, newLatestRow(l, ids, now))
+	rows := make([]latestRow, len(latest))
+	ptrs := make([]*latestRow, len(latest))
+	for i, l := range latest {
+		rows[i] = newLatestRow(l, ids, now)
+		ptrs[i] = &rows[i]
 	}
-	err = h.addSparklines(r.Context(), rows, map[string]int64{det.UniqueIdentifier: det.ID})
+	err = h.addSparklines(r.Context(), ptrs, map[string]int64{det.UniqueIdentifier: det.ID})
 	return rows, err
 }
 
@@ -98,9 +101,9 @@ type seriesIdent struct {
 	Label     string `json:"label"`
 }
 
-// sensorChart plots a sensor's numeric measures over the week up to its
-// newest reading, and returns the CSV download of the same range.
-func (h *Handler) sensorChart(det *dtbase.SensorDetails, latest []latestRow) (*chartConfig, string) {
+// sensorChart plots a sensor's numeric measures over the default range
+// (defaultRange), and returns the CSV download of the same range.
+func (h *Handler) sensorChart(ctx context.Context, det *dtbase.SensorDetails, latest []latestRow) (*chartConfig, string, error) {
 	var end time.Time
 	for _, l := range latest {
 		if l.Time.After(end) {
@@ -108,10 +111,11 @@ func (h *Handler) sensorChart(det *dtbase.SensorDetails, latest []latestRow) (*c
 		}
 	}
 	if end.IsZero() {
-		return nil, ""
+		return nil, "", nil
 	}
-	from := end.Add(-7 * 24 * time.Hour)
-	cfg := &chartConfig{Mode: "compact", From: dtbase.FormatTime(from), To: dtbase.FormatTime(end)}
+	end = end.Add(time.Minute).Truncate(time.Minute)
+	cfg := &chartConfig{Mode: "compact"}
+	var plotted []dtbase.Measure
 	for _, m := range det.Type.Measures {
 		if m.Datatype == dtbase.String {
 			continue
@@ -119,11 +123,63 @@ func (h *Handler) sensorChart(det *dtbase.SensorDetails, latest []latestRow) (*c
 		si := seriesIdent{Sensor: det.UniqueIdentifier, MeasureID: m.ID, Label: det.UniqueIdentifier}
 		cfg.Charts = append(cfg.Charts, chartSpec{Title: m.Name, Units: derefString(m.Units), Series: []seriesIdent{si}})
 		cfg.Series = append(cfg.Series, si)
+		plotted = append(plotted, m)
 	}
 	if len(cfg.Charts) == 0 {
-		return nil, ""
+		return nil, "", nil
 	}
-	return cfg, csvURL(cfg.Series, from, end)
+	from, err := h.defaultFrom(ctx, []string{det.UniqueIdentifier}, plotted, end)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg.From, cfg.To = dtbase.FormatTime(from), dtbase.FormatTime(end)
+	return cfg, csvURL(cfg.Series, from, end), nil
+}
+
+// defaultSpan is how much of a series' newest data a plot opens on.
+const defaultSpan = 24 * time.Hour
+
+// defaultFrom is where a default range ending at end starts: defaultSpan
+// before it, or at the first reading of the sensors' measures when they
+// have none earlier, so a plot opens on its data and not on empty days.
+func (h *Handler) defaultFrom(ctx context.Context, sensors []string, measures []dtbase.Measure, end time.Time) (time.Time, error) {
+	from := end.Add(-defaultSpan)
+	earliest := end
+	for _, uid := range sensors {
+		for _, m := range measures {
+			rm, err := h.store.FindReadingMeasure(ctx, uid, m.Name, m.Units)
+			if dtbase.ErrorCode(err) == dtbase.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return from, err
+			}
+			first := func(lo, hi time.Time) (t time.Time, err error) {
+				err = h.store.ScanReadings(ctx, rm, lo, hi, func(rd dtbase.Reading) error {
+					t = rd.Time
+					return errStop
+				})
+				if errors.Is(err, errStop) {
+					err = nil
+				}
+				return t, err
+			}
+			t, err := first(time.Unix(0, 0), from.Add(-time.Microsecond))
+			if err != nil || !t.IsZero() {
+				return from, err
+			}
+			if t, err = first(from, end); err != nil {
+				return from, err
+			}
+			if !t.IsZero() && t.Before(earliest) {
+				earliest = t
+			}
+		}
+	}
+	if earliest.Equal(end) {
+		return from, nil
+	}
+	return earliest.Truncate(time.Minute), nil
 }
 
 // explorerData is the explorer page's model. The URL holds the whole state:
@@ -187,7 +243,14 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		h.fail(w, r, s, err)
 		return
 	}
-	// Without a choice, show every sensor (up to ten) and every measure.
+	// A choice made under another type is dropped. Without a choice, show
+	// every sensor (up to ten) and every measure.
+	d.Chosen = slices.DeleteFunc(d.Chosen, func(uid string) bool {
+		return !slices.ContainsFunc(d.Sensors, func(x dtbase.Sensor) bool { return x.UniqueIdentifier == uid })
+	})
+	d.ChosenM = slices.DeleteFunc(d.ChosenM, func(id string) bool {
+		return !slices.ContainsFunc(d.Measures, func(m dtbase.Measure) bool { return strconv.FormatInt(m.ID, 10) == id })
+	})
 	if len(d.Chosen) == 0 {
 		for i, x := range d.Sensors {
 			if i == 10 {
@@ -201,9 +264,10 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			d.ChosenM = append(d.ChosenM, strconv.FormatInt(m.ID, 10))
 		}
 	}
-	// The default range is the week up to the newest reading shown, so a
-	// twin whose data stopped still opens on something.
+	// The default range is the last day of the data shown (or all of it
+	// when shorter), so a twin whose data stopped still opens on something.
 	end := h.now()
+	d.From = end.Add(-defaultSpan)
 	if len(d.Chosen) > 0 && (q.Get("from") == "" || q.Get("to") == "") {
 		var err error
 		end, err = h.defaultEnd(ctx, d.Chosen)
@@ -211,8 +275,18 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			h.fail(w, r, s, err)
 			return
 		}
+		var chosenM []dtbase.Measure
+		for _, m := range d.Measures {
+			if contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
+				chosenM = append(chosenM, m)
+			}
+		}
+		if d.From, err = h.defaultFrom(ctx, d.Chosen, chosenM, end); err != nil {
+			h.fail(w, r, s, err)
+			return
+		}
 	}
-	d.From, d.To = end.Add(-7*24*time.Hour), end
+	d.To = end
 	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
 		d.From = t
 	} else {
@@ -285,8 +359,9 @@ func csvURL(series []seriesIdent, from, to time.Time) string {
 	return "/ui/api/readings.csv?" + q.Encode()
 }
 
-// api wraps an island endpoint: a session of at least role, GET only (so
-// the cookie alone cannot change anything), errors as JSON.
+// api wraps an island endpoint: a session of at least role, errors as
+// JSON. A request that writes (anything but GET) also needs the session's
+// CSRF token in X-CSRF-Token, so the cookie alone cannot change anything.
 func (h *Handler) api(role dtbase.Role, fn func(w http.ResponseWriter, r *http.Request, s *session) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := h.loadSession(w, r)
@@ -296,6 +371,10 @@ func (h *Handler) api(role dtbase.Role, fn func(w http.ResponseWriter, r *http.R
 		}
 		if !s.User.Role.Allows(role) {
 			writeJSONError(w, http.StatusForbidden, "This needs the "+string(role)+" role.")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !s.checkCSRF(r) {
+			writeJSONError(w, http.StatusForbidden, "The page has expired. Reload it and try again.")
 			return
 		}
 		if err := fn(w, r, s); err != nil {

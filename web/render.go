@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -368,12 +369,20 @@ func formatNumber(f float64) string {
 }
 
 // buildQuery builds "?k=v&…" from alternating keys and values, skipping
-// empty values.
+// empty values. Pointers are followed (nil is empty), so an optional field
+// never prints as an address.
 func buildQuery(kv ...any) string {
 	q := url.Values{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		k := fmt.Sprint(kv[i])
-		switch v := kv[i+1].(type) {
+		val := kv[i+1]
+		if rv := reflect.ValueOf(val); rv.Kind() == reflect.Pointer {
+			if rv.IsNil() {
+				continue
+			}
+			val = rv.Elem().Interface()
+		}
+		switch v := val.(type) {
 		case []string:
 			for _, x := range v {
 				q.Add(k, x)

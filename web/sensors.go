@@ -194,6 +194,52 @@ type sensorPageData struct {
 	Now    time.Time
 	Chart  *chartConfig
 	CSV    string
+	Ingest *ingestExamples // for a sensor without readings
+}
+
+// ingestExamples show how readings of a sensor get in other than from the
+// browser, ready to copy.
+type ingestExamples struct {
+	Curl, CLI, MQTT string
+}
+
+func newIngestExamples(r *http.Request, det *dtbase.SensorDetails, now time.Time) *ingestExamples {
+	scheme := "http"
+	if secure(r) {
+		scheme = "https"
+	}
+	origin := scheme + "://" + r.Host
+	measure := "temperature"
+	for _, m := range det.Type.Measures {
+		if m.Datatype != dtbase.String {
+			measure = m.Name
+			break
+		}
+	}
+	uid, ts := det.UniqueIdentifier, dtbase.FormatTime(now.Truncate(time.Minute))
+	body, _ := toJSON(struct {
+		UID        string    `json:"unique_identifier"`
+		Measure    string    `json:"measure_name"`
+		Readings   []float64 `json:"readings"`
+		Timestamps []string  `json:"timestamps"`
+	}{uid, measure, []float64{21.5}, []string{ts}})
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	csvField := func(s string) string {
+		if strings.ContainsAny(s, ",\"\n") {
+			return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+		}
+		return s
+	}
+	payload, _ := toJSON(map[string]any{"value": 21.5, "timestamp": ts})
+	return &ingestExamples{
+		Curl: "curl -X POST " + origin + "/sensor/insert-sensor-readings \\\n" +
+			"  -H \"Authorization: Bearer $DT_API_KEY\" -H \"Content-Type: application/json\" \\\n" +
+			"  -d " + quote(strings.TrimSpace(body)),
+		CLI: "cat > readings.csv <<'EOF'\nunique_identifier,measure_name,timestamp,value\n" +
+			csvField(uid) + "," + csvField(measure) + "," + ts + ",21.5\nEOF\n" +
+			"dtbase import readings --url " + origin + " readings.csv",
+		MQTT: "mosquitto_pub -h BROKER -q 1 -t " + quote("dtbase/"+uid+"/"+measure) + " \\\n  -m " + quote(strings.TrimSpace(payload)),
+	}
 }
 
 // placeOption is a location a sensor can be placed at, in the placement
@@ -217,7 +263,13 @@ func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session)
 		h.fail(w, r, s, err)
 		return
 	}
-	d.Chart, d.CSV = h.sensorChart(det, d.Latest)
+	if d.Chart, d.CSV, err = h.sensorChart(ctx, det, d.Latest); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	if len(d.Latest) == 0 {
+		d.Ingest = newIngestExamples(r, det, d.Now)
+	}
 	if s.User.Role.Allows(dtbase.RoleEditor) {
 		schemas, err := h.store.ListLocationSchemas(ctx)
 		if err != nil {
@@ -235,8 +287,12 @@ func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session)
 			}
 		}
 	}
+	scripts := []string{"js/charts.js"}
+	if s.User.Role.Allows(dtbase.RoleEditor) {
+		scripts = append(scripts, "js/upload.js")
+	}
 	h.render(w, r, http.StatusOK, "sensor.html", &view{Title: "Sensor " + uid, Nav: "sensors", Session: s, Data: d,
-		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}})
+		Scripts: scripts, Styles: []string{"uplot.css"}})
 }
 
 // coordsText shows a location's coordinates, e.g. "x=1.5, y=2, zone=A".

@@ -45,6 +45,8 @@ type Handler struct {
 	mux    *http.ServeMux
 	pages  *pageSet
 	static *staticFiles
+	// intervals holds each series' typical interval, for staleness.
+	intervals intervalCache
 }
 
 // New returns the web interface.
@@ -114,6 +116,7 @@ func (h *Handler) routes() {
 
 	h.sensorRoutes(viewer, editor)
 	h.readingRoutes(viewer)
+	h.uploadRoutes(editor)
 	h.locationRoutes(viewer, editor)
 	h.modelRoutes(viewer, editor)
 	h.serviceRoutes(viewer, editor)

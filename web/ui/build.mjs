@@ -16,7 +16,7 @@ const common = {
   logLevel: "info",
 };
 
-await build({ ...common, entryPoints: { app: "src/app.ts", charts: "src/charts.ts" }, outdir: out + "js" });
+await build({ ...common, entryPoints: { app: "src/app.ts", charts: "src/charts.ts", upload: "src/upload.ts" }, outdir: out + "js" });
 // The 3D view is its own bundle, loaded only on the locations page that
 // needs it, so three.js never weighs on other pages.
 await build({ ...common, entryPoints: { scene3d: "src/scene3d.ts" }, outdir: out + "js" });

@@ -277,7 +277,25 @@ function drawRun(root: HTMLElement, cfg: RunConfig): void {
   root.dataset.bands = String(opts.bands.length);
 }
 
+/** A text box with data-filter="<list id>" hides the list's labels whose
+ * data-text does not contain what is typed; checked boxes stay visible so
+ * a choice is never hidden. */
+function initFilters(): void {
+  document.querySelectorAll<HTMLInputElement>("input[data-filter]").forEach((box) => {
+    const list = document.getElementById(box.dataset.filter!);
+    if (!list) return;
+    box.addEventListener("input", () => {
+      const q = box.value.trim().toLowerCase();
+      list.querySelectorAll<HTMLLabelElement>("label[data-text]").forEach((label) => {
+        const checked = label.querySelector<HTMLInputElement>("input")?.checked;
+        label.hidden = q !== "" && !checked && !label.dataset.text!.toLowerCase().includes(q);
+      });
+    });
+  });
+}
+
 function init(): void {
+  initFilters();
   document.querySelectorAll<HTMLElement>("[data-charts]").forEach((root) => {
     let cfg: FetchConfig | RunConfig;
     try {

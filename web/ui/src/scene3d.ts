@@ -2,7 +2,7 @@
 // sensors coloured by the latest value of a chosen measure. Loaded only on
 // schema pages whose identifiers include numeric x/y(/z)-like coordinates.
 import {
-  AmbientLight, BufferGeometry, Color, DirectionalLight, GridHelper, Line, LineBasicMaterial, Mesh,
+  AmbientLight, BufferGeometry, Color, DirectionalLight, Line, LineBasicMaterial, LineSegments, Mesh,
   MeshLambertMaterial, PerspectiveCamera, Raycaster, Scene, SphereGeometry, Vector2, Vector3, WebGLRenderer,
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
@@ -24,6 +24,13 @@ function fmt(x: number): string {
   const a = Math.abs(x);
   if (a !== 0 && (a < 1e-3 || a >= 1e7)) return x.toPrecision(4);
   return String(Number(x.toFixed(a >= 100 ? 1 : 3)));
+}
+
+/** A round step (1, 2 or 5 times a power of ten) near x. */
+function niceStep(x: number): number {
+  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  const m = x / p;
+  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
 function init(): void {
@@ -72,18 +79,73 @@ function init(): void {
   const sun = new DirectionalLight(0xffffff, 1.2);
   sun.position.set(5, 10, 7);
   scene.add(sun);
-  const grid = new GridHelper(14, 14, 0x3b4a59, 0x223040);
-  grid.position.y = (lo.y - center.y) * scale - 0.3;
+  // The floor covers the footprint of the locations, a little below them.
+  const wlo = lo.clone().sub(center).multiplyScalar(scale), whi = hi.clone().sub(center).multiplyScalar(scale);
+  const floorY = wlo.y - 0.3;
+  // A rectangular grid over the footprint, one line per round step of the
+  // data's units, so a long thin site is not lost on a square floor.
+  const step = niceStep(Math.max(hi.x - lo.x, hi.z - lo.z, 1e-9) / 12);
+  const gridPts: Vector3[] = [];
+  const gx0 = Math.floor(lo.x / step) * step, gx1 = Math.ceil(hi.x / step) * step;
+  const gz0 = Math.floor(lo.z / step) * step, gz1 = Math.ceil(hi.z / step) * step;
+  const toWorld = (x: number, z: number): Vector3 => new Vector3((x - center.x) * scale, floorY, (z - center.z) * scale);
+  for (let x = gx0; x <= gx1 + step / 2; x += step) gridPts.push(toWorld(x, gz0), toWorld(x, gz1));
+  for (let z = gz0; z <= gz1 + step / 2; z += step) gridPts.push(toWorld(gx0, z), toWorld(gx1, z));
+  const grid = new LineSegments(new BufferGeometry().setFromPoints(gridPts), new LineBasicMaterial({ color: 0x2a3a4a }));
   scene.add(grid);
 
-  const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.1, 1000);
-  camera.position.set(2.5, 5.5, 10);
+  // Axes from the lowest corner, labelled with the identifiers' names and
+  // their ranges in data units.
+  const axisColor = new LineBasicMaterial({ color: 0x7c8a99 });
+  const origin = new Vector3(wlo.x, floorY, whi.z);
+  const ends = [new Vector3(whi.x, floorY, whi.z), new Vector3(wlo.x, Math.max(whi.y, floorY + 0.5), whi.z), new Vector3(wlo.x, floorY, wlo.z)];
+  const data = [[lo.x, hi.x], [lo.y, hi.y], [-hi.z, -lo.z]]; // world axes back to data x, z, y
+  const names = [cfg.axes[0] || "x", cfg.axes[2] || "z", cfg.axes[1] || "y"];
+  const overlay: { at: Vector3; el: HTMLElement }[] = [];
+  const tag = (at: Vector3, text: string, cls: string): void => {
+    const el = document.createElement("span");
+    el.className = cls;
+    el.textContent = text;
+    host.appendChild(el);
+    overlay.push({ at, el });
+  };
+  ends.forEach((end, i) => {
+    if (i === 1 && !cfg.axes[2]) return; // no height identifier
+    scene.add(new Line(new BufferGeometry().setFromPoints([origin, end]), axisColor));
+    tag(end, `${names[i]} ${fmt(data[i][0])} to ${fmt(data[i][1])}`, "scene-axis axis-" + i);
+  });
+
+  // The camera frames the locations with sensors (all of them when none has
+  // one), seen from the front, above and to the right.
+  const focus = points.some((pt) => (pt.sensors || []).length > 0) ? world.filter((_, i) => (points[i].sensors || []).length > 0) : world;
+  const flo = new Vector3(Infinity, Infinity, Infinity), fhi = new Vector3(-Infinity, -Infinity, -Infinity);
+  focus.forEach((v) => { flo.min(v); fhi.max(v); });
+  const target = focus.length ? flo.clone().add(fhi).multiplyScalar(0.5) : new Vector3();
+  const radius = 1.5;
+  const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.05, 1000);
+  // Seen from the front and above, far enough for the box of the focused
+  // points to fill the view across and up.
+  const half = fhi.clone().sub(flo).multiplyScalar(0.5).max(new Vector3(0.3, 0.3, 0.3));
+  const fit = (): void => {
+    const v = (camera.fov / 2) * Math.PI / 180, h = Math.atan(Math.tan(v) * camera.aspect);
+    const dist = Math.max(half.x / Math.tan(h), (half.y + half.z * 0.5) / Math.tan(v)) * 1.2 + half.z;
+    camera.position.copy(target).add(new Vector3(0.1, 0.75, 1).normalize().multiplyScalar(Math.max(dist, radius)));
+    camera.lookAt(target);
+  };
+  fit();
   const controls = new OrbitControls(camera, renderer.domElement);
+  controls.target.copy(target);
   controls.enableDamping = false;
   controls.listenToKeyEvents(renderer.domElement);
+  controls.update();
 
-  const small = new SphereGeometry(0.12, 12, 8);
-  const big = new SphereGeometry(0.28, 20, 14);
+  // Spheres a third of the typical gap between neighbours, so close
+  // locations stay apart.
+  const sample = world.slice(0, 400);
+  const gaps = sample.map((v) => Math.min(...sample.filter((w) => w !== v).map((w) => w.distanceTo(v)).filter((d) => d > 1e-6))).filter(isFinite).sort((a, b) => a - b);
+  const r = Math.min(0.28, Math.max(0.04, 0.35 * (gaps[Math.floor(gaps.length / 2)] ?? 1)));
+  const small = new SphereGeometry(r * 0.45, 12, 8);
+  const big = new SphereGeometry(r, 20, 14);
   const grey = new MeshLambertMaterial({ color: 0x8894a0 });
   const meshes: { mesh: Mesh; pt: ScenePoint }[] = [];
   points.forEach((pt, i) => {
@@ -94,12 +156,22 @@ function init(): void {
     meshes.push({ mesh, pt });
     if (hasSensor) {
       // A stalk down to the floor helps to read heights.
-      const g = new BufferGeometry().setFromPoints([world[i], new Vector3(world[i].x, grid.position.y, world[i].z)]);
+      const g = new BufferGeometry().setFromPoints([world[i], new Vector3(world[i].x, floorY, world[i].z)]);
       scene.add(new Line(g, new LineBasicMaterial({ color: 0x46596b })));
     }
   });
 
-  const render = (): void => renderer.render(scene, camera);
+  const projected = new Vector3();
+  const render = (): void => {
+    renderer.render(scene, camera);
+    for (const { at, el } of overlay) {
+      projected.copy(at).project(camera);
+      const visible = projected.z < 1 && Math.abs(projected.x) <= 1.05 && Math.abs(projected.y) <= 1.05;
+      el.style.display = visible ? "block" : "none";
+      el.style.left = `${((projected.x + 1) / 2) * host.clientWidth}px`;
+      el.style.top = `${((1 - projected.y) / 2) * host.clientHeight}px`;
+    }
+  };
   controls.addEventListener("change", render);
 
   // Legend with the measure choice.
@@ -170,6 +242,13 @@ function init(): void {
     tip.style.display = "block";
   });
   renderer.domElement.addEventListener("pointerleave", () => { tip.style.display = "none"; });
+
+  const reset = document.createElement("button");
+  reset.type = "button";
+  reset.className = "btn small scene-reset";
+  reset.textContent = "Fit view";
+  reset.addEventListener("click", () => { fit(); controls.target.copy(target); controls.update(); render(); });
+  host.appendChild(reset);
 
   new ResizeObserver(() => {
     camera.aspect = host.clientWidth / host.clientHeight;
