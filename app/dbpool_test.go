@@ -59,6 +59,11 @@ func TestDBMaxConns(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var open, waiting int
+		// Activity statistics are a snapshot kept for the rest of a
+		// transaction: drop it so each poll sees the backends as they are now.
+		if _, err := tx.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
+			t.Fatal(err)
+		}
 		if err := tx.QueryRow(ctx, backends).Scan(&open, &waiting); err != nil {
 			t.Fatal(err)
 		}
