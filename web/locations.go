@@ -363,7 +363,7 @@ func (h *Handler) scene(r *http.Request, sc *dtbase.LocationSchema, axes [3]int,
 			return nil, err
 		}
 		for _, l := range latest {
-			f, ok := numeric(l.Value)
+			f, ok := l.Value.Float()
 			if !ok || l.Datatype == dtbase.Boolean {
 				continue
 			}
@@ -386,7 +386,7 @@ func (h *Handler) scene(r *http.Request, sc *dtbase.LocationSchema, axes [3]int,
 		p := scenePoint{Label: coordsText(&l)}
 		for a, i := range axes {
 			if i >= 0 {
-				p.P[a], _ = numeric(l.Values[i])
+				p.P[a], _ = l.Values[i].Float()
 			}
 		}
 		for _, id := range at[l.ID] {
