@@ -8,10 +8,13 @@ import (
 )
 
 // ReadingSummary sums up the readings of a measure over a range. Min, Max
-// and Mean are set for float and integer measures that have readings.
+// and Mean are set for float and integer measures that have readings; a
+// chart receives it as JSON.
 type ReadingSummary struct {
-	Count          int64
-	Min, Max, Mean *float64
+	Count int64    `json:"count"`
+	Min   *float64 `json:"min"`
+	Max   *float64 `json:"max"`
+	Mean  *float64 `json:"mean"`
 }
 
 // SummarizeReadings counts the readings of m in [from, to] and, for a

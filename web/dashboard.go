@@ -313,11 +313,7 @@ func (h *Handler) addSparkline(ctx context.Context, row *latestRow, sensorID int
 	if err != nil {
 		return err
 	}
-	t, v := make([]float64, len(pts)), make([]float64, len(pts))
-	for i, p := range pts {
-		t[i] = float64(p.Time.UnixMicro()) / 1e6
-		v[i], _ = p.Value.Float()
-	}
+	t, v := plotArrays(pts)
 	row.Spark = sparkline(t, v, 120, 28)
 	var interval time.Duration
 	if sum.Count >= 2 {

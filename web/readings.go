@@ -432,24 +432,16 @@ func rangeParams(q url.Values) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// seriesStats summarises a series over the whole requested range.
-type seriesStats struct {
-	Count int64    `json:"count"`
-	Min   *float64 `json:"min"`
-	Max   *float64 `json:"max"`
-	Mean  *float64 `json:"mean"`
-}
-
 // seriesAnswer is a series for uPlot: parallel arrays of Unix seconds and
 // values (booleans as 0/1), with the statistics of the full range.
 type seriesAnswer struct {
-	Sensor      string      `json:"sensor"`
-	Measure     string      `json:"measure"`
-	Units       string      `json:"units"`
-	T           []float64   `json:"t"`
-	V           []float64   `json:"v"`
-	Downsampled bool        `json:"downsampled"`
-	Stats       seriesStats `json:"stats"`
+	Sensor      string                `json:"sensor"`
+	Measure     string                `json:"measure"`
+	Units       string                `json:"units"`
+	T           []float64             `json:"t"`
+	V           []float64             `json:"v"`
+	Downsampled bool                  `json:"downsampled"`
+	Stats       dtbase.ReadingSummary `json:"stats"`
 }
 
 // seriesJSON answers /ui/api/series?sensor=&measure=<id>&from=&to=&points=
@@ -479,12 +471,8 @@ func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session)
 		return err
 	}
 	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits),
-		T: make([]float64, len(pts)), V: make([]float64, len(pts)), Downsampled: int64(len(pts)) < sum.Count}
-	for i, p := range pts {
-		ans.T[i] = float64(p.Time.UnixMicro()) / 1e6
-		ans.V[i], _ = p.Value.Float()
-	}
-	ans.Stats = seriesStats{Count: sum.Count, Min: sum.Min, Max: sum.Max, Mean: sum.Mean}
+		Downsampled: int64(len(pts)) < sum.Count, Stats: sum}
+	ans.T, ans.V = plotArrays(pts)
 	body, err := toJSON(ans)
 	if err != nil {
 		return err
@@ -493,6 +481,17 @@ func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session)
 	w.Header().Set("Cache-Control", "private, max-age=10")
 	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
 	return nil
+}
+
+// plotArrays returns the times (Unix seconds) and values (booleans as 0
+// and 1) of readings, as uPlot and the sparklines take them.
+func plotArrays(pts []dtbase.Reading) (t, v []float64) {
+	t, v = make([]float64, len(pts)), make([]float64, len(pts))
+	for i, p := range pts {
+		t[i] = float64(p.Time.UnixMicro()) / 1e6
+		v[i], _ = p.Value.Float()
+	}
+	return t, v
 }
 
 // readingsCSV streams every reading of the given series (sensor and
