@@ -230,23 +230,12 @@ func (db *DB) currentPlacements(ctx context.Context, tx *sql.Tx, typeName *strin
 // placementsWhere loads the placements (alias sl) satisfying cond, keyed by
 // sensor id; cond must select at most one placement per sensor.
 func placementsWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) (map[int64]*dtbase.SensorPlacement, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT sl.sensor_id, sl.location_id, sl.installation_datetime FROM sensor_location sl WHERE `+cond, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find placements: %w", err)
-	}
 	type row struct{ sensor, loc, installed int64 }
-	var raw []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.sensor, &r.loc, &r.installed); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("find placements: %w", err)
-		}
-		raw = append(raw, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find placements: %w", err)
+	raw, err := queryAll(ctx, tx, "find placements", func(rows *sql.Rows, r *row) error {
+		return rows.Scan(&r.sensor, &r.loc, &r.installed)
+	}, `SELECT sl.sensor_id, sl.location_id, sl.installation_datetime FROM sensor_location sl WHERE `+cond, args...)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[int64]*dtbase.SensorPlacement, len(raw))
 	if len(raw) == 0 {
@@ -307,24 +296,12 @@ func (db *DB) FindSensorDetails(ctx context.Context, uniqueIdentifier string) (*
 
 // sensorHistory returns a sensor's placements, newest first.
 func sensorHistory(ctx context.Context, tx *sql.Tx, sensorID int64) ([]dtbase.SensorPlacement, error) {
-	rows, err := tx.QueryContext(ctx,
-		`SELECT location_id, installation_datetime FROM sensor_location WHERE sensor_id = $1 ORDER BY installation_datetime DESC`, sensorID)
-	if err != nil {
-		return nil, fmt.Errorf("list sensor locations: %w", err)
-	}
 	type row struct{ loc, installed int64 }
-	var raw []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.loc, &r.installed); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list sensor locations: %w", err)
-		}
-		raw = append(raw, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sensor locations: %w", err)
+	raw, err := queryAll(ctx, tx, "list sensor locations", func(rows *sql.Rows, r *row) error {
+		return rows.Scan(&r.loc, &r.installed)
+	}, `SELECT location_id, installation_datetime FROM sensor_location WHERE sensor_id = $1 ORDER BY installation_datetime DESC`, sensorID)
+	if err != nil {
+		return nil, err
 	}
 	out := []dtbase.SensorPlacement{}
 	if len(raw) == 0 {
@@ -495,4 +472,27 @@ func (db *DB) deleteUnreferenced(ctx context.Context, kind, table, keyColumn, ke
 		}
 		return nil
 	})
+}
+
+// queryAll runs query in tx and scans every row with scan, closing the
+// rows before it returns so that tx can run the next query; what names the
+// read in errors.
+func queryAll[T any](ctx context.Context, tx *sql.Tx, what string, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
