@@ -363,3 +363,65 @@ func CSVImportError(err error) error {
 	}
 	return err
 }
+
+// ReadingCSVHeader is the header row of a CSV download of readings: the
+// long layout, which ReadingCSVReader reads back.
+const ReadingCSVHeader = "unique_identifier,measure_name,measure_units,timestamp,value\r\n"
+
+// AppendReadingCSVPrefix appends the fields that every row of m begins
+// with (sensor, measure, units), each followed by a comma, to b.
+func AppendReadingCSVPrefix(b []byte, m ReadingMeasure) []byte {
+	b = appendCSVField(b, m.UniqueIdentifier)
+	b = append(b, ',')
+	b = appendCSVField(b, m.MeasureName)
+	b = append(b, ',')
+	if m.MeasureUnits != nil {
+		b = appendCSVField(b, *m.MeasureUnits)
+	}
+	return append(b, ',')
+}
+
+// AppendReadingCSVRow appends the row of r, after the prefix of its
+// measure (AppendReadingCSVPrefix), to b.
+func AppendReadingCSVRow(b, prefix []byte, r Reading) []byte {
+	b = append(b, prefix...)
+	b = AppendTime(b, r.Time)
+	b = append(b, ',')
+	if r.Value.Kind == KindString {
+		b = appendCSVField(b, r.Value.S)
+	} else {
+		b = r.Value.AppendJSON(b)
+	}
+	return append(b, '\r', '\n')
+}
+
+// appendCSVField appends s, quoted when CSV needs it.
+func appendCSVField(b []byte, s string) []byte {
+	if s == "" || !strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(b, '"')
+}
+
+// ReadingCSVFileName names a CSV download after its sensor and, when there
+// is one, its measure, in characters that are safe in any file system.
+func ReadingCSVFileName(uid string, names []string) string {
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	name := clean(uid)
+	if len(names) == 1 {
+		name += "_" + clean(names[0])
+	}
+	if len(name) > 120 {
+		name = name[:120]
+	}
+	return name + ".csv"
+}

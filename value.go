@@ -210,6 +210,23 @@ func (v Value) AppendJSON(b []byte) []byte {
 	return append(b, "null"...)
 }
 
+// Float reads a numeric or boolean value as a float, booleans as 0 and 1,
+// as a plot draws them; ok is false for a string or no value.
+func (v Value) Float() (f float64, ok bool) {
+	switch v.Kind {
+	case KindFloat:
+		return v.F, true
+	case KindInteger:
+		return float64(v.I), true
+	case KindBoolean:
+		if v.B {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
 // String renders the value as text, as CSV output uses it.
 func (v Value) String() string {
 	if v.Kind == KindString {

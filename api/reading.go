@@ -648,34 +648,18 @@ func (s *Server) readingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	st := newReadingStream(w, r, "text/csv; charset=utf-8")
 	st.header = func(h http.Header) {
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": csvFileName(uid, names)}))
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": dtbase.ReadingCSVFileName(uid, names)}))
 		h.Set("Cache-Control", "no-store")
 	}
-	st.buf = append(st.buf, "unique_identifier,measure_name,measure_units,timestamp,value\r\n"...)
+	st.buf = append(st.buf, dtbase.ReadingCSVHeader...)
 	var err error
 	for _, m := range measures {
-		// The fixed part of every row of this measure.
-		prefix := appendCSVField(nil, m.UniqueIdentifier)
-		prefix = append(prefix, ',')
-		prefix = appendCSVField(prefix, m.MeasureName)
-		prefix = append(prefix, ',')
-		if m.MeasureUnits != nil {
-			prefix = appendCSVField(prefix, *m.MeasureUnits)
-		}
-		prefix = append(prefix, ',')
+		prefix := dtbase.AppendReadingCSVPrefix(nil, m)
 		err = pipeReadings(func(emit func(dtbase.Reading) error) error {
 			return s.store.ScanReadings(r.Context(), m, from, to, emit)
 		}, func(batch []dtbase.Reading) error {
 			for _, rd := range batch {
-				st.buf = append(st.buf, prefix...)
-				st.buf = dtbase.AppendTime(st.buf, rd.Time)
-				st.buf = append(st.buf, ',')
-				if rd.Value.Kind == dtbase.KindString {
-					st.buf = appendCSVField(st.buf, rd.Value.S)
-				} else {
-					st.buf = rd.Value.AppendJSON(st.buf)
-				}
-				st.buf = append(st.buf, '\r', '\n')
+				st.buf = dtbase.AppendReadingCSVRow(st.buf, prefix, rd)
 				if err := st.maybeFlush(); err != nil {
 					return err
 				}
@@ -687,36 +671,6 @@ func (s *Server) readingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 		}
 	}
 	st.finish(err)
-}
-
-// appendCSVField appends s quoted when CSV needs it.
-func appendCSVField(b []byte, s string) []byte {
-	if s == "" || !strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(b, '"')
-}
-
-// csvFileName names a download after its sensor and measures.
-func csvFileName(uid string, names []string) string {
-	clean := func(s string) string {
-		return strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-				return r
-			}
-			return '_'
-		}, s)
-	}
-	name := clean(uid)
-	if len(names) == 1 {
-		name += "_" + clean(names[0])
-	}
-	if len(name) > 120 {
-		name = name[:120]
-	}
-	return name + ".csv"
 }
 
 // uploadReadingsCSV stores a CSV file of readings in one transaction.

@@ -25,7 +25,7 @@ type Config struct {
 	RefreshGrace time.Duration // a refresh token lives AccessTTL + RefreshGrace
 
 	NewUserRole  dtbase.Role // role of users created without one
-	BcryptCost   int         // cost for new password hashes
+	BcryptCost   int         // cost for new password hashes (0: auth's default)
 	MaxBodyBytes int64       // request body limit
 	CORSOrigins  []string    // origins allowed to call the API from a browser
 	Version      string
@@ -71,9 +71,6 @@ func New(cfg Config) *Server {
 	}
 	if cfg.NewUserRole == "" {
 		cfg.NewUserRole = dtbase.RoleAdmin
-	}
-	if cfg.BcryptCost == 0 {
-		cfg.BcryptCost = 12
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -64,12 +64,9 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		fmt.Fprintln(m.Stdout, "the database already has sensors; demo not loaded")
 		return nil
 	}
-	runs, err := demoForecasts(ctx, db, sum)
+	runs, err := demoExtras(ctx, db, sum)
 	if err != nil {
-		return fmt.Errorf("demo forecasts: %w", err)
-	}
-	if err := addDemoParameterSets(ctx, db); err != nil {
-		return fmt.Errorf("demo parameter sets: %w", err)
+		return err
 	}
 	fmt.Fprintf(m.Stdout, "loaded the CROP farm demo in %v: %d sensor types, %d locations, %d sensors, %d readings from %s to %s, %d forecasts\n",
 		time.Since(start).Round(time.Millisecond), sum.SensorTypes, sum.Locations, sum.Sensors, sum.Readings,
@@ -97,6 +94,19 @@ func demoForecastSensors(ctx context.Context, db *sqldb.DB) ([]string, error) {
 		ids = append(ids, s.UniqueIdentifier)
 	}
 	return ids, nil
+}
+
+// demoExtras adds what the demo data set lacks once it is loaded: the
+// forecasts and the parameter sets. It returns the number of forecasts.
+func demoExtras(ctx context.Context, db *sqldb.DB, sum demo.Summary) (int, error) {
+	runs, err := demoForecasts(ctx, db, sum)
+	if err != nil {
+		return 0, fmt.Errorf("demo forecasts: %w", err)
+	}
+	if err := addDemoParameterSets(ctx, db); err != nil {
+		return 0, fmt.Errorf("demo parameter sets: %w", err)
+	}
+	return runs, nil
 }
 
 // demoForecasts runs the ARIMA service on the temperature of the demo's
@@ -182,12 +192,9 @@ func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logg
 		log.Info("demo data not loaded: the database already has sensors")
 		return nil
 	}
-	runs, err := demoForecasts(ctx, db, sum)
+	runs, err := demoExtras(ctx, db, sum)
 	if err != nil {
-		return fmt.Errorf("demo forecasts: %w", err)
-	}
-	if err := addDemoParameterSets(ctx, db); err != nil {
-		return fmt.Errorf("demo parameter sets: %w", err)
+		return err
 	}
 	log.Info("loaded the CROP farm demo", "sensor_types", sum.SensorTypes, "locations", sum.Locations,
 		"sensors", sum.Sensors, "readings", sum.Readings, "from", sum.From, "to", sum.To, "forecasts", runs,

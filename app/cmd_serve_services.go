@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -169,27 +167,7 @@ func serviceSecretKey(ctx context.Context, c Config, db *sqldb.DB) ([]byte, erro
 	if c.Services.SecretKey != "" {
 		return []byte(c.Services.SecretKey), nil
 	}
-	var b [32]byte
-	rand.Read(b[:])
-	fresh := base64.RawURLEncoding.EncodeToString(b[:])
-	if db.Dialect == sqldb.Postgres {
-		s, err := db.GetOrCreateSetting(ctx, "service_secret_key", fresh)
-		if err != nil {
-			return nil, fmt.Errorf("service secret key: %w", err)
-		}
-		return []byte(s), nil
-	}
-	path := filepath.Join(c.DataDir, "secret-key")
-	if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) > 0 {
-		return []byte(strings.TrimSpace(string(data))), nil
-	}
-	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(fresh+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write service secret key: %w", err)
-	}
-	return []byte(fresh), nil
+	return storedSecret(ctx, c, db, "service_secret_key", "secret-key", "service secret key")
 }
 
 // builtinRegistrations are the service rows of the built-in services, with

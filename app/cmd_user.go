@@ -58,16 +58,17 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	readPassword := func() (string, error) {
-		if *password != "" {
-			return *password, nil
+	// newHash reads the new password from --password or standard input,
+	// checks it against the policy and hashes it.
+	newHash := func() ([]byte, error) {
+		p := *password
+		if p == "" {
+			line, err := bufio.NewReader(stdinReader).ReadString('\n')
+			if p = strings.TrimRight(line, "\r\n"); p == "" {
+				return nil, fmt.Errorf("no password given (use --password or pipe one line on standard input): %v", err)
+			}
 		}
-		line, err := bufio.NewReader(stdinReader).ReadString('\n')
-		line = strings.TrimRight(line, "\r\n")
-		if line == "" {
-			return "", fmt.Errorf("no password given (use --password or pipe one line on standard input): %v", err)
-		}
-		return line, nil
+		return m.hashNewPassword(c, p)
 	}
 	switch sub {
 	case "create":
@@ -86,11 +87,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if _, err := db.FindUserByEmail(ctx, email); err == nil {
 			return fmt.Errorf("%s", "User already exists") // the store's text, as for a race below
 		}
-		p, err := readPassword()
-		if err != nil {
-			return err
-		}
-		hash, err := m.hashNewPassword(c, p)
+		hash, err := newHash()
 		if err != nil {
 			return err
 		}
@@ -110,11 +107,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		}
 		tw.Flush()
 	case "set-password":
-		p, err := readPassword()
-		if err != nil {
-			return err
-		}
-		hash, err := m.hashNewPassword(c, p)
+		hash, err := newHash()
 		if err != nil {
 			return err
 		}

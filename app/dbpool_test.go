@@ -30,18 +30,7 @@ func TestDBMaxConns(t *testing.T) {
 	defer inst.stop()
 
 	ctx := context.Background()
-	locker, err := pgx.Connect(ctx, env["DT_DATABASE_URL"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close(ctx)
-	tx, err := locker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, "LOCK TABLE app_user IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	tx := sqldbtest.LockTable(t, env["DT_DATABASE_URL"], "app_user")
 
 	statuses := make(chan int, requests)
 	var wg sync.WaitGroup

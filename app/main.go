@@ -218,14 +218,24 @@ func jwtSecret(ctx context.Context, c Config, db *sqldb.DB) ([]byte, error) {
 	if c.JWTSecret != "" {
 		return []byte(c.JWTSecret), nil
 	}
+	return storedSecret(ctx, c, db, "jwt_secret", "jwt-secret", "JWT secret")
+}
+
+// storedSecret returns a secret generated once and kept: on PostgreSQL as
+// the setting name, on SQLite in file of the data directory. what names it
+// in errors.
+func storedSecret(ctx context.Context, c Config, db *sqldb.DB, name, file, what string) ([]byte, error) {
 	var b [32]byte
 	rand.Read(b[:])
 	fresh := base64.RawURLEncoding.EncodeToString(b[:])
 	if db.Dialect == sqldb.Postgres {
-		s, err := db.GetOrCreateSetting(ctx, "jwt_secret", fresh)
-		return []byte(s), err
+		s, err := db.GetOrCreateSetting(ctx, name, fresh)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		return []byte(s), nil
 	}
-	path := filepath.Join(c.DataDir, "jwt-secret")
+	path := filepath.Join(c.DataDir, file)
 	if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) > 0 {
 		return []byte(strings.TrimSpace(string(data))), nil
 	}
@@ -233,7 +243,7 @@ func jwtSecret(ctx context.Context, c Config, db *sqldb.DB) ([]byte, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	if err := os.WriteFile(path, []byte(fresh+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("write JWT secret: %w", err)
+		return nil, fmt.Errorf("write %s: %w", what, err)
 	}
 	return []byte(fresh), nil
 }

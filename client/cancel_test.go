@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/servicerun"
@@ -37,20 +36,7 @@ func TestCancelRun(t *testing.T) {
 	if err := c.CancelRun(ctx, res.RunID); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		run, err := c.GetRun(ctx, res.RunID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if run.Status == "failed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run not cancelled: %+v", run)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitRun(t, c, res.RunID, "failed")
 	if err, ok := c.CancelRun(ctx, res.RunID).(*Error); !ok || err.Status != http.StatusConflict || err.Detail != "Service run has already finished." {
 		t.Fatalf("cancel a finished run: %v", err)
 	}

@@ -169,14 +169,10 @@ func (c *Client) SensorReadingsAggregate(ctx context.Context, q AggregateQuery) 
 		bucket = secs
 	}
 	req := struct {
-		MeasureName      string   `json:"measure_name"`
-		MeasureUnits     *string  `json:"measure_units,omitempty"`
-		UniqueIdentifier string   `json:"unique_identifier"`
-		DtFrom           wireTime `json:"dt_from"`
-		DtTo             wireTime `json:"dt_to"`
-		Bucket           any      `json:"bucket"`
-		Aggregates       []string `json:"aggregates,omitempty"`
-	}{q.MeasureName, q.MeasureUnits, q.UniqueIdentifier, wireTime{&q.From}, wireTime{&q.To}, bucket, q.Aggregates}
+		readingsRequest
+		Bucket     any      `json:"bucket"`
+		Aggregates []string `json:"aggregates,omitempty"`
+	}{q.request(), bucket, q.Aggregates}
 	var out []Bucket
 	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings-aggregate", req, http.StatusOK, &out)
 }
@@ -186,13 +182,9 @@ func (c *Client) SensorReadingsAggregate(ctx context.Context, q AggregateQuery) 
 // maxPoints 0 means the server's default (1000).
 func (c *Client) SensorReadingsDownsampled(ctx context.Context, q ReadingsQuery, maxPoints int) ([]Reading, error) {
 	req := struct {
-		MeasureName      string   `json:"measure_name"`
-		MeasureUnits     *string  `json:"measure_units,omitempty"`
-		UniqueIdentifier string   `json:"unique_identifier"`
-		DtFrom           wireTime `json:"dt_from"`
-		DtTo             wireTime `json:"dt_to"`
-		MaxPoints        int      `json:"max_points,omitempty"`
-	}{q.MeasureName, q.MeasureUnits, q.UniqueIdentifier, wireTime{&q.From}, wireTime{&q.To}, maxPoints}
+		readingsRequest
+		MaxPoints int `json:"max_points,omitempty"`
+	}{q.request(), maxPoints}
 	var out []Reading
 	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings-downsampled", req, http.StatusOK, &out)
 }

@@ -258,20 +258,7 @@ func TestServiceExtensions(t *testing.T) {
 	if err != nil || async.RunID == 0 {
 		t.Fatalf("async %+v %v", async, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := c.GetRun(ctx, async.RunID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status == "succeeded" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("async run stuck: %+v", r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRun(t, c, async.RunID, "succeeded")
 	runs, err := c.ListRuns(ctx, RunsQuery{ServiceName: "echo", Limit: 1})
 	if err != nil || len(runs) != 1 || runs[0].RunID != async.RunID {
 		t.Fatalf("runs %+v %v", runs, err)
@@ -305,5 +292,24 @@ func TestServiceExtensions(t *testing.T) {
 	}
 	if err := c.DeleteSchedule(ctx, "echo", "hourly"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitRun polls a run until its status is want, for at most ten seconds.
+func waitRun(t *testing.T, c *Client, id int64, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		run, err := c.GetRun(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d is not %s: %+v", id, want, run)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -177,15 +177,21 @@ type ReadingsQuery struct {
 
 // SensorReadings returns a series in timestamp order (/sensor/sensor-readings).
 func (c *Client) SensorReadings(ctx context.Context, q ReadingsQuery) ([]Reading, error) {
-	req := struct {
-		MeasureName      string   `json:"measure_name"`
-		MeasureUnits     *string  `json:"measure_units,omitempty"`
-		UniqueIdentifier string   `json:"unique_identifier"`
-		DtFrom           wireTime `json:"dt_from"`
-		DtTo             wireTime `json:"dt_to"`
-	}{q.MeasureName, q.MeasureUnits, q.UniqueIdentifier, wireTime{&q.From}, wireTime{&q.To}}
 	var out []Reading
-	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings", req, http.StatusOK, &out)
+	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings", q.request(), http.StatusOK, &out)
+}
+
+// readingsRequest is the body of a read of a range of readings.
+type readingsRequest struct {
+	MeasureName      string   `json:"measure_name"`
+	MeasureUnits     *string  `json:"measure_units,omitempty"`
+	UniqueIdentifier string   `json:"unique_identifier"`
+	DtFrom           wireTime `json:"dt_from"`
+	DtTo             wireTime `json:"dt_to"`
+}
+
+func (q ReadingsQuery) request() readingsRequest {
+	return readingsRequest{q.MeasureName, q.MeasureUnits, q.UniqueIdentifier, wireTime{&q.From}, wireTime{&q.To}}
 }
 
 // DeleteSensor deletes a sensor with its readings and location history

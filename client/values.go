@@ -32,41 +32,26 @@ const (
 	RoleAdmin  = dtbase.RoleAdmin
 )
 
-// Floats returns float values.
-func Floats(fs ...float64) []Value {
-	out := make([]Value, len(fs))
-	for i, f := range fs {
-		out[i] = dtbase.FloatValue(f)
+// valuesOf makes a value of each of xs.
+func valuesOf[T any](xs []T, value func(T) Value) []Value {
+	out := make([]Value, len(xs))
+	for i, x := range xs {
+		out[i] = value(x)
 	}
 	return out
 }
+
+// Floats returns float values.
+func Floats(fs ...float64) []Value { return valuesOf(fs, dtbase.FloatValue) }
 
 // Ints returns integer values.
-func Ints(is ...int64) []Value {
-	out := make([]Value, len(is))
-	for i, n := range is {
-		out[i] = dtbase.IntValue(n)
-	}
-	return out
-}
+func Ints(is ...int64) []Value { return valuesOf(is, dtbase.IntValue) }
 
 // Strings returns string values.
-func Strings(ss ...string) []Value {
-	out := make([]Value, len(ss))
-	for i, s := range ss {
-		out[i] = dtbase.StringValue(s)
-	}
-	return out
-}
+func Strings(ss ...string) []Value { return valuesOf(ss, dtbase.StringValue) }
 
 // Bools returns boolean values.
-func Bools(bs ...bool) []Value {
-	out := make([]Value, len(bs))
-	for i, b := range bs {
-		out[i] = dtbase.BoolValue(b)
-	}
-	return out
-}
+func Bools(bs ...bool) []Value { return valuesOf(bs, dtbase.BoolValue) }
 
 // Str returns a pointer to s, for nullable string fields.
 func Str(s string) *string { return &s }

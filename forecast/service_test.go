@@ -488,20 +488,26 @@ func TestServiceCROP(t *testing.T) {
 	}
 }
 
+// benchRuns times runs of the service on the temperature of TRH1 in f,
+// with its default parameters changed by edit.
+func benchRuns(b *testing.B, f *fixture, edit func(*dtbase.ForecastParams)) {
+	svc := newService(f.db, nil)
+	p := params([]string{"TRH1"}, "Temperature")
+	edit(&p)
+	for b.Loop() {
+		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkServiceCROP times a whole run of the service with the default
 // order on the CROP data (481 hours): reading, preparing, fitting
 // (4,1,2)(1,1,0)24, forecasting and writing.
 func BenchmarkServiceCROP(b *testing.B) {
 	f := newFixture(b)
 	last := loadCROP(b, f, "TRH1")
-	svc := newService(f.db, nil)
-	p := params([]string{"TRH1"}, "Temperature")
-	p.PredictFrom = last
-	for b.Loop() {
-		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRuns(b, f, func(p *dtbase.ForecastParams) { p.PredictFrom = last })
 }
 
 // BenchmarkService60Days times a whole run of the service with its
@@ -510,13 +516,7 @@ func BenchmarkService60Days(b *testing.B) {
 	f := newFixture(b)
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 60, 0, 9)
-	svc := newService(f.db, nil)
-	p := params([]string{"TRH1"}, "Temperature")
-	for b.Loop() {
-		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRuns(b, f, func(*dtbase.ForecastParams) {})
 }
 
 // BenchmarkFit60Days times arima.Fit alone on the same hourly series, to
@@ -543,12 +543,5 @@ func BenchmarkServiceAuto60Days(b *testing.B) {
 	f := newFixture(b)
 	f.sensor("TRH1")
 	f.synthetic("TRH1", 60, 0, 9)
-	svc := newService(f.db, nil)
-	p := params([]string{"TRH1"}, "Temperature")
-	p.Model.Auto = true
-	for b.Loop() {
-		if _, err := svc.RunForecasts(context.Background(), p); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRuns(b, f, func(p *dtbase.ForecastParams) { p.Model.Auto = true })
 }

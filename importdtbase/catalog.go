@@ -57,7 +57,7 @@ func (im *importer) copyUsers(ctx context.Context) error {
 
 // checkRow applies the domain's rules to a source row, so the import
 // stores nothing the API would refuse; EINVALID naming the row and field.
-func checkRow(source string, id int64, v interface{ Validate() error }) error {
+func checkRow(source string, id int64, v validator) error {
 	if err := v.Validate(); err != nil {
 		return dtbase.Errorf(dtbase.EINVALID, "%s id %d: %s Shorten it in the source and import again.", source, id, dtbase.ErrorMessage(err))
 	}
@@ -257,19 +257,9 @@ func (im *importer) copyLocations(ctx context.Context) error {
 	if err := im.copyMeasures(ctx, "location_identifier", "location_identifier", "location identifier"); err != nil {
 		return err
 	}
-	err := im.copyNamed(ctx, "location_schema", "location_schema",
-		`SELECT id, name, description, coalesce(time_created, now()) FROM location_schema ORDER BY id`,
-		"name, description, time_created",
-		func(r pgx.Rows) (int64, string, []any, error) {
-			var id int64
-			var name string
-			var desc *string
-			var created time.Time
-			if err := r.Scan(&id, &name, &desc, &created); err != nil {
-				return 0, "", nil, err
-			}
-			return id, name, []any{name, desc, sqldb.Micros(created)}, checkRow("location_schema", id, &dtbase.LocationSchema{Name: name, Description: desc})
-		})
+	err := im.copyDescribed(ctx, "location_schema", func(name string, desc *string) validator {
+		return &dtbase.LocationSchema{Name: name, Description: desc}
+	})
 	if err != nil {
 		return err
 	}
@@ -378,11 +368,15 @@ func quoteUnits(u *string) string {
 	return strconv.Quote(*u)
 }
 
-func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+// validator is a domain value that checks itself.
+type validator interface{ Validate() error }
 
-func (im *importer) copySensors(ctx context.Context) error {
-	err := im.copyNamed(ctx, "sensor_type", "sensor_type",
-		`SELECT id, name, description, coalesce(time_created, now()) FROM sensor_type ORDER BY id`,
+// copyDescribed copies a table of named, described rows (sensor types,
+// location schemas) to the table of the same name; check builds the
+// domain value that validates a row.
+func (im *importer) copyDescribed(ctx context.Context, table string, check func(name string, desc *string) validator) error {
+	return im.copyNamed(ctx, table, table,
+		`SELECT id, name, description, coalesce(time_created, now()) FROM `+table+` ORDER BY id`,
 		"name, description, time_created",
 		func(r pgx.Rows) (int64, string, []any, error) {
 			var id int64
@@ -392,8 +386,16 @@ func (im *importer) copySensors(ctx context.Context) error {
 			if err := r.Scan(&id, &name, &desc, &created); err != nil {
 				return 0, "", nil, err
 			}
-			return id, name, []any{name, desc, sqldb.Micros(created)}, checkRow("sensor_type", id, &dtbase.SensorType{Name: name, Description: desc})
+			return id, name, []any{name, desc, sqldb.Micros(created)}, checkRow(table, id, check(name, desc))
 		})
+}
+
+func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+func (im *importer) copySensors(ctx context.Context) error {
+	err := im.copyDescribed(ctx, "sensor_type", func(name string, desc *string) validator {
+		return &dtbase.SensorType{Name: name, Description: desc}
+	})
 	if err != nil {
 		return err
 	}

@@ -268,16 +268,9 @@ func (r *Runner) Run(ctx context.Context, req dtbase.RunRequest) (*dtbase.Servic
 		return nil, errShuttingDown
 	}
 	defer r.wg.Done()
-	depth, refused := r.refusal(req)
-	run, svc, err := r.store.StartRun(ctx, dtbase.RunStart{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName,
-		Parameters: req.Parameters, Status: dtbase.RunRunning, TriggeredBy: req.TriggeredBy, Timestamp: r.clock.Now(),
-		Limits: r.limits, Refused: refused})
+	run, svc, depth, err := r.record(ctx, req, dtbase.RunRunning)
 	if err != nil {
-		return nil, err
-	}
-	if refused != "" {
-		r.log.Warn("service run refused", "service", svc.Name, "run_id", run.ID, "error", refused)
-		return run, dtbase.Errorf(dtbase.EINVALID, "Service run %d refused: %s", run.ID, refused)
+		return run, err
 	}
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -286,6 +279,23 @@ func (r *Runner) Run(ctx context.Context, req dtbase.RunRequest) (*dtbase.Servic
 	defer r.deactivate(run.ID)
 	r.execute(callCtx, run, svc, nil, depth)
 	return run, nil
+}
+
+// record stores a requested run with status, or as refused (the run and
+// an EINVALID error) when refusal says so.
+func (r *Runner) record(ctx context.Context, req dtbase.RunRequest, status dtbase.RunStatus) (*dtbase.ServiceRun, *dtbase.Service, int, error) {
+	depth, refused := r.refusal(req)
+	run, svc, err := r.store.StartRun(ctx, dtbase.RunStart{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName,
+		Parameters: req.Parameters, Status: status, TriggeredBy: req.TriggeredBy, Timestamp: r.clock.Now(),
+		Limits: r.limits, Refused: refused})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if refused != "" {
+		r.log.Warn("service run refused", "service", svc.Name, "run_id", run.ID, "error", refused)
+		return run, nil, depth, dtbase.Errorf(dtbase.EINVALID, "Service run %d refused: %s", run.ID, refused)
+	}
+	return run, svc, depth, nil
 }
 
 // refusal returns the depth of a requested run, and why it is refused
@@ -324,16 +334,9 @@ func (r *Runner) Start(ctx context.Context, req dtbase.RunRequest) (*dtbase.Serv
 	if stopped {
 		return nil, errShuttingDown
 	}
-	depth, refused := r.refusal(req)
-	run, svc, err := r.store.StartRun(ctx, dtbase.RunStart{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName,
-		Parameters: req.Parameters, Status: dtbase.RunPending, TriggeredBy: req.TriggeredBy, Timestamp: r.clock.Now(),
-		Limits: r.limits, Refused: refused})
+	run, svc, depth, err := r.record(ctx, req, dtbase.RunPending)
 	if err != nil {
-		return nil, err
-	}
-	if refused != "" {
-		r.log.Warn("service run refused", "service", svc.Name, "run_id", run.ID, "error", refused)
-		return run, dtbase.Errorf(dtbase.EINVALID, "Service run %d refused: %s", run.ID, refused)
+		return run, err
 	}
 	copied := *run
 	r.background(run, svc, nil, depth)

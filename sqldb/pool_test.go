@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -30,18 +28,7 @@ func TestPoolQueues(t *testing.T) {
 	const maxConns, callers = 2, 6
 	db.SetPool(sqldb.Pool{MaxConns: maxConns})
 
-	locker, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close(ctx)
-	tx, err := locker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, "LOCK TABLE app_user IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	tx := sqldbtest.LockTable(t, dsn, "app_user")
 
 	errs := make(chan error, callers)
 	var wg sync.WaitGroup
@@ -70,7 +57,7 @@ func TestPoolQueues(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var backends int
-	if err := locker.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").Scan(&backends); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").Scan(&backends); err != nil {
 		t.Fatal(err)
 	}
 	if backends > maxConns {

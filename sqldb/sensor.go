@@ -119,31 +119,8 @@ func sensorTypesWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any)
 
 // DeleteSensorType deletes a type and its measure links.
 func (db *DB) DeleteSensorType(ctx context.Context, name string) error {
-	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, name).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", name)
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor type: %w", err)
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sensor WHERE type_id = $1`, id).Scan(&n); err != nil {
-			return fmt.Errorf("count sensors: %w", err)
-		}
-		if n > 0 {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type '%s' has %d sensor(s); delete them first", name, n)
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sensor_type WHERE id = $1`, id)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type '%s' is in use", name)
-		}
-		if err != nil {
-			return fmt.Errorf("delete sensor type: %w", err)
-		}
-		return nil
-	})
+	return db.deleteUnreferenced(ctx, "Sensor type", "sensor_type", "name", name,
+		"sensor", "type_id", "Sensor type '%s' has %d sensor(s); delete them first")
 }
 
 // ListMeasures returns every sensor measure in id order.
@@ -253,23 +230,12 @@ func (db *DB) currentPlacements(ctx context.Context, tx *sql.Tx, typeName *strin
 // placementsWhere loads the placements (alias sl) satisfying cond, keyed by
 // sensor id; cond must select at most one placement per sensor.
 func placementsWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) (map[int64]*dtbase.SensorPlacement, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT sl.sensor_id, sl.location_id, sl.installation_datetime FROM sensor_location sl WHERE `+cond, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find placements: %w", err)
-	}
 	type row struct{ sensor, loc, installed int64 }
-	var raw []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.sensor, &r.loc, &r.installed); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("find placements: %w", err)
-		}
-		raw = append(raw, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find placements: %w", err)
+	raw, err := queryAll(ctx, tx, "find placements", func(rows *sql.Rows, r *row) error {
+		return rows.Scan(&r.sensor, &r.loc, &r.installed)
+	}, `SELECT sl.sensor_id, sl.location_id, sl.installation_datetime FROM sensor_location sl WHERE `+cond, args...)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[int64]*dtbase.SensorPlacement, len(raw))
 	if len(raw) == 0 {
@@ -330,24 +296,12 @@ func (db *DB) FindSensorDetails(ctx context.Context, uniqueIdentifier string) (*
 
 // sensorHistory returns a sensor's placements, newest first.
 func sensorHistory(ctx context.Context, tx *sql.Tx, sensorID int64) ([]dtbase.SensorPlacement, error) {
-	rows, err := tx.QueryContext(ctx,
-		`SELECT location_id, installation_datetime FROM sensor_location WHERE sensor_id = $1 ORDER BY installation_datetime DESC`, sensorID)
-	if err != nil {
-		return nil, fmt.Errorf("list sensor locations: %w", err)
-	}
 	type row struct{ loc, installed int64 }
-	var raw []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.loc, &r.installed); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list sensor locations: %w", err)
-		}
-		raw = append(raw, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sensor locations: %w", err)
+	raw, err := queryAll(ctx, tx, "list sensor locations", func(rows *sql.Rows, r *row) error {
+		return rows.Scan(&r.loc, &r.installed)
+	}, `SELECT location_id, installation_datetime FROM sensor_location WHERE sensor_id = $1 ORDER BY installation_datetime DESC`, sensorID)
+	if err != nil {
+		return nil, err
 	}
 	out := []dtbase.SensorPlacement{}
 	if len(raw) == 0 {
@@ -399,31 +353,8 @@ func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtb
 
 // DeleteSensor deletes a sensor with its readings and placements.
 func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
-	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
-		}
-		var runs int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id).Scan(&runs); err != nil {
-			return fmt.Errorf("count model runs: %w", err)
-		}
-		if runs > 0 {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is referenced by %d model run(s); it cannot be deleted", uniqueIdentifier, runs)
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sensor WHERE id = $1`, id)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier)
-		}
-		if err != nil {
-			return fmt.Errorf("delete sensor: %w", err)
-		}
-		return nil
-	})
+	return db.deleteUnreferenced(ctx, "Sensor", "sensor", "unique_identifier", uniqueIdentifier,
+		"model_run", "sensor_id", "Sensor '%s' is referenced by %d model run(s); it cannot be deleted")
 }
 
 // CreateSensorPlacement records that a sensor is at a location from
@@ -506,6 +437,62 @@ func (db *DB) ListSensorPlacements(ctx context.Context, uniqueIdentifier string)
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// deleteUnreferenced deletes the row of table whose keyColumn is key, a
+// kind ("Sensor") the user knows by that key, unless rows of refTable
+// point at it through refColumn: then ECONFLICT with refMsg (formatted
+// with the key and their number). ENOTFOUND when there is no such row.
+// The table and column names are constants of the callers.
+func (db *DB) deleteUnreferenced(ctx context.Context, kind, table, keyColumn, key, refTable, refColumn, refMsg string) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE `+keyColumn+` = $1`, key).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "%s '%s' does not exist", kind, key)
+		}
+		if err != nil {
+			return fmt.Errorf("find %s: %w", table, err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+refTable+` WHERE `+refColumn+` = $1`, id).Scan(&n); err != nil {
+			return fmt.Errorf("count %s rows: %w", refTable, err)
+		}
+		if n > 0 {
+			return dtbase.Errorf(dtbase.ECONFLICT, refMsg, key, n)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
+		if isForeignKeyViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "%s '%s' is in use", kind, key)
+		}
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", table, err)
+		}
+		return nil
+	})
+}
+
+// queryAll runs query in tx and scans every row with scan, closing the
+// rows before it returns so that tx can run the next query; what names the
+// read in errors.
+func queryAll[T any](ctx context.Context, tx *sql.Tx, what string, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }

@@ -309,20 +309,20 @@ func (h *Handler) addSparkline(ctx context.Context, row *latestRow, sensorID int
 	rm := dtbase.ReadingMeasure{SensorID: sensorID, MeasureID: row.MeasureID, UniqueIdentifier: row.Sensor,
 		MeasureName: row.Measure, MeasureUnits: strPtr(row.Units), Datatype: row.Datatype}
 	from, to := row.Time.Add(-24*time.Hour), row.Time
-	ds := newDownsampler(from, to, 48)
-	err := h.store.ScanReadings(ctx, rm, from, to, func(rd dtbase.Reading) error {
-		f, _ := numeric(rd.Value)
-		ds.add(rd.Time.UnixMicro(), f)
-		return nil
-	})
+	pts, sum, err := dtbase.PlotReadings(ctx, h.store, rm, from, to, 96)
 	if err != nil {
 		return err
 	}
-	t, v := ds.points()
+	t, v := plotArrays(pts)
 	row.Spark = sparkline(t, v, 120, 28)
 	var interval time.Duration
-	if ds.count >= 2 && len(t) >= 2 {
-		interval = time.Duration((ds.last - ds.first) / (ds.count - 1) * int64(time.Microsecond))
+	if sum.Count >= 2 {
+		// The newest reading is row.Time, the end of the range.
+		first, err := h.firstReading(ctx, rm, from, to)
+		if err != nil {
+			return err
+		}
+		interval = to.Sub(first) / time.Duration(sum.Count-1)
 	}
 	row.Stale = isStale(now.Sub(row.Time), interval)
 	h.intervals.put(k, intervalEntry{interval: interval, measured: now, spark: row.Spark, sparkAt: row.Time})

@@ -191,10 +191,14 @@ func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session)
 	h.render(w, r, http.StatusOK, "schema.html", v)
 }
 
-// formCoordinates reads one input per identifier of the schema, named
-// "id_<identifier name>", in the identifier's datatype. With partial set,
-// empty inputs are left out.
-func formCoordinates(r *http.Request, sc *dtbase.LocationSchema, partial bool) (dtbase.Coordinates, error) {
+// formCoordinates reads one input per identifier of the named schema,
+// named "id_<identifier name>", in the identifier's datatype. With partial
+// set, empty inputs are left out.
+func (h *Handler) formCoordinates(r *http.Request, schema string, partial bool) (dtbase.Coordinates, error) {
+	sc, err := h.store.FindLocationSchema(r.Context(), schema)
+	if err != nil {
+		return nil, err
+	}
 	coords := dtbase.Coordinates{}
 	for _, id := range sc.Identifiers {
 		text := r.PostFormValue("id_" + id.Name)
@@ -219,11 +223,7 @@ func (h *Handler) createLocation(r *http.Request, s *session) (string, string, e
 	ctx := r.Context()
 	name := r.PostFormValue("schema")
 	back := schemaURL(name)
-	sc, err := h.store.FindLocationSchema(ctx, name)
-	if err != nil {
-		return back, "", err
-	}
-	coords, err := formCoordinates(r, sc, false)
+	coords, err := h.formCoordinates(r, name, false)
 	if err != nil {
 		return back, "", err
 	}
@@ -256,15 +256,11 @@ func (h *Handler) editLocation(r *http.Request, s *session) (string, string, err
 	ctx := r.Context()
 	name := r.PostFormValue("schema")
 	back := schemaURL(name)
-	sc, err := h.store.FindLocationSchema(ctx, name)
+	update, err := h.formCoordinates(r, name, true)
 	if err != nil {
 		return back, "", err
 	}
 	l, err := h.locationByID(r, name)
-	if err != nil {
-		return back, "", err
-	}
-	update, err := formCoordinates(r, sc, true)
 	if err != nil {
 		return back, "", err
 	}
@@ -363,7 +359,7 @@ func (h *Handler) scene(r *http.Request, sc *dtbase.LocationSchema, axes [3]int,
 			return nil, err
 		}
 		for _, l := range latest {
-			f, ok := numeric(l.Value)
+			f, ok := l.Value.Float()
 			if !ok || l.Datatype == dtbase.Boolean {
 				continue
 			}
@@ -386,7 +382,7 @@ func (h *Handler) scene(r *http.Request, sc *dtbase.LocationSchema, axes [3]int,
 		p := scenePoint{Label: coordsText(&l)}
 		for a, i := range axes {
 			if i >= 0 {
-				p.P[a], _ = numeric(l.Values[i])
+				p.P[a], _ = l.Values[i].Float()
 			}
 		}
 		for _, id := range at[l.ID] {

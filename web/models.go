@@ -261,7 +261,7 @@ func buildRunPlot(cmp *dtbase.ModelRunComparison, history []dtbase.ModelPoint) *
 			step = (len(observed) + maxObservedPoints - 1) / maxObservedPoints
 		}
 		for i := 0; i < len(observed); i += step {
-			if f, ok := numeric(observed[i].Value); ok {
+			if f, ok := observed[i].Value.Float(); ok {
 				rs.T = append(rs.T, float64(observed[i].Time.UnixMicro())/1e6)
 				rs.V = append(rs.V, f)
 			}
@@ -287,7 +287,7 @@ func buildRunPlot(cmp *dtbase.ModelRunComparison, history []dtbase.ModelPoint) *
 			rs.Label += " (" + o.Measure.Units + ")"
 		}
 		for _, pt := range o.Points {
-			if f, ok := numeric(pt.Value); ok {
+			if f, ok := pt.Value.Float(); ok {
 				rs.T = append(rs.T, float64(pt.Time.UnixMicro())/1e6)
 				rs.V = append(rs.V, f)
 			}

@@ -2,17 +2,15 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
-	"fmt"
 	"math"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -154,21 +152,11 @@ func (h *Handler) defaultFrom(ctx context.Context, sensors []string, measures []
 			if err != nil {
 				return from, err
 			}
-			first := func(lo, hi time.Time) (t time.Time, err error) {
-				err = h.store.ScanReadings(ctx, rm, lo, hi, func(rd dtbase.Reading) error {
-					t = rd.Time
-					return errStop
-				})
-				if errors.Is(err, errStop) {
-					err = nil
-				}
-				return t, err
-			}
-			t, err := first(time.Unix(0, 0), from.Add(-time.Microsecond))
+			t, err := h.firstReading(ctx, rm, time.Unix(0, 0), from.Add(-time.Microsecond))
 			if err != nil || !t.IsZero() {
 				return from, err
 			}
-			if t, err = first(from, end); err != nil {
+			if t, err = h.firstReading(ctx, rm, from, end); err != nil {
 				return from, err
 			}
 			if !t.IsZero() && t.Before(earliest) {
@@ -180,6 +168,19 @@ func (h *Handler) defaultFrom(ctx context.Context, sensors []string, measures []
 		return from, nil
 	}
 	return earliest.Truncate(time.Minute), nil
+}
+
+// firstReading returns the time of the first reading of rm in [lo, hi],
+// or the zero time when there is none.
+func (h *Handler) firstReading(ctx context.Context, rm dtbase.ReadingMeasure, lo, hi time.Time) (t time.Time, err error) {
+	err = h.store.ScanReadings(ctx, rm, lo, hi, func(rd dtbase.Reading) error {
+		t = rd.Time
+		return errStop
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return t, err
 }
 
 // explorerData is the explorer page's model. The URL holds the whole state:
@@ -431,24 +432,16 @@ func rangeParams(q url.Values) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// seriesStats summarises a series over the whole requested range.
-type seriesStats struct {
-	Count int64    `json:"count"`
-	Min   *float64 `json:"min"`
-	Max   *float64 `json:"max"`
-	Mean  *float64 `json:"mean"`
-}
-
 // seriesAnswer is a series for uPlot: parallel arrays of Unix seconds and
 // values (booleans as 0/1), with the statistics of the full range.
 type seriesAnswer struct {
-	Sensor      string      `json:"sensor"`
-	Measure     string      `json:"measure"`
-	Units       string      `json:"units"`
-	T           []float64   `json:"t"`
-	V           []float64   `json:"v"`
-	Downsampled bool        `json:"downsampled"`
-	Stats       seriesStats `json:"stats"`
+	Sensor      string                `json:"sensor"`
+	Measure     string                `json:"measure"`
+	Units       string                `json:"units"`
+	T           []float64             `json:"t"`
+	V           []float64             `json:"v"`
+	Downsampled bool                  `json:"downsampled"`
+	Stats       dtbase.ReadingSummary `json:"stats"`
 }
 
 // seriesJSON answers /ui/api/series?sensor=&measure=<id>&from=&to=&points=
@@ -473,18 +466,13 @@ func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session)
 	if p, err := strconv.Atoi(q.Get("points")); err == nil && p >= 2 && p < points {
 		points = p
 	}
-	ds, err := h.scanDownsampled(ctx, rm, from, to, points/2)
+	pts, sum, err := dtbase.PlotReadings(ctx, h.store, rm, from, to, points)
 	if err != nil {
 		return err
 	}
-	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits)}
-	ans.T, ans.V = ds.points()
-	ans.Stats.Count = ds.count
-	if ds.count > 0 && rm.Datatype != dtbase.Boolean {
-		mean := ds.sum / float64(ds.count)
-		ans.Stats.Min, ans.Stats.Max, ans.Stats.Mean = &ds.lo, &ds.hi, &mean
-	}
-	ans.Downsampled = int64(len(ans.T)) < ds.count
+	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits),
+		Downsampled: int64(len(pts)) < sum.Count, Stats: sum}
+	ans.T, ans.V = plotArrays(pts)
 	body, err := toJSON(ans)
 	if err != nil {
 		return err
@@ -495,158 +483,15 @@ func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session)
 	return nil
 }
 
-// scanParts is how many time slices of a series are read at once: long
-// ranges are split so that the database reads them on several cores.
-const scanParts = 2
-
-// scanDownsampled reads [from, to] of a series into a downsampler of n
-// buckets, in scanParts concurrent slices whose buckets are merged.
-func (h *Handler) scanDownsampled(ctx context.Context, rm dtbase.ReadingMeasure, from, to time.Time, n int) (*downsampler, error) {
-	parts := make([]*downsampler, scanParts)
-	errs := make([]error, scanParts)
-	span := to.Sub(from)
-	var wg sync.WaitGroup
-	for i := range parts {
-		parts[i] = newDownsampler(from, to, n)
-		lo := from.Add(span / scanParts * time.Duration(i)).Truncate(time.Microsecond)
-		hi := to
-		if i < scanParts-1 {
-			hi = from.Add(span / scanParts * time.Duration(i+1)).Truncate(time.Microsecond).Add(-time.Microsecond)
-		}
-		if i > 0 && !lo.After(from) || hi.Before(lo) {
-			continue
-		}
-		wg.Add(1)
-		go func(ds *downsampler, lo, hi time.Time, err *error) {
-			defer wg.Done()
-			*err = h.store.ScanReadings(ctx, rm, lo, hi, func(rd dtbase.Reading) error {
-				f, _ := numeric(rd.Value)
-				ds.add(rd.Time.UnixMicro(), f)
-				return nil
-			})
-		}(parts[i], lo, hi, &errs[i])
+// plotArrays returns the times (Unix seconds) and values (booleans as 0
+// and 1) of readings, as uPlot and the sparklines take them.
+func plotArrays(pts []dtbase.Reading) (t, v []float64) {
+	t, v = make([]float64, len(pts)), make([]float64, len(pts))
+	for i, p := range pts {
+		t[i] = float64(p.Time.UnixMicro()) / 1e6
+		v[i], _ = p.Value.Float()
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range parts[1:] {
-		parts[0].merge(p)
-	}
-	return parts[0], nil
-}
-
-// downsampler keeps, for each of n equal time buckets of [from, to], the
-// minimum and the maximum reading, so that a plot of at most 2n points
-// keeps every peak and trough; and it sums up the whole series. Memory is
-// O(n) whatever the number of readings.
-type downsampler struct {
-	from, span int64
-	buckets    []bucket
-	count      int64
-	sum        float64
-	lo, hi     float64
-	first      int64 // the earliest time seen
-	last       int64 // the latest time seen
-}
-
-type bucket struct {
-	n          int
-	tMin, tMax int64
-	vMin, vMax float64
-}
-
-func newDownsampler(from, to time.Time, n int) *downsampler {
-	return &downsampler{from: from.UnixMicro(), span: to.UnixMicro() - from.UnixMicro() + 1,
-		buckets: make([]bucket, max(n, 1)), lo: math.Inf(1), hi: math.Inf(-1)}
-}
-
-func (d *downsampler) add(t int64, v float64) {
-	if d.count == 0 || t < d.first {
-		d.first = t
-	}
-	d.last = max(d.last, t)
-	d.count++
-	d.sum += v
-	d.lo, d.hi = math.Min(d.lo, v), math.Max(d.hi, v)
-	i := int((t - d.from) * int64(len(d.buckets)) / d.span)
-	i = min(max(i, 0), len(d.buckets)-1)
-	b := &d.buckets[i]
-	if b.n == 0 || v < b.vMin {
-		b.tMin, b.vMin = t, v
-	}
-	if b.n == 0 || v > b.vMax {
-		b.tMax, b.vMax = t, v
-	}
-	b.n++
-}
-
-// merge adds what another downsampler of the same buckets has seen.
-func (d *downsampler) merge(o *downsampler) {
-	if o.count > 0 && (d.count == 0 || o.first < d.first) {
-		d.first = o.first
-	}
-	d.last = max(d.last, o.last)
-	d.count += o.count
-	d.sum += o.sum
-	d.lo, d.hi = math.Min(d.lo, o.lo), math.Max(d.hi, o.hi)
-	for i := range d.buckets {
-		a, b := &d.buckets[i], o.buckets[i]
-		switch {
-		case b.n == 0:
-		case a.n == 0:
-			*a = b
-		default:
-			if b.vMin < a.vMin || (b.vMin == a.vMin && b.tMin < a.tMin) {
-				a.tMin, a.vMin = b.tMin, b.vMin
-			}
-			if b.vMax > a.vMax || (b.vMax == a.vMax && b.tMax < a.tMax) {
-				a.tMax, a.vMax = b.tMax, b.vMax
-			}
-			a.n += b.n
-		}
-	}
-}
-
-// points returns the kept readings in time order, times in Unix seconds.
-func (d *downsampler) points() (ts, vs []float64) {
-	ts, vs = []float64{}, []float64{}
-	emit := func(t int64, v float64) {
-		ts = append(ts, float64(t)/1e6)
-		vs = append(vs, v)
-	}
-	for _, b := range d.buckets {
-		switch {
-		case b.n == 0:
-		case b.tMin == b.tMax:
-			emit(b.tMin, b.vMin)
-		case b.tMin < b.tMax:
-			emit(b.tMin, b.vMin)
-			emit(b.tMax, b.vMax)
-		default:
-			emit(b.tMax, b.vMax)
-			emit(b.tMin, b.vMin)
-		}
-	}
-	return ts, vs
-}
-
-// numeric reads a value as a float; booleans are 0 and 1.
-func numeric(v dtbase.Value) (float64, bool) {
-	switch v.Kind {
-	case dtbase.KindFloat:
-		return v.F, true
-	case dtbase.KindInteger:
-		return float64(v.I), true
-	case dtbase.KindBoolean:
-		if v.B {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
+	return t, v
 }
 
 // readingsCSV streams every reading of the given series (sensor and
@@ -669,35 +514,37 @@ func (h *Handler) readingsCSV(w http.ResponseWriter, r *http.Request, s *session
 			return err
 		}
 	}
-	name := "readings"
+	uid, names := "readings", []string(nil)
 	if len(rms) == 1 {
-		name = rms[0].UniqueIdentifier + "_" + rms[0].MeasureName
+		uid, names = rms[0].UniqueIdentifier, []string{rms[0].MeasureName}
 	}
-	name = strings.Map(func(c rune) rune {
-		if c == '"' || c == '\\' || c == '/' || c < ' ' {
-			return '_'
-		}
-		return c
-	}, name)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"timestamp", "sensor", "measure", "units", "value"})
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": dtbase.ReadingCSVFileName(uid, names)}))
+	buf := append(make([]byte, 0, 64<<10), dtbase.ReadingCSVHeader...)
+	wrote := false // once a chunk is out, an error can no longer be a JSON answer
 	for _, rm := range rms {
-		units := derefString(rm.MeasureUnits)
-		buf := make([]byte, 0, 40)
+		prefix := dtbase.AppendReadingCSVPrefix(nil, rm)
 		err := h.store.ScanReadings(ctx, rm, from, to, func(rd dtbase.Reading) error {
-			buf = dtbase.AppendTime(buf[:0], rd.Time)
-			return cw.Write([]string{string(buf), rm.UniqueIdentifier, rm.MeasureName, units, rd.Value.String()})
+			buf = dtbase.AppendReadingCSVRow(buf, prefix, rd)
+			if len(buf) >= 60<<10 {
+				wrote = true
+				_, err := w.Write(buf)
+				buf = buf[:0]
+				return err
+			}
+			return nil
 		})
+		if err != nil && !wrote {
+			return err
+		}
 		if err != nil {
 			// The header is sent; all we can do is end the file visibly.
 			h.log.Error("csv download failed", "err", err)
-			cw.Write([]string{"# download failed: " + dtbase.ErrorMessage(err)})
+			buf = append(buf, "# download failed: "+dtbase.ErrorMessage(err)+"\r\n"...)
 			break
 		}
 	}
-	cw.Flush()
+	w.Write(buf)
 	return nil
 }
 

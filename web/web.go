@@ -24,7 +24,7 @@ type Config struct {
 	Secret []byte
 	// SessionTTL is how long a session lives without a request (default 1 h).
 	SessionTTL time.Duration
-	// BcryptCost is the cost of new password hashes (default 12).
+	// BcryptCost is the cost of new password hashes (0: auth's default).
 	BcryptCost int
 	// Services runs a service on demand; nil hides "Run now".
 	Services dtbase.ServiceRunner
@@ -53,9 +53,6 @@ type Handler struct {
 func New(cfg Config) *Handler {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = time.Hour
-	}
-	if cfg.BcryptCost == 0 {
-		cfg.BcryptCost = 12
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

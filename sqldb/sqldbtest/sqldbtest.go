@@ -61,3 +61,24 @@ func Open(tb testing.TB) *sqldb.DB {
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// LockTable connects to the PostgreSQL database dsn and takes an exclusive
+// lock on table in a transaction, so that queries of the table wait until
+// the test ends the transaction. The connection closes with the test.
+func LockTable(tb testing.TB, dsn, table string) pgx.Tx {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close(ctx) })
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{table}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		tb.Fatal(err)
+	}
+	return tx
+}
