@@ -41,6 +41,7 @@ type DB struct {
 	Dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	group   *groupCommit // small inserts, committed together
 
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
@@ -67,9 +68,19 @@ func OpenNoMigrate(ctx context.Context, dsn string) (*DB, error) { return open(c
 
 func open(ctx context.Context, dsn string) (*DB, error) {
 	if IsPostgresURL(dsn) {
-		return openPostgres(ctx, dsn)
+		db, err := openPostgres(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.startGroupCommit()
+		return db, nil
 	}
-	return openSQLite(ctx, dsn)
+	db, err := openSQLite(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.startGroupCommit()
+	return db, nil
 }
 
 // IsPostgresURL reports whether dsn names a PostgreSQL database.
@@ -165,6 +176,9 @@ func utcNow() time.Time { return time.Now().UTC() }
 
 // Close releases all connections.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {

@@ -415,6 +415,9 @@ func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 		if runs > 0 {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is referenced by %d model run(s); it cannot be deleted", uniqueIdentifier, runs)
 		}
+		if err := deleteSensorReadings(ctx, db.Dialect, tx, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sensor WHERE id = $1`, id)
 		if isForeignKeyViolation(err) {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier)

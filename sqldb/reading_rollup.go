@@ -1,0 +1,241 @@
+package sqldb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dtbase/dtbase"
+)
+
+// Rollups are pre-aggregated buckets per series at a few fixed widths, so
+// that a plot or an aggregate of any range reads O(buckets) rows instead of
+// every reading. They are rewritten in the readings' own transaction, from
+// the rows of the touched buckets: a reader never sees readings without
+// their rollups or the reverse, a late reading or a duplicate needs no
+// special case, and no queue or background worker has to be run, watched
+// and drained on exactly one replica. The cost is paid by the writer, in
+// proportion to the buckets it touches: the finest width is recomputed
+// from readings, each coarser one from the width below it.
+
+// rollupWidths are the bucket widths in seconds, finest first; each
+// divides the next.
+var rollupWidths = []int64{60, 3600, 86400}
+
+// rollupRow is one bucket of a series: the summary of its readings, with
+// values as doubles (exact for the 32-bit integers and booleans stored).
+type rollupRow struct {
+	bucket          int64 // start, µs
+	n               int64
+	sum             float64
+	min, max        float64
+	minTs, maxTs    int64 // the earliest reading holding min, max
+	first, last     float64
+	firstTs, lastTs int64
+}
+
+// add folds o, which holds only later readings, into r. Of equal extremes
+// the earlier one is kept, as a scan of the readings keeps it.
+func (r *rollupRow) add(o *rollupRow) {
+	if r.n == 0 {
+		b := r.bucket
+		*r = *o
+		r.bucket = b
+		return
+	}
+	r.n += o.n
+	r.sum += o.sum
+	if o.min < r.min {
+		r.min, r.minTs = o.min, o.minTs
+	}
+	if o.max > r.max {
+		r.max, r.maxTs = o.max, o.maxTs
+	}
+	r.last, r.lastTs = o.last, o.lastTs
+}
+
+// single is the bucket of one reading.
+func single(ts int64, v float64) rollupRow {
+	return rollupRow{n: 1, sum: v, min: v, max: v, minTs: ts, maxTs: ts, first: v, firstTs: ts, last: v, lastTs: ts}
+}
+
+// rolledUp reports whether a datatype has rollups: strings have no order
+// a plot could use.
+func rolledUp(d dtbase.Datatype) bool { return d != dtbase.String }
+
+// readingAsDouble is the value column of a readings table as a double.
+func readingAsDouble(d dtbase.Datatype) string {
+	if d == dtbase.Boolean {
+		return "CASE WHEN value THEN 1.0 ELSE 0.0 END"
+	}
+	return "CAST(value AS DOUBLE PRECISION)"
+}
+
+// scanRawAsRows calls fn with each reading of m in [lo, hi] as a bucket of
+// one, in time order.
+func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
+	rows, err := q.QueryContext(ctx, "SELECT ts, "+readingAsDouble(m.Datatype)+" FROM "+readingTable(m.Datatype)+
+		" WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts", m.SensorID, m.MeasureID, lo, hi)
+	if err != nil {
+		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	defer rows.Close()
+	var ts int64
+	var v float64
+	for rows.Next() {
+		if err := rows.Scan(&ts, &v); err != nil {
+			return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
+		}
+		r := single(ts, v)
+		r.bucket = ts
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	return nil
+}
+
+const rollupColumns = "bucket, n, vsum, vmin, min_ts, vmax, max_ts, first_v, first_ts, last_v, last_ts"
+
+// scanRollups calls fn with the stored buckets of width w (seconds) of m
+// whose start is in [lo, hi], in time order.
+func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
+	rows, err := q.QueryContext(ctx, "SELECT "+rollupColumns+" FROM reading_rollup"+
+		" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket",
+		m.SensorID, m.MeasureID, w, lo, hi)
+	if err != nil {
+		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	defer rows.Close()
+	var r rollupRow
+	for rows.Next() {
+		if err := rows.Scan(&r.bucket, &r.n, &r.sum, &r.min, &r.minTs, &r.max, &r.maxTs, &r.first, &r.firstTs, &r.last, &r.lastTs); err != nil {
+			return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	return nil
+}
+
+// refreshRollups recomputes, for every series the transaction wrote, the
+// buckets of every width that overlap the span written.
+//
+// On PostgreSQL, two transactions writing one series would each compute
+// its buckets without the other's uncommitted readings; a transaction
+// lock per series, taken in one order, makes the second wait and then
+// read what the first committed.
+func (rt *readingTx) refreshRollups(ctx context.Context) error {
+	keys := make([]seriesKey, 0, len(rt.touched))
+	for k, sp := range rt.touched {
+		if rolledUp(sp.dt) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b seriesKey) int {
+		if c := cmp.Compare(a.sensor, b.sensor); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.measure, b.measure)
+	})
+	for _, k := range keys {
+		sp := rt.touched[k]
+		if rt.db.Dialect == Postgres {
+			if _, err := rt.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`,
+				int32(k.sensor), int32(k.measure)); err != nil {
+				return fmt.Errorf("lock series for rollups: %w", err)
+			}
+		}
+		m := dtbase.ReadingMeasure{SensorID: k.sensor, MeasureID: k.measure, Datatype: sp.dt, UniqueIdentifier: strconv.FormatInt(k.sensor, 10)}
+		if err := rebuildRollups(ctx, rt.db.Dialect, rt.tx, m, sp.lo, sp.hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuildRollups rewrites the buckets of m that overlap [lo, hi] at every
+// width: the finest from the readings, each coarser from the one below.
+func rebuildRollups(ctx context.Context, d Dialect, tx *sql.Tx, m dtbase.ReadingMeasure, lo, hi int64) error {
+	var prev int64
+	for _, ws := range rollupWidths {
+		w := ws * 1e6
+		blo, bhi := floorDiv(lo, w)*w, floorDiv(hi, w)*w
+		var out []rollupRow
+		cur := -1
+		fold := func(r *rollupRow) error {
+			b := floorDiv(r.bucket, w) * w
+			if cur < 0 || out[cur].bucket != b {
+				out = append(out, rollupRow{bucket: b})
+				cur = len(out) - 1
+			}
+			out[cur].add(r)
+			return nil
+		}
+		var err error
+		if prev == 0 {
+			err = scanRawAsRows(ctx, tx, m, blo, bhi+w-1, fold)
+		} else {
+			err = scanRollups(ctx, tx, m, prev, blo, bhi+w-1, fold)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5`,
+			m.SensorID, m.MeasureID, ws, blo, bhi); err != nil {
+			return fmt.Errorf("rewrite rollups: %w", err)
+		}
+		if err := insertRollups(ctx, d, tx, m, ws, out); err != nil {
+			return err
+		}
+		prev = ws
+	}
+	return nil
+}
+
+// rollupInsertChunk bounds the rows of one INSERT (11 parameters each,
+// plus 3).
+const rollupInsertChunk = 500
+
+func insertRollups(ctx context.Context, d Dialect, tx *sql.Tx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow) error {
+	for start := 0; start < len(rows); start += rollupInsertChunk {
+		chunk := rows[start:min(start+rollupInsertChunk, len(rows))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO reading_rollup (sensor_id, measure_id, width, " + rollupColumns + ") VALUES ")
+		args := make([]any, 0, 3+11*len(chunk))
+		args = append(args, m.SensorID, m.MeasureID, ws)
+		p := func(k int) string {
+			if d == Postgres {
+				return "$" + strconv.Itoa(k)
+			}
+			return "?" + strconv.Itoa(k)
+		}
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(" + p(1) + "," + p(2) + "," + p(3))
+			for range 11 {
+				args = append(args, nil)
+				b.WriteString("," + p(len(args)))
+			}
+			b.WriteString(")")
+			copy(args[len(args)-11:], []any{r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs})
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("write rollups: %w", err)
+		}
+	}
+	return nil
+}
