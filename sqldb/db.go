@@ -43,6 +43,10 @@ type DB struct {
 	read    *sql.DB
 	group   *groupCommit // small inserts, committed together
 
+	// noRollupReads makes reads compute from the readings alone: the
+	// reference the rollup tests compare against.
+	noRollupReads bool
+
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 }

@@ -48,7 +48,7 @@ type readingTx struct {
 	conn   *sql.Conn // PostgreSQL: the transaction's connection, for COPY
 	cache  map[readingKey]dtbase.ReadingMeasure
 	locked map[int64]bool
-	stmts  map[string]*sql.Stmt // SQLite: prepared multi-row statements by table and row count
+	stmts  map[string]*sql.Stmt      // SQLite: prepared multi-row statements by table and row count
 	staged map[dtbase.Datatype]int64 // rows staged and not yet moved
 	ord    int64                     // the next staging ordinal
 	moved  int64                     // staged rows with ord below this are moved
