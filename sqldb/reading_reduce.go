@@ -176,7 +176,7 @@ func (db *DB) DownsampleReadings(ctx context.Context, m dtbase.ReadingMeasure, f
 		if r.firstTs > last {
 			return errStopScan // rows written after the extent was read
 		}
-		p := (r.bucket - g.origin) / g.pixel
+		p := g.of(r.bucket)
 		if cur.n > 0 && p != pixel {
 			if err := flush(); err != nil {
 				return err
@@ -193,17 +193,17 @@ func (db *DB) DownsampleReadings(ctx context.Context, m dtbase.ReadingMeasure, f
 	return flush()
 }
 
-// grid is how a downsampled read cuts [first, last] into pixels: pixel k
-// is [origin + k·pixel, origin + (k+1)·pixel). Width is the rollup width in
-// seconds the pixels are multiples of, or 0.
+// grid is how a downsampled read cuts [first, last] into pixels: a
+// reading at ts is in pixel (floor(ts, width) - origin) / pixel, where
+// floor rounds down to a multiple of the rollup width (seconds), if any.
+// Pixels are thus unions of whole rollup buckets.
 type grid struct {
 	origin, pixel, width int64
 }
 
 // downsampleGrid picks the coarsest rollup width that fits n times in the
-// span, with pixels of whole multiples of it, at most n of them. Below the
-// finest width the pixels are n equal parts of the span, as they were
-// before rollups.
+// span, and n pixels of whole buckets of it. Below the finest width the
+// pixels are n equal parts of the span, as they were before rollups.
 func downsampleGrid(first, last, n int64) grid {
 	for i := len(rollupWidths) - 1; i >= 0; i-- {
 		w := rollupWidths[i] * 1e6
@@ -211,11 +211,19 @@ func downsampleGrid(first, last, n int64) grid {
 			continue
 		}
 		origin := floorDiv(first, w) * w
-		// pixel > (last-origin)/n, so every timestamp falls in [0, n).
-		return grid{origin: origin, pixel: ((last-origin)/(n*w) + 1) * w, width: rollupWidths[i]}
+		// pixel > (floor(last)-origin)/n, so every bucket falls in [0, n).
+		return grid{origin: origin, pixel: (floorDiv(last, w)*w-origin)/n + 1, width: rollupWidths[i]}
 	}
-	// width > span/n, so every timestamp falls in [0, n).
 	return grid{origin: first, pixel: (last-first)/n + 1}
+}
+
+// of returns the pixel of a bucket or reading starting at ts.
+func (g grid) of(ts int64) int64 {
+	if g.width > 0 {
+		w := g.width * 1e6
+		ts = floorDiv(ts, w) * w
+	}
+	return (ts - g.origin) / g.pixel
 }
 
 // feedRange calls fn, in time order, with buckets that hold every reading

@@ -145,8 +145,9 @@ func aggregate(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to tim
 }
 
 // referenceDownsample is the documented downsampling computed from all
-// readings: pixels of whole multiples of the coarsest rollup width (1 min,
-// 1 h, 1 day) that fits points/2 times in the span, each giving its
+// readings: points/2 pixels made of whole buckets of the coarsest rollup
+// width (1 min, 10 min, 1 h, 6 h, 1 day) that fits points/2 times in the
+// span, each giving its
 // earliest minimum and maximum in time order, or its one or two readings.
 func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) []dtbase.Reading {
 	var in []dtbase.Reading
@@ -160,14 +161,16 @@ func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) [
 	}
 	first, last := in[0].Time.UnixMicro(), in[len(in)-1].Time.UnixMicro()
 	n := int64(points / 2)
-	origin, pixel := first, (last-first)/n+1
-	for _, w := range []int64{86400e6, 3600e6, 60e6} {
-		if w*n <= last-first {
-			origin = first - ((first%w)+w)%w
-			pixel = ((last-origin)/(n*w) + 1) * w
+	origin, pixel, w := first, (last-first)/n+1, int64(1)
+	for _, ws := range []int64{86400e6, 21600e6, 3600e6, 600e6, 60e6} {
+		if ws*n <= last-first {
+			w = ws
+			origin = floor(first, w)
+			pixel = (floor(last, w)-origin)/n + 1
 			break
 		}
 	}
+	pixelOf := func(r dtbase.Reading) int64 { return (floor(r.Time.UnixMicro(), w) - origin) / pixel }
 	rank := func(v dtbase.Value) float64 {
 		switch v.Kind {
 		case dtbase.KindInteger:
@@ -182,10 +185,10 @@ func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) [
 	}
 	var out []dtbase.Reading
 	for i := 0; i < len(in); {
-		p := (in[i].Time.UnixMicro() - origin) / pixel
+		p := pixelOf(in[i])
 		j := i
 		lo, hi := i, i
-		for j < len(in) && (in[j].Time.UnixMicro()-origin)/pixel == p {
+		for j < len(in) && pixelOf(in[j]) == p {
 			if rank(in[j].Value) < rank(in[lo].Value) {
 				lo = j
 			}
@@ -206,3 +209,5 @@ func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) [
 	}
 	return out
 }
+
+func floor(ts, w int64) int64 { return ts - ((ts%w)+w)%w }

@@ -158,22 +158,29 @@ func (h *Handler) addSparkline(ctx context.Context, row *latestRow, sensorID int
 	rm := dtbase.ReadingMeasure{SensorID: sensorID, MeasureID: row.MeasureID, UniqueIdentifier: row.Sensor,
 		MeasureName: row.Measure, MeasureUnits: strPtr(row.Units), Datatype: row.Datatype}
 	from, to := row.Time.Add(-24*time.Hour), row.Time
-	ds := newDownsampler(from, to, 48)
-	err := h.store.ScanReadings(ctx, rm, from, to, func(rd dtbase.Reading) error {
+	var t, v []float64
+	err := h.store.DownsampleReadings(ctx, rm, from, to, 96, func(rd dtbase.Reading) error {
 		f, _ := numeric(rd.Value)
-		ds.add(rd.Time.UnixMicro(), f)
+		t, v = append(t, float64(rd.Time.UnixMicro())/1e6), append(v, f)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	t, v := ds.points()
 	row.Spark = sparkline(t, v, 120, 28)
-	if ds.count < 2 || len(t) < 2 {
+	if len(t) < 2 {
 		row.Stale = age > 24*time.Hour
 		return nil
 	}
-	interval := time.Duration((ds.last - ds.first) / (ds.count - 1) * int64(time.Microsecond))
+	var count int64
+	if err := h.store.AggregateReadings(ctx, rm, from, to, time.Hour, func(b dtbase.ReadingBucket) error {
+		count += b.Count
+		return nil
+	}); err != nil {
+		return err
+	}
+	// The first point is within one pixel (15 min) of the first reading.
+	interval := time.Duration((t[len(t)-1] - t[0]) / float64(max(count-1, 1)) * float64(time.Second))
 	row.Stale = age > max(3*interval, 5*time.Minute)
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -394,18 +393,21 @@ func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session)
 	if p, err := strconv.Atoi(q.Get("points")); err == nil && p >= 2 && p < points {
 		points = p
 	}
-	ds, err := h.scanDownsampled(ctx, rm, from, to, points/2)
+	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits), T: []float64{}, V: []float64{}}
+	err = h.store.DownsampleReadings(ctx, rm, from, to, points, func(rd dtbase.Reading) error {
+		f, _ := numeric(rd.Value)
+		ans.T, ans.V = append(ans.T, float64(rd.Time.UnixMicro())/1e6), append(ans.V, f)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits)}
-	ans.T, ans.V = ds.points()
-	ans.Stats.Count = ds.count
-	if ds.count > 0 && rm.Datatype != dtbase.Boolean {
-		mean := ds.sum / float64(ds.count)
-		ans.Stats.Min, ans.Stats.Max, ans.Stats.Mean = &ds.lo, &ds.hi, &mean
+	st, err := h.rangeStats(ctx, rm, from, to)
+	if err != nil {
+		return err
 	}
-	ans.Downsampled = int64(len(ans.T)) < ds.count
+	ans.Stats = st
+	ans.Downsampled = int64(len(ans.T)) < st.Count
 	body, err := toJSON(ans)
 	if err != nil {
 		return err
@@ -416,142 +418,33 @@ func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session)
 	return nil
 }
 
-// scanParts is how many time slices of a series are read at once: long
-// ranges are split so that the database reads them on several cores.
-const scanParts = 2
-
-// scanDownsampled reads [from, to] of a series into a downsampler of n
-// buckets, in scanParts concurrent slices whose buckets are merged.
-func (h *Handler) scanDownsampled(ctx context.Context, rm dtbase.ReadingMeasure, from, to time.Time, n int) (*downsampler, error) {
-	parts := make([]*downsampler, scanParts)
-	errs := make([]error, scanParts)
-	span := to.Sub(from)
-	var wg sync.WaitGroup
-	for i := range parts {
-		parts[i] = newDownsampler(from, to, n)
-		lo := from.Add(span / scanParts * time.Duration(i)).Truncate(time.Microsecond)
-		hi := to
-		if i < scanParts-1 {
-			hi = from.Add(span / scanParts * time.Duration(i+1)).Truncate(time.Microsecond).Add(-time.Microsecond)
+// rangeStats sums up a series over [from, to] from day buckets, which the
+// store reads from its rollups.
+func (h *Handler) rangeStats(ctx context.Context, rm dtbase.ReadingMeasure, from, to time.Time) (seriesStats, error) {
+	var st seriesStats
+	var sum, lo, hi float64
+	err := h.store.AggregateReadings(ctx, rm, from, to, 24*time.Hour, func(b dtbase.ReadingBucket) error {
+		s, _ := numeric(b.Sum)
+		l, _ := numeric(b.Min)
+		u, _ := numeric(b.Max)
+		if st.Count == 0 || l < lo {
+			lo = l
 		}
-		if i > 0 && !lo.After(from) || hi.Before(lo) {
-			continue
+		if st.Count == 0 || u > hi {
+			hi = u
 		}
-		wg.Add(1)
-		go func(ds *downsampler, lo, hi time.Time, err *error) {
-			defer wg.Done()
-			*err = h.store.ScanReadings(ctx, rm, lo, hi, func(rd dtbase.Reading) error {
-				f, _ := numeric(rd.Value)
-				ds.add(rd.Time.UnixMicro(), f)
-				return nil
-			})
-		}(parts[i], lo, hi, &errs[i])
+		st.Count += b.Count
+		sum += s
+		return nil
+	})
+	if err != nil {
+		return st, err
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if st.Count > 0 && rm.Datatype != dtbase.Boolean {
+		mean := sum / float64(st.Count)
+		st.Min, st.Max, st.Mean = &lo, &hi, &mean
 	}
-	for _, p := range parts[1:] {
-		parts[0].merge(p)
-	}
-	return parts[0], nil
-}
-
-// downsampler keeps, for each of n equal time buckets of [from, to], the
-// minimum and the maximum reading, so that a plot of at most 2n points
-// keeps every peak and trough; and it sums up the whole series. Memory is
-// O(n) whatever the number of readings.
-type downsampler struct {
-	from, span int64
-	buckets    []bucket
-	count      int64
-	sum        float64
-	lo, hi     float64
-	first      int64 // the earliest time seen
-	last       int64 // the latest time seen
-}
-
-type bucket struct {
-	n          int
-	tMin, tMax int64
-	vMin, vMax float64
-}
-
-func newDownsampler(from, to time.Time, n int) *downsampler {
-	return &downsampler{from: from.UnixMicro(), span: to.UnixMicro() - from.UnixMicro() + 1,
-		buckets: make([]bucket, max(n, 1)), lo: math.Inf(1), hi: math.Inf(-1)}
-}
-
-func (d *downsampler) add(t int64, v float64) {
-	if d.count == 0 || t < d.first {
-		d.first = t
-	}
-	d.last = max(d.last, t)
-	d.count++
-	d.sum += v
-	d.lo, d.hi = math.Min(d.lo, v), math.Max(d.hi, v)
-	i := int((t - d.from) * int64(len(d.buckets)) / d.span)
-	i = min(max(i, 0), len(d.buckets)-1)
-	b := &d.buckets[i]
-	if b.n == 0 || v < b.vMin {
-		b.tMin, b.vMin = t, v
-	}
-	if b.n == 0 || v > b.vMax {
-		b.tMax, b.vMax = t, v
-	}
-	b.n++
-}
-
-// merge adds what another downsampler of the same buckets has seen.
-func (d *downsampler) merge(o *downsampler) {
-	if o.count > 0 && (d.count == 0 || o.first < d.first) {
-		d.first = o.first
-	}
-	d.last = max(d.last, o.last)
-	d.count += o.count
-	d.sum += o.sum
-	d.lo, d.hi = math.Min(d.lo, o.lo), math.Max(d.hi, o.hi)
-	for i := range d.buckets {
-		a, b := &d.buckets[i], o.buckets[i]
-		switch {
-		case b.n == 0:
-		case a.n == 0:
-			*a = b
-		default:
-			if b.vMin < a.vMin || (b.vMin == a.vMin && b.tMin < a.tMin) {
-				a.tMin, a.vMin = b.tMin, b.vMin
-			}
-			if b.vMax > a.vMax || (b.vMax == a.vMax && b.tMax < a.tMax) {
-				a.tMax, a.vMax = b.tMax, b.vMax
-			}
-			a.n += b.n
-		}
-	}
-}
-
-// points returns the kept readings in time order, times in Unix seconds.
-func (d *downsampler) points() (ts, vs []float64) {
-	ts, vs = []float64{}, []float64{}
-	emit := func(t int64, v float64) {
-		ts = append(ts, float64(t)/1e6)
-		vs = append(vs, v)
-	}
-	for _, b := range d.buckets {
-		switch {
-		case b.n == 0:
-		case b.tMin == b.tMax:
-			emit(b.tMin, b.vMin)
-		case b.tMin < b.tMax:
-			emit(b.tMin, b.vMin)
-			emit(b.tMax, b.vMax)
-		default:
-			emit(b.tMax, b.vMax)
-			emit(b.tMin, b.vMin)
-		}
-	}
-	return ts, vs
+	return st, nil
 }
 
 // numeric reads a value as a float; booleans are 0 and 1.
