@@ -154,7 +154,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if s.cors(rec, r) {
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+		limit := s.cfg.MaxBodyBytes
+		if rt := s.routes[r.URL.Path][r.Method]; rt != nil && rt.streamBody {
+			limit = s.cfg.MaxUploadBytes
+		}
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 		next.ServeHTTP(rec, r)
 	})
 }

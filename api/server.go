@@ -29,8 +29,11 @@ type Config struct {
 	NewUserRole  dtbase.Role // role of users created without one
 	BcryptCost   int         // cost for new password hashes
 	MaxBodyBytes int64       // request body limit
-	CORSOrigins  []string    // origins allowed to call the API from a browser
-	Version      string
+	// MaxUploadBytes limits the bodies of streamed uploads (CSV files of
+	// readings), which are never held in memory; 0 means MaxBodyBytes.
+	MaxUploadBytes int64
+	CORSOrigins    []string // origins allowed to call the API from a browser
+	Version        string
 
 	// Services runs services on demand; nil disables run-service.
 	Services dtbase.ServiceRunner
@@ -68,6 +71,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 64 << 20
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = cfg.MaxBodyBytes
 	}
 	if cfg.NewUserRole == "" {
 		cfg.NewUserRole = dtbase.RoleAdmin
@@ -122,6 +128,9 @@ type route struct {
 	consumes     []string       // content types of a non-JSON request body
 	extraErrors  map[int]string // further documented error statuses and when they happen
 	serve        func(w http.ResponseWriter, r *http.Request, body []byte)
+	// streamBody leaves the body unread for the handler (body is nil),
+	// limited by MaxUploadBytes instead of MaxBodyBytes.
+	streamBody bool
 }
 
 type queryParam struct {
@@ -240,7 +249,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setRoute(r.Context(), rt.path)
-	body, err := io.ReadAll(r.Body)
+	var body []byte
+	var err error
+	if !rt.streamBody {
+		body, err = io.ReadAll(r.Body)
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

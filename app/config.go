@@ -35,13 +35,15 @@ type Config struct {
 	NewUserRole  dtbase.Role
 	CORSOrigins  []string
 	MaxBodyBytes int64
-	LogFormat    string // "json", "text" or "" for text on a terminal, JSON otherwise
-	LogLevel     string
-	Scheduler    bool // run due service schedules from this process
-	MQTTBroker   string
-	MQTT         mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
-	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
-	Demo         bool
+	// MaxUploadBytes limits streamed CSV uploads of readings.
+	MaxUploadBytes int64
+	LogFormat      string // "json", "text" or "" for text on a terminal, JSON otherwise
+	LogLevel       string
+	Scheduler      bool // run due service schedules from this process
+	MQTTBroker     string
+	MQTT           mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
+	Services       serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
+	Demo           bool
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -94,6 +96,13 @@ var settings = []setting{
 	{"DT_MAX_BODY_BYTES", "67108864", "largest accepted request body in bytes", func(c *Config, v string) (err error) {
 		c.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
 		if err == nil && c.MaxBodyBytes <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return
+	}},
+	{"DT_MAX_UPLOAD_BYTES", "4294967296", "largest accepted CSV upload of readings in bytes (streamed, never held in memory)", func(c *Config, v string) (err error) {
+		c.MaxUploadBytes, err = strconv.ParseInt(v, 10, 64)
+		if err == nil && c.MaxUploadBytes <= 0 {
 			err = fmt.Errorf("must be positive")
 		}
 		return

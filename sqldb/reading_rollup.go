@@ -166,39 +166,43 @@ func (rt *readingTx) refreshRollups(ctx context.Context) error {
 	return nil
 }
 
+// rollupWindow is the number of buckets rebuilt per statement, so that
+// memory stays bounded for a write spanning years.
+const rollupWindow = 1000
+
 // rebuildRollups rewrites the buckets of m that overlap [lo, hi] at every
 // width: the finest from the readings, each coarser from the one below.
 func rebuildRollups(ctx context.Context, d Dialect, tx *sql.Tx, m dtbase.ReadingMeasure, lo, hi int64) error {
 	var prev int64
 	for _, ws := range rollupWidths {
 		w := ws * 1e6
-		blo, bhi := floorDiv(lo, w)*w, floorDiv(hi, w)*w
-		var out []rollupRow
-		cur := -1
-		fold := func(r *rollupRow) error {
-			b := floorDiv(r.bucket, w) * w
-			if cur < 0 || out[cur].bucket != b {
-				out = append(out, rollupRow{bucket: b})
-				cur = len(out) - 1
+		for blo, last := floorDiv(lo, w)*w, floorDiv(hi, w)*w; blo <= last; blo += rollupWindow * w {
+			bhi := min(blo+(rollupWindow-1)*w, last)
+			var out []rollupRow
+			fold := func(r *rollupRow) error {
+				b := floorDiv(r.bucket, w) * w
+				if len(out) == 0 || out[len(out)-1].bucket != b {
+					out = append(out, rollupRow{bucket: b})
+				}
+				out[len(out)-1].add(r)
+				return nil
 			}
-			out[cur].add(r)
-			return nil
-		}
-		var err error
-		if prev == 0 {
-			err = scanRawAsRows(ctx, tx, m, blo, bhi+w-1, fold)
-		} else {
-			err = scanRollups(ctx, tx, m, prev, blo, bhi+w-1, fold)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5`,
-			m.SensorID, m.MeasureID, ws, blo, bhi); err != nil {
-			return fmt.Errorf("rewrite rollups: %w", err)
-		}
-		if err := insertRollups(ctx, d, tx, m, ws, out); err != nil {
-			return err
+			var err error
+			if prev == 0 {
+				err = scanRawAsRows(ctx, tx, m, blo, bhi+w-1, fold)
+			} else {
+				err = scanRollups(ctx, tx, m, prev, blo, bhi+w-1, fold)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5`,
+				m.SensorID, m.MeasureID, ws, blo, bhi); err != nil {
+				return fmt.Errorf("rewrite rollups: %w", err)
+			}
+			if err := insertRollups(ctx, d, tx, m, ws, out); err != nil {
+				return err
+			}
 		}
 		prev = ws
 	}
