@@ -186,3 +186,15 @@ func (rt *readingTx) reset(m txMark) {
 	rt.touched, rt.locked = m.touched, m.locked
 	clear(rt.cache) // a cached measure's sensor may no longer be locked
 }
+
+// SetGroupCommit turns group commit of small inserts on or off; off, each
+// insert is its own transaction. Call it before the store is used.
+func (db *DB) SetGroupCommit(on bool) {
+	switch {
+	case on && db.group == nil:
+		db.startGroupCommit()
+	case !on && db.group != nil:
+		db.group.close()
+		db.group = nil
+	}
+}

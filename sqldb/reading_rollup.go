@@ -3,7 +3,6 @@ package sqldb
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -159,7 +158,11 @@ func (rt *readingTx) refreshRollups(ctx context.Context) error {
 			}
 		}
 		m := dtbase.ReadingMeasure{SensorID: k.sensor, MeasureID: k.measure, Datatype: sp.dt, UniqueIdentifier: strconv.FormatInt(k.sensor, 10)}
-		if err := rebuildRollups(ctx, rt.db.Dialect, rt.tx, m, sp.lo, sp.hi); err != nil {
+		pre, err := rt.exactPre(ctx, m, sp)
+		if err != nil {
+			return err
+		}
+		if err := rebuildRollups(ctx, rt.db.Dialect, rt, m, sp.lo, sp.hi, pre); err != nil {
 			return err
 		}
 	}
@@ -172,10 +175,23 @@ const rollupWindow = 1000
 
 // rebuildRollups rewrites the buckets of m that overlap [lo, hi] at every
 // width: the finest from the readings, each coarser from the one below.
-func rebuildRollups(ctx context.Context, d Dialect, tx *sql.Tx, m dtbase.ReadingMeasure, lo, hi int64) error {
+//
+// pre, when not nil, is the finest level already computed.
+func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, lo, hi int64, pre []rollupRow) error {
 	var prev int64
 	for _, ws := range rollupWidths {
 		w := ws * 1e6
+		if prev == 0 && pre != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5`,
+				m.SensorID, m.MeasureID, ws, floorDiv(lo, w)*w, floorDiv(hi, w)*w); err != nil {
+				return fmt.Errorf("rewrite rollups: %w", err)
+			}
+			if err := insertRollups(ctx, d, tx, m, ws, pre); err != nil {
+				return err
+			}
+			prev = ws
+			continue
+		}
 		for blo, last := floorDiv(lo, w)*w, floorDiv(hi, w)*w; blo <= last; blo += rollupWindow * w {
 			bhi := min(blo+(rollupWindow-1)*w, last)
 			var out []rollupRow
@@ -209,38 +225,98 @@ func rebuildRollups(ctx context.Context, d Dialect, tx *sql.Tx, m dtbase.Reading
 	return nil
 }
 
-// rollupInsertChunk bounds the rows of one INSERT (11 parameters each,
-// plus 3).
+// rollupInsertChunk bounds the rows of one INSERT (14 parameters each).
 const rollupInsertChunk = 500
 
-func insertRollups(ctx context.Context, d Dialect, tx *sql.Tx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow) error {
+func insertRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow) error {
 	for start := 0; start < len(rows); start += rollupInsertChunk {
 		chunk := rows[start:min(start+rollupInsertChunk, len(rows))]
 		var b strings.Builder
 		b.WriteString("INSERT INTO reading_rollup (sensor_id, measure_id, width, " + rollupColumns + ") VALUES ")
-		args := make([]any, 0, 3+11*len(chunk))
-		args = append(args, m.SensorID, m.MeasureID, ws)
-		p := func(k int) string {
-			if d == Postgres {
-				return "$" + strconv.Itoa(k)
-			}
-			return "?" + strconv.Itoa(k)
-		}
+		args := make([]any, 0, 14*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(" + p(1) + "," + p(2) + "," + p(3))
-			for range 11 {
-				args = append(args, nil)
-				b.WriteString("," + p(len(args)))
+			// '?' on SQLite, whose numbered parameters are looked up by
+			// name at a cost that grows with their number.
+			b.WriteByte('(')
+			for k := range 14 {
+				if k > 0 {
+					b.WriteByte(',')
+				}
+				if d == Postgres {
+					b.WriteString("$" + strconv.Itoa(len(args)+k+1))
+				} else {
+					b.WriteByte('?')
+				}
 			}
-			b.WriteString(")")
-			copy(args[len(args)-11:], []any{r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs})
+			b.WriteByte(')')
+			args = append(args, m.SensorID, m.MeasureID, ws, r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("write rollups: %w", err)
 		}
 	}
 	return nil
+}
+
+// SetRollupReads turns reading from rollups on (the default) or off; off,
+// downsampled and aggregated reads compute from the readings alone, as the
+// rollup tests and benchmarks compare. Call it while no read runs.
+func (db *DB) SetRollupReads(on bool) { db.noRollupReads = !on }
+
+// finestRollups computes the finest rollup buckets of the batch alone,
+// the first of equal timestamps winning, and counts its distinct
+// timestamps.
+func (rb *readingBatch) finestRollups() ([]rollupRow, int64) {
+	w := rollupWidths[0] * 1e6
+	var out []rollupRow
+	var distinct int64
+	for k, ts := range rb.ts {
+		if k > 0 && ts == rb.ts[k-1] {
+			continue // sorted stably: the first sent is the one stored
+		}
+		distinct++
+		var v float64
+		switch rb.m.Datatype {
+		case dtbase.Float:
+			v = rb.f[k]
+		case dtbase.Integer:
+			v = float64(rb.i[k])
+		case dtbase.Boolean:
+			if rb.b[k] {
+				v = 1
+			}
+		}
+		b := floorDiv(ts, w) * w
+		if len(out) == 0 || out[len(out)-1].bucket != b {
+			out = append(out, rollupRow{bucket: b})
+		}
+		r := single(ts, v)
+		out[len(out)-1].add(&r)
+	}
+	return out, distinct
+}
+
+// exactPre returns the finest buckets computed from the one batch that
+// wrote a series, when they are exact: every row of the batch was new and
+// the buckets' range holds no other row (one count, instead of reading
+// every row back). Otherwise nil.
+func (rt *readingTx) exactPre(ctx context.Context, m dtbase.ReadingMeasure, sp timeSpan) ([]rollupRow, error) {
+	if sp.batches != 1 || sp.pre == nil || sp.inserted != sp.distinct {
+		return nil, nil
+	}
+	w := rollupWidths[0] * 1e6
+	var n int64
+	err := rt.QueryRowContext(ctx, `SELECT count(*) FROM `+readingTable(m.Datatype)+
+		` WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4`,
+		m.SensorID, m.MeasureID, floorDiv(sp.lo, w)*w, floorDiv(sp.hi, w)*w+w-1).Scan(&n)
+	if err != nil {
+		return nil, fmt.Errorf("count readings for rollups: %w", err)
+	}
+	if n != sp.distinct {
+		return nil, nil
+	}
+	return sp.pre, nil
 }

@@ -115,8 +115,8 @@ func TestRollupsMatchReadings(t *testing.T) {
 
 func downsample(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to time.Time, points int, rollups bool) []dtbase.Reading {
 	t.Helper()
-	sqldb.SetRollupReads(db, rollups)
-	defer sqldb.SetRollupReads(db, true)
+	db.SetRollupReads(rollups)
+	defer db.SetRollupReads(true)
 	var out []dtbase.Reading
 	if err := db.DownsampleReadings(context.Background(), m, from, to, points, func(r dtbase.Reading) error {
 		out = append(out, r)
@@ -132,8 +132,8 @@ func downsample(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to ti
 
 func aggregate(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to time.Time, width time.Duration, rollups bool) []dtbase.ReadingBucket {
 	t.Helper()
-	sqldb.SetRollupReads(db, rollups)
-	defer sqldb.SetRollupReads(db, true)
+	db.SetRollupReads(rollups)
+	defer db.SetRollupReads(true)
 	var out []dtbase.ReadingBucket
 	if err := db.AggregateReadings(context.Background(), m, from, to, width, func(b dtbase.ReadingBucket) error {
 		out = append(out, b)

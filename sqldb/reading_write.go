@@ -39,6 +39,12 @@ type seriesKey struct{ sensor, measure int64 }
 type timeSpan struct {
 	lo, hi int64
 	dt     dtbase.Datatype
+	// For a series written by one batch: its distinct timestamps, how
+	// many rows were new, and its finest rollup buckets computed from the
+	// batch, which are exact when the range held no other rows.
+	batches            int
+	distinct, inserted int64
+	pre                []rollupRow
 }
 
 // readingTx is one write transaction of readings.
@@ -295,11 +301,16 @@ func (rt *readingTx) write(ctx context.Context, rb *readingBatch) (int64, error)
 	}
 	k := seriesKey{rb.m.SensorID, rb.m.MeasureID}
 	sp, ok := rt.touched[k]
-	lo, hi := rb.ts[0], rb.ts[rb.len()-1]
-	if ok {
-		lo, hi = min(lo, sp.lo), max(hi, sp.hi)
+	if !ok {
+		sp = timeSpan{lo: rb.ts[0], hi: rb.ts[rb.len()-1], dt: rb.m.Datatype}
+		if rolledUp(rb.m.Datatype) {
+			sp.pre, sp.distinct = rb.finestRollups()
+		}
+	} else {
+		sp.lo, sp.hi, sp.pre = min(sp.lo, rb.ts[0]), max(sp.hi, rb.ts[rb.len()-1]), nil
 	}
-	rt.touched[k] = timeSpan{lo: lo, hi: hi, dt: rb.m.Datatype}
+	sp.batches++
+	defer func() { rt.touched[k] = sp }()
 	var n int64
 	var err error
 	switch {
@@ -313,6 +324,7 @@ func (rt *readingTx) write(ctx context.Context, rb *readingBatch) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("insert readings of sensor %q: %w", rb.m.UniqueIdentifier, err)
 	}
+	sp.inserted += n
 	return n, nil
 }
 
@@ -471,16 +483,29 @@ func (rt *readingTx) flush(ctx context.Context) (int64, error) {
 			continue
 		}
 		table := stageTable(d)
-		r, err := rt.tx.ExecContext(ctx, `INSERT INTO `+readingTable(d)+` (sensor_id, measure_id, ts, value)
-			SELECT sensor_id, measure_id, ts, value FROM `+table+` WHERE ord >= $1 ORDER BY ord ON CONFLICT DO NOTHING`, rt.moved)
+		rows, err := rt.tx.QueryContext(ctx, `WITH ins AS (INSERT INTO `+readingTable(d)+` (sensor_id, measure_id, ts, value)
+			SELECT sensor_id, measure_id, ts, value FROM `+table+` WHERE ord >= $1 ORDER BY ord ON CONFLICT DO NOTHING
+			RETURNING sensor_id, measure_id)
+			SELECT sensor_id, measure_id, count(*) FROM ins GROUP BY sensor_id, measure_id`, rt.moved)
 		if err != nil {
 			return 0, fmt.Errorf("insert staged readings: %w", err)
 		}
-		n, err := r.RowsAffected()
-		if err != nil {
+		for rows.Next() {
+			var k seriesKey
+			var n int64
+			if err := rows.Scan(&k.sensor, &k.measure, &n); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("insert staged readings: %w", err)
+			}
+			sp := rt.touched[k]
+			sp.inserted += n
+			rt.touched[k] = sp
+			inserted += n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return 0, fmt.Errorf("insert staged readings: %w", err)
 		}
-		inserted += n
 		rt.staged[d] = 0
 	}
 	rt.moved = rt.ord
@@ -507,4 +532,46 @@ func deleteSensorReadings(ctx context.Context, d Dialect, tx *sql.Tx, sensorID i
 		return fmt.Errorf("delete rollups: %w", err)
 	}
 	return nil
+}
+
+// prepared returns the transaction's prepared statement of q: modernc's
+// SQLite would otherwise compile every statement of the rollup upkeep
+// anew, which costs more than running it.
+func (rt *readingTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := rt.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := rt.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rt.stmts[q] = st
+	return st, nil
+}
+
+// QueryContext runs a prepared query in the transaction.
+func (rt *readingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := rt.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a prepared single-row query in the transaction.
+func (rt *readingTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := rt.prepared(ctx, q)
+	if err != nil {
+		return rt.tx.QueryRowContext(ctx, q, args...) // reports the error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// ExecContext runs a prepared statement in the transaction.
+func (rt *readingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := rt.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
