@@ -35,6 +35,8 @@ type Config struct {
 	NewUserRole  dtbase.Role
 	CORSOrigins  []string
 	MaxBodyBytes int64
+	// DatabaseReadURL is a PostgreSQL replica for range reads of readings.
+	DatabaseReadURL string
 	// MaxUploadBytes limits streamed CSV uploads of readings.
 	MaxUploadBytes int64
 	LogFormat      string // "json", "text" or "" for text on a terminal, JSON otherwise
@@ -65,6 +67,7 @@ var settings = []setting{
 	{"DT_LISTEN_ADDR", ":5000", "address the API and web interface listen on", func(c *Config, v string) error { c.ListenAddr = v; return nil }},
 	{"DT_DATA_DIR", "./dtbase-data", "directory of the SQLite database and generated secrets", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"DT_DATABASE_URL", "", "postgres://user:pass@host:5432/db to use PostgreSQL instead of SQLite", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"DT_DATABASE_READ_URL", "", "postgres://… of a read replica that serves range reads of readings and rollups (docs/scale.md)", func(c *Config, v string) error { c.DatabaseReadURL = v; return nil }},
 	{"DT_SQL_USER", "", "PostgreSQL user (the original's variables; used when DT_DATABASE_URL is unset and DT_SQL_HOST is set)", func(c *Config, v string) error { c.SQLUser = strings.TrimSpace(v); return nil }},
 	{"DT_SQL_PASS", "", "PostgreSQL password", func(c *Config, v string) error { c.SQLPass = v; return nil }},
 	{"DT_SQL_HOST", "", "PostgreSQL host", func(c *Config, v string) error { c.SQLHost = v; return nil }},

@@ -203,6 +203,12 @@ func (m *Main) openDB(ctx context.Context, c Config) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if c.DatabaseReadURL != "" {
+		if err := db.UseReadReplica(ctx, c.DatabaseReadURL); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("DT_DATABASE_READ_URL: %w", err)
+		}
+	}
 	return db, nil
 }
 

@@ -42,6 +42,7 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	group   *groupCommit // small inserts, committed together
+	replica *sql.DB      // reads of reading ranges and rollups, when set
 
 	// noRollupReads makes reads compute from the readings alone: the
 	// reference the rollup tests compare against.
@@ -182,6 +183,9 @@ func utcNow() time.Time { return time.Now().UTC() }
 func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
+	}
+	if db.replica != nil {
+		db.replica.Close()
 	}
 	err := db.write.Close()
 	if db.read != db.write {
@@ -336,4 +340,37 @@ func isForeignKeyViolation(err error) bool {
 func isPGCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// UseReadReplica sends the range reads of readings and rollups (plain,
+// downsampled and aggregated) to the PostgreSQL server at url, typically a
+// streaming replica, so that plots and exports load it instead of the
+// primary. Everything else, and every write, stays on the primary: a
+// replica's lag must never hide a sensor just created. Call it before the
+// store is used.
+func (db *DB) UseReadReplica(ctx context.Context, url string) error {
+	if db.Dialect != Postgres || !IsPostgresURL(url) {
+		return fmt.Errorf("a read replica needs PostgreSQL for both the database and the replica")
+	}
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return fmt.Errorf("open read replica: %w", err)
+	}
+	p.SetMaxOpenConns(20)
+	p.SetMaxIdleConns(20)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return fmt.Errorf("connect to read replica: %w", err)
+	}
+	db.replica = p
+	return nil
+}
+
+// readings is the pool that range reads of readings use.
+func (db *DB) readings() *sql.DB {
+	if db.replica != nil {
+		return db.replica
+	}
+	return db.read
 }

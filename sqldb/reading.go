@@ -302,7 +302,7 @@ func (db *DB) scanReadings(ctx context.Context, m dtbase.ReadingMeasure, from, t
 	if !m.Datatype.Valid() {
 		return fmt.Errorf("scan readings: measure %d has unknown datatype %q", m.MeasureID, m.Datatype)
 	}
-	rows, err := db.read.QueryContext(ctx, readingSelect(m.Datatype), m.SensorID, m.MeasureID, from, to)
+	rows, err := db.readings().QueryContext(ctx, readingSelect(m.Datatype), m.SensorID, m.MeasureID, from, to)
 	if err != nil {
 		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
 	}

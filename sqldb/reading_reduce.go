@@ -107,14 +107,14 @@ func (db *DB) AggregateReadings(ctx context.Context, m dtbase.ReadingMeasure, fr
 func (db *DB) readingExtent(ctx context.Context, m dtbase.ReadingMeasure, from, to int64) (first, last int64, ok bool, err error) {
 	t := readingTable(m.Datatype)
 	where := " WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts"
-	err = db.read.QueryRowContext(ctx, "SELECT ts FROM "+t+where+" LIMIT 1", m.SensorID, m.MeasureID, from, to).Scan(&first)
+	err = db.readings().QueryRowContext(ctx, "SELECT ts FROM "+t+where+" LIMIT 1", m.SensorID, m.MeasureID, from, to).Scan(&first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("read extent of sensor %q: %w", m.UniqueIdentifier, err)
 	}
-	err = db.read.QueryRowContext(ctx, "SELECT ts FROM "+t+where+" DESC LIMIT 1", m.SensorID, m.MeasureID, from, to).Scan(&last)
+	err = db.readings().QueryRowContext(ctx, "SELECT ts FROM "+t+where+" DESC LIMIT 1", m.SensorID, m.MeasureID, from, to).Scan(&last)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, fmt.Errorf("read extent of sensor %q: %w", m.UniqueIdentifier, err)
 	}
@@ -232,12 +232,12 @@ func (g grid) of(ts int64) int64 {
 // in the range, and the readings of the partial buckets at either end.
 func (db *DB) feedRange(ctx context.Context, m dtbase.ReadingMeasure, from, to, ws int64, fn func(*rollupRow) error) error {
 	if ws == 0 {
-		return scanRawAsRows(ctx, db.read, m, from, to, fn)
+		return scanRawAsRows(ctx, db.readings(), m, from, to, fn)
 	}
 	w := ws * 1e6
 	lo := floorDiv(from, w) * w
 	if lo < from { // the head bucket starts before the range
-		if err := scanRawAsRows(ctx, db.read, m, from, min(lo+w-1, to), fn); err != nil {
+		if err := scanRawAsRows(ctx, db.readings(), m, from, min(lo+w-1, to), fn); err != nil {
 			return err
 		}
 		lo += w
@@ -249,12 +249,12 @@ func (db *DB) feedRange(ctx context.Context, m dtbase.ReadingMeasure, from, to, 
 		full -= w
 	}
 	if lo <= full {
-		if err := scanRollups(ctx, db.read, m, ws, lo, full, fn); err != nil {
+		if err := scanRollups(ctx, db.readings(), m, ws, lo, full, fn); err != nil {
 			return err
 		}
 	}
 	if tail && hi >= lo {
-		return scanRawAsRows(ctx, db.read, m, hi, to, fn)
+		return scanRawAsRows(ctx, db.readings(), m, hi, to, fn)
 	}
 	return nil
 }
