@@ -175,6 +175,8 @@ const rollupWindow = 1000
 
 // rebuildRollups rewrites the buckets of m that overlap [lo, hi] at every
 // width: the finest from the readings, each coarser from the one below.
+// Every bucket it reads holds readings, so it replaces each one it finds
+// and needs to delete none.
 //
 // pre, when not nil, is the finest level already computed.
 func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, lo, hi int64, pre []rollupRow) error {
@@ -182,10 +184,6 @@ func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Read
 	for _, ws := range rollupWidths {
 		w := ws * 1e6
 		if prev == 0 && pre != nil {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5`,
-				m.SensorID, m.MeasureID, ws, floorDiv(lo, w)*w, floorDiv(hi, w)*w); err != nil {
-				return fmt.Errorf("rewrite rollups: %w", err)
-			}
 			if err := insertRollups(ctx, d, tx, m, ws, pre); err != nil {
 				return err
 			}
@@ -212,10 +210,6 @@ func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Read
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5`,
-				m.SensorID, m.MeasureID, ws, blo, bhi); err != nil {
-				return fmt.Errorf("rewrite rollups: %w", err)
-			}
 			if err := insertRollups(ctx, d, tx, m, ws, out); err != nil {
 				return err
 			}
@@ -224,6 +218,13 @@ func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Read
 	}
 	return nil
 }
+
+// rollupUpsert replaces a stored bucket. Writes only add readings, so a
+// bucket never empties but by deleting its sensor, which deletes its
+// rollups too.
+const rollupUpsert = ` ON CONFLICT (sensor_id, measure_id, width, bucket) DO UPDATE SET n = excluded.n, vsum = excluded.vsum,
+	vmin = excluded.vmin, min_ts = excluded.min_ts, vmax = excluded.vmax, max_ts = excluded.max_ts,
+	first_v = excluded.first_v, first_ts = excluded.first_ts, last_v = excluded.last_v, last_ts = excluded.last_ts`
 
 // rollupInsertChunk bounds the rows of one INSERT (14 parameters each).
 const rollupInsertChunk = 500
@@ -254,6 +255,7 @@ func insertRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Readi
 			b.WriteByte(')')
 			args = append(args, m.SensorID, m.MeasureID, ws, r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs)
 		}
+		b.WriteString(rollupUpsert)
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("write rollups: %w", err)
 		}
