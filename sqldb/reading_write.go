@@ -56,6 +56,11 @@ type readingTx struct {
 	locked map[int64]bool
 	stmts  map[string]*sql.Stmt      // SQLite: prepared multi-row statements by table and row count
 	staged map[dtbase.Datatype]int64 // rows staged and not yet moved
+	// direct lets a large batch into an empty range of its series be
+	// copied straight into the table, skipping the duplicate check; a
+	// concurrent writer of the same timestamps makes the transaction fail
+	// with a unique violation, and it is retried without.
+	direct bool
 	ord    int64                     // the next staging ordinal
 	moved  int64                     // staged rows with ord below this are moved
 	// Touched is every series written, with the span of timestamps: what
@@ -164,14 +169,20 @@ func (db *DB) InsertReadings(ctx context.Context, series []dtbase.ReadingSeries)
 	if g := db.group; g != nil && smallInsert(series) {
 		return g.insert(ctx, series)
 	}
+	direct := true
 	for attempt := 0; ; attempt++ {
 		var res dtbase.ReadingInsertResult
 		err := db.withReadingTx(ctx, func(rt *readingTx) error {
+			rt.direct = direct
 			var err error
 			res, err = rt.insertSeries(ctx, series)
 			return err
 		})
 		if attempt < maxDeadlockRetries && (isPGCode(err, "40P01") || isPGCode(err, "40001")) {
+			continue
+		}
+		if direct && isPGCode(err, "23505") {
+			direct = false
 			continue
 		}
 		return res, err
@@ -315,7 +326,17 @@ func (rt *readingTx) write(ctx context.Context, rb *readingBatch) (int64, error)
 	var err error
 	switch {
 	case rt.db.Dialect == Postgres && rb.len() >= PostgresCopyThreshold:
-		err = rt.stage(ctx, rb)
+		var direct bool
+		if rt.direct && !ok {
+			direct, err = rt.rangeEmpty(ctx, rb)
+		}
+		switch {
+		case err != nil:
+		case direct:
+			n, err = rt.copyDirect(ctx, rb)
+		default:
+			err = rt.stage(ctx, rb)
+		}
 	case rt.db.Dialect == Postgres:
 		n, err = rt.writePostgres(ctx, rb)
 	default:
@@ -574,4 +595,40 @@ func (rt *readingTx) ExecContext(ctx context.Context, q string, args ...any) (sq
 		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// rangeEmpty reports whether the series of rb has no reading in the span
+// of rb: one descent of the primary key.
+func (rt *readingTx) rangeEmpty(ctx context.Context, rb *readingBatch) (bool, error) {
+	var found bool
+	err := rt.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+readingTable(rb.m.Datatype)+
+		` WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4)`,
+		rb.m.SensorID, rb.m.MeasureID, rb.ts[0], rb.ts[rb.len()-1]).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("probe readings: %w", err)
+	}
+	return !found, nil
+}
+
+// copyDirect copies a batch into its empty range with COPY, the first of
+// equal timestamps kept, and returns the rows written.
+func (rt *readingTx) copyDirect(ctx context.Context, rb *readingBatch) (int64, error) {
+	keep := make([]int, 0, rb.len())
+	for k := range rb.ts {
+		if k == 0 || rb.ts[k] != rb.ts[k-1] {
+			keep = append(keep, k)
+		}
+	}
+	var n int64
+	err := rt.conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var err error
+		n, err = pc.CopyFrom(ctx, pgx.Identifier{readingTable(rb.m.Datatype)}, []string{"sensor_id", "measure_id", "ts", "value"},
+			pgx.CopyFromSlice(len(keep), func(i int) ([]any, error) {
+				k := keep[i]
+				return []any{rb.m.SensorID, rb.m.MeasureID, rb.ts[k], rb.value(k)}, nil
+			}))
+		return err
+	})
+	return n, err
 }
