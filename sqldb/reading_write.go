@@ -61,8 +61,8 @@ type readingTx struct {
 	// concurrent writer of the same timestamps makes the transaction fail
 	// with a unique violation, and it is retried without.
 	direct bool
-	ord    int64                     // the next staging ordinal
-	moved  int64                     // staged rows with ord below this are moved
+	ord    int64 // the next staging ordinal
+	moved  int64 // staged rows with ord below this are moved
 	// Touched is every series written, with the span of timestamps: what
 	// the rollups, and anything else that reacts to new readings, need.
 	touched map[seriesKey]timeSpan
