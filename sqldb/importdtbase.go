@@ -171,7 +171,10 @@ func (db *DB) ImportDTBase(ctx context.Context, sourceURL string, opt ImportDTBa
 		if err := im.checkEmpty(); err != nil {
 			return err
 		}
-		return im.copyAll(ctx)
+		if err := im.copyAll(ctx); err != nil {
+			return err
+		}
+		return db.rebuildAllRollups(ctx, tx)
 	})
 	if err != nil {
 		return nil, err

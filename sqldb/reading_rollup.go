@@ -3,6 +3,7 @@ package sqldb
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -321,4 +322,42 @@ func (rt *readingTx) exactPre(ctx context.Context, m dtbase.ReadingMeasure, sp t
 		return nil, nil
 	}
 	return sp.pre, nil
+}
+
+// rebuildAllRollups computes the rollups of every series from its
+// readings, in tx: for readings written by other means than InsertReadings
+// (the import of an original database).
+func (db *DB) rebuildAllRollups(ctx context.Context, tx *sql.Tx) error {
+	rt := &readingTx{db: db, tx: tx, stmts: map[string]*sql.Stmt{}}
+	defer rt.close()
+	for _, d := range dtbase.Datatypes {
+		if !rolledUp(d) {
+			continue
+		}
+		type span struct{ sensor, measure, lo, hi int64 }
+		var spans []span
+		rows, err := tx.QueryContext(ctx, `SELECT sensor_id, measure_id, min(ts), max(ts) FROM `+readingTable(d)+` GROUP BY sensor_id, measure_id`)
+		if err != nil {
+			return fmt.Errorf("rebuild rollups: %w", err)
+		}
+		for rows.Next() {
+			var s span
+			if err := rows.Scan(&s.sensor, &s.measure, &s.lo, &s.hi); err != nil {
+				rows.Close()
+				return fmt.Errorf("rebuild rollups: %w", err)
+			}
+			spans = append(spans, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("rebuild rollups: %w", err)
+		}
+		for _, s := range spans {
+			m := dtbase.ReadingMeasure{SensorID: s.sensor, MeasureID: s.measure, Datatype: d, UniqueIdentifier: strconv.FormatInt(s.sensor, 10)}
+			if err := rebuildRollups(ctx, db.Dialect, rt, m, s.lo, s.hi, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
