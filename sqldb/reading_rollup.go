@@ -159,6 +159,15 @@ func (rt *readingTx) refreshRollups(ctx context.Context) error {
 			}
 		}
 		m := dtbase.ReadingMeasure{SensorID: k.sensor, MeasureID: k.measure, Datatype: sp.dt, UniqueIdentifier: strconv.FormatInt(k.sensor, 10)}
+		if sp.batches == 1 && sp.pre != nil && sp.inserted == sp.distinct {
+			ok, err := rt.appendRollups(ctx, m, sp.pre)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+		}
 		pre, err := rt.exactPre(ctx, m, sp)
 		if err != nil {
 			return err
@@ -231,6 +240,56 @@ const rollupUpsert = ` ON CONFLICT (sensor_id, measure_id, width, bucket) DO UPD
 const rollupInsertChunk = 500
 
 func insertRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow) error {
+	_, err := writeRollups(ctx, d, tx, m, ws, rows, rollupUpsert)
+	return err
+}
+
+// rollupAppend folds a bucket of later readings into a stored one, and
+// leaves it alone (no row affected) when the stored bucket has readings
+// at or after the new ones: the merge is only exact for an append.
+const rollupAppend = ` ON CONFLICT (sensor_id, measure_id, width, bucket) DO UPDATE SET
+	n = reading_rollup.n + excluded.n, vsum = reading_rollup.vsum + excluded.vsum,
+	vmin = CASE WHEN excluded.vmin < reading_rollup.vmin THEN excluded.vmin ELSE reading_rollup.vmin END,
+	min_ts = CASE WHEN excluded.vmin < reading_rollup.vmin THEN excluded.min_ts ELSE reading_rollup.min_ts END,
+	vmax = CASE WHEN excluded.vmax > reading_rollup.vmax THEN excluded.vmax ELSE reading_rollup.vmax END,
+	max_ts = CASE WHEN excluded.vmax > reading_rollup.vmax THEN excluded.max_ts ELSE reading_rollup.max_ts END,
+	last_v = excluded.last_v, last_ts = excluded.last_ts
+	WHERE reading_rollup.last_ts < excluded.first_ts`
+
+// appendRollups folds the finest buckets of a batch whose rows were all
+// new into the stored buckets of every width, without reading anything:
+// exact when every stored bucket it meets ends before the batch's
+// readings in it (live data, an import in time order). A missing bucket
+// held no readings, since rollups follow every write. It reports false,
+// having changed only buckets it merged exactly, when some bucket was not
+// an append: the caller then recomputes.
+func (rt *readingTx) appendRollups(ctx context.Context, m dtbase.ReadingMeasure, finest []rollupRow) (bool, error) {
+	rows := finest
+	for i, ws := range rollupWidths {
+		if i > 0 {
+			w := ws * 1e6
+			var out []rollupRow
+			for k := range rows {
+				b := floorDiv(rows[k].bucket, w) * w
+				if len(out) == 0 || out[len(out)-1].bucket != b {
+					out = append(out, rollupRow{bucket: b})
+				}
+				out[len(out)-1].add(&rows[k])
+			}
+			rows = out
+		}
+		n, err := writeRollups(ctx, rt.db.Dialect, rt, m, ws, rows, rollupAppend)
+		if err != nil || n < int64(len(rows)) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// writeRollups writes rows of width ws with the given conflict clause and
+// returns the rows affected.
+func writeRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow, onConflict string) (int64, error) {
+	var affected int64
 	for start := 0; start < len(rows); start += rollupInsertChunk {
 		chunk := rows[start:min(start+rollupInsertChunk, len(rows))]
 		var b strings.Builder
@@ -256,12 +315,18 @@ func insertRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Readi
 			b.WriteByte(')')
 			args = append(args, m.SensorID, m.MeasureID, ws, r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs)
 		}
-		b.WriteString(rollupUpsert)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("write rollups: %w", err)
+		b.WriteString(onConflict)
+		r, err := tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return 0, fmt.Errorf("write rollups: %w", err)
 		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("write rollups: %w", err)
+		}
+		affected += n
 	}
-	return nil
+	return affected, nil
 }
 
 // SetRollupReads turns reading from rollups on (the default) or off; off,
