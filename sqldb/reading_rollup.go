@@ -23,9 +23,10 @@ import (
 // from readings, each coarser one from the width below it.
 
 // rollupWidths are the bucket widths in seconds, finest first; each
-// divides the next, by at most 10, so that a downsampled read of n pixels
-// reads at most about 10n rows.
-var rollupWidths = []int64{60, 600, 3600, 21600, 86400}
+// divides the next, by at most 6, so that a downsampled read of n pixels
+// reads at most about 6n rows. The finest is 10 minutes: minute data gains
+// a tenth of its rows in rollups, not as many again.
+var rollupWidths = []int64{600, 3600, 21600, 86400}
 
 // rollupRow is one bucket of a series: the summary of its readings, with
 // values as doubles (exact for the 32-bit integers and booleans stored).

@@ -146,7 +146,7 @@ func aggregate(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to tim
 
 // referenceDownsample is the documented downsampling computed from all
 // readings: points/2 pixels made of whole buckets of the coarsest rollup
-// width (1 min, 10 min, 1 h, 6 h, 1 day) that fits points/2 times in the
+// width (10 min, 1 h, 6 h, 1 day) that fits points/2 times in the
 // span, each giving its
 // earliest minimum and maximum in time order, or its one or two readings.
 func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) []dtbase.Reading {
@@ -162,7 +162,7 @@ func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) [
 	first, last := in[0].Time.UnixMicro(), in[len(in)-1].Time.UnixMicro()
 	n := int64(points / 2)
 	origin, pixel, w := first, (last-first)/n+1, int64(1)
-	for _, ws := range []int64{86400e6, 21600e6, 3600e6, 600e6, 60e6} {
+	for _, ws := range []int64{86400e6, 21600e6, 3600e6, 600e6} {
 		if ws*n <= last-first {
 			w = ws
 			origin = floor(first, w)

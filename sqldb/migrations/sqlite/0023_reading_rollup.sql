@@ -1,4 +1,4 @@
--- Rollups: per series and fixed width (seconds: 60, 600, 3600, 21600, 86400), one row
+-- Rollups: per series and fixed width (seconds: 600, 3600, 21600, 86400), one row
 -- per bucket that holds readings, maintained in the readings' transaction
 -- (sqldb/reading_rollup.go). Values of float, integer and boolean measures
 -- are stored as doubles (exact for 32-bit integers and booleans).
