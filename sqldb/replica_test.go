@@ -153,7 +153,17 @@ func startReplica(t *testing.T, pgbin, primary string) string {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	if out, err := asPG("pg_basebackup", "-h", pu.Hostname(), "-p", pu.Port(), "-U", "postgres", "-D", data, "-R", "-X", "stream").CombinedOutput(); err != nil {
+	// A replication slot keeps the WAL the copy and the replica need
+	// however busy the primary is; it is dropped at the end.
+	slot := "dtbase_test_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), primary); err == nil {
+			c.Exec(context.Background(), `SELECT pg_drop_replication_slot($1)`, slot)
+			c.Close(context.Background())
+		}
+	})
+	if out, err := asPG("pg_basebackup", "-h", pu.Hostname(), "-p", pu.Port(), "-U", "postgres", "-D", data, "-R", "-X", "stream",
+		"-C", "-S", slot).CombinedOutput(); err != nil {
 		t.Fatalf("pg_basebackup: %v\n%s", err, out)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
