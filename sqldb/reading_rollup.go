@@ -402,7 +402,7 @@ func (db *DB) rebuildAllRollups(ctx context.Context, tx *sql.Tx) error {
 		}
 		type span struct{ sensor, measure, lo, hi int64 }
 		var spans []span
-		rows, err := tx.QueryContext(ctx, `SELECT sensor_id, measure_id, min(ts), max(ts) FROM `+readingTable(d)+` GROUP BY sensor_id, measure_id`)
+		rows, err := tx.QueryContext(ctx, `SELECT CAST(sensor_id AS BIGINT), CAST(measure_id AS BIGINT), min(ts), max(ts) FROM `+readingTable(d)+` GROUP BY sensor_id, measure_id`)
 		if err != nil {
 			return fmt.Errorf("rebuild rollups: %w", err)
 		}

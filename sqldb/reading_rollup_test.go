@@ -11,6 +11,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestRollupsMatchReadings writes random series (late, out of order,
@@ -211,3 +212,47 @@ func referenceDownsample(all []dtbase.Reading, from, to time.Time, points int) [
 }
 
 func floor(ts, w int64) int64 { return ts - ((ts%w)+w)%w }
+
+// TestRollupMigrationFillsExistingReadings: readings stored before the
+// rollups existed get theirs when the migration that creates them runs.
+func TestRollupMigrationFillsExistingReadings(t *testing.T) {
+	ctx := context.Background()
+	dsn := sqldbtest.DSN(t)
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := "C"
+	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "W1", TypeName: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	s := dtbase.ReadingSeries{UniqueIdentifier: "W1", MeasureName: "temperature"}
+	for i := 0; i < 5000; i++ {
+		s.Timestamps, s.Values = append(s.Timestamps, at(i*60)), append(s.Values, dtbase.FloatValue(float64(i%97)))
+	}
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the schema before the rollups, with the readings.
+	for _, q := range []string{`DROP TABLE reading_rollup`, `DELETE FROM schema_migration WHERE version >= 23`} {
+		if _, err := db.SQL().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := db.FindReadingMeasure(ctx, "W1", "temperature", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := at(0), at(5000*60)
+	got := downsample(t, db, m, from, to, 200, true)
+	if want := downsample(t, db, m, from, to, 200, false); len(got) < 100 || !cmp.Equal(got, want) {
+		t.Fatalf("after the migration, rollups give %d points, readings %d:\n%s", len(got), len(want), cmp.Diff(want, got))
+	}
+}
