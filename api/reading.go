@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -174,6 +173,8 @@ func (s *Server) readingRoutes() {
 	upload := s.handleRaw(http.MethodPost, "/sensor/upload-readings-csv", dtbase.RoleEditor,
 		"Upload a CSV file of readings", s.uploadReadingsCSV)
 	upload.status = http.StatusCreated
+	upload.streamBody = true
+	upload.maxBody = s.cfg.MaxUploadBytes
 	upload.resp = reflect.TypeFor[readingInsertSummary]()
 	upload.consumes = []string{"text/csv", "multipart/form-data"}
 	upload.description = "Send the file as the body (Content-Type: text/csv) or as the part named file of a " +
@@ -673,46 +674,56 @@ func (s *Server) readingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	st.finish(err)
 }
 
-// uploadReadingsCSV stores a CSV file of readings in one transaction.
-func (s *Server) uploadReadingsCSV(w http.ResponseWriter, r *http.Request, body []byte) {
-	data, err := csvUploadData(r, body)
+// uploadReadingsCSV stores a CSV file of readings in one transaction,
+// parsing and writing it as it arrives: memory stays bounded whatever the
+// size of the file, up to MaxUploadBytes (413 beyond it, nothing written).
+func (s *Server) uploadReadingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
+	data, err := csvUploadData(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	res, err := dtbase.ImportReadingsCSV(r.Context(), s.store, bytes.NewReader(data), nil)
+	res, err := dtbase.ImportReadingsCSV(r.Context(), s.store, data, nil)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, uploadError(err))
 		return
 	}
 	writeJSON(w, http.StatusCreated, newReadingInsertSummary(res))
 }
 
-// csvUploadData extracts the file from a text/csv or multipart body.
-func csvUploadData(r *http.Request, body []byte) ([]byte, error) {
+// uploadError turns a body over the upload limit into a 413.
+func uploadError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return dtbase.Errorf(dtbase.ETOOLARGE, "Request body exceeds the limit of %d bytes; nothing was written", tooBig.Limit)
+	}
+	return err
+}
+
+// csvUploadData returns the file of a text/csv or multipart body, unread.
+func csvUploadData(r *http.Request) (io.Reader, error) {
 	ct := r.Header.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
 	switch {
 	case mt == "multipart/form-data":
-		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		mr := multipart.NewReader(r.Body, params["boundary"])
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
 				return nil, dtbase.Errorf(dtbase.EINVALID, "The form has no part named file holding the CSV file")
 			}
 			if err != nil {
+				if err := uploadError(err); dtbase.ErrorCode(err) == dtbase.ETOOLARGE {
+					return nil, err
+				}
 				return nil, dtbase.Errorf(dtbase.EINVALID, "Malformed multipart body: %v", err)
 			}
 			if part.FormName() == "file" {
-				data, err := io.ReadAll(part)
-				if err != nil {
-					return nil, dtbase.Errorf(dtbase.EINVALID, "Malformed multipart body: %v", err)
-				}
-				return data, nil
+				return part, nil
 			}
 		}
 	case isJSONContent(ct) && ct != "":
 		return nil, dtbase.Errorf(dtbase.EINVALID, "Send the CSV file as the body with Content-Type text/csv, or as the part named file of a multipart/form-data form")
 	}
-	return body, nil
+	return r.Body, nil
 }

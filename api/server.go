@@ -27,8 +27,11 @@ type Config struct {
 	NewUserRole  dtbase.Role // role of users created without one
 	BcryptCost   int         // cost for new password hashes (0: auth's default)
 	MaxBodyBytes int64       // request body limit
-	CORSOrigins  []string    // origins allowed to call the API from a browser
-	Version      string
+	// MaxUploadBytes limits the bodies of streamed uploads (CSV files of
+	// readings), which are never held in memory; 0 means MaxBodyBytes.
+	MaxUploadBytes int64
+	CORSOrigins    []string // origins allowed to call the API from a browser
+	Version        string
 
 	// Services runs services on demand; nil disables run-service.
 	Services dtbase.ServiceRunner
@@ -68,6 +71,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 64 << 20
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = cfg.MaxBodyBytes
 	}
 	if cfg.NewUserRole == "" {
 		cfg.NewUserRole = dtbase.RoleAdmin

@@ -54,6 +54,10 @@ type Config struct {
 	PasswordMinLength int  // least length of a new password (at least 8)
 	MetricsPublic     bool // serve /metrics without a credential
 	TrustedProxies    []*net.IPNet
+	// DatabaseReadURL is a PostgreSQL replica for range reads of readings.
+	DatabaseReadURL string
+	// MaxUploadBytes limits streamed CSV uploads of readings.
+	MaxUploadBytes int64
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -80,6 +84,7 @@ var coreSettings = []setting{
 	{"DT_LISTEN_ADDR", ":5000", "address the API and web interface listen on", func(c *Config, v string) error { c.ListenAddr = v; return nil }},
 	{"DT_DATA_DIR", "./dtbase-data", "directory of the SQLite database and generated secrets", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"DT_DATABASE_URL", "", "postgres://user:pass@host:5432/db to use PostgreSQL instead of SQLite", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"DT_DATABASE_READ_URL", "", "postgres://… of a read replica that serves range reads of readings and rollups (docs/scale.md)", func(c *Config, v string) error { c.DatabaseReadURL = v; return nil }},
 	{"DT_SQL_USER", "", "PostgreSQL user (the original's variables; used when DT_DATABASE_URL is unset and DT_SQL_HOST is set)", func(c *Config, v string) error { c.SQLUser = strings.TrimSpace(v); return nil }},
 	{"DT_SQL_PASS", "", "PostgreSQL password", func(c *Config, v string) error { c.SQLPass = v; return nil }},
 	{"DT_SQL_HOST", "", "PostgreSQL host", func(c *Config, v string) error { c.SQLHost = v; return nil }},
@@ -111,6 +116,13 @@ var coreSettings = []setting{
 	{"DT_MAX_BODY_BYTES", "67108864", "largest accepted request body in bytes", func(c *Config, v string) (err error) {
 		c.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
 		if err == nil && c.MaxBodyBytes <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return
+	}},
+	{"DT_MAX_UPLOAD_BYTES", "4294967296", "largest accepted CSV upload of readings in bytes (streamed, never held in memory)", func(c *Config, v string) (err error) {
+		c.MaxUploadBytes, err = strconv.ParseInt(v, 10, 64)
+		if err == nil && c.MaxUploadBytes <= 0 {
 			err = fmt.Errorf("must be positive")
 		}
 		return

@@ -208,6 +208,12 @@ func (m *Main) openDB(ctx context.Context, c Config) (*sqldb.DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db.SetPool(c.DBPool)
+	if c.DatabaseReadURL != "" {
+		if err := db.UseReadReplica(ctx, c.DatabaseReadURL); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("DT_DATABASE_READ_URL: %w", err)
+		}
+	}
 	return db, nil
 }
 
@@ -392,7 +398,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, TrustedProxies: c.TrustedProxies, Logger: log})
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
-		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
+		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, MaxUploadBytes: c.MaxUploadBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(db),
 	})

@@ -171,7 +171,10 @@ func Import(ctx context.Context, db *sqldb.DB, sourceURL string, opt Options) (*
 		if err := im.checkEmpty(); err != nil {
 			return err
 		}
-		return im.copyAll(ctx)
+		if err := im.copyAll(ctx); err != nil {
+			return err
+		}
+		return db.RebuildAllRollups(ctx, tx)
 	})
 	if err != nil {
 		return nil, err

@@ -41,6 +41,12 @@ type DB struct {
 	Dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	group   *groupCommit // small inserts, committed together
+	replica *sql.DB      // reads of reading ranges and rollups, when set
+
+	// noRollupReads makes reads compute from the readings alone: the
+	// reference the rollup tests compare against.
+	noRollupReads bool
 
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
@@ -67,9 +73,19 @@ func OpenNoMigrate(ctx context.Context, dsn string) (*DB, error) { return open(c
 
 func open(ctx context.Context, dsn string) (*DB, error) {
 	if IsPostgresURL(dsn) {
-		return openPostgres(ctx, dsn)
+		db, err := openPostgres(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.startGroupCommit()
+		return db, nil
 	}
-	return openSQLite(ctx, dsn)
+	db, err := openSQLite(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.startGroupCommit()
+	return db, nil
 }
 
 // IsPostgresURL reports whether dsn names a PostgreSQL database.
@@ -212,6 +228,12 @@ func (db *DB) SetPool(p Pool) {
 
 // Close releases all connections.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
+	if db.replica != nil {
+		db.replica.Close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
@@ -365,4 +387,37 @@ func isForeignKeyViolation(err error) bool {
 func isPGCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// UseReadReplica sends the range reads of readings and rollups (plain,
+// downsampled and aggregated) to the PostgreSQL server at url, typically a
+// streaming replica, so that plots and exports load it instead of the
+// primary. Everything else, and every write, stays on the primary: a
+// replica's lag must never hide a sensor just created. Call it before the
+// store is used.
+func (db *DB) UseReadReplica(ctx context.Context, url string) error {
+	if db.Dialect != Postgres || !IsPostgresURL(url) {
+		return fmt.Errorf("a read replica needs PostgreSQL for both the database and the replica")
+	}
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return fmt.Errorf("open read replica: %w", err)
+	}
+	p.SetMaxOpenConns(20)
+	p.SetMaxIdleConns(20)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return fmt.Errorf("connect to read replica: %w", err)
+	}
+	db.replica = p
+	return nil
+}
+
+// readings is the pool that range reads of readings use.
+func (db *DB) readings() *sql.DB {
+	if db.replica != nil {
+		return db.replica
+	}
+	return db.read
 }

@@ -14,6 +14,10 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// rollupMigration creates the rollups table, which is then filled from
+// the readings.
+const rollupMigration = 23
+
 // migrationLockID is the PostgreSQL advisory lock that serialises start-up
 // migrations when several replicas start at once.
 const migrationLockID = 7_362_200_001
@@ -114,6 +118,13 @@ func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, m migration) e
 	for _, stmt := range splitStatements(m.sql) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migration %s: %w\n%s", m.name, err, stmt)
+		}
+	}
+	if m.version == rollupMigration {
+		// The rollups of the readings already stored, in the same
+		// transaction: a crash cannot leave the table without them.
+		if err := db.RebuildAllRollups(ctx, tx); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migration (version, name, applied_at) VALUES ($1, $2, $3)",

@@ -353,8 +353,34 @@ func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtb
 
 // DeleteSensor deletes a sensor with its readings and placements.
 func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
-	return db.deleteUnreferenced(ctx, "Sensor", "sensor", "unique_identifier", uniqueIdentifier,
-		"model_run", "sensor_id", "Sensor '%s' is referenced by %d model run(s); it cannot be deleted")
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
+		}
+		if err != nil {
+			return fmt.Errorf("find sensor: %w", err)
+		}
+		var runs int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id).Scan(&runs); err != nil {
+			return fmt.Errorf("count model runs: %w", err)
+		}
+		if runs > 0 {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is referenced by %d model run(s); it cannot be deleted", uniqueIdentifier, runs)
+		}
+		if err := deleteSensorReadings(ctx, db.Dialect, tx, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sensor WHERE id = $1`, id)
+		if isForeignKeyViolation(err) {
+			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier)
+		}
+		if err != nil {
+			return fmt.Errorf("delete sensor: %w", err)
+		}
+		return nil
+	})
 }
 
 // CreateSensorPlacement records that a sensor is at a location from

@@ -11,8 +11,8 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/forecast/arima"
 	"github.com/dtbase/dtbase/forecast"
+	"github.com/dtbase/dtbase/forecast/arima"
 )
 
 // seedDemo loads the CROP farm demo, forecasts one sensor's temperature

@@ -1,0 +1,429 @@
+package sqldb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dtbase/dtbase"
+)
+
+// Rollups are pre-aggregated buckets per series at a few fixed widths, so
+// that a plot or an aggregate of any range reads O(buckets) rows instead of
+// every reading. They are rewritten in the readings' own transaction, from
+// the rows of the touched buckets: a reader never sees readings without
+// their rollups or the reverse, a late reading or a duplicate needs no
+// special case, and no queue or background worker has to be run, watched
+// and drained on exactly one replica. The cost is paid by the writer, in
+// proportion to the buckets it touches: the finest width is recomputed
+// from readings, each coarser one from the width below it.
+
+// rollupWidths are the bucket widths in seconds, finest first; each
+// divides the next, by at most 6, so that a downsampled read of n pixels
+// reads at most about 6n rows. The finest is 10 minutes: minute data gains
+// a tenth of its rows in rollups, not as many again.
+var rollupWidths = []int64{600, 3600, 21600, 86400}
+
+// rollupRow is one bucket of a series: the summary of its readings, with
+// values as doubles (exact for the 32-bit integers and booleans stored).
+type rollupRow struct {
+	bucket          int64 // start, µs
+	n               int64
+	sum             float64
+	min, max        float64
+	minTs, maxTs    int64 // the earliest reading holding min, max
+	first, last     float64
+	firstTs, lastTs int64
+}
+
+// add folds o, which holds only later readings, into r. Of equal extremes
+// the earlier one is kept, as a scan of the readings keeps it.
+func (r *rollupRow) add(o *rollupRow) {
+	if r.n == 0 {
+		b := r.bucket
+		*r = *o
+		r.bucket = b
+		return
+	}
+	r.n += o.n
+	r.sum += o.sum
+	if o.min < r.min {
+		r.min, r.minTs = o.min, o.minTs
+	}
+	if o.max > r.max {
+		r.max, r.maxTs = o.max, o.maxTs
+	}
+	r.last, r.lastTs = o.last, o.lastTs
+}
+
+// single is the bucket of one reading.
+func single(ts int64, v float64) rollupRow {
+	return rollupRow{n: 1, sum: v, min: v, max: v, minTs: ts, maxTs: ts, first: v, firstTs: ts, last: v, lastTs: ts}
+}
+
+// rolledUp reports whether a datatype has rollups: strings have no order
+// a plot could use.
+func rolledUp(d dtbase.Datatype) bool { return d != dtbase.String }
+
+// readingAsDouble is the value column of a readings table as a double.
+func readingAsDouble(d dtbase.Datatype) string {
+	if d == dtbase.Boolean {
+		return "CASE WHEN value THEN 1.0 ELSE 0.0 END"
+	}
+	return "CAST(value AS DOUBLE PRECISION)"
+}
+
+// scanRawAsRows calls fn with each reading of m in [lo, hi] as a bucket of
+// one, in time order.
+func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
+	rows, err := q.QueryContext(ctx, "SELECT ts, "+readingAsDouble(m.Datatype)+" FROM "+readingTable(m.Datatype)+
+		" WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts", m.SensorID, m.MeasureID, lo, hi)
+	if err != nil {
+		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	defer rows.Close()
+	var ts int64
+	var v float64
+	for rows.Next() {
+		if err := rows.Scan(&ts, &v); err != nil {
+			return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
+		}
+		r := single(ts, v)
+		r.bucket = ts
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	return nil
+}
+
+const rollupColumns = "bucket, n, vsum, vmin, min_ts, vmax, max_ts, first_v, first_ts, last_v, last_ts"
+
+// scanRollups calls fn with the stored buckets of width w (seconds) of m
+// whose start is in [lo, hi], in time order.
+func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
+	rows, err := q.QueryContext(ctx, "SELECT "+rollupColumns+" FROM reading_rollup"+
+		" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket",
+		m.SensorID, m.MeasureID, w, lo, hi)
+	if err != nil {
+		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	defer rows.Close()
+	var r rollupRow
+	for rows.Next() {
+		if err := rows.Scan(&r.bucket, &r.n, &r.sum, &r.min, &r.minTs, &r.max, &r.maxTs, &r.first, &r.firstTs, &r.last, &r.lastTs); err != nil {
+			return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	return nil
+}
+
+// refreshRollups recomputes, for every series the transaction wrote, the
+// buckets of every width that overlap the span written.
+//
+// On PostgreSQL, two transactions writing one series would each compute
+// its buckets without the other's uncommitted readings; a transaction
+// lock per series, taken in one order, makes the second wait and then
+// read what the first committed.
+func (rt *readingTx) refreshRollups(ctx context.Context) error {
+	keys := make([]seriesKey, 0, len(rt.touched))
+	for k, sp := range rt.touched {
+		if rolledUp(sp.dt) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b seriesKey) int {
+		if c := cmp.Compare(a.sensor, b.sensor); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.measure, b.measure)
+	})
+	for _, k := range keys {
+		sp := rt.touched[k]
+		if rt.db.Dialect == Postgres {
+			if _, err := rt.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`,
+				int32(k.sensor), int32(k.measure)); err != nil {
+				return fmt.Errorf("lock series for rollups: %w", err)
+			}
+		}
+		m := dtbase.ReadingMeasure{SensorID: k.sensor, MeasureID: k.measure, Datatype: sp.dt, UniqueIdentifier: strconv.FormatInt(k.sensor, 10)}
+		if sp.batches == 1 && sp.pre != nil && sp.inserted == sp.distinct {
+			ok, err := rt.appendRollups(ctx, m, sp.pre)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+		}
+		pre, err := rt.exactPre(ctx, m, sp)
+		if err != nil {
+			return err
+		}
+		if err := rebuildRollups(ctx, rt.db.Dialect, rt, m, sp.lo, sp.hi, pre); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollupWindow is the number of buckets rebuilt per statement, so that
+// memory stays bounded for a write spanning years.
+const rollupWindow = 1000
+
+// rebuildRollups rewrites the buckets of m that overlap [lo, hi] at every
+// width: the finest from the readings, each coarser from the one below.
+// Every bucket it reads holds readings, so it replaces each one it finds
+// and needs to delete none.
+//
+// pre, when not nil, is the finest level already computed.
+func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, lo, hi int64, pre []rollupRow) error {
+	var prev int64
+	for _, ws := range rollupWidths {
+		w := ws * 1e6
+		if prev == 0 && pre != nil {
+			if err := insertRollups(ctx, d, tx, m, ws, pre); err != nil {
+				return err
+			}
+			prev = ws
+			continue
+		}
+		for blo, last := floorDiv(lo, w)*w, floorDiv(hi, w)*w; blo <= last; blo += rollupWindow * w {
+			bhi := min(blo+(rollupWindow-1)*w, last)
+			var out []rollupRow
+			fold := func(r *rollupRow) error {
+				b := floorDiv(r.bucket, w) * w
+				if len(out) == 0 || out[len(out)-1].bucket != b {
+					out = append(out, rollupRow{bucket: b})
+				}
+				out[len(out)-1].add(r)
+				return nil
+			}
+			var err error
+			if prev == 0 {
+				err = scanRawAsRows(ctx, tx, m, blo, bhi+w-1, fold)
+			} else {
+				err = scanRollups(ctx, tx, m, prev, blo, bhi+w-1, fold)
+			}
+			if err != nil {
+				return err
+			}
+			if err := insertRollups(ctx, d, tx, m, ws, out); err != nil {
+				return err
+			}
+		}
+		prev = ws
+	}
+	return nil
+}
+
+// rollupUpsert replaces a stored bucket. Writes only add readings, so a
+// bucket never empties but by deleting its sensor, which deletes its
+// rollups too.
+const rollupUpsert = ` ON CONFLICT (sensor_id, measure_id, width, bucket) DO UPDATE SET n = excluded.n, vsum = excluded.vsum,
+	vmin = excluded.vmin, min_ts = excluded.min_ts, vmax = excluded.vmax, max_ts = excluded.max_ts,
+	first_v = excluded.first_v, first_ts = excluded.first_ts, last_v = excluded.last_v, last_ts = excluded.last_ts`
+
+// rollupInsertChunk bounds the rows of one INSERT (14 parameters each).
+const rollupInsertChunk = 500
+
+func insertRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow) error {
+	_, err := writeRollups(ctx, d, tx, m, ws, rows, rollupUpsert)
+	return err
+}
+
+// rollupAppend folds a bucket of later readings into a stored one, and
+// leaves it alone (no row affected) when the stored bucket has readings
+// at or after the new ones: the merge is only exact for an append.
+const rollupAppend = ` ON CONFLICT (sensor_id, measure_id, width, bucket) DO UPDATE SET
+	n = reading_rollup.n + excluded.n, vsum = reading_rollup.vsum + excluded.vsum,
+	vmin = CASE WHEN excluded.vmin < reading_rollup.vmin THEN excluded.vmin ELSE reading_rollup.vmin END,
+	min_ts = CASE WHEN excluded.vmin < reading_rollup.vmin THEN excluded.min_ts ELSE reading_rollup.min_ts END,
+	vmax = CASE WHEN excluded.vmax > reading_rollup.vmax THEN excluded.vmax ELSE reading_rollup.vmax END,
+	max_ts = CASE WHEN excluded.vmax > reading_rollup.vmax THEN excluded.max_ts ELSE reading_rollup.max_ts END,
+	last_v = excluded.last_v, last_ts = excluded.last_ts
+	WHERE reading_rollup.last_ts < excluded.first_ts`
+
+// appendRollups folds the finest buckets of a batch whose rows were all
+// new into the stored buckets of every width, without reading anything:
+// exact when every stored bucket it meets ends before the batch's
+// readings in it (live data, an import in time order). A missing bucket
+// held no readings, since rollups follow every write. It reports false,
+// having changed only buckets it merged exactly, when some bucket was not
+// an append: the caller then recomputes.
+func (rt *readingTx) appendRollups(ctx context.Context, m dtbase.ReadingMeasure, finest []rollupRow) (bool, error) {
+	rows := finest
+	for i, ws := range rollupWidths {
+		if i > 0 {
+			w := ws * 1e6
+			var out []rollupRow
+			for k := range rows {
+				b := floorDiv(rows[k].bucket, w) * w
+				if len(out) == 0 || out[len(out)-1].bucket != b {
+					out = append(out, rollupRow{bucket: b})
+				}
+				out[len(out)-1].add(&rows[k])
+			}
+			rows = out
+		}
+		n, err := writeRollups(ctx, rt.db.Dialect, rt, m, ws, rows, rollupAppend)
+		if err != nil || n < int64(len(rows)) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// writeRollups writes rows of width ws with the given conflict clause and
+// returns the rows affected.
+func writeRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.ReadingMeasure, ws int64, rows []rollupRow, onConflict string) (int64, error) {
+	var affected int64
+	for start := 0; start < len(rows); start += rollupInsertChunk {
+		chunk := rows[start:min(start+rollupInsertChunk, len(rows))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO reading_rollup (sensor_id, measure_id, width, " + rollupColumns + ") VALUES ")
+		args := make([]any, 0, 14*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			// '?' on SQLite, whose numbered parameters are looked up by
+			// name at a cost that grows with their number.
+			b.WriteByte('(')
+			for k := range 14 {
+				if k > 0 {
+					b.WriteByte(',')
+				}
+				if d == Postgres {
+					b.WriteString("$" + strconv.Itoa(len(args)+k+1))
+				} else {
+					b.WriteByte('?')
+				}
+			}
+			b.WriteByte(')')
+			args = append(args, m.SensorID, m.MeasureID, ws, r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs)
+		}
+		b.WriteString(onConflict)
+		r, err := tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return 0, fmt.Errorf("write rollups: %w", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("write rollups: %w", err)
+		}
+		affected += n
+	}
+	return affected, nil
+}
+
+// SetRollupReads turns reading from rollups on (the default) or off; off,
+// downsampled and aggregated reads compute from the readings alone, as the
+// rollup tests and benchmarks compare. Call it while no read runs.
+func (db *DB) SetRollupReads(on bool) { db.noRollupReads = !on }
+
+// finestRollups computes the finest rollup buckets of the batch alone,
+// the first of equal timestamps winning, and counts its distinct
+// timestamps.
+func (rb *readingBatch) finestRollups() ([]rollupRow, int64) {
+	w := rollupWidths[0] * 1e6
+	var out []rollupRow
+	var distinct int64
+	for k, ts := range rb.ts {
+		if k > 0 && ts == rb.ts[k-1] {
+			continue // sorted stably: the first sent is the one stored
+		}
+		distinct++
+		var v float64
+		switch rb.m.Datatype {
+		case dtbase.Float:
+			v = rb.f[k]
+		case dtbase.Integer:
+			v = float64(rb.i[k])
+		case dtbase.Boolean:
+			if rb.b[k] {
+				v = 1
+			}
+		}
+		b := floorDiv(ts, w) * w
+		if len(out) == 0 || out[len(out)-1].bucket != b {
+			out = append(out, rollupRow{bucket: b})
+		}
+		r := single(ts, v)
+		out[len(out)-1].add(&r)
+	}
+	return out, distinct
+}
+
+// exactPre returns the finest buckets computed from the one batch that
+// wrote a series, when they are exact: every row of the batch was new and
+// the buckets' range holds no other row (one count, instead of reading
+// every row back). Otherwise nil.
+func (rt *readingTx) exactPre(ctx context.Context, m dtbase.ReadingMeasure, sp timeSpan) ([]rollupRow, error) {
+	if sp.batches != 1 || sp.pre == nil || sp.inserted != sp.distinct {
+		return nil, nil
+	}
+	w := rollupWidths[0] * 1e6
+	var n int64
+	err := rt.QueryRowContext(ctx, `SELECT count(*) FROM `+readingTable(m.Datatype)+
+		` WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4`,
+		m.SensorID, m.MeasureID, floorDiv(sp.lo, w)*w, floorDiv(sp.hi, w)*w+w-1).Scan(&n)
+	if err != nil {
+		return nil, fmt.Errorf("count readings for rollups: %w", err)
+	}
+	if n != sp.distinct {
+		return nil, nil
+	}
+	return sp.pre, nil
+}
+
+// RebuildAllRollups computes the rollups of every series from its
+// readings, in tx: for readings written by other means than InsertReadings
+// (the import of an original database).
+func (db *DB) RebuildAllRollups(ctx context.Context, tx *sql.Tx) error {
+	rt := &readingTx{db: db, tx: tx, stmts: map[string]*sql.Stmt{}}
+	defer rt.close()
+	for _, d := range dtbase.Datatypes {
+		if !rolledUp(d) {
+			continue
+		}
+		type span struct{ sensor, measure, lo, hi int64 }
+		var spans []span
+		rows, err := tx.QueryContext(ctx, `SELECT CAST(sensor_id AS BIGINT), CAST(measure_id AS BIGINT), min(ts), max(ts) FROM `+readingTable(d)+` GROUP BY sensor_id, measure_id`)
+		if err != nil {
+			return fmt.Errorf("rebuild rollups: %w", err)
+		}
+		for rows.Next() {
+			var s span
+			if err := rows.Scan(&s.sensor, &s.measure, &s.lo, &s.hi); err != nil {
+				rows.Close()
+				return fmt.Errorf("rebuild rollups: %w", err)
+			}
+			spans = append(spans, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("rebuild rollups: %w", err)
+		}
+		for _, s := range spans {
+			m := dtbase.ReadingMeasure{SensorID: s.sensor, MeasureID: s.measure, Datatype: d, UniqueIdentifier: strconv.FormatInt(s.sensor, 10)}
+			if err := rebuildRollups(ctx, db.Dialect, rt, m, s.lo, s.hi, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
