@@ -386,7 +386,7 @@ func (db *DB) insertReadingSlice(ctx context.Context, series []dtbase.ReadingSer
 			res.Rows += int64(rb.len())
 			res.Inserted += n
 		}
-		return nil
+		return db.evaluateAlerts(ctx, tx, spansOf(batches))
 	})
 	return res, err
 }
@@ -411,10 +411,11 @@ func (db *DB) InsertReadingsFrom(ctx context.Context, next func() (*dtbase.Readi
 		r := &readingResolver{tx: tx, cache: map[readingKey]dtbase.ReadingMeasure{}}
 		w := db.newReadingWriter(tx)
 		defer w.close()
+		var touched []*readingBatch
 		for i := 0; ; i++ {
 			s, err := next()
 			if err == io.EOF {
-				return nil
+				return db.evaluateAlerts(ctx, tx, spansOf(touched))
 			}
 			if err != nil {
 				return err
@@ -437,6 +438,7 @@ func (db *DB) InsertReadingsFrom(ctx context.Context, next func() (*dtbase.Readi
 			if err != nil {
 				return err
 			}
+			touched = append(touched, &readingBatch{m: rb.m, ts: []int64{rb.ts[0], rb.ts[len(rb.ts)-1]}})
 			res.Rows += int64(rb.len())
 			res.Inserted += n
 		}
