@@ -2,6 +2,7 @@ package dtbase
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 )
@@ -314,7 +315,7 @@ func (c *AlertChannel) Validate() error {
 		}
 		for i, r := range c.Recipients {
 			if r == "" || TooLong(r, MaxEmailLen) {
-				return fieldErr(indexed("recipients", i)[:len(indexed("recipients", i))-1], "Must be an address of at most 254 characters")
+				return fieldErr(fmt.Sprintf("recipients[%d]", i), "Must be an address of at most 254 characters")
 			}
 		}
 		return firstErr(checkLen("smtp_host", c.SMTPHost, MaxURLLen), checkLen("smtp_user", c.SMTPUser, MaxEmailLen))

@@ -41,6 +41,7 @@ type Config struct {
 	MQTTBroker   string
 	MQTT         mqttSettings    // the other DT_MQTT_* settings (wire_ingest.go)
 	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
+	PublicURL    string          // DT_PUBLIC_URL, for links in alert notifications (wire_alerts.go)
 	Demo         bool
 }
 

@@ -344,6 +344,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopAlerts, err := m.startAlerts(ctx, c, db, log)
+	if err != nil {
+		return err
+	}
+	defer stopAlerts()
 	limiter := api.NewLoginLimiter() // one count for API and web sign-ins
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
