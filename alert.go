@@ -369,6 +369,15 @@ type AlertFilter struct {
 	Limit    int
 }
 
+// AlertPreview is one episode a rule would have had on one sensor.
+type AlertPreview struct {
+	Sensor     string
+	Since      time.Time
+	FiredAt    time.Time
+	ResolvedAt *time.Time
+	Value      float64
+}
+
 // Notification is one event to send to one channel.
 type Notification struct {
 	OutboxID int64
@@ -426,6 +435,10 @@ type AlertStore interface {
 	// FinishNotification records an attempt; when !ok and retryAt is not
 	// nil the notification is due again then, otherwise it is given up.
 	FinishNotification(ctx context.Context, n Notification, ok bool, detail string, retryAt *time.Time) error
+	// PreviewAlertRule replays a rule, not stored, over the stored data
+	// between from and to and returns the episodes it would have had;
+	// errors as CreateAlertRule.
+	PreviewAlertRule(ctx context.Context, r *AlertRule, from, to time.Time) ([]AlertPreview, error)
 	// ListDeliveries returns the newest delivery attempts.
 	ListDeliveries(ctx context.Context, limit int) ([]Delivery, error)
 	// AlertLock elects the replica that evaluates scheduled rules and

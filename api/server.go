@@ -88,7 +88,7 @@ func New(cfg Config) *Server {
 		limiter:  cfg.Limiter,
 		metrics:  newMetrics(),
 		log:      cfg.Logger,
-		prefixes: []string{"/auth/", "/user/", "/location/", "/model/", "/service/", "/sensor/"},
+		prefixes: []string{"/auth/", "/user/", "/location/", "/model/", "/service/", "/sensor/", "/alert/"},
 	}
 	// Router order of the original: auth, location, model, user, service, sensor.
 	s.authRoutes()
@@ -98,6 +98,7 @@ func New(cfg Config) *Server {
 	s.serviceRoutes()
 	s.sensorRoutes()
 	s.readingRoutes()
+	s.alertRoutes()
 	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }

@@ -360,8 +360,18 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 // ruleSensors returns the sensors a rule targets and its measure's
 // datatype.
 func (db *DB) ruleSensors(ctx context.Context, r *ruleRow) ([]int64, dtbase.Datatype, error) {
+	var ids []int64
+	var datatype dtbase.Datatype
+	err := db.withReadTx(ctx, func(tx *sql.Tx) (err error) {
+		ids, datatype, err = ruleSensorsQ(ctx, tx, r)
+		return err
+	})
+	return ids, datatype, err
+}
+
+func ruleSensorsQ(ctx context.Context, tx *sql.Tx, r *ruleRow) ([]int64, dtbase.Datatype, error) {
 	var datatype string
-	if err := db.read.QueryRowContext(ctx, `SELECT datatype FROM sensor_measure WHERE id = $1`, r.MeasureID).Scan(&datatype); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT datatype FROM sensor_measure WHERE id = $1`, r.MeasureID).Scan(&datatype); err != nil {
 		return nil, "", err
 	}
 	var q string
@@ -374,7 +384,7 @@ func (db *DB) ruleSensors(ctx context.Context, r *ruleRow) ([]int64, dtbase.Data
 	default:
 		q, arg = `SELECT DISTINCT sensor_id FROM sensor_location WHERE location_id = $1 ORDER BY sensor_id`, *r.Target.LocationID
 	}
-	rows, err := db.read.QueryContext(ctx, q, arg)
+	rows, err := tx.QueryContext(ctx, q, arg)
 	if err != nil {
 		return nil, "", err
 	}
