@@ -286,11 +286,11 @@ func message(r *ruleRow, v float64) string {
 	return r.Measure
 }
 
-// EvaluateScheduledAlerts decides the staleness rules at now; see
+// EvaluateScheduledAlerts decides the staleness and forecast rules at now; see
 // dtbase.AlertStore. Each (rule, sensor) is decided in its own
 // transaction under the series lock.
 func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, error) {
-	rules, err := queryRules(ctx, db.read, `WHERE r.enabled = $1 AND r.kind = $2`, true, dtbase.CondStaleness)
+	rules, err := queryRules(ctx, db.read, `WHERE r.enabled = $1 AND r.kind IN ($2, $3)`, true, dtbase.CondStaleness, dtbase.CondForecast)
 	if err != nil {
 		return 0, fmt.Errorf("scheduled alerts: %w", err)
 	}
@@ -303,6 +303,11 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 		for _, sensorID := range sensors {
 			err := db.withTx(ctx, func(tx *sql.Tx) error {
 				if err := db.lockSeries(ctx, tx, r.ID, sensorID); err != nil {
+					return err
+				}
+				if r.Condition.Kind == dtbase.CondForecast {
+					k, err := db.evaluateForecast(ctx, tx, r, sensorID, now)
+					n += k
 					return err
 				}
 				var latest sql.NullInt64
