@@ -70,7 +70,11 @@ func (r *Runner) Run(ctx context.Context) {
 		}
 		if leading != r.leading {
 			r.leading = leading
-			r.o.Log.Info("alerts: leadership changed", "leading", leading)
+			if leading {
+				r.o.Log.Info("alerts: this replica now evaluates scheduled rules and sends notifications")
+			} else {
+				r.o.Log.Info("alerts: this replica no longer sends notifications")
+			}
 		}
 		if leading {
 			if err := r.Tick(ctx); err != nil && ctx.Err() == nil {

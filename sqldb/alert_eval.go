@@ -225,39 +225,91 @@ func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp ale
 	if err != nil {
 		return err
 	}
+	kept := map[int64]bool{}
 	for _, ep := range alert.Episodes(c, alert.Derive(c, pts)) {
-		if err := db.recordEpisode(ctx, tx, r, sp.sensorID, ep); err != nil {
+		id, err := db.recordEpisode(ctx, tx, r, sp.sensorID, ep)
+		if err != nil {
 			return err
 		}
+		kept[id] = true
 	}
-	return nil
+	return db.resolveOrphans(ctx, tx, r, sp, start, end, kept)
 }
 
 // recordEpisode stores an episode: the alert with its fired event when it
-// is new, and the resolved event when it resolved and was not yet.
-func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorID int64, ep alert.Episode) error {
+// is new, and the resolved event when it resolved and was not yet. An
+// alert whose breach began within the episode is the episode: a late
+// reading that moves the start of a breach earlier does not fire again.
+// It returns the alert's id.
+func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorID int64, ep alert.Episode) (int64, error) {
 	now := db.Now()
+	end := int64(1<<63 - 1)
+	if ep.ResolvedAt != nil {
+		end = micros(*ep.ResolvedAt)
+	}
 	var id int64
 	var state string
-	err := tx.QueryRowContext(ctx, `SELECT id, state FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND since = $3`, r.ID, sensorID, micros(ep.Since)).Scan(&id, &state)
+	err := tx.QueryRowContext(ctx, `SELECT id, state FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND since >= $3 AND since <= $4 ORDER BY since LIMIT 1`,
+		r.ID, sensorID, micros(ep.Since), end).Scan(&id, &state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		err = tx.QueryRowContext(ctx, `INSERT INTO alert (rule_id, sensor_id, since, fired_at, state, value, message) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 			r.ID, sensorID, micros(ep.Since), micros(ep.FiredAt), dtbase.AlertFiring, ep.Value, message(r, ep.Value)).Scan(&id)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		state = dtbase.AlertFiring
 		if err := db.recordEvent(ctx, tx, r.ID, id, dtbase.EventFired, now, ep.FiredAt, nil, nil); err != nil {
-			return err
+			return 0, err
 		}
 	case err != nil:
-		return err
+		return 0, err
 	}
 	if ep.ResolvedAt == nil || state == dtbase.AlertResolved {
-		return nil
+		return id, nil
 	}
-	return db.resolveAlert(ctx, tx, r.ID, id, *ep.ResolvedAt, now)
+	return id, db.resolveAlert(ctx, tx, r.ID, id, *ep.ResolvedAt, now)
+}
+
+// resolveOrphans resolves the alerts still open in the replayed range
+// that no episode of the replay holds: a late clear reading cut their
+// breach short of the condition's duration. Each resolves at the first
+// quiet reading after its start.
+func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp alertSpan, start, end int64, kept map[int64]bool) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, since FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since >= $4 AND since <= $5`,
+		r.ID, sp.sensorID, dtbase.AlertResolved, start, end)
+	if err != nil {
+		return err
+	}
+	type open struct{ id, since int64 }
+	var orphans []open
+	for rows.Next() {
+		var o open
+		if err := rows.Scan(&o.id, &o.since); err != nil {
+			rows.Close()
+			return err
+		}
+		if !kept[o.id] {
+			orphans = append(orphans, o)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range orphans {
+		at, err := quietAfter(ctx, tx, r.Condition, sp, o.since)
+		if err != nil {
+			return err
+		}
+		if at == 1<<63-1 {
+			continue
+		}
+		if err := db.resolveAlert(ctx, tx, r.ID, o.id, fromMicros(at), db.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) resolveAlert(ctx context.Context, tx *sql.Tx, ruleID, id int64, at, now time.Time) error {
