@@ -48,94 +48,119 @@ func level(c dtbase.AlertCondition) dtbase.AlertCondition {
 	return t
 }
 
-// Breach reports whether v is beyond the threshold of c.
-func Breach(c dtbase.AlertCondition, v float64) bool {
+// bounds is a condition reduced to the comparisons a value needs: it
+// breaches outside (lo, hi) and is clear within [clearLo, clearHi].
+type bounds struct{ lo, hi, clearLo, clearHi float64 }
+
+func boundsOf(c dtbase.AlertCondition) bounds {
 	c = level(c)
+	h := c.Hysteresis
+	inf := math.Inf(1)
 	switch c.Op {
 	case dtbase.OpAbove:
-		return v > *c.Value
+		return bounds{-inf, *c.Value, -inf, *c.Value - h}
 	case dtbase.OpBelow:
-		return v < *c.Value
+		return bounds{*c.Value, inf, *c.Value + h, inf}
 	case dtbase.OpOutside:
-		return v < *c.Low || v > *c.High
+		return bounds{*c.Low, *c.High, *c.Low + h, *c.High - h}
 	}
-	return false
+	return bounds{-inf, inf, -inf, inf}
 }
+
+func (b bounds) breach(v float64) bool { return v < b.lo || v > b.hi }
+func (b bounds) clear(v float64) bool  { return v >= b.clearLo && v <= b.clearHi }
+
+// Breach reports whether v is beyond the threshold of c.
+func Breach(c dtbase.AlertCondition, v float64) bool { return boundsOf(c).breach(v) }
 
 // Clear reports whether v is back inside the threshold by the hysteresis,
 // so a firing alert resolves. A clear value is never a breach.
-func Clear(c dtbase.AlertCondition, v float64) bool {
-	c = level(c)
-	h := c.Hysteresis
-	switch c.Op {
-	case dtbase.OpAbove:
-		return v <= *c.Value-h
-	case dtbase.OpBelow:
-		return v >= *c.Value+h
-	case dtbase.OpOutside:
-		return v >= *c.Low+h && v <= *c.High-h
-	}
-	return true
+func Clear(c dtbase.AlertCondition, v float64) bool { return boundsOf(c).clear(v) }
+
+// State is where a replay of a condition stands after the points it has
+// seen, so a replay can stop and resume with the next points.
+type State struct {
+	Pending bool      // a breach is under way but has not lasted long enough
+	Since   time.Time // when the pending or firing breach began
+	Firing  bool
+	HasPrev bool  // rate: Prev is the last point seen
+	Prev    Point // rate
 }
 
-// Derive returns the series a condition is evaluated on: the points for a
-// threshold, the slopes (change per the condition's unit, stamped at the
-// later point) for a rate.
-func Derive(c dtbase.AlertCondition, pts []Point) []Point {
-	if c.Kind != dtbase.CondRate {
-		return pts
-	}
-	if len(pts) < 2 {
-		return nil
-	}
+// Step advances the replay over raw points in time order after those
+// already seen and returns the episodes that fired or resolved: fired ones
+// have a zero FiredAt when only their resolution is new (they fired in an
+// earlier step). A breach fires once it has lasted the condition's
+// duration and resolves at the first clear value. A value neither
+// breaching nor clear (inside the hysteresis) keeps a firing alert firing
+// and ends a breach that had not fired yet.
+func (s *State) Step(c dtbase.AlertCondition, pts []Point) []Episode {
+	need := c.For()
+	rate := c.Kind == dtbase.CondRate
 	per := c.Per().Seconds()
-	out := make([]Point, 0, len(pts)-1)
-	for i := 1; i < len(pts); i++ {
-		dt := pts[i].T.Sub(pts[i-1].T).Seconds()
-		if dt <= 0 {
+	b := boundsOf(c)
+	var out []Episode
+	// The rate's previous point, kept as numbers in the loop: time.Time
+	// arithmetic per point was most of the cost of ingest with rules.
+	had, prevNS, prevV := s.HasPrev, s.Prev.T.UnixNano(), s.Prev.V
+	if rate {
+		defer func() {
+			if had {
+				s.HasPrev, s.Prev = true, Point{T: time.Unix(0, prevNS).UTC(), V: prevV}
+			}
+		}()
+	}
+	for _, p := range pts {
+		if p.V != p.V { // NaN
 			continue
 		}
-		out = append(out, Point{T: pts[i].T, V: (pts[i].V - pts[i-1].V) / dt * per})
-	}
-	return out
-}
-
-// Episodes replays a condition over a series in time order that starts in
-// a known quiet state (no alert firing, no breach under way): a breach
-// fires once it has lasted the condition's duration and resolves at the
-// first clear value. A value neither breaching nor clear (inside the
-// hysteresis) keeps a firing alert firing and ends a breach that had not
-// fired yet. The result is a function of the series alone, so replaying an
-// overlapping window gives the same episodes.
-func Episodes(c dtbase.AlertCondition, pts []Point) []Episode {
-	need := c.For()
-	var out []Episode
-	var since time.Time
-	pending, firing := false, false
-	for _, p := range pts {
-		if math.IsNaN(p.V) {
-			continue
+		v := p.V
+		if rate {
+			ns := p.T.UnixNano()
+			if had && ns <= prevNS {
+				continue
+			}
+			wasHad, pns, pv := had, prevNS, prevV
+			had, prevNS, prevV = true, ns, p.V
+			if !wasHad {
+				continue
+			}
+			v = (p.V - pv) / (float64(ns-pns) / 1e9) * per
 		}
 		switch {
-		case firing:
-			if Clear(c, p.V) {
+		case s.Firing:
+			if b.clear(v) {
 				t := p.T
-				out[len(out)-1].ResolvedAt = &t
-				firing, pending = false, false
+				if len(out) > 0 && out[len(out)-1].ResolvedAt == nil && !out[len(out)-1].FiredAt.IsZero() {
+					out[len(out)-1].ResolvedAt = &t
+				} else {
+					out = append(out, Episode{Since: s.Since, ResolvedAt: &t})
+				}
+				s.Firing, s.Pending = false, false
 			}
-		case Breach(c, p.V):
-			if !pending {
-				pending, since = true, p.T
+		case b.breach(v):
+			if !s.Pending {
+				s.Pending, s.Since = true, p.T
 			}
-			if p.T.Sub(since) >= need {
-				out = append(out, Episode{Since: since, FiredAt: p.T, Value: p.V})
-				firing = true
+			if p.T.Sub(s.Since) >= need {
+				out = append(out, Episode{Since: s.Since, FiredAt: p.T, Value: v})
+				s.Firing = true
 			}
 		default:
-			pending = false
+			s.Pending = false
 		}
 	}
 	return out
+}
+
+// Episodes replays a condition over raw points in time order that start
+// in a quiet state (nothing firing, no breach under way; for a rate, the
+// first point is the earlier of a clear pair). The result is a function
+// of the series alone, so replaying an overlapping window gives the same
+// episodes.
+func Episodes(c dtbase.AlertCondition, pts []Point) []Episode {
+	var s State
+	return s.Step(c, pts)
 }
 
 // Stale reports whether a sensor whose latest reading is at latest (zero:
@@ -157,4 +182,13 @@ func ForecastBreach(c dtbase.AlertCondition, forecast []Point, now time.Time) (P
 		}
 	}
 	return Point{}, false
+}
+
+// Slope is a rate condition's value at b: the change from a per the
+// condition's time unit; false when b is not after a.
+func Slope(c dtbase.AlertCondition, a, b Point) (float64, bool) {
+	if !b.T.After(a.T) {
+		return 0, false
+	}
+	return (b.V - a.V) / b.T.Sub(a.T).Seconds() * c.Per().Seconds(), true
 }

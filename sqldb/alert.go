@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -176,6 +177,11 @@ func (db *DB) writeAlertRule(ctx context.Context, r *dtbase.AlertRule, update bo
 			if err == nil {
 				_, err = tx.ExecContext(ctx, `DELETE FROM alert_rule_channel WHERE rule_id = $1`, r.ID)
 			}
+			if err == nil {
+				// The stored replay states were of the old condition: the
+				// next readings replay the series.
+				_, err = tx.ExecContext(ctx, `DELETE FROM alert_series WHERE rule_id = $1`, r.ID)
+			}
 		} else {
 			r.Created = fromMicros(now)
 			err = tx.QueryRowContext(ctx, `INSERT INTO alert_rule (name, kind, sensor_id, type_id, location_id, measure_id, condition, severity, enabled, time_created)
@@ -217,7 +223,7 @@ func scanRule(row scanner) (*ruleRow, error) {
 		&r.sensorID, &r.typeID); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(cond), &r.Condition); err != nil {
+	if err := parseCondition(cond, &r.Condition); err != nil {
 		return nil, fmt.Errorf("rule %d: condition: %w", r.ID, err)
 	}
 	switch {
@@ -495,5 +501,21 @@ func (db *DB) recordEvent(ctx context.Context, tx *sql.Tx, ruleID, alertID int64
 	if err != nil {
 		return fmt.Errorf("record alert event: %w", err)
 	}
+	return nil
+}
+
+// conditions caches decoded conditions by their stored text: every
+// readings transaction loads the rules, and decoding dominated that.
+var conditions sync.Map
+
+func parseCondition(text string, c *dtbase.AlertCondition) error {
+	if v, ok := conditions.Load(text); ok {
+		*c = v.(dtbase.AlertCondition)
+		return nil
+	}
+	if err := json.Unmarshal([]byte(text), c); err != nil {
+		return err
+	}
+	conditions.Store(text, *c)
 	return nil
 }

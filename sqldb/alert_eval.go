@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -12,11 +13,31 @@ import (
 )
 
 // alertSpan is the time range of readings just written to one numeric
-// series.
+// series, with the batch written when it is at hand.
 type alertSpan struct {
 	sensorID, measureID int64
 	datatype            dtbase.Datatype
 	from, to            int64
+	batch               *readingBatch // nil: read the series back
+	pts                 []alert.Point // the batch's points, made once
+}
+
+// points returns the batch's readings as points.
+func (sp *alertSpan) points() []alert.Point {
+	if sp.pts == nil && sp.batch != nil {
+		rb := sp.batch
+		sp.pts = make([]alert.Point, rb.len())
+		for i, ts := range rb.ts {
+			var v float64
+			if rb.f != nil {
+				v = rb.f[i]
+			} else {
+				v = float64(rb.i[i])
+			}
+			sp.pts[i] = alert.Point{T: fromMicros(ts), V: v}
+		}
+	}
+	return sp.pts
 }
 
 // span returns the range a batch covers; ok is false for a series no
@@ -25,7 +46,11 @@ func (rb *readingBatch) span() (alertSpan, bool) {
 	if rb.len() == 0 || (rb.m.Datatype != dtbase.Float && rb.m.Datatype != dtbase.Integer) {
 		return alertSpan{}, false
 	}
-	return alertSpan{rb.m.SensorID, rb.m.MeasureID, rb.m.Datatype, rb.ts[0], rb.ts[len(rb.ts)-1]}, true
+	sp := alertSpan{sensorID: rb.m.SensorID, measureID: rb.m.MeasureID, datatype: rb.m.Datatype, from: rb.ts[0], to: rb.ts[len(rb.ts)-1]}
+	if len(rb.f) == rb.len() || len(rb.i) == rb.len() {
+		sp.batch = rb
+	}
+	return sp, true
 }
 
 // spansOf returns the numeric spans of batches.
@@ -46,28 +71,122 @@ func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpa
 	if len(touched) == 0 {
 		return nil
 	}
-	rules, err := queryRules(ctx, tx, `WHERE r.enabled = $1 AND r.kind IN ($2, $3)`, true, dtbase.CondThreshold, dtbase.CondRate)
+	rules, err := evalRules(ctx, tx, touched)
 	if err != nil || len(rules) == 0 {
 		return wrapEval(err)
 	}
-	for _, sp := range touched {
+	for i := range touched {
+		sp := &touched[i]
+		var tgt *sensorTargets
+		var matched []*ruleRow
 		for _, r := range rules {
 			if r.MeasureID != sp.measureID {
 				continue
 			}
-			ok, err := ruleMatches(ctx, tx, r, sp.sensorID)
-			if err != nil {
-				return wrapEval(err)
+			if tgt == nil {
+				if tgt, err = targetsOf(ctx, tx, sp.sensorID); err != nil {
+					return wrapEval(err)
+				}
 			}
-			if !ok {
-				continue
+			if tgt.matches(r) {
+				matched = append(matched, r)
 			}
-			if err := db.evaluateSeries(ctx, tx, r, sp); err != nil {
+		}
+		if len(matched) == 0 {
+			continue
+		}
+		states, err := db.lockSeries(ctx, tx, matched, sp.sensorID)
+		if err != nil {
+			return wrapEval(err)
+		}
+		for _, r := range matched {
+			if err := db.evaluateSeries(ctx, tx, r, sp, states[r.ID]); err != nil {
 				return wrapEval(err)
 			}
 		}
+		if err := saveSeries(ctx, tx, sp.sensorID, matched, states); err != nil {
+			return wrapEval(err)
+		}
 	}
 	return nil
+}
+
+// evalRules loads the enabled threshold and rate rules on the touched
+// measures, with only what matching and deciding need; the names of the
+// measure and rule are looked up when an alert is recorded.
+func evalRules(ctx context.Context, tx *sql.Tx, touched []alertSpan) ([]*ruleRow, error) {
+	args := []any{true, dtbase.CondThreshold, dtbase.CondRate}
+	var in []string
+	seen := map[int64]bool{}
+	for _, sp := range touched {
+		if !seen[sp.measureID] {
+			seen[sp.measureID] = true
+			args = append(args, sp.measureID)
+			in = append(in, fmt.Sprintf("$%d", len(args)))
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, sensor_id, type_id, location_id, measure_id, condition FROM alert_rule
+		WHERE enabled = $1 AND kind IN ($2, $3) AND measure_id IN (`+strings.Join(in, ", ")+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ruleRow
+	for rows.Next() {
+		var r ruleRow
+		var loc sql.NullInt64
+		var cond string
+		if err := rows.Scan(&r.ID, &r.sensorID, &r.typeID, &loc, &r.MeasureID, &cond); err != nil {
+			return nil, err
+		}
+		if loc.Valid {
+			r.Target.LocationID = &loc.Int64
+		}
+		if err := parseCondition(cond, &r.Condition); err != nil {
+			return nil, fmt.Errorf("rule %d: condition: %w", r.ID, err)
+		}
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+// sensorTargets is what rules can target a sensor by.
+type sensorTargets struct {
+	sensorID, typeID int64
+	locations        map[int64]bool
+}
+
+func targetsOf(ctx context.Context, tx *sql.Tx, sensorID int64) (*sensorTargets, error) {
+	t := &sensorTargets{sensorID: sensorID, locations: map[int64]bool{}}
+	if err := tx.QueryRowContext(ctx, `SELECT type_id FROM sensor WHERE id = $1`, sensorID).Scan(&t.typeID); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT location_id FROM sensor_location WHERE sensor_id = $1`, sensorID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		t.locations[id] = true
+	}
+	return t, rows.Err()
+}
+
+// matches reports whether a rule targets the sensor.
+func (t *sensorTargets) matches(r *ruleRow) bool {
+	switch {
+	case r.sensorID.Valid:
+		return r.sensorID.Int64 == t.sensorID
+	case r.typeID.Valid:
+		return r.typeID.Int64 == t.typeID
+	case r.Target.LocationID != nil:
+		return t.locations[*r.Target.LocationID]
+	}
+	return false
 }
 
 func wrapEval(err error) error {
@@ -77,40 +196,104 @@ func wrapEval(err error) error {
 	return nil
 }
 
-// ruleMatches reports whether a rule targets a sensor.
-func ruleMatches(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, r *ruleRow, sensorID int64) (bool, error) {
-	var n int
-	switch {
-	case r.sensorID.Valid:
-		return r.sensorID.Int64 == sensorID, nil
-	case r.typeID.Valid:
-		err := q.QueryRowContext(ctx, `SELECT count(*) FROM sensor WHERE id = $1 AND type_id = $2`, sensorID, r.typeID.Int64).Scan(&n)
-		return n > 0, err
-	case r.Target.LocationID != nil:
-		err := q.QueryRowContext(ctx, `SELECT count(*) FROM sensor_location WHERE sensor_id = $1 AND location_id = $2`, sensorID, *r.Target.LocationID).Scan(&n)
-		return n > 0, err
-	}
-	return false, nil
+// seriesState is the stored replay state of a rule on a sensor: the
+// state after the reading at lastTS; ok is false when none is stored.
+type seriesState struct {
+	alert.State
+	lastTS int64
+	ok     bool
+	dirty  bool // to be saved
 }
 
-// lockSeries serialises the decisions on one (rule, sensor) across
-// replicas: on PostgreSQL the state row is locked until commit.
-func (db *DB) lockSeries(ctx context.Context, tx *sql.Tx, ruleID, sensorID int64) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_series (rule_id, sensor_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, ruleID, sensorID); err != nil {
-		return err
+// lockSeries serialises the decisions on (rule, sensor) pairs across
+// replicas and returns their stored states by rule id. On PostgreSQL the
+// state rows are locked until commit, in rule order so that two
+// transactions cannot deadlock on them; SQLite's one writer serialises
+// the decisions already.
+func (db *DB) lockSeries(ctx context.Context, tx *sql.Tx, rules []*ruleRow, sensorID int64) (map[int64]*seriesState, error) {
+	ids := make([]any, 0, len(rules)+1)
+	ids = append(ids, sensorID)
+	in := make([]string, len(rules))
+	values := make([]string, len(rules))
+	for i, r := range rules {
+		ids = append(ids, r.ID)
+		in[i] = fmt.Sprintf("$%d", i+2)
+		values[i] = fmt.Sprintf("($%d, $1)", i+2)
 	}
-	if db.Dialect != Postgres {
+	q := `SELECT rule_id, last_ts, pending, since, firing, prev_ts, prev_value FROM alert_series WHERE sensor_id = $1 AND rule_id IN (` +
+		strings.Join(in, ", ") + `) ORDER BY rule_id` + db.forUpdate()
+	out := make(map[int64]*seriesState, len(rules))
+	read := func() error {
+		rows, err := tx.QueryContext(ctx, q, ids...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var st seriesState
+			var last, since, prevTS sql.NullInt64
+			var prevV sql.NullFloat64
+			if err := rows.Scan(&id, &last, &st.Pending, &since, &st.Firing, &prevTS, &prevV); err != nil {
+				return err
+			}
+			st.ok, st.lastTS = last.Valid, last.Int64
+			if since.Valid {
+				st.Since = fromMicros(since.Int64)
+			}
+			if prevTS.Valid {
+				st.HasPrev, st.Prev = true, alert.Point{T: fromMicros(prevTS.Int64), V: prevV.Float64}
+			}
+			out[id] = &st
+		}
+		return rows.Err()
+	}
+	if err := read(); err != nil {
+		return nil, err
+	}
+	if len(out) < len(rules) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_series (rule_id, sensor_id) VALUES `+strings.Join(values, ", ")+` ON CONFLICT DO NOTHING`, ids...); err != nil {
+			return nil, err
+		}
+		if err := read(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// saveSeries stores the states that changed, in one statement.
+func saveSeries(ctx context.Context, tx *sql.Tx, sensorID int64, rules []*ruleRow, states map[int64]*seriesState) error {
+	var rows []string
+	var args []any
+	for _, r := range rules {
+		st := states[r.ID]
+		if !st.dirty {
+			continue
+		}
+		var since, prevTS, prevV any
+		if st.Pending || st.Firing {
+			since = micros(st.Since)
+		}
+		if st.HasPrev {
+			prevTS, prevV = micros(st.Prev.T), st.Prev.V
+		}
+		n := len(args)
+		rows = append(rows, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8))
+		args = append(args, r.ID, sensorID, st.lastTS, st.Pending, since, st.Firing, prevTS, prevV)
+	}
+	if len(rows) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `SELECT 1 FROM alert_series WHERE rule_id = $1 AND sensor_id = $2 FOR UPDATE`, ruleID, sensorID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO alert_series (rule_id, sensor_id, last_ts, pending, since, firing, prev_ts, prev_value) VALUES `+
+		strings.Join(rows, ", ")+` ON CONFLICT (rule_id, sensor_id) DO UPDATE SET last_ts = excluded.last_ts, pending = excluded.pending,
+		since = excluded.since, firing = excluded.firing, prev_ts = excluded.prev_ts, prev_value = excluded.prev_value`, args...)
 	return err
 }
 
 // points reads a numeric series in time order between from and to
 // inclusive; desc reverses it, and limit > 0 bounds it.
-func points(ctx context.Context, tx *sql.Tx, sp alertSpan, where string, desc bool, limit int, args ...any) ([]alert.Point, error) {
+func points(ctx context.Context, tx *sql.Tx, sp *alertSpan, where string, desc bool, limit int, args ...any) ([]alert.Point, error) {
 	q := fmt.Sprintf(`SELECT ts, value FROM %s WHERE sensor_id = $1 AND measure_id = $2 AND %s ORDER BY ts`, readingTable(sp.datatype), where)
 	if desc {
 		q += " DESC"
@@ -141,7 +324,7 @@ const scanPage = 256
 // rule is known quiet (a clear value: nothing firing, no breach under
 // way), or math.MinInt64 when there is none, scanning back a page at a
 // time. For a rate it is the earlier reading of the clear pair.
-func quietBefore(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp alertSpan, ts int64) (int64, error) {
+func quietBefore(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *alertSpan, ts int64) (int64, error) {
 	for {
 		page, err := points(ctx, tx, sp, "ts < $3", true, scanPage, ts)
 		if err != nil {
@@ -150,8 +333,7 @@ func quietBefore(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp al
 		for i, p := range page {
 			if c.Kind == dtbase.CondRate {
 				if i+1 < len(page) {
-					d := alert.Derive(c, []alert.Point{page[i+1], p})
-					if len(d) == 1 && alert.Clear(c, d[0].V) {
+					if v, ok := alert.Slope(c, page[i+1], p); ok && alert.Clear(c, v) {
 						return micros(page[i+1].T), nil
 					}
 				}
@@ -174,7 +356,7 @@ func quietBefore(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp al
 
 // quietAfter returns the time of the first reading after ts at which the
 // rule is quiet, or math.MaxInt64 when there is none.
-func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp alertSpan, ts int64) (int64, error) {
+func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *alertSpan, ts int64) (int64, error) {
 	prev := []alert.Point(nil)
 	for {
 		page, err := points(ctx, tx, sp, "ts > $3", false, scanPage, ts)
@@ -184,8 +366,7 @@ func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp ale
 		for _, p := range page {
 			if c.Kind == dtbase.CondRate {
 				if prev != nil {
-					d := alert.Derive(c, []alert.Point{prev[0], p})
-					if len(d) == 1 && alert.Clear(c, d[0].V) {
+					if v, ok := alert.Slope(c, prev[0], p); ok && alert.Clear(c, v) {
 						return micros(p.T), nil
 					}
 				}
@@ -203,37 +384,77 @@ func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp ale
 	}
 }
 
-// evaluateSeries replays a rule over the stored series around the written
-// range, from the last quiet reading before it to the first quiet reading
-// after it, so late and out-of-order readings are judged with their
-// neighbours. Alerts are keyed by the data time their breach began, so a
-// replay that finds an episode again records nothing new.
-func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp alertSpan) error {
-	if err := db.lockSeries(ctx, tx, r.ID, sp.sensorID); err != nil {
-		return err
-	}
+// evaluateSeries decides a rule on the series just written. When the
+// batch follows everything the rule has seen of the series, the stored
+// replay state steps over the batch in memory. Otherwise (late or
+// out-of-order readings, a new or edited rule) the rule is replayed over
+// the stored series around the written range, from the last quiet reading
+// before it to the first quiet reading after it, so the readings are
+// judged with their neighbours. An alert is found again by the data time
+// its breach began, so a replay that meets an episode again records
+// nothing new.
+func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan, st *seriesState) error {
 	c := r.Condition
+	if st.ok && sp.from > st.lastTS && sp.batch != nil {
+		for _, ep := range st.Step(c, sp.points()) {
+			if err := db.applyStep(ctx, tx, r, sp.sensorID, ep); err != nil {
+				return err
+			}
+		}
+		st.lastTS, st.dirty = sp.to, true
+		return nil
+	}
 	start, err := quietBefore(ctx, tx, c, sp, sp.from)
 	if err != nil {
 		return err
 	}
-	end, err := quietAfter(ctx, tx, c, sp, sp.to)
-	if err != nil {
-		return err
+	end := int64(1<<63 - 1)
+	if st.ok {
+		if end, err = quietAfter(ctx, tx, c, sp, sp.to); err != nil {
+			return err
+		}
 	}
 	pts, err := points(ctx, tx, sp, "ts >= $3 AND ts <= $4", false, 0, start, end)
 	if err != nil {
 		return err
 	}
+	var replay alert.State
 	kept := map[int64]bool{}
-	for _, ep := range alert.Episodes(c, alert.Derive(c, pts)) {
+	for _, ep := range replay.Step(c, pts) {
 		id, err := db.recordEpisode(ctx, tx, r, sp.sensorID, ep)
 		if err != nil {
 			return err
 		}
 		kept[id] = true
 	}
-	return db.resolveOrphans(ctx, tx, r, sp, start, end, kept)
+	if err := db.resolveOrphans(ctx, tx, r, sp, start, end, kept); err != nil {
+		return err
+	}
+	// A replay that ended at a quiet reading leaves the state after it as
+	// it was; one that reached the end of the series is the new state.
+	if end == 1<<63-1 && len(pts) > 0 {
+		st.State, st.lastTS, st.ok, st.dirty = replay, micros(pts[len(pts)-1].T), true, true
+	}
+	return nil
+}
+
+// applyStep records what a resumed replay found: an episode that fired
+// (and maybe resolved), or the resolution of the alert firing before.
+func (db *DB) applyStep(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorID int64, ep alert.Episode) error {
+	if !ep.FiredAt.IsZero() {
+		_, err := db.recordEpisode(ctx, tx, r, sensorID, ep)
+		return err
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 ORDER BY since DESC LIMIT 1`,
+		r.ID, sensorID, dtbase.AlertResolved).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // resolved meanwhile by a replay
+	}
+	if err != nil {
+		return err
+	}
+	return db.resolveAlert(ctx, tx, r.ID, id, *ep.ResolvedAt, db.Now())
 }
 
 // recordEpisode stores an episode: the alert with its fired event when it
@@ -253,6 +474,11 @@ func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 		r.ID, sensorID, micros(ep.Since), end).Scan(&id, &state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		if r.Measure == "" {
+			if err := tx.QueryRowContext(ctx, `SELECT name FROM sensor_measure WHERE id = $1`, r.MeasureID).Scan(&r.Measure); err != nil {
+				return 0, err
+			}
+		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO alert (rule_id, sensor_id, since, fired_at, state, value, message) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 			r.ID, sensorID, micros(ep.Since), micros(ep.FiredAt), dtbase.AlertFiring, ep.Value, message(r, ep.Value)).Scan(&id)
 		if err != nil {
@@ -275,7 +501,7 @@ func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 // that no episode of the replay holds: a late clear reading cut their
 // breach short of the condition's duration. Each resolves at the first
 // quiet reading after its start.
-func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp alertSpan, start, end int64, kept map[int64]bool) error {
+func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan, start, end int64, kept map[int64]bool) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, since FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since >= $4 AND since <= $5`,
 		r.ID, sp.sensorID, dtbase.AlertResolved, start, end)
 	if err != nil {
@@ -354,7 +580,7 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 		}
 		for _, sensorID := range sensors {
 			err := db.withTx(ctx, func(tx *sql.Tx) error {
-				if err := db.lockSeries(ctx, tx, r.ID, sensorID); err != nil {
+				if _, err := db.lockSeries(ctx, tx, []*ruleRow{r}, sensorID); err != nil {
 					return err
 				}
 				if r.Condition.Kind == dtbase.CondForecast {

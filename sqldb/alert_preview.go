@@ -43,7 +43,7 @@ func (db *DB) PreviewAlertRule(ctx context.Context, r *dtbase.AlertRule, from, t
 				return err
 			}
 			sp := alertSpan{sensorID: id, measureID: r.MeasureID, datatype: datatype}
-			pts, err := points(ctx, tx, sp, "ts >= $3 AND ts <= $4", false, 0, micros(from), micros(to))
+			pts, err := points(ctx, tx, &sp, "ts >= $3 AND ts <= $4", false, 0, micros(from), micros(to))
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func (db *DB) PreviewAlertRule(ctx context.Context, r *dtbase.AlertRule, from, t
 // previewEpisodes is what a condition would have done on pts.
 func previewEpisodes(c dtbase.AlertCondition, pts []alert.Point, to time.Time) []alert.Episode {
 	if c.Kind != dtbase.CondStaleness {
-		return alert.Episodes(c, alert.Derive(c, pts))
+		return alert.Episodes(c, pts)
 	}
 	var out []alert.Episode
 	for i, p := range pts {

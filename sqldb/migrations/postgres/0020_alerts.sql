@@ -1,5 +1,6 @@
 -- Alerts: rules over sensors' measures, the channels they notify, one row
--- per (rule, sensor) locked while its alerts are decided, alerts (one per
+-- per (rule, sensor) locked while its alerts are decided (with its replay
+-- state), alerts (one per
 -- episode, unique by its data time so a replay cannot fire twice), their
 -- events (state changes, each with a stable id) and the outbox of
 -- notifications with its delivery log.
@@ -43,9 +44,17 @@ CREATE TABLE alert_rule_channel (
 );
 CREATE INDEX alert_rule_channel_channel_idx ON alert_rule_channel (channel_id);
 
+-- The replay state of a rule on a sensor after the reading at last_ts,
+-- so a batch that follows it is decided without reading the series back.
 CREATE TABLE alert_series (
-    rule_id   BIGINT NOT NULL REFERENCES alert_rule (id) ON DELETE CASCADE,
-    sensor_id BIGINT NOT NULL REFERENCES sensor (id) ON DELETE CASCADE,
+    rule_id    BIGINT NOT NULL REFERENCES alert_rule (id) ON DELETE CASCADE,
+    sensor_id  BIGINT NOT NULL REFERENCES sensor (id) ON DELETE CASCADE,
+    last_ts    BIGINT,
+    pending    BOOLEAN NOT NULL DEFAULT FALSE,
+    since      BIGINT,
+    firing     BOOLEAN NOT NULL DEFAULT FALSE,
+    prev_ts    BIGINT,
+    prev_value DOUBLE PRECISION,
     PRIMARY KEY (rule_id, sensor_id)
 );
 
