@@ -19,6 +19,7 @@ type dashboardData struct {
 	Sensors  []sensorLatest
 	Stale    int
 	Services *serviceSummary
+	Alerts   []dtbase.Alert // not resolved, firing first (alerts.go)
 }
 
 type countCard struct {
@@ -40,6 +41,11 @@ type sensorLatest struct {
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	d := &dashboardData{Now: h.now()}
+	var err error
+	if d.Alerts, err = h.openAlerts(ctx); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
 		h.fail(w, r, s, err)
