@@ -67,6 +67,11 @@ func addDemoAlertRules(ctx context.Context, db *sqldb.DB) error {
 		if err := db.CreateAlertRule(ctx, r); err != nil && dtbase.ErrorCode(err) != dtbase.ECONFLICT {
 			return fmt.Errorf("demo alert rule %q: %w", r.Name, err)
 		}
+		// The demo's readings came before its rules: judge them now, so
+		// the alerts page has a history on first start.
+		if err := db.ReplayAlertRule(ctx, r.Name); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -72,4 +72,16 @@ func TestForecastBreachOnDemo(t *testing.T) {
 	if err != nil || len(rules) != 3 {
 		t.Fatalf("rules: %d %v", len(rules), err)
 	}
+	band, err := db.ListAlerts(ctx, dtbase.AlertFilter{RuleName: ptr("humidity band")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := db.ListAlerts(ctx, dtbase.AlertFilter{RuleName: ptr("sensor silent")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("demo: %d humidity band alerts, %d sensor silent alerts", len(band), len(silent))
+	if len(band) == 0 {
+		t.Error("the demo's humidity band never fired on the demo's data")
+	}
 }
