@@ -95,60 +95,74 @@ type State struct {
 // breaching nor clear (inside the hysteresis) keeps a firing alert firing
 // and ends a breach that had not fired yet.
 func (s *State) Step(c dtbase.AlertCondition, pts []Point) []Episode {
-	need := c.For()
+	ts := make([]int64, len(pts))
+	vs := make([]float64, len(pts))
+	for i, p := range pts {
+		ts[i], vs[i] = p.T.UnixMicro(), p.V
+	}
+	return s.StepMicros(c, ts, vs)
+}
+
+// StepMicros is Step over timestamps in microseconds since the epoch and
+// their values: the form readings are stored in, so a batch is judged
+// without converting it. time.Time arithmetic per point was most of the
+// cost of ingest with rules.
+func (s *State) StepMicros(c dtbase.AlertCondition, ts []int64, vs []float64) []Episode {
+	need := c.For().Microseconds()
 	rate := c.Kind == dtbase.CondRate
-	per := c.Per().Seconds()
+	perUS := float64(c.Per().Microseconds())
 	b := boundsOf(c)
 	var out []Episode
-	// The rate's previous point, kept as numbers in the loop: time.Time
-	// arithmetic per point was most of the cost of ingest with rules.
-	had, prevNS, prevV := s.HasPrev, s.Prev.T.UnixNano(), s.Prev.V
-	if rate {
-		defer func() {
-			if had {
-				s.HasPrev, s.Prev = true, Point{T: time.Unix(0, prevNS).UTC(), V: prevV}
-			}
-		}()
-	}
-	for _, p := range pts {
-		if p.V != p.V { // NaN
+	firing, pending := s.Firing, s.Pending
+	sinceUS := s.Since.UnixMicro()
+	had, prevUS, prevV := s.HasPrev, s.Prev.T.UnixMicro(), s.Prev.V
+	at := func(us int64) time.Time { return time.UnixMicro(us).UTC() }
+	for i, us := range ts {
+		x := vs[i]
+		if x != x { // NaN
 			continue
 		}
-		v := p.V
+		v := x
 		if rate {
-			ns := p.T.UnixNano()
-			if had && ns <= prevNS {
+			if had && us <= prevUS {
 				continue
 			}
-			wasHad, pns, pv := had, prevNS, prevV
-			had, prevNS, prevV = true, ns, p.V
+			wasHad, pus, pv := had, prevUS, prevV
+			had, prevUS, prevV = true, us, x
 			if !wasHad {
 				continue
 			}
-			v = (p.V - pv) / (float64(ns-pns) / 1e9) * per
+			v = (x - pv) / float64(us-pus) * perUS
 		}
 		switch {
-		case s.Firing:
+		case firing:
 			if b.clear(v) {
-				t := p.T
-				if len(out) > 0 && out[len(out)-1].ResolvedAt == nil && !out[len(out)-1].FiredAt.IsZero() {
-					out[len(out)-1].ResolvedAt = &t
+				t := at(us)
+				if n := len(out); n > 0 && out[n-1].ResolvedAt == nil && !out[n-1].FiredAt.IsZero() {
+					out[n-1].ResolvedAt = &t
 				} else {
-					out = append(out, Episode{Since: s.Since, ResolvedAt: &t})
+					out = append(out, Episode{Since: at(sinceUS), ResolvedAt: &t})
 				}
-				s.Firing, s.Pending = false, false
+				firing, pending = false, false
 			}
 		case b.breach(v):
-			if !s.Pending {
-				s.Pending, s.Since = true, p.T
+			if !pending {
+				pending, sinceUS = true, us
 			}
-			if p.T.Sub(s.Since) >= need {
-				out = append(out, Episode{Since: s.Since, FiredAt: p.T, Value: v})
-				s.Firing = true
+			if us-sinceUS >= need {
+				out = append(out, Episode{Since: at(sinceUS), FiredAt: at(us), Value: v})
+				firing = true
 			}
 		default:
-			s.Pending = false
+			pending = false
 		}
+	}
+	s.Firing, s.Pending = firing, pending
+	if firing || pending {
+		s.Since = at(sinceUS)
+	}
+	if had {
+		s.HasPrev, s.Prev = true, Point{T: at(prevUS), V: prevV}
 	}
 	return out
 }

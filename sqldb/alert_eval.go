@@ -19,25 +19,22 @@ type alertSpan struct {
 	datatype            dtbase.Datatype
 	from, to            int64
 	batch               *readingBatch // nil: read the series back
-	pts                 []alert.Point // the batch's points, made once
+	vals                []float64     // the batch's values as numbers, made once
 }
 
-// points returns the batch's readings as points.
-func (sp *alertSpan) points() []alert.Point {
-	if sp.pts == nil && sp.batch != nil {
-		rb := sp.batch
-		sp.pts = make([]alert.Point, rb.len())
-		for i, ts := range rb.ts {
-			var v float64
-			if rb.f != nil {
-				v = rb.f[i]
-			} else {
-				v = float64(rb.i[i])
+// values returns the batch's values as numbers.
+func (sp *alertSpan) values() []float64 {
+	if sp.vals == nil && sp.batch != nil {
+		if sp.batch.f != nil {
+			sp.vals = sp.batch.f
+		} else {
+			sp.vals = make([]float64, len(sp.batch.i))
+			for i, v := range sp.batch.i {
+				sp.vals[i] = float64(v)
 			}
-			sp.pts[i] = alert.Point{T: fromMicros(ts), V: v}
 		}
 	}
-	return sp.pts
+	return sp.vals
 }
 
 // span returns the range a batch covers; ok is false for a series no
@@ -396,7 +393,7 @@ func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *al
 func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan, st *seriesState) error {
 	c := r.Condition
 	if st.ok && sp.from > st.lastTS && sp.batch != nil {
-		for _, ep := range st.Step(c, sp.points()) {
+		for _, ep := range st.StepMicros(c, sp.batch.ts, sp.values()) {
 			if err := db.applyStep(ctx, tx, r, sp.sensorID, ep); err != nil {
 				return err
 			}
