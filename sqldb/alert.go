@@ -424,7 +424,10 @@ func (db *DB) ListAlertEvents(ctx context.Context, f dtbase.AlertFilter) ([]dtba
 
 // AcknowledgeAlert records who acknowledged a firing alert.
 func (db *DB) AcknowledgeAlert(ctx context.Context, id int64, by, note string) error {
-	if err := firstErr(checkText("by", by, dtbase.MaxEmailLen), checkText("note", note, dtbase.MaxDescriptionLen)); err != nil {
+	if err := checkText("by", by, dtbase.MaxEmailLen); err != nil {
+		return err
+	}
+	if err := checkText("note", note, dtbase.MaxDescriptionLen); err != nil {
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
@@ -452,15 +455,6 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id int64, by, note string) e
 func checkText(field, s string, max int) error {
 	if dtbase.TooLong(s, max) {
 		return dtbase.Errorf(dtbase.EINVALID, "%s is too long: at most %d characters.", field, max)
-	}
-	return nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }
