@@ -80,6 +80,10 @@ type AlertCondition struct {
 	ForSeconds float64 `json:"for_seconds,omitempty"`
 	// MaxAgeSeconds is the staleness limit.
 	MaxAgeSeconds float64 `json:"max_age_seconds,omitempty"`
+	// IntervalMultiple is the staleness limit as a multiple of the
+	// sensor's usual interval (the median gap of its last readings); with
+	// MaxAgeSeconds too, the longer of the two applies.
+	IntervalMultiple float64 `json:"interval_multiple,omitempty"`
 	// PerSeconds is the time unit of a rate (default 1 hour).
 	PerSeconds float64 `json:"per_seconds,omitempty"`
 	// HorizonHours is how far ahead a forecast rule looks.
@@ -213,8 +217,11 @@ func (c *AlertCondition) validate() error {
 	case CondThreshold:
 		return threshold()
 	case CondStaleness:
-		if c.MaxAgeSeconds <= 0 {
-			return fieldErr("condition.max_age_seconds", "Must be more than 0")
+		if c.IntervalMultiple < 0 || c.IntervalMultiple > 1000 || math.IsNaN(c.IntervalMultiple) {
+			return fieldErr("condition.interval_multiple", "Must be between 0 and 1000")
+		}
+		if c.MaxAgeSeconds <= 0 && c.IntervalMultiple <= 0 {
+			return fieldErr("condition.max_age_seconds", "Give max_age_seconds or interval_multiple, more than 0")
 		}
 	case CondRate:
 		switch c.Op {

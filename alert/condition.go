@@ -6,6 +6,7 @@ package alert
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -178,9 +179,33 @@ func Episodes(c dtbase.AlertCondition, pts []Point) []Episode {
 }
 
 // Stale reports whether a sensor whose latest reading is at latest (zero:
-// none) is stale at now.
-func Stale(c dtbase.AlertCondition, latest, now time.Time) bool {
-	return !latest.IsZero() && now.Sub(latest) > c.MaxAge()
+// none) is stale at now, given its usual interval between readings (zero
+// when unknown).
+func Stale(c dtbase.AlertCondition, latest, now time.Time, usual time.Duration) bool {
+	return !latest.IsZero() && now.Sub(latest) > MaxAge(c, usual)
+}
+
+// MaxAge is the staleness limit of a condition for a sensor whose usual
+// interval between readings is usual: the longer of max_age_seconds and
+// interval_multiple times usual.
+func MaxAge(c dtbase.AlertCondition, usual time.Duration) time.Duration {
+	return max(c.MaxAge(), time.Duration(c.IntervalMultiple*float64(usual)))
+}
+
+// UsualInterval is the median gap between consecutive times (in any
+// order); zero with fewer than two.
+func UsualInterval(ts []time.Time) time.Duration {
+	s := slices.Clone(ts)
+	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
+	var gaps []time.Duration
+	for i := 1; i < len(s); i++ {
+		gaps = append(gaps, s[i].Sub(s[i-1]))
+	}
+	if len(gaps) == 0 {
+		return 0
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
 }
 
 // ForecastBreach returns the first forecast point within the horizon after

@@ -13,17 +13,18 @@ import (
 // conditionBody is a rule's condition on the wire; docs/alerts.md says
 // which fields each kind uses.
 type conditionBody struct {
-	Kind          string   `json:"kind" dt:"max=name"`
-	Op            *string  `json:"op" dt:"optional,max=name"`
-	Value         *float64 `json:"value" dt:"optional"`
-	Low           *float64 `json:"low" dt:"optional"`
-	High          *float64 `json:"high" dt:"optional"`
-	Hysteresis    *float64 `json:"hysteresis" dt:"optional"`
-	ForSeconds    *float64 `json:"for_seconds" dt:"optional"`
-	MaxAgeSeconds *float64 `json:"max_age_seconds" dt:"optional"`
-	PerSeconds    *float64 `json:"per_seconds" dt:"optional"`
-	HorizonHours  *float64 `json:"horizon_hours" dt:"optional"`
-	Bound         *string  `json:"bound" dt:"optional,max=name"`
+	Kind             string   `json:"kind" dt:"max=name"`
+	Op               *string  `json:"op" dt:"optional,max=name"`
+	Value            *float64 `json:"value" dt:"optional"`
+	Low              *float64 `json:"low" dt:"optional"`
+	High             *float64 `json:"high" dt:"optional"`
+	Hysteresis       *float64 `json:"hysteresis" dt:"optional"`
+	ForSeconds       *float64 `json:"for_seconds" dt:"optional"`
+	MaxAgeSeconds    *float64 `json:"max_age_seconds" dt:"optional"`
+	IntervalMultiple *float64 `json:"interval_multiple" dt:"optional"`
+	PerSeconds       *float64 `json:"per_seconds" dt:"optional"`
+	HorizonHours     *float64 `json:"horizon_hours" dt:"optional"`
+	Bound            *string  `json:"bound" dt:"optional,max=name"`
 }
 
 type targetBody struct {
@@ -209,6 +210,7 @@ func (b *ruleBody) rule() *dtbase.AlertRule {
 	set(&r.Condition.Hysteresis, c.Hysteresis)
 	set(&r.Condition.ForSeconds, c.ForSeconds)
 	set(&r.Condition.MaxAgeSeconds, c.MaxAgeSeconds)
+	set(&r.Condition.IntervalMultiple, c.IntervalMultiple)
 	set(&r.Condition.PerSeconds, c.PerSeconds)
 	set(&r.Condition.HorizonHours, c.HorizonHours)
 	if c.Op != nil {

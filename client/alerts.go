@@ -9,17 +9,18 @@ import (
 // AlertCondition says when a rule fires; see docs/alerts.md for which
 // fields each kind (threshold, rate, staleness, forecast) uses.
 type AlertCondition struct {
-	Kind          string   `json:"kind"`
-	Op            string   `json:"op,omitempty"`
-	Value         *float64 `json:"value,omitempty"`
-	Low           *float64 `json:"low,omitempty"`
-	High          *float64 `json:"high,omitempty"`
-	Hysteresis    float64  `json:"hysteresis,omitempty"`
-	ForSeconds    float64  `json:"for_seconds,omitempty"`
-	MaxAgeSeconds float64  `json:"max_age_seconds,omitempty"`
-	PerSeconds    float64  `json:"per_seconds,omitempty"`
-	HorizonHours  float64  `json:"horizon_hours,omitempty"`
-	Bound         string   `json:"bound,omitempty"`
+	Kind             string   `json:"kind"`
+	Op               string   `json:"op,omitempty"`
+	Value            *float64 `json:"value,omitempty"`
+	Low              *float64 `json:"low,omitempty"`
+	High             *float64 `json:"high,omitempty"`
+	Hysteresis       float64  `json:"hysteresis,omitempty"`
+	ForSeconds       float64  `json:"for_seconds,omitempty"`
+	MaxAgeSeconds    float64  `json:"max_age_seconds,omitempty"`
+	IntervalMultiple float64  `json:"interval_multiple,omitempty"`
+	PerSeconds       float64  `json:"per_seconds,omitempty"`
+	HorizonHours     float64  `json:"horizon_hours,omitempty"`
+	Bound            string   `json:"bound,omitempty"`
 }
 
 // AlertTarget is exactly one of a sensor, a sensor type or a location.

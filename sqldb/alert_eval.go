@@ -591,6 +591,28 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 					return err
 				}
 				last := fromMicros(latest.Int64)
+				var usual time.Duration
+				if r.Condition.IntervalMultiple > 0 {
+					rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT ts FROM %s WHERE sensor_id = $1 AND measure_id = $2 ORDER BY ts DESC LIMIT 21`, readingTable(datatype)),
+						sensorID, r.MeasureID)
+					if err != nil {
+						return err
+					}
+					var ts []time.Time
+					for rows.Next() {
+						var us int64
+						if err := rows.Scan(&us); err != nil {
+							rows.Close()
+							return err
+						}
+						ts = append(ts, fromMicros(us))
+					}
+					rows.Close()
+					if err := rows.Err(); err != nil {
+						return err
+					}
+					usual = alert.UsualInterval(ts)
+				}
 				// Resolve the alerts of earlier gaps: a reading came since.
 				rows, err := tx.QueryContext(ctx, `SELECT id FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since < $4`,
 					r.ID, sensorID, dtbase.AlertResolved, latest.Int64)
@@ -613,17 +635,18 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 					}
 					n++
 				}
-				if !alert.Stale(r.Condition, last, now) {
+				if !alert.Stale(r.Condition, last, now, usual) {
 					return nil
 				}
-				ep := alert.Episode{Since: last, FiredAt: last.Add(r.Condition.MaxAge())}
+				ep := alert.Episode{Since: last, FiredAt: last.Add(alert.MaxAge(r.Condition, usual))}
 				var exists int
 				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND since = $3`, r.ID, sensorID, latest.Int64).Scan(&exists); err != nil || exists > 0 {
 					return err
 				}
 				var id int64
 				if err := tx.QueryRowContext(ctx, `INSERT INTO alert (rule_id, sensor_id, since, fired_at, state, message) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-					r.ID, sensorID, latest.Int64, micros(ep.FiredAt), dtbase.AlertFiring, message(r, 0)).Scan(&id); err != nil {
+					r.ID, sensorID, latest.Int64, micros(ep.FiredAt), dtbase.AlertFiring,
+					fmt.Sprintf("no %s reading for over %s", r.Measure, alert.MaxAge(r.Condition, usual))).Scan(&id); err != nil {
 					return err
 				}
 				n++

@@ -65,13 +65,18 @@ func previewEpisodes(c dtbase.AlertCondition, pts []alert.Point, to time.Time) [
 		return alert.Episodes(c, pts)
 	}
 	var out []alert.Episode
+	ts := make([]time.Time, len(pts))
+	for i, p := range pts {
+		ts[i] = p.T
+	}
+	usual := alert.UsualInterval(ts)
 	for i, p := range pts {
 		next := to
 		if i+1 < len(pts) {
 			next = pts[i+1].T
 		}
-		if alert.Stale(c, p.T, next) {
-			ep := alert.Episode{Since: p.T, FiredAt: p.T.Add(c.MaxAge())}
+		if alert.Stale(c, p.T, next, usual) {
+			ep := alert.Episode{Since: p.T, FiredAt: p.T.Add(alert.MaxAge(c, usual))}
 			if i+1 < len(pts) {
 				ep.ResolvedAt = &pts[i+1].T
 			}

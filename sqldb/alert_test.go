@@ -168,3 +168,18 @@ func TestAlertRuleErrors(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func TestAlertStalenessInterval(t *testing.T) {
+	// Readings every 60 s; stale after 5 usual intervals (300 s).
+	db := alertDB(t, dtbase.AlertCondition{Kind: dtbase.CondStaleness, IntervalMultiple: 5})
+	ctx := context.Background()
+	insertAt(t, db, "W1", []int{0, 60, 120, 180}, []float64{20, 20, 20, 20})
+	for _, sec := range []int{400, 481, 500} {
+		if _, err := db.EvaluateScheduledAlerts(ctx, at(sec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"fired@480"}, history(t, db)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}

@@ -112,7 +112,7 @@ type ruleEditorData struct {
 
 // ruleFields are the editor's inputs, in form order.
 var ruleFields = []string{"name", "target_kind", "target", "measure", "kind", "op", "value", "low", "high", "hysteresis",
-	"for_seconds", "max_age_seconds", "per_seconds", "horizon_hours", "bound", "severity"}
+	"for_seconds", "max_age_seconds", "interval_multiple", "per_seconds", "horizon_hours", "bound", "severity"}
 
 // ruleEditor shows the rule form; posted with "preview" it shows how often
 // the rule would have fired in the last 7 days on the stored data, with
@@ -188,7 +188,7 @@ func ruleFromForm(f map[string]string, channels []string) (*dtbase.AlertRule, er
 	}
 	c := &r.Condition
 	for _, err := range []error{num("value", &c.Value, nil), num("low", &c.Low, nil), num("high", &c.High, nil),
-		num("hysteresis", nil, &c.Hysteresis), num("for_seconds", nil, &c.ForSeconds), num("max_age_seconds", nil, &c.MaxAgeSeconds),
+		num("hysteresis", nil, &c.Hysteresis), num("for_seconds", nil, &c.ForSeconds), num("max_age_seconds", nil, &c.MaxAgeSeconds), num("interval_multiple", nil, &c.IntervalMultiple),
 		num("per_seconds", nil, &c.PerSeconds), num("horizon_hours", nil, &c.HorizonHours)} {
 		if err != nil {
 			return nil, err
