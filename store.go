@@ -16,6 +16,7 @@ type Store interface {
 	ReadingStore
 	ModelStore
 	ServiceStore
+	AlertStore
 	// Ping reports whether the database answers; EUNAVAILABLE if not.
 	Ping(ctx context.Context) error
 }

@@ -101,6 +101,7 @@ func New(cfg Config) *Server {
 	s.serviceRoutes()
 	s.sensorRoutes()
 	s.readingRoutes()
+	s.alertRoutes()
 	mux := http.NewServeMux()
 	s.Mount(mux)
 	mux.HandleFunc("/", s.notFound)

@@ -68,6 +68,9 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := addDemoAlertRules(ctx, db); err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stdout, "loaded the CROP farm demo in %v: %d sensor types, %d locations, %d sensors, %d readings from %s to %s, %d forecasts\n",
 		time.Since(start).Round(time.Millisecond), sum.SensorTypes, sum.Locations, sum.Sensors, sum.Readings,
 		sum.From.Format(time.RFC3339), sum.To.Format(time.RFC3339), runs)
@@ -194,6 +197,9 @@ func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logg
 	}
 	runs, err := demoExtras(ctx, db, sum)
 	if err != nil {
+		return err
+	}
+	if err := addDemoAlertRules(ctx, db); err != nil {
 		return err
 	}
 	log.Info("loaded the CROP farm demo", "sensor_types", sum.SensorTypes, "locations", sum.Locations,

@@ -49,6 +49,7 @@ type Config struct {
 	MQTT         mqttSettings    // the other DT_MQTT_* settings (cmd_serve_ingest.go)
 	Services     serviceSettings // DT_SECRET_KEY and the other service settings (cmd_serve_services.go)
 	DBPool       sqldb.Pool      // DT_DB_* connection pool settings (dbpool.go)
+	PublicURL    string          // DT_PUBLIC_URL, for links in alert notifications (cmd_serve_alerts.go)
 	Demo         bool
 
 	PasswordMinLength int  // least length of a new password (at least 8)

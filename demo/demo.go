@@ -40,7 +40,7 @@ const (
 	MeasureTemp = "temperature"
 	UnitsTemp   = "°C"
 	interval    = 10 * time.Minute
-	measureRH   = "relative humidity"
+	MeasureRH   = "relative humidity"
 	measureCO2  = "co2"
 )
 
@@ -66,7 +66,7 @@ var sensorTypes = []dtbase.SensorType{
 	{Name: TypeTRH, Description: units("Aranet wireless ambient temperature and relative humidity sensor"),
 		Measures: []dtbase.Measure{
 			{Name: MeasureTemp, Units: units(UnitsTemp), Datatype: dtbase.Float},
-			{Name: measureRH, Units: units("%"), Datatype: dtbase.Float},
+			{Name: MeasureRH, Units: units("%"), Datatype: dtbase.Float},
 		}},
 	{Name: TypeCO2, Description: units("Aranet wireless CO2 sensor"),
 		Measures: []dtbase.Measure{{Name: measureCO2, Units: units("ppm"), Datatype: dtbase.Float}}},

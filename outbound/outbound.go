@@ -278,3 +278,19 @@ func proxyAddr(u *url.URL) string {
 	}
 	return net.JoinHostPort(u.Hostname(), port)
 }
+
+// Dial connects to addr (host:port) for a protocol other than HTTP, such
+// as SMTP, with the checks of the client's connections: the address
+// connected to, after name resolution, must not be refused.
+func (g *Guard) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, dialHostKey{}, host)
+	if g.allow.allowsName(host) {
+		ctx = context.WithValue(ctx, allowedNameKey{}, true)
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, ControlContext: g.control}
+	return d.DialContext(ctx, network, addr)
+}

@@ -105,8 +105,11 @@ func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) e
 	if err := rt.refreshRollups(ctx); err != nil {
 		return err
 	}
-	// Rows written, about to commit: rt.touched holds every series of the
-	// transaction with its time span.
+	// Rows written, about to commit: alerts on the touched series are decided
+	// in the same transaction, so an alert commits with its readings.
+	if err := db.evaluateAlerts(ctx, tx, rt.alertSpans()); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

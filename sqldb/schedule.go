@@ -274,7 +274,7 @@ func (db *DB) SchedulerLock() dtbase.SchedulerLock {
 	if db.Dialect != Postgres {
 		return alwaysHeld{}
 	}
-	return &pgSchedulerLock{db: db}
+	return &pgSchedulerLock{db: db, id: schedulerLockID}
 }
 
 type alwaysHeld struct{}
@@ -288,6 +288,7 @@ func (alwaysHeld) Unlock() error                         { return nil }
 // finds out on its next check and stops scheduling.
 type pgSchedulerLock struct {
 	db   *DB
+	id   int64 // the advisory lock's key
 	mu   sync.Mutex
 	conn *sql.Conn
 }
@@ -301,7 +302,7 @@ func (l *pgSchedulerLock) TryLock(ctx context.Context) (bool, error) {
 		var held bool
 		err := l.conn.QueryRowContext(ctx,
 			`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1)`,
-			int64(schedulerLockID)).Scan(&held)
+			l.id).Scan(&held)
 		if err == nil && held {
 			return true, nil
 		}
@@ -321,7 +322,7 @@ func (l *pgSchedulerLock) TryLock(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("scheduler lock: %w", err)
 	}
 	var got bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, int64(schedulerLockID)).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, l.id).Scan(&got); err != nil {
 		conn.Close()
 		return false, fmt.Errorf("scheduler lock: %w", err)
 	}
@@ -341,7 +342,7 @@ func (l *pgSchedulerLock) Unlock() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(schedulerLockID))
+	_, err := l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.id)
 	l.conn.Close()
 	l.conn = nil
 	return err

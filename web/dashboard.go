@@ -34,6 +34,7 @@ type dashboardData struct {
 	Next     string
 	StaleURL string
 	Services *serviceSummary
+	Alerts   []dtbase.Alert // not resolved, firing first (alerts.go)
 }
 
 // dashboardFilter is the dashboard's view, all of it in the URL.
@@ -120,6 +121,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		d.Services, servErr = h.serviceSummary(ctx, d.Now)
 	}()
 	defer wg.Wait() // on an early return too, so nothing outlives the request
+	var err error
+	if d.Alerts, err = h.openAlerts(ctx); err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
 		h.fail(w, r, s, err)

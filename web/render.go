@@ -42,6 +42,7 @@ func mustPages(st *staticFiles) *pageSet {
 		"query":   buildQuery,
 		"allows":  func(r dtbase.Role, need string) bool { return r.Allows(dtbase.Role(need)) },
 		"add":     func(a, b int) int { return a + b },
+		"list":    func(xs ...string) []string { return xs },
 		"deref":   func(s *string) string { return derefString(s) },
 		"json":    toJSON,
 		"coords":  func(l dtbase.Location) string { return coordsText(&l) },

@@ -15,7 +15,10 @@ import json
 import os
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
+
+if TYPE_CHECKING:
+    from .alerts import Alerts
 
 import requests
 
@@ -513,6 +516,15 @@ class Client(DataFrameMixin):
 
     def get_model_run_sensor_measure(self, run_id: int) -> Dict[str, Any]:
         return self.post("/model/get-model-run-sensor-measure", {"run_id": run_id}, 200)
+
+    # -- alerts (/alert): dtbase_client.alerts ----------------------------
+
+    @property
+    def alerts(self) -> "Alerts":
+        """The alert endpoints (rules, channels, alerts)."""
+        from .alerts import Alerts
+
+        return Alerts(self)
 
     # -- services (/service) ----------------------------------------------
 

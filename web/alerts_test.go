@@ -1,0 +1,88 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+// TestAlertPages previews and saves a rule in the editor, sees its alert
+// first on the dashboard, acknowledges it and silences the rule.
+func TestAlertPages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	insert := func(end time.Time, vals ...float64) {
+		s := dtbase.ReadingSeries{UniqueIdentifier: "R1", MeasureName: "temperature"}
+		for i, v := range vals {
+			s.Timestamps = append(s.Timestamps, end.Add(time.Duration(i-len(vals))*time.Hour))
+			s.Values = append(s.Values, dtbase.FloatValue(v))
+		}
+		if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(now.Add(-10*time.Hour), 20, 30, 20, 31, 20) // two breaches in the last 7 days
+	b := e.browser()
+	tok := b.login("editor@example.com")
+	form := url.Values{"csrf_token": {tok}, "name": {"warm"}, "target_kind": {"sensor"}, "target": {"R1"}, "measure": {"temperature"},
+		"kind": {"threshold"}, "op": {"above"}, "value": {"28"}, "severity": {"critical"}, "preview": {"1"}}
+	p := b.post("/alerts/rule", form, "/alerts/rule")
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "would have fired <strong>2</strong> times") {
+		t.Fatalf("preview: %d\n%s", p.Status, p.Body)
+	}
+	form.Set("value", "hot")
+	if p := b.post("/alerts/rule", form, "/alerts/rule"); !strings.Contains(p.Body, "value must be a number") {
+		t.Errorf("a threshold that is not a number: %s", p.Body)
+	}
+	form.Set("value", "28")
+	form.Del("preview")
+	form.Set("save", "1")
+	if p := b.post("/alerts/rule", form, "/alerts/rule"); p.Status != http.StatusSeeOther || p.Location != "/alerts" {
+		t.Fatalf("save: %d %s\n%s", p.Status, p.Location, p.Body)
+	}
+	insert(now, 20, 35) // a later breach fires
+	home := b.get("/")
+	if i, j := strings.Index(home.Body, "alerts-first"), strings.Index(home.Body, "Latest readings"); i < 0 || i > j || !strings.Contains(home.Body, "warm on") {
+		t.Fatalf("the dashboard does not show the firing alert first:\n%s", home.Body)
+	}
+	alerts, err := e.db.ListAlerts(ctx, dtbase.AlertFilter{State: ptr(dtbase.AlertFiring)})
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("alerts: %+v %v", alerts, err)
+	}
+	list := b.get("/alerts?state=firing")
+	if !strings.Contains(list.Body, `id="alert-`) {
+		t.Fatalf("alerts page:\n%s", list.Body)
+	}
+	ack := b.post("/alerts/acknowledge", url.Values{"csrf_token": {csrf(t, list)}, "id": {strconv.FormatInt(alerts[0].ID, 10)}, "note": {"vents open"}}, "/alerts")
+	if ack.Status != http.StatusSeeOther {
+		t.Fatalf("acknowledge: %d", ack.Status)
+	}
+	if got := b.get("/alerts?state=acknowledged"); !strings.Contains(got.Body, "vents open") {
+		t.Errorf("acknowledged alert not listed with its note")
+	}
+	if p := b.post("/alerts/silence", url.Values{"csrf_token": {tok}, "name": {"warm"}, "minutes": {"30"}}, "/alerts"); p.Status != http.StatusSeeOther {
+		t.Fatalf("silence: %d", p.Status)
+	}
+	rules, err := e.db.ListAlertRules(ctx)
+	if err != nil || len(rules) != 1 || rules[0].SilencedUntil == nil {
+		t.Errorf("rules: %+v %v", rules, err)
+	}
+	viewer := e.browser()
+	viewer.login("viewer@example.com")
+	if p := viewer.get("/alerts/rule"); p.Status != http.StatusForbidden {
+		t.Errorf("a viewer opened the rule editor: %d", p.Status)
+	}
+}
