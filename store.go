@@ -14,6 +14,7 @@ type Store interface {
 	ReadingStore
 	ModelStore
 	ServiceStore
+	SiteStore
 	// Ping reports whether the database answers; EUNAVAILABLE if not.
 	Ping(ctx context.Context) error
 }
