@@ -29,8 +29,11 @@ type Config struct {
 	NewUserRole  dtbase.Role // role of users created without one
 	BcryptCost   int         // cost for new password hashes
 	MaxBodyBytes int64       // request body limit
-	CORSOrigins  []string    // origins allowed to call the API from a browser
-	Version      string
+	// SiteModelMaxBytes bounds an uploaded site model (default
+	// dtbase.DefaultSiteModelMaxBytes).
+	SiteModelMaxBytes int64
+	CORSOrigins       []string // origins allowed to call the API from a browser
+	Version           string
 
 	// Services runs services on demand; nil disables run-service.
 	Services dtbase.ServiceRunner
@@ -98,6 +101,7 @@ func New(cfg Config) *Server {
 	s.serviceRoutes()
 	s.sensorRoutes()
 	s.readingRoutes()
+	s.siteRoutes()
 	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }

@@ -351,7 +351,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	limiter := api.NewLoginLimiter() // one count for API and web sign-ins
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
-		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
+		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, SiteModelMaxBytes: c.SiteModelMax,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Limiter: limiter, Web: m.webHandler(c, db, secret, runner, limiter, log),
 		Forecasts: forecasts(db),

@@ -28,7 +28,10 @@ type Config struct {
 	BcryptCost int
 	// Services runs a service on demand; nil hides "Run now".
 	Services dtbase.ServiceRunner
-	Logger   *slog.Logger
+	// SiteModelMaxBytes bounds an uploaded site model (default
+	// dtbase.DefaultSiteModelMaxBytes).
+	SiteModelMaxBytes int64
+	Logger            *slog.Logger
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 	// Limiter counts failed sign-ins; the API shares it.
