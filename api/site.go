@@ -30,14 +30,14 @@ func siteModelInfoOf(m *dtbase.SiteModel) siteModelInfo {
 
 // sitePlacementBody is a schema's placement as clients send and receive it.
 type sitePlacementBody struct {
-	SchemaName string     `json:"schema_name" dt:"max=name"`
-	X          string     `json:"x" dt:"max=name"`
-	Y          string     `json:"y" dt:"max=name"`
-	Z          string     `json:"z" dt:"optional,max=name"`
-	Unit       string     `json:"unit" dt:"optional,max=units"`
+	SchemaName string    `json:"schema_name" dt:"max=name"`
+	X          string    `json:"x" dt:"max=name"`
+	Y          string    `json:"y" dt:"max=name"`
+	Z          string    `json:"z" dt:"optional,max=name"`
+	Unit       string    `json:"unit" dt:"optional,max=units"`
 	Offset     []float64 `json:"offset" dt:"optional"`
-	Rotation   float64    `json:"rotation" dt:"optional"`
-	Scale      float64    `json:"scale" dt:"optional"`
+	Rotation   float64   `json:"rotation" dt:"optional"`
+	Scale      float64   `json:"scale" dt:"optional"`
 }
 
 // siteResponse is a schema's site: its model, if any, and its placement.

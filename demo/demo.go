@@ -27,6 +27,7 @@ var data embed.FS
 type Store interface {
 	dtbase.LocationStore
 	dtbase.SensorStore
+	dtbase.SiteStore
 	// InsertReadings stores series in one transaction, skipping readings
 	// already stored (dtbase.ReadingStore).
 	InsertReadings(ctx context.Context, series []dtbase.ReadingSeries) (dtbase.ReadingInsertResult, error)
@@ -226,6 +227,13 @@ func Load(ctx context.Context, st Store, now time.Time) (Summary, error) {
 	s.Identifiers = append([]dtbase.Identifier(nil), schema.Identifiers...)
 	if err := st.CreateLocationSchema(ctx, &s); ignoreConflict(err) != nil {
 		return sum, fmt.Errorf("create location schema: %w", err)
+	}
+	if _, err := st.FindSiteModel(ctx, SchemaName, false); dtbase.ErrorCode(err) == dtbase.ENOTFOUND {
+		if err := st.PutSiteModel(ctx, &dtbase.SiteModel{Schema: SchemaName, Data: FarmModel()}); err != nil {
+			return sum, fmt.Errorf("store the farm's site model: %w", err)
+		}
+	} else if err != nil {
+		return sum, err
 	}
 	spots, err := farmSpots()
 	if err != nil {
