@@ -119,6 +119,7 @@ func (h *Handler) routes() {
 	h.locationRoutes(viewer, editor)
 	h.modelRoutes(viewer, editor)
 	h.serviceRoutes(viewer, editor)
+	h.siteRoutes(viewer, editor)
 
 	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
 		h.errorPage(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")
