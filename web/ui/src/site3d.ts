@@ -110,6 +110,7 @@ class SiteView {
   replayBox!: HTMLElement;
   unit = 1;
   frameQueued = false;
+  drawnLabels: string[] = []; // the labels of the last frame, for tests
 
   constructor(host: HTMLElement) {
     this.host = host;
@@ -158,7 +159,7 @@ class SiteView {
       }
     } else this.generateScene();
     this.recolour();
-    this.fit("iso", false);
+    this.fit("iso", false, this.core());
     this.msg.textContent = note;
     if (!this.state.locations.some((l) => l.placed)) this.msg.textContent = "No location of this schema has x/y coordinates yet: set the placement below.";
     this.host.dataset.rendered = "1";
@@ -202,25 +203,28 @@ class SiteView {
     const floor = new Mesh(new BoxGeometry(size.x + 4, 0.1, size.z + 4), floorMat);
     floor.position.set((box.min.x + box.max.x) / 2, Math.min(0, box.min.y) - 0.05, (box.min.z + box.max.z) / 2);
     this.site.add(floor);
+    // Shelves and posts are instanced: one draw call each, however many
+    // locations there are.
     const cols = new Map<string, { x: number; z: number; top: number }>();
+    const shelves: Vector3[] = [];
     for (const p of pts) {
       const k = `${p.x.toFixed(1)},${p.z.toFixed(1)}`;
       const c = cols.get(k) || { x: p.x, z: p.z, top: 0 };
       c.top = Math.max(c.top, p.y);
       cols.set(k, c);
-      if (p.y > 0.05) {
-        const shelf = new Mesh(new BoxGeometry(0.9, 0.04, 0.7), shelfMat);
-        shelf.position.set(p.x, p.y - 0.15, p.z);
-        this.site.add(shelf);
-      }
+      if (p.y > 0.05) shelves.push(new Vector3(p.x, p.y - 0.15, p.z));
     }
-    const post = new BoxGeometry(0.06, 1, 0.06);
-    for (const c of cols.values()) {
-      const m = new Mesh(post, postMat);
-      m.scale.y = c.top + 0.3;
-      m.position.set(c.x - 0.45, (c.top + 0.3) / 2, c.z);
-      this.site.add(m);
+    const m = new Matrix4();
+    if (shelves.length) {
+      const shelf = new InstancedMesh(new BoxGeometry(0.9, 0.04, 0.7), shelfMat, shelves.length);
+      shelves.forEach((p, i) => shelf.setMatrixAt(i, m.makeTranslation(p.x, p.y, p.z)));
+      this.site.add(shelf);
     }
+    const posts = new InstancedMesh(new BoxGeometry(0.06, 1, 0.06), postMat, cols.size);
+    [...cols.values()].forEach((c, i) => {
+      posts.setMatrixAt(i, m.makeTranslation(c.x - 0.45, (c.top + 0.3) / 2, c.z).multiply(new Matrix4().makeScale(1, c.top + 0.3, 1)));
+    });
+    this.site.add(posts);
   }
 
   /** One instanced sphere per placed sensor; sensors sharing a location
@@ -523,17 +527,32 @@ class SiteView {
     return box;
   }
 
+  /** Where most sensors are: the markers' box without the outer 5% on
+   * each side, so outlying rooms do not shrink the first view ("Fit" shows
+   * everything). */
+  core(): Box3 {
+    if (this.markerPos.length < 20) return this.bounds();
+    const q = (vals: number[], f: number): number => vals.sort((a, b) => a - b)[Math.floor(f * (vals.length - 1))];
+    const xs = this.markerPos.map((p) => p.x), zs = this.markerPos.map((p) => p.z), ys = this.markerPos.map((p) => p.y);
+    const box = new Box3(new Vector3(q(xs, 0.05), 0, q(zs, 0.05)), new Vector3(q(xs, 0.95), Math.max(...ys), q(zs, 0.95)));
+    const site = this.bounds();
+    // Keep the model's extent across the core, so walls and floors frame it.
+    box.expandByScalar(1.5);
+    box.min.y = Math.max(box.min.y, site.min.y);
+    box.max.y = Math.min(box.max.y, site.max.y);
+    return box;
+  }
+
   /** Frames the site from a preset direction, or the current one: the
    * nearest distance at which every corner of its bounding box is in view. */
-  fit(view: "top" | "front" | "iso" | "keep", animate = true): void {
-    const box = this.bounds();
+  fit(view: "top" | "front" | "iso" | "keep", animate = true, box = this.bounds()): void {
     const center = box.getCenter(new Vector3());
     const size = box.getSize(new Vector3());
     let dir: Vector3;
     if (view === "top") dir = new Vector3(0, 1, 0.0001);
     else if (view === "front") dir = new Vector3(0, 0.15, 1);
     // Iso looks across the longer side, so long sites fill the view.
-    else if (view === "iso") dir = size.x >= size.z ? new Vector3(0.45, 0.75, 1) : new Vector3(1, 0.75, 0.45);
+    else if (view === "iso") dir = size.x >= size.z ? new Vector3(0.3, 0.8, 1) : new Vector3(1, 0.8, 0.3);
     else dir = this.camera.position.clone().sub(this.controls.target);
     dir.normalize();
     const corners: Vector3[] = [];
@@ -688,9 +707,9 @@ class SiteView {
     const taken: [number, number, number, number][] = [];
     const v = new Vector3();
     const [lo, hi] = this.range();
-    let drawn = 0;
+    this.drawnLabels = [];
     for (const [, i] of order) {
-      if (drawn >= 250) break;
+      if (this.drawnLabels.length >= 250) break;
       const p = this.markerPos[i];
       if (p.y > this.maxHeight + 1e-6) continue;
       v.copy(p).project(this.camera);
@@ -701,7 +720,8 @@ class SiteView {
       const alert = this.alerts.has(s.id);
       if (alert) { g.strokeStyle = "#dc2626"; g.lineWidth = 2.5; g.beginPath(); g.arc(x, y, 11, 0, 2 * Math.PI); g.stroke(); }
       const text = `${alert ? "⚠ " : ""}${(s.name || s.id).slice(0, 22)}${val ? ": " + fmt(val.v) : ""}`;
-      const tw = g.measureText(text).width + 8, bx = x + 8, by = y - 16;
+      const tw = g.measureText(text).width + 8, by = y - 16;
+      const bx = x + 8 + tw > w ? x - 8 - tw : x + 8; // keep it inside the view
       if (taken.some(([a, b, c, d]) => bx < c && bx + tw > a && by < d && by + 15 > b)) continue;
       taken.push([bx, by, bx + tw, by + 15]);
       const stale = val && this.now() - val.t > this.state.stale_after;
@@ -711,7 +731,7 @@ class SiteView {
       g.fillRect(bx, by, 3, 15);
       g.fillStyle = "#111827";
       g.fillText(text, bx + 5, by + 8);
-      drawn++;
+      this.drawnLabels.push(text);
     }
   }
 
