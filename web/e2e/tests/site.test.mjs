@@ -8,12 +8,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { ADMIN, ADMIN_PASS, API, ARTIFACTS, BASE, login } from "../lib.mjs";
+import { ADMIN, ADMIN_PASS, API, ARTIFACTS, login, startServer } from "../lib.mjs";
 
 const shots = join(ARTIFACTS, "screenshots");
 mkdirSync(shots, { recursive: true });
-const api = new API();
+let api;
 let browser;
+let server; // a demo server of its own, so the 1,000 sensors stay out of the other tests
+let BASE;
 const figures = [];
 
 // Software WebGL: recent Chromium only offers SwiftShader when asked.
@@ -21,12 +23,15 @@ const glArgs = ["--headless", "--no-sandbox", "--use-angle=swiftshader", "--enab
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 before(async () => {
+  server = await startServer({}, ["--demo"]);
+  BASE = server.url;
+  api = await new API(BASE).login();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: glArgs });
-  await api.login();
 });
 
 after(async () => {
   await browser?.close();
+  await server?.stop();
   if (figures.length) console.log("\n" + figures.join("\n"));
 });
 
@@ -39,6 +44,13 @@ async function sitePage(schema, viewport = { width: 1280, height: 900 }, extra =
   await page.goto("/site?schema=" + encodeURIComponent(schema));
   await page.waitForSelector("#site[data-rendered]", { timeout: 60_000 });
   return page;
+}
+
+/** Saves the 3D view (page.screenshot: an element screenshot waits for a
+ * stability that a busy software renderer may not reach in time). */
+async function shot(page, name) {
+  const clip = await page.locator("#site").boundingBox();
+  await page.screenshot({ path: join(shots, name), clip });
 }
 
 /** Share of the 3D canvas's pixels that differ from the background. */
@@ -69,7 +81,7 @@ test("the demo farm renders with labelled, coloured sensors, live and replayed",
   const labels = await page.evaluate(() => window.siteView.drawnLabels);
   assert.ok(labels.some((l) => /: \d/.test(l)), `labels show values: ${labels.slice(0, 5)}`);
   assert.match(await page.textContent("#site-legend"), /°C/);
-  await page.locator("#site").screenshot({ path: join(shots, "site-demo-live.png") });
+  await shot(page, "site-demo-live.png");
 
   // Replay the last day and stop half way.
   await page.selectOption("#site-replay-range", "24h");
@@ -82,14 +94,14 @@ test("the demo farm renders with labelled, coloured sensors, live and replayed",
   const mid = await page.evaluate(() => window.siteView.drawnLabels.join("|"));
   assert.notEqual(mid, before, "the labels change with the replay time");
   assert.doesNotMatch(await page.textContent("#site-replay .when"), /live|loading/);
-  await page.locator("#site").screenshot({ path: join(shots, "site-demo-replay.png") });
+  await shot(page, "site-demo-replay.png");
 
   // Presets and search do not break the view.
   await page.click("text=Top");
   await page.fill("#site-search", "CO2");
   await page.press("#site-search", "Enter");
   await page.waitForTimeout(900);
-  await page.locator("#site").screenshot({ path: join(shots, "site-demo-search.png") });
+  await shot(page, "site-demo-search.png");
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -147,7 +159,7 @@ test("upload a GLB, place a location by clicking it, see its sensor's marker", a
   assert.equal(marker.n, 1);
   assert.ok(marker.colour && !(marker.colour[0] === marker.colour[1] && marker.colour[1] === marker.colour[2]), `marker colour ${marker.colour}`);
   assert.ok(marker.labels.includes("Probe one: 21.5"), `labels ${marker.labels}`);
-  await page.locator("#site").screenshot({ path: join(shots, "site-uploaded-placed.png") });
+  await shot(page, "site-uploaded-placed.png");
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -193,7 +205,7 @@ test("benchmark: frame time with 1,000 placed sensors (software GL)", async () =
     assert.equal(await page.getAttribute("#site", "data-rendered"), "1");
     const ms = await page.evaluate(() => { window.siteView.benchmark(5); return window.siteView.benchmark(40); });
     const markers = Number(await page.getAttribute("#site", "data-markers"));
-    if (name === schema) await page.locator("#site").screenshot({ path: join(shots, "site-bench-1000.png") });
+    if (name === schema) await shot(page, "site-bench-1000.png");
     await page.context().close();
     return { ms, markers };
   };
