@@ -7,7 +7,7 @@
 // WebGL is available.
 import {
   AmbientLight, Box3, BoxGeometry, Color, DirectionalLight, Group, HemisphereLight, InstancedMesh, Matrix4, Mesh,
-  MeshLambertMaterial, PerspectiveCamera, Plane, Raycaster, Scene, SphereGeometry, Vector2, Vector3,
+  MeshLambertMaterial, Object3D, PerspectiveCamera, Plane, Raycaster, Scene, SphereGeometry, Vector2, Vector3,
   WebGLRenderer,
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
@@ -147,8 +147,6 @@ class SiteView {
     this.unit = units[this.state.placement.unit] || 1;
     this.alerts = new Set(this.state.alerts.map((a) => a.sensor));
     this.measure = this.pickMeasure();
-    this.buildToolbar();
-    this.buildMarkers();
     let note = "";
     if (this.cfg.model) {
       try {
@@ -158,6 +156,8 @@ class SiteView {
         this.generateScene();
       }
     } else this.generateScene();
+    this.buildMarkers();
+    this.buildToolbar();
     this.recolour();
     this.fit("iso", false, this.core());
     this.msg.textContent = note;
@@ -236,8 +236,10 @@ class SiteView {
       if (!locs.has(s.location)) continue;
       shared.set(s.location, [...(shared.get(s.location) || []), s]);
     }
-    const pts = [...locs.values()].map((l) => toWorld(l.p));
-    const span = pts.length ? new Box3().setFromPoints(pts).getSize(new Vector3()).length() : 10;
+    // Marker size follows the site's size: the model's, or the locations'.
+    const box = new Box3().setFromObject(this.site);
+    for (const l of locs.values()) box.expandByPoint(toWorld(l.p));
+    const span = box.isEmpty() ? 10 : box.getSize(new Vector3()).length();
     const r = Math.min(0.5, Math.max(0.1, span / 180));
     for (const [id, ss] of shared) {
       const base = toWorld(locs.get(id)!.p);
@@ -650,7 +652,12 @@ class SiteView {
   pick(ray: Raycaster, ev: MouseEvent): void {
     const r = this.renderer.domElement.getBoundingClientRect();
     ray.setFromCamera(new Vector2(((ev.clientX - r.left) / r.width) * 2 - 1, -((ev.clientY - r.top) / r.height) * 2 + 1), this.camera);
-    const hits = ray.intersectObject(this.site, true).filter((h) => h.point.y <= this.maxHeight + 0.2);
+    // See-through parts (a vault, walls) are looked through, not picked.
+    const opaque = (o: Object3D): boolean => {
+      const m = (o as Mesh).material;
+      return !(Array.isArray(m) ? m : [m]).some((x) => x && x.transparent && x.opacity < 0.6);
+    };
+    const hits = ray.intersectObject(this.site, true).filter((h) => h.point.y <= this.maxHeight + 0.2 && opaque(h.object));
     let p = hits[0]?.point;
     if (!p) { // nothing there: the ground plane
       const g = new Vector3();
@@ -733,6 +740,13 @@ class SiteView {
       g.fillText(text, bx + 5, by + 8);
       this.drawnLabels.push(text);
     }
+  }
+
+  /** Where the middle of the model (or generated scene) is on the page. */
+  siteCentreOnPage(): { x: number; y: number } {
+    const c = new Box3().setFromObject(this.site).getCenter(new Vector3()).project(this.camera);
+    const r = this.renderer.domElement.getBoundingClientRect();
+    return { x: r.left + ((c.x + 1) / 2) * r.width, y: r.top + ((1 - c.y) / 2) * r.height };
   }
 
   /** Mean time to draw a frame (scene and labels) while turning, in ms:
