@@ -101,6 +101,31 @@ func TestSiteModelAPI(t *testing.T) {
 	e.must(400, "/location/set-site-placement", map[string]any{"schema_name": "farm", "x": "x", "y": "nope"})
 	e.must(400, "/location/set-site-placement", map[string]any{"schema_name": "farm", "x": "x", "y": "y", "offset": []float64{1}})
 	e.must(200, "/location/delete-site-model", map[string]any{"schema_name": "farm"})
+
+	// The OpenAPI document describes the upload's bodies and statuses.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses   map[string]any `json:"responses"`
+			RequestBody struct {
+				Content map[string]any `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+	}
+	e.get("/openapi.json").JSON(t, &doc)
+	up := doc.Paths["/location/upload-site-model"]["post"]
+	for _, ct := range []string{"model/gltf-binary", "model/gltf+json", "multipart/form-data"} {
+		if _, ok := up.RequestBody.Content[ct]; !ok {
+			t.Errorf("upload-site-model does not document a %s body", ct)
+		}
+	}
+	for _, status := range []string{"201", "400", "401", "403", "413"} {
+		if _, ok := up.Responses[status]; !ok {
+			t.Errorf("upload-site-model does not document %s", status)
+		}
+	}
+	if _, ok := doc.Paths["/location/site-model"]["get"].Responses["304"]; !ok {
+		t.Error("site-model does not document 304")
+	}
 	if site = e.must(200, "/location/get-site", map[string]any{"schema_name": "farm"}); !strings.Contains(string(site.Body), `"model":null`) {
 		t.Fatalf("after delete: %s", site.Body)
 	}
