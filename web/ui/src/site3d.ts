@@ -571,7 +571,7 @@ class SiteView {
       return corners.every((c) => { const p = c.clone().project(cam); return Math.abs(p.x) <= 0.92 && Math.abs(p.y) <= 0.8 && p.z < 1; });
     };
     let lo = 0.01, hi = Math.max(1, size.length() * 4);
-    while (!fits(hi)) hi *= 2;
+    for (let k = 0; k < 40 && !fits(hi); k++) hi *= 2; // bounded: a zero-size view never fits
     for (let k = 0; k < 30; k++) { const mid = (lo + hi) / 2; if (fits(mid)) hi = mid; else lo = mid; }
     this.flyTo(center, center.clone().addScaledVector(dir, hi), animate);
   }
