@@ -29,11 +29,8 @@ type Config struct {
 	NewUserRole  dtbase.Role // role of users created without one
 	BcryptCost   int         // cost for new password hashes
 	MaxBodyBytes int64       // request body limit
-	// SiteModelMaxBytes bounds an uploaded site model (default
-	// dtbase.DefaultSiteModelMaxBytes).
-	SiteModelMaxBytes int64
-	CORSOrigins       []string // origins allowed to call the API from a browser
-	Version           string
+	CORSOrigins  []string    // origins allowed to call the API from a browser
+	Version      string
 
 	// Services runs services on demand; nil disables run-service.
 	Services dtbase.ServiceRunner
@@ -48,6 +45,10 @@ type Config struct {
 	Web http.Handler
 
 	Logger *slog.Logger
+
+	// SiteModelMaxBytes bounds an uploaded site model (default
+	// dtbase.DefaultSiteModelMaxBytes).
+	SiteModelMaxBytes int64
 }
 
 // Server is the API's http.Handler.

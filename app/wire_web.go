@@ -14,14 +14,15 @@ import (
 // access token (DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS) without a request, and
 // is renewed by use. runner may be nil: pages then hide "Run now".
 func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, limiter *api.LoginLimiter, log *slog.Logger) http.Handler {
-	return web.New(web.Config{
-		Store:             db,
-		Secret:            secret,
-		SessionTTL:        c.AccessTTL,
-		BcryptCost:        m.BcryptCost,
-		Services:          runner,
-		SiteModelMaxBytes: c.SiteModelMax,
-		Limiter:           limiter,
-		Logger:            log,
-	})
+	cfg := web.Config{
+		Store:      db,
+		Secret:     secret,
+		SessionTTL: c.AccessTTL,
+		BcryptCost: m.BcryptCost,
+		Services:   runner,
+		Limiter:    limiter,
+		Logger:     log,
+	}
+	cfg.SiteModelMaxBytes = c.SiteModelMax
+	return web.New(cfg)
 }

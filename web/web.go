@@ -28,14 +28,15 @@ type Config struct {
 	BcryptCost int
 	// Services runs a service on demand; nil hides "Run now".
 	Services dtbase.ServiceRunner
-	// SiteModelMaxBytes bounds an uploaded site model (default
-	// dtbase.DefaultSiteModelMaxBytes).
-	SiteModelMaxBytes int64
-	Logger            *slog.Logger
+	Logger   *slog.Logger
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 	// Limiter counts failed sign-ins; the API shares it.
 	Limiter *api.LoginLimiter
+
+	// SiteModelMaxBytes bounds an uploaded site model (default
+	// dtbase.DefaultSiteModelMaxBytes).
+	SiteModelMaxBytes int64
 }
 
 // Handler serves the pages, the static assets and the islands' data.
