@@ -17,6 +17,7 @@ type Store interface {
 	ModelStore
 	ServiceStore
 	AlertStore
+	SiteStore
 	// Ping reports whether the database answers; EUNAVAILABLE if not.
 	Ping(ctx context.Context) error
 }

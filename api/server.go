@@ -49,6 +49,10 @@ type Config struct {
 	MetricsPublic bool
 
 	Logger *slog.Logger
+
+	// SiteModelMaxBytes bounds an uploaded site model (default
+	// dtbase.DefaultSiteModelMaxBytes).
+	SiteModelMaxBytes int64
 }
 
 // Server is the API's http.Handler.
@@ -101,6 +105,7 @@ func New(cfg Config) *Server {
 	s.serviceRoutes()
 	s.sensorRoutes()
 	s.readingRoutes()
+	s.siteRoutes()
 	s.alertRoutes()
 	mux := http.NewServeMux()
 	s.Mount(mux)

@@ -14,7 +14,7 @@ import (
 // access token (DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS) without a request, and
 // is renewed by use. runner may be nil: pages then hide "Run now".
 func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, authn *auth.Auth, log *slog.Logger) http.Handler {
-	return web.New(web.Config{
+	cfg := web.Config{
 		Store:      db,
 		Secret:     secret,
 		SessionTTL: c.AccessTTL,
@@ -22,5 +22,7 @@ func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.S
 		Services:   runner,
 		Auth:       authn,
 		Logger:     log,
-	})
+	}
+	cfg.SiteModelMaxBytes = c.SiteModelMax
+	return web.New(cfg)
 }

@@ -42,6 +42,7 @@ type Config struct {
 	NewUserRole  dtbase.Role
 	CORSOrigins  []string
 	MaxBodyBytes int64
+	SiteModelMax int64  // DT_SITE_MODEL_MAX_BYTES
 	LogFormat    string // "json", "text" or "" for text on a terminal, JSON otherwise
 	LogLevel     string
 	Scheduler    bool // run due service schedules from this process
@@ -113,6 +114,13 @@ var coreSettings = []setting{
 			}
 		}
 		return nil
+	}},
+	{"DT_SITE_MODEL_MAX_BYTES", "52428800", "largest accepted site model (glTF) upload in bytes; DT_MAX_BODY_BYTES also applies", func(c *Config, v string) (err error) {
+		c.SiteModelMax, err = strconv.ParseInt(v, 10, 64)
+		if err == nil && c.SiteModelMax <= 0 {
+			err = fmt.Errorf("must be positive")
+		}
+		return err
 	}},
 	{"DT_MAX_BODY_BYTES", "67108864", "largest accepted request body in bytes", func(c *Config, v string) (err error) {
 		c.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)

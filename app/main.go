@@ -403,7 +403,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, TrustedProxies: c.TrustedProxies, Logger: log})
 	apiServer := api.New(api.Config{
 		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
-		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, MaxUploadBytes: c.MaxUploadBytes,
+		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, MaxUploadBytes: c.MaxUploadBytes, SiteModelMaxBytes: c.SiteModelMax,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(db),
 	})

@@ -27,6 +27,7 @@ var data embed.FS
 type Store interface {
 	dtbase.LocationStore
 	dtbase.SensorStore
+	dtbase.SiteStore
 	// InsertReadings stores series in one transaction, skipping readings
 	// already stored (dtbase.ReadingStore).
 	InsertReadings(ctx context.Context, series []dtbase.ReadingSeries) (dtbase.ReadingInsertResult, error)
@@ -196,7 +197,8 @@ func Load(ctx context.Context, st Store, now time.Time) (Summary, error) {
 	}
 	if len(existing) > 0 {
 		sum.Skipped = true
-		return sum, nil
+		// A demo loaded before site models existed gets its model now.
+		return sum, ensureFarmModel(ctx, st)
 	}
 	exports := map[string]*export{TypeTRH: nil, TypeCO2: nil}
 	for typ, file := range map[string]string{TypeTRH: "data/hyper_trh_testdata.json", TypeCO2: "data/hyper_co2_testdata.json"} {
@@ -226,6 +228,9 @@ func Load(ctx context.Context, st Store, now time.Time) (Summary, error) {
 	s.Identifiers = append([]dtbase.Identifier(nil), schema.Identifiers...)
 	if err := st.CreateLocationSchema(ctx, &s); ignoreConflict(err) != nil {
 		return sum, fmt.Errorf("create location schema: %w", err)
+	}
+	if err := ensureFarmModel(ctx, st); err != nil {
+		return sum, err
 	}
 	spots, err := farmSpots()
 	if err != nil {
@@ -295,6 +300,23 @@ func Load(ctx context.Context, st Store, now time.Time) (Summary, error) {
 	}
 	sum.Readings = res.Inserted
 	return sum, nil
+}
+
+// ensureFarmModel stores FarmModel as the farm schema's site model unless
+// it has one; without the farm schema (a database of other data) it does
+// nothing.
+func ensureFarmModel(ctx context.Context, st Store) error {
+	if _, err := st.FindSiteModel(ctx, SchemaName, false); dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+		return err
+	}
+	err := st.PutSiteModel(ctx, &dtbase.SiteModel{Schema: SchemaName, Data: FarmModel()})
+	if dtbase.ErrorCode(err) == dtbase.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store the farm's site model: %w", err)
+	}
+	return nil
 }
 
 // timeShift returns how far to move the export's timestamps so the last

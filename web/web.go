@@ -34,6 +34,9 @@ type Config struct {
 	// Auth checks passwords and keeps sessions; the API shares it, and so
 	// its login throttle. Nil: one is made from the fields above.
 	Auth *auth.Auth
+	// SiteModelMaxBytes bounds an uploaded site model (default
+	// dtbase.DefaultSiteModelMaxBytes).
+	SiteModelMaxBytes int64
 }
 
 // Handler serves the pages, the static assets and the islands' data.
@@ -118,6 +121,7 @@ func (h *Handler) routes() {
 	h.modelRoutes(viewer, editor)
 	h.serviceRoutes(viewer, editor)
 	h.alertRoutes(viewer, editor)
+	h.siteRoutes(viewer, editor)
 
 	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
 		h.errorPage(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")

@@ -63,11 +63,12 @@ export class API {
   get(path, want = 200) { return this.call("GET", path, undefined, want); }
 }
 
-/** Starts another dtbase server on a fresh data directory; resolves with
- * its base URL and a stop function. */
-export async function startServer(env = {}) {
+/** Starts another dtbase server on a fresh data directory, with extra
+ * arguments of serve (e.g. --demo); resolves with its base URL and a stop
+ * function. */
+export async function startServer(env = {}, args = []) {
   const dir = mkdtempSync(join(tmpdir(), "dtbase-e2e-"));
-  const child = spawn(BIN, ["serve"], {
+  const child = spawn(BIN, ["serve", ...args], {
     env: { ...process.env, DT_DATA_DIR: join(dir, "data"), DT_LISTEN_ADDR: "127.0.0.1:0", DT_LOG_FORMAT: "json",
       DT_DEFAULT_USER_PASS: ADMIN_PASS, ...env },
     stdio: ["ignore", "ignore", "pipe"],

@@ -20,6 +20,10 @@ await build({ ...common, entryPoints: { app: "src/app.ts", charts: "src/charts.t
 // The 3D view is its own bundle, loaded only on the locations page that
 // needs it, so three.js never weighs on other pages.
 await build({ ...common, entryPoints: { scene3d: "src/scene3d.ts" }, outdir: out + "js" });
+// The site page: a small loader, and the 3D view it loads only when the
+// browser has WebGL.
+await build({ ...common, entryPoints: { site: "src/site.ts", site3d: "src/site3d.ts" }, outdir: out + "js" });
+await build({ ...common, entryPoints: { site: "src/site.css" }, outdir: out, loader: { ".css": "css" } });
 await build({ ...common, entryPoints: { app: "src/app.css" }, outdir: out, loader: { ".css": "css" } });
 copyFileSync("node_modules/uplot/dist/uPlot.min.css", out + "uplot.css");
 copyFileSync("src/favicon.svg", out + "favicon.svg");
