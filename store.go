@@ -10,6 +10,7 @@ type Store interface {
 	UserStore
 	SettingStore
 	LocationStore
+	LocationTreeStore
 	SensorStore
 	ReadingStore
 	ModelStore
