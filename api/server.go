@@ -93,6 +93,7 @@ func New(cfg Config) *Server {
 	// Router order of the original: auth, location, model, user, service, sensor.
 	s.authRoutes()
 	s.locationRoutes()
+	s.locationTreeRoutes()
 	s.modelRoutes()
 	s.userRoutes()
 	s.serviceRoutes()
