@@ -11,6 +11,7 @@ type Store interface {
 	SettingStore
 	LocationStore
 	LocationTreeStore
+	MeasureRangeStore
 	SensorStore
 	ReadingStore
 	ModelStore
