@@ -99,6 +99,7 @@ func New(cfg Config) *Server {
 	s.serviceRoutes()
 	s.sensorRoutes()
 	s.readingRoutes()
+	s.qualityRoutes()
 	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }

@@ -63,7 +63,7 @@ type Day struct {
 type Report struct {
 	From, To time.Time
 	Readings int
-	// Interval is the median time between consecutive readings; 0 with
+	// Interval is the (lower) median time between consecutive readings; 0 with
 	// fewer than two readings.
 	Interval time.Duration
 	// Coverage is the percentage of the expected readings, one per
@@ -138,7 +138,7 @@ func medianInterval(rs []dtbase.Reading) time.Duration {
 		return 0
 	}
 	slices.Sort(d)
-	return d[len(d)/2]
+	return d[(len(d)-1)/2] // the lower median: with few readings, the tighter interval finds more gaps
 }
 
 // gaps lists the stretches longer than k intervals without readings,
