@@ -12,6 +12,7 @@ type Store interface {
 	LocationStore
 	LocationTreeStore
 	MeasureRangeStore
+	DerivedMeasureStore
 	SensorStore
 	ReadingStore
 	ModelStore
