@@ -100,6 +100,7 @@ func New(cfg Config) *Server {
 	s.sensorRoutes()
 	s.readingRoutes()
 	s.qualityRoutes()
+	s.derivedRoutes()
 	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }

@@ -84,4 +84,62 @@ func TestTreeAndQualityClient(t *testing.T) {
 	}
 }
 
+func TestDerivedClient(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	db := s.DB
+	if err := db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "place", Identifiers: []dtbase.Identifier{{Name: "name", Datatype: dtbase.String}}}); err != nil {
+		t.Fatal(err)
+	}
+	farm, _ := db.CreateLocation(ctx, "place", dtbase.Coordinates{"name": dtbase.StringValue("farm")})
+	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := db.CreateSensorPlacement(ctx, "s1", "place", dtbase.Coordinates{"name": dtbase.StringValue("farm")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "s1", MeasureName: "temperature",
+		Timestamps: []time.Time{t0, t0.Add(time.Hour)}, Values: []dtbase.Value{dtbase.FloatValue(1), dtbase.FloatValue(2)}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := adminClient(t, s)
+	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "double", Expression: "2*temperature", SensorType: ptrTo("th")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "bad", Expression: "2*", SensorType: ptrTo("th")}); StatusOf(err) != 422 {
+		t.Errorf("bad expression: %v", err)
+	}
+	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "total", Expression: "temperature", LocationID: &farm.ID, Aggregate: ptrTo("sum")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListDerivedMeasures(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("list %v %v", list, err)
+	}
+	rs, err := c.DerivedReadings(ctx, "s1", "double", t0, t0.Add(time.Hour), "")
+	if err != nil || len(rs) != 2 || rs[1].Value != dtbase.FloatValue(4) {
+		t.Errorf("derived %v %v", rs, err)
+	}
+	bs, err := c.DerivedAggregate(ctx, "total", t0, t0.Add(time.Hour), "1d")
+	if err != nil || len(bs) != 1 || bs[0].Value != 1.5 || !bs[0].Timestamp.Equal(t0) {
+		t.Errorf("aggregate %v %v", bs, err)
+	}
+	body, err := c.DerivedReadingsCSV(ctx, "s1", "double", t0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(body)
+	body.Close()
+	if string(b) != "unique_identifier,measure_name,measure_units,timestamp,value\r\ns1,double,,2024-01-01T00:00:00Z,2\r\n" {
+		t.Errorf("csv %q", b)
+	}
+	if err := c.DeleteDerivedMeasure(ctx, "double"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func ptrTo[T any](v T) *T { return &v }
