@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/derive"
 )
 
 //go:embed data/*.json data/*.csv
@@ -26,10 +27,9 @@ var data embed.FS
 // Store is what loading the demo writes to.
 type Store interface {
 	dtbase.LocationStore
-	dtbase.SensorStore
-	// InsertReadings stores series in one transaction, skipping readings
-	// already stored (dtbase.ReadingStore).
-	InsertReadings(ctx context.Context, series []dtbase.ReadingSeries) (dtbase.ReadingInsertResult, error)
+	// derive.Store has the sensors, readings, the location tree and the
+	// derived measures.
+	derive.Store
 }
 
 // Names the demo creates.
@@ -180,6 +180,7 @@ type Summary struct {
 	Skipped     bool
 	SensorTypes int
 	Locations   int
+	TreeNodes   int // the site's farm, tunnels and zones
 	Sensors     int
 	Readings    int64
 	From, To    time.Time // the time range of the readings
@@ -288,6 +289,9 @@ func Load(ctx context.Context, st Store, now time.Time) (Summary, error) {
 			}
 			series = append(series, rs)
 		}
+	}
+	if sum.TreeNodes, err = loadTree(ctx, st); err != nil {
+		return sum, err
 	}
 	res, err := st.InsertReadings(ctx, series)
 	if err != nil {
