@@ -1,8 +1,8 @@
 package api
 
 import (
+	"bytes"
 	"context"
-	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -268,27 +268,8 @@ func (s *Server) dataQualityCSV(w http.ResponseWriter, r *http.Request, _ []byte
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "quality_" + name}))
 		h.Set("Cache-Control", "no-store")
 	}
-	b := append(st.buf, "kind,start,end,length_seconds,value,readings,coverage_percent\r\n"...)
-	row := func(kind string, start, end time.Time, value string, readings string, coverage string) {
-		b = append(b, kind...)
-		b = append(b, ',')
-		b = dtbase.AppendTime(b, start)
-		b = append(b, ',')
-		b = dtbase.AppendTime(b, end)
-		b = fmt.Appendf(b, ",%g,%s,%s,%s\r\n", end.Sub(start).Seconds(), value, readings, coverage)
-	}
-	for _, d := range rep.Days {
-		row("day", d.Date, d.Date.Add(24*time.Hour), "", strconv.Itoa(d.Readings), strconv.FormatFloat(d.Coverage, 'f', 2, 64))
-	}
-	for _, g := range rep.Gaps {
-		row("gap", g.Start, g.End, "", "", "")
-	}
-	for _, f := range rep.Flatlines {
-		row("flatline", f.Start, f.End, strconv.FormatFloat(f.Value, 'g', -1, 64), strconv.Itoa(f.Readings), "")
-	}
-	for _, o := range rep.OutOfRange {
-		row("out_of_range", o.Time, o.Time, string(o.Value.AppendJSON(nil)), "", "")
-	}
-	st.buf = b
-	st.finish(nil)
+	var buf bytes.Buffer
+	err = quality.WriteCSV(&buf, rep)
+	st.buf = append(st.buf, buf.Bytes()...)
+	st.finish(err)
 }

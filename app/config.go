@@ -44,6 +44,7 @@ type Config struct {
 	Services     serviceSettings // DT_SECRET_KEY and the other service settings (wire_services.go)
 	DBPool       sqldb.Pool      // DT_DB_* connection pool settings (wire_db.go)
 	Demo         bool
+	MapTileURL   string
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -104,6 +105,7 @@ var settings = []setting{
 	{"DT_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"DT_SCHEDULER", "true", "run scheduled services from this process (exactly once across replicas)", func(c *Config, v string) (err error) { c.Scheduler, err = strconv.ParseBool(v); return }},
 	{"DT_MQTT_BROKER", "", "mqtt://host:1883 of a broker to subscribe to for readings (see the docs)", func(c *Config, v string) error { c.MQTTBroker = v; return nil }},
+	{"DT_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile URL template of the web map ({z}/{x}/{y}, optionally {s}); the map still draws its markers when the tiles cannot be loaded", func(c *Config, v string) error { c.MapTileURL = v; return nil }},
 }
 
 // flagName turns DT_JWT_SECRET_KEY into jwt-secret-key.

@@ -22,5 +22,6 @@ func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.S
 		Services:   runner,
 		Limiter:    limiter,
 		Logger:     log,
+		MapTileURL: c.MapTileURL,
 	})
 }

@@ -33,6 +33,11 @@ type Config struct {
 	Now func() time.Time
 	// Limiter counts failed sign-ins; the API shares it.
 	Limiter *api.LoginLimiter
+	// MapTileURL is the tile template of the map page ({z}/{x}/{y});
+	// empty: OpenStreetMap's.
+	MapTileURL string
+	// TreeBadges, when set, adds badges (alerts) to the location tree.
+	TreeBadges TreeBadges
 }
 
 // Handler serves the pages, the static assets and the islands' data.
@@ -116,6 +121,9 @@ func (h *Handler) routes() {
 	h.locationRoutes(viewer, editor)
 	h.modelRoutes(viewer, editor)
 	h.serviceRoutes(viewer, editor)
+	h.treeRoutes(viewer, editor)
+	h.qualityRoutes(viewer)
+	h.mapRoutes(viewer)
 
 	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
 		h.errorPage(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")

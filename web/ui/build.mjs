@@ -20,6 +20,9 @@ await build({ ...common, entryPoints: { app: "src/app.ts", charts: "src/charts.t
 // The 3D view is its own bundle, loaded only on the locations page that
 // needs it, so three.js never weighs on other pages.
 await build({ ...common, entryPoints: { scene3d: "src/scene3d.ts" }, outdir: out + "js" });
+// The map page's Leaflet bundle, likewise only on the page that needs it.
+await build({ ...common, entryPoints: { map: "src/map.ts" }, outdir: out + "js" });
 await build({ ...common, entryPoints: { app: "src/app.css" }, outdir: out, loader: { ".css": "css" } });
 copyFileSync("node_modules/uplot/dist/uPlot.min.css", out + "uplot.css");
+copyFileSync("node_modules/leaflet/dist/leaflet.css", out + "leaflet.css");
 copyFileSync("src/favicon.svg", out + "favicon.svg");
