@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/derive"
@@ -48,8 +49,9 @@ func loadTree(ctx context.Context, st Store) (int, error) {
 	}
 	nodes := 0
 	place := func(name, kind string, lat, lon float64, parent *int64) (int64, error) {
+		round := func(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 		c := dtbase.Coordinates{"name": dtbase.StringValue(name), "kind": dtbase.StringValue(kind),
-			"latitude": dtbase.FloatValue(lat), "longitude": dtbase.FloatValue(lon)}
+			"latitude": dtbase.FloatValue(round(lat)), "longitude": dtbase.FloatValue(round(lon))}
 		l, err := st.CreateLocation(ctx, SiteSchemaName, c)
 		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
 			var found []dtbase.Location

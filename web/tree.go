@@ -9,7 +9,7 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-// treeStaleAfter is how long a sensor may be silent before the tree marks
+// treeStaleAfter (the page says "an hour") is how long a sensor may be silent before the tree marks
 // it stale: the tree shows many sensors at once, so it uses one threshold
 // rather than the dashboard's per-series interval.
 const treeStaleAfter = time.Hour
@@ -38,9 +38,8 @@ type treeNode struct {
 }
 
 type treeData struct {
-	Roots      []*treeNode
-	All        []*treeNode // every node, for the move form
-	StaleAfter time.Duration
+	Roots []*treeNode
+	All   []*treeNode // every node, for the move form
 }
 
 func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -69,7 +68,7 @@ func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	byID := map[int64]*treeNode{}
-	d := &treeData{StaleAfter: treeStaleAfter}
+	d := &treeData{}
 	for _, n := range nodes {
 		tn := &treeNode{ID: n.ID, Schema: n.Schema, Label: nodeLabel(&n.Location), Sensors: n.Sensors, Badges: badges[n.ID]}
 		byID[n.ID] = tn

@@ -56,7 +56,7 @@ func TestTreeQualityAndMapPages(t *testing.T) {
 	}
 
 	q := b.get("/quality?days=3&location=" + strconv.FormatInt(farm.ID, 10))
-	if q.Status != 200 || strings.Count(q.Body, `<th scope="row">`) != 6 || !strings.Contains(q.Body, "cov-full") || !strings.Contains(q.Body, "cov-none") {
+	if q.Status != 200 || strings.Count(q.Body, `class="q-sensor"`) != 6 || !strings.Contains(q.Body, "cov-full") || !strings.Contains(q.Body, "cov-none") {
 		t.Errorf("quality page %d: want 6 series (3 T&RH sensors × 2) with full and empty days:\n%s", q.Status, q.Body)
 	}
 	csv := b.get("/quality.csv?id=sensor-b&measure=temperature&days=2")
