@@ -20,9 +20,6 @@ type DerivedMeasure struct {
 // Aggregates a location-wide derived measure may use.
 var DerivedAggregates = []string{"mean", "min", "max", "sum"}
 
-// MaxExpressionLen bounds the text of a derived measure's expression.
-const MaxExpressionLen = 2000
-
 // Validate checks the text fields against the limits; EINVALID naming the
 // field.
 func (d *DerivedMeasure) Validate() error {

@@ -14,10 +14,10 @@ import (
 type derivedMeasureBody struct {
 	Name       string  `json:"name" dt:"max=name"`
 	Units      *string `json:"units" dt:"max=units"`
-	Expression string  `json:"expression"`
+	Expression string  `json:"expression" dt:"max=expression"`
 	SensorType *string `json:"sensor_type" dt:"optional,max=name"`
 	LocationID *int64  `json:"location_id" dt:"optional"`
-	Aggregate  *string `json:"aggregate" dt:"optional"`
+	Aggregate  *string `json:"aggregate" dt:"optional,max=name"`
 }
 
 type derivedNameRequest struct {

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/dtbase/dtbase"
 )
 
-// MaxExprLen bounds the text of an expression; MaxDepth its nesting.
-const (
-	MaxExprLen = 2000
-	MaxDepth   = 50
-)
+// MaxDepth bounds the nesting of an expression; dtbase.MaxExpressionLen
+// its length.
+const MaxDepth = 50
 
 // SyntaxError is a mistake in an expression at a byte offset (from 0).
 type SyntaxError struct {
@@ -146,8 +146,8 @@ func interp(a []float64) float64 {
 // any text in square brackets, such as [relative humidity]. Errors are
 // *SyntaxError.
 func Parse(src string) (*Expr, error) {
-	if len(src) > MaxExprLen {
-		return nil, &SyntaxError{MaxExprLen, fmt.Sprintf("the expression is longer than %d bytes", MaxExprLen)}
+	if dtbase.TooLong(src, dtbase.MaxExpressionLen) {
+		return nil, &SyntaxError{0, fmt.Sprintf("the expression is longer than %d characters", dtbase.MaxExpressionLen)}
 	}
 	p := &parser{src: src, e: &Expr{src: src}, index: map[string]int{}}
 	p.next()
