@@ -103,3 +103,41 @@ func TestDerivedMeasuresAPI(t *testing.T) {
 	e.must(200, "/sensor/delete-derived-measure", map[string]any{"name": "vpd"})
 	wantAnswer(t, e.post("/sensor/delete-derived-measure", map[string]any{"name": "vpd"}), 400, "No derived measure")
 }
+
+// TestDerivedInMeasureReads reads a derived measure through the endpoints
+// of stored measures, with the store wrapped as dtbase serve wraps it.
+func TestDerivedInMeasureReads(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Store = derive.WithDerived(c.Store) })
+	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "trh", "description": nil,
+		"measures": []any{map[string]any{"name": "temperature", "units": "C", "datatype": "float"},
+			map[string]any{"name": "rh", "units": "%", "datatype": "float"}}})
+	e.must(201, "/sensor/insert-sensor", map[string]any{"type_name": "trh", "unique_identifier": "t1", "name": nil, "notes": nil})
+	stamps := []string{"2024-01-01T00:00:00Z", "2024-01-01T00:30:00Z", "2024-01-01T01:00:00Z", "2024-01-01T01:30:00Z"}
+	e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": "t1", "measure_name": "temperature", "readings": []float64{10, 20, 30, 40}, "timestamps": stamps})
+	e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": "t1", "measure_name": "rh", "readings": []float64{50, 50, 50, 50}, "timestamps": stamps})
+	e.must(201, "/sensor/insert-derived-measure", map[string]any{"name": "tempF", "units": "F", "expression": "temperature * 9/5 + 32", "sensor_type": "trh"})
+	rng := map[string]any{"unique_identifier": "t1", "dt_from": "2024-01-01T00:00:00Z", "dt_to": "2024-01-02T00:00:00Z"}
+	with := func(kv ...any) map[string]any {
+		out := map[string]any{}
+		for k, v := range rng {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	exactBody(t, e.post("/sensor/sensor-readings", with("measure_name", "tempF")),
+		`[{"value":50.0,"timestamp":"2024-01-01T00:00:00Z"},{"value":68.0,"timestamp":"2024-01-01T00:30:00Z"},{"value":86.0,"timestamp":"2024-01-01T01:00:00Z"},{"value":104.0,"timestamp":"2024-01-01T01:30:00Z"}]`)
+	exactBody(t, e.post("/sensor/sensor-readings-aggregate", with("measure_name", "tempF", "bucket", "1h", "aggregates", []string{"mean", "max", "count"})),
+		`[{"timestamp":"2024-01-01T00:00:00Z","mean":59.0,"max":68.0,"count":2},{"timestamp":"2024-01-01T01:00:00Z","mean":95.0,"max":104.0,"count":2}]`)
+	exactBody(t, e.post("/sensor/sensor-readings-downsampled", with("measure_name", "tempF", "max_points", 2)),
+		`[{"value":50.0,"timestamp":"2024-01-01T00:00:00Z"},{"value":104.0,"timestamp":"2024-01-01T01:30:00Z"}]`)
+	r := e.do(http.MethodGet, "/sensor/readings.csv?unique_identifier=t1&measure_name=tempF&dt_to=2024-01-01T00:00:00Z", nil, e.token)
+	if want := "unique_identifier,measure_name,measure_units,timestamp,value\r\nt1,tempF,F,2024-01-01T00:00:00Z,50.0\r\n"; string(r.Body) != want {
+		t.Errorf("csv %q, want %q", r.Body, want)
+	}
+	// Stored measures read as before; unknown names are still a 400.
+	exactBody(t, e.post("/sensor/sensor-readings", with("measure_name", "rh", "dt_to", "2024-01-01T00:00:00Z")), `[{"value":50.0,"timestamp":"2024-01-01T00:00:00Z"}]`)
+	wantAnswer(t, e.post("/sensor/sensor-readings", with("measure_name", "nope")), 400, "nope")
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -350,7 +351,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	limiter := api.NewLoginLimiter() // one count for API and web sign-ins
 	apiServer := api.New(api.Config{
-		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
+		Store: derive.WithDerived(db), Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Limiter: limiter, Web: m.webHandler(c, db, secret, runner, limiter, log),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/web"
 )
@@ -15,7 +16,7 @@ import (
 // is renewed by use. runner may be nil: pages then hide "Run now".
 func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, limiter *api.LoginLimiter, log *slog.Logger) http.Handler {
 	return web.New(web.Config{
-		Store:      db,
+		Store:      derive.WithDerived(db), // derived measures in the explorer and CSV
 		Secret:     secret,
 		SessionTTL: c.AccessTTL,
 		BcryptCost: m.BcryptCost,
