@@ -168,4 +168,3 @@ func (s *derivedStore) DownsampleReadings(ctx context.Context, m dtbase.ReadingM
 	}
 	return nil
 }
-
