@@ -12,12 +12,15 @@ import (
 )
 
 type derivedMeasureBody struct {
-	Name       string  `json:"name" dt:"max=name"`
-	Units      *string `json:"units" dt:"max=units"`
-	Expression string  `json:"expression" dt:"max=expression"`
-	SensorType *string `json:"sensor_type" dt:"optional,max=name"`
-	LocationID *int64  `json:"location_id" dt:"optional"`
-	Aggregate  *string `json:"aggregate" dt:"optional,max=name"`
+	Name             string     `json:"name" dt:"max=name"`
+	Units            *string    `json:"units" dt:"max=units"`
+	Expression       string     `json:"expression" dt:"max=expression"`
+	SensorType       *string    `json:"sensor_type" dt:"optional,max=name"`
+	LocationID       *int64     `json:"location_id" dt:"optional"`
+	UniqueIdentifier *string    `json:"unique_identifier" dt:"optional,max=name"`
+	Aggregate        *string    `json:"aggregate" dt:"optional,max=name"`
+	ValidFrom        *time.Time `json:"valid_from" dt:"optional"`
+	ValidTo          *time.Time `json:"valid_to" dt:"optional"`
 }
 
 type derivedNameRequest struct {
@@ -49,7 +52,7 @@ type derivedBucketOut struct {
 
 func (s *Server) derivedRoutes() {
 	handle(s, http.MethodPost, "/sensor/insert-derived-measure", dtbase.RoleEditor, http.StatusCreated,
-		"Define a measure computed on read from an expression over other measures", s.insertDerivedMeasure).description = derivedHelp
+		"Define a measure computed on read from an expression over other measures (or one more definition of it)", s.insertDerivedMeasure).description = derivedHelp
 	handle(s, http.MethodGet, "/sensor/list-derived-measures", dtbase.RoleViewer, http.StatusOK,
 		"List the derived measures", s.listDerivedMeasures)
 	handle(s, http.MethodPost, "/sensor/delete-derived-measure", dtbase.RoleEditor, http.StatusOK,
@@ -77,12 +80,15 @@ const derivedHelp = "expression is arithmetic (+ - * / ^, parentheses) over numb
 	"sqrt, abs, vpd(t, rh) (kPa), dewpoint(t, rh) and heat_index(t, rh) (°C; t in °C, rh in %), and interp(x, x1, y1, x2, y2, ...) " +
 	"(a piecewise-linear table, e.g. a calibration). Inputs are measure names; write names with spaces in brackets: " +
 	"[relative humidity]. Give sensor_type (the formula applies to each sensor of the type) or location_id (each sensor placed " +
-	"under it), and with location_id optionally aggregate (mean, min, max, sum) to combine them. A syntax error, an unknown " +
+	"under it) or unique_identifier (one sensor), and with location_id optionally aggregate (mean, min, max, sum) to combine " +
+	"them. valid_from and valid_to (excluded) limit a definition in time; a name may have several definitions whose periods " +
+	"do not overlap in one scope, such as a sensor's successive calibration tables, and for a sensor its own definitions win " +
+	"over those of a location it is under, which win over those of its type. A syntax error, an unknown " +
 	"input or a unit error (vpd of a temperature in F, adding °C to %) is a 422 whose loc is [\"body\", \"expression\", position]."
 
 func (s *Server) insertDerivedMeasure(ctx context.Context, req *derivedMeasureBody) (detail, error) {
-	d := &dtbase.DerivedMeasure{Name: req.Name, Units: req.Units, Expression: req.Expression,
-		SensorType: req.SensorType, LocationID: req.LocationID, Aggregate: req.Aggregate}
+	d := &dtbase.DerivedMeasure{Name: req.Name, Units: req.Units, Expression: req.Expression, SensorType: req.SensorType,
+		LocationID: req.LocationID, UniqueIdentifier: req.UniqueIdentifier, Aggregate: req.Aggregate, ValidFrom: req.ValidFrom, ValidTo: req.ValidTo}
 	if err := derive.Define(ctx, s.store, d); err != nil {
 		return detail{}, fieldError422(err, req.Expression)
 	}
@@ -93,7 +99,7 @@ func (s *Server) listDerivedMeasures(ctx context.Context, _ *noBody) ([]derivedM
 	all, err := s.store.ListDerivedMeasures(ctx)
 	out := make([]derivedMeasureBody, len(all))
 	for i, d := range all {
-		out[i] = derivedMeasureBody{d.Name, d.Units, d.Expression, d.SensorType, d.LocationID, d.Aggregate}
+		out[i] = derivedMeasureBody{d.Name, d.Units, d.Expression, d.SensorType, d.LocationID, d.UniqueIdentifier, d.Aggregate, d.ValidFrom, d.ValidTo}
 	}
 	return out, err
 }

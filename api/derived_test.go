@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestDerivedMeasuresAPI(t *testing.T) {
 		t.Errorf("t1 hourly vpd %v, want %v first", got, want)
 	}
 	wantAnswer(t, e.post("/sensor/derived-readings", map[string]any{"unique_identifier": "s1", "derived_name": "vpd",
-		"dt_from": "2024-01-01T00:00:00Z", "dt_to": "2024-01-02T00:00:00Z"}), 400, `sensor "s1" is of type "th"`)
+		"dt_from": "2024-01-01T00:00:00Z", "dt_to": "2024-01-02T00:00:00Z"}), 400, `does not apply to sensor "s1" (of type "th")`)
 
 	r := e.do(http.MethodGet, "/sensor/derived-readings.csv?unique_identifier=t1&derived_name=vpd&dt_from=2024-01-01T00:00:00Z&dt_to=2024-01-01T00:05:00Z", nil, e.token)
 	if wantCSV := "unique_identifier,measure_name,measure_units,timestamp,value\r\nt1,vpd,kPa,2024-01-01T00:00:00Z," +
@@ -100,6 +101,36 @@ func TestDerivedMeasuresAPI(t *testing.T) {
 	}
 	wantAnswer(t, e.post("/sensor/insert-derived-measure", map[string]any{"name": "vpd", "units": nil, "expression": "temperature", "sensor_type": "trh"}), 409, "exists already")
 	wantAnswer(t, e.post("/sensor/insert-derived-measure", map[string]any{"name": "y", "units": nil, "expression": "temperature", "sensor_type": "trh", "location_id": 1}), 400, "exactly one")
+
+	// A calibration per sensor with validity dates: t1 had an offset until
+	// 00:15, then a table; other sensors of the type read the raw value.
+	e.must(201, "/sensor/insert-derived-measure", map[string]any{"name": "cal", "units": "C", "expression": "temperature", "sensor_type": "trh"})
+	e.must(201, "/sensor/insert-derived-measure", map[string]any{"name": "cal", "units": "C", "expression": "temperature + 1",
+		"unique_identifier": "t1", "valid_to": "2024-01-01T00:15:00Z"})
+	e.must(201, "/sensor/insert-derived-measure", map[string]any{"name": "cal", "units": "C", "expression": "interp(temperature, 0, 0, 100, 50)",
+		"unique_identifier": "t1", "valid_from": "2024-01-01T00:15:00Z"})
+	wantAnswer(t, e.post("/sensor/insert-derived-measure", map[string]any{"name": "cal", "units": "C", "expression": "temperature",
+		"unique_identifier": "t1", "valid_from": "2024-01-01T00:30:00Z", "valid_to": "2024-01-02T00:00:00Z"}), 409, "overlap")
+	wantAnswer(t, e.post("/sensor/insert-derived-measure", map[string]any{"name": "cal", "units": "F", "expression": "temperature",
+		"unique_identifier": "t2"}), 409, "share units")
+	read := func(uid string) []float64 {
+		var pts []struct {
+			Value float64 `json:"value"`
+		}
+		jsonDecode(t, e.must(200, "/sensor/derived-readings", map[string]any{"unique_identifier": uid, "derived_name": "cal",
+			"dt_from": "2024-01-01T00:00:00Z", "dt_to": "2024-01-01T23:00:00Z"}).Body, &pts)
+		var out []float64
+		for _, p := range pts {
+			out = append(out, p.Value)
+		}
+		return out
+	}
+	if got, want := read("t1"), []float64{21, 26, 15, 9}; !slices.Equal(got, want) {
+		t.Errorf("t1 calibrated %v, want %v (+1 until 00:15, then temperature/2)", got, want)
+	}
+	if got := read("t2"); !slices.Equal(got, temps) {
+		t.Errorf("t2 calibrated %v, want its raw temperatures %v", got, temps)
+	}
 	e.must(200, "/sensor/delete-derived-measure", map[string]any{"name": "vpd"})
 	wantAnswer(t, e.post("/sensor/delete-derived-measure", map[string]any{"name": "vpd"}), 400, "No derived measure")
 }

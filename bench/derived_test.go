@@ -45,6 +45,10 @@ func BenchmarkDerived(b *testing.B) {
 	if err := derive.Define(ctx, db, d); err != nil {
 		b.Fatal(err)
 	}
+	vpd, err := derive.Find(ctx, db, "vpd")
+	if err != nil {
+		b.Fatal(err)
+	}
 	from, to := t0, ts[len(ts)-1]
 	readInputs := func() {
 		n := 0
@@ -63,7 +67,7 @@ func BenchmarkDerived(b *testing.B) {
 	}
 	compute := func() {
 		n := 0
-		if err := derive.Readings(ctx, db, d, "s", from, to, func(dtbase.Reading) error { n++; return nil }); err != nil {
+		if err := derive.Readings(ctx, db, vpd, "s", from, to, func(dtbase.Reading) error { n++; return nil }); err != nil {
 			b.Fatal(err)
 		}
 		if n != derivedPoints {

@@ -9,15 +9,20 @@ import (
 	"time"
 )
 
-// DerivedMeasure is a measure computed on read. Give SensorType or
-// LocationID; Aggregate (mean, min, max, sum) only with LocationID.
+// DerivedMeasure is a definition of a measure computed on read. Give one
+// of SensorType, LocationID and UniqueIdentifier; Aggregate (mean, min,
+// max, sum) only with LocationID. ValidFrom and ValidTo (excluded) limit
+// the definition in time.
 type DerivedMeasure struct {
-	Name       string  `json:"name"`
-	Units      *string `json:"units"`
-	Expression string  `json:"expression"`
-	SensorType *string `json:"sensor_type,omitempty"`
-	LocationID *int64  `json:"location_id,omitempty"`
-	Aggregate  *string `json:"aggregate,omitempty"`
+	Name             string     `json:"name"`
+	Units            *string    `json:"units"`
+	Expression       string     `json:"expression"`
+	SensorType       *string    `json:"sensor_type,omitempty"`
+	LocationID       *int64     `json:"location_id,omitempty"`
+	UniqueIdentifier *string    `json:"unique_identifier,omitempty"`
+	Aggregate        *string    `json:"aggregate,omitempty"`
+	ValidFrom        *time.Time `json:"valid_from,omitempty"`
+	ValidTo          *time.Time `json:"valid_to,omitempty"`
 }
 
 // DerivedBucket is a bucket of a location-wide derived measure.

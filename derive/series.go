@@ -2,7 +2,6 @@ package derive
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -43,16 +42,24 @@ func Define(ctx context.Context, store Store, d *dtbase.DerivedMeasure) error {
 	}
 	var measures []dtbase.Measure
 	scope := "any sensor"
-	if d.SensorType != nil {
+	typeName := d.SensorType
+	if d.UniqueIdentifier != nil {
+		sd, err := store.FindSensorDetails(ctx, *d.UniqueIdentifier)
+		if err != nil {
+			return err
+		}
+		typeName = &sd.TypeName
+	}
+	if typeName != nil {
 		types, err := store.ListSensorTypes(ctx)
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(types, func(t dtbase.SensorType) bool { return t.Name == *d.SensorType })
+		i := slices.IndexFunc(types, func(t dtbase.SensorType) bool { return t.Name == *typeName })
 		if i < 0 {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *d.SensorType)
+			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *typeName)
 		}
-		measures, scope = types[i].Measures, "sensor type "+*d.SensorType
+		measures, scope = types[i].Measures, "sensor type "+*typeName
 	} else if measures, err = store.ListMeasures(ctx); err != nil {
 		return err
 	}
@@ -93,31 +100,122 @@ func exprError(err error) error {
 	return dtbase.FieldErrorf("expression", se.Pos, "Expression error at position %d: %s", se.Pos, se.Msg)
 }
 
+// Measure is a derived measure: every definition of one name.
+type Measure struct {
+	Name  string
+	Units *string
+	Defs  []dtbase.DerivedMeasure // in id order
+}
+
 // Find returns the derived measure called name; ENOTFOUND if none.
-func Find(ctx context.Context, store Store, name string) (*dtbase.DerivedMeasure, error) {
+func Find(ctx context.Context, store Store, name string) (*Measure, error) {
 	all, err := store.ListDerivedMeasures(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var m *Measure
 	for _, d := range all {
 		if d.Name == name {
-			return &d, nil
+			if m == nil {
+				m = &Measure{Name: d.Name, Units: d.Units}
+			}
+			m.Defs = append(m.Defs, d)
 		}
 	}
-	return nil, dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
+	if m == nil {
+		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
+	}
+	return m, nil
 }
 
-// Readings computes d for the sensor uid over [from, to]: one reading at
-// every timestamp where each input has a reading, in time order; points
-// whose value is not finite (a log of 0, say) are left out. ENOTFOUND for
-// a sensor outside d's scope or lacking an input.
-func Readings(ctx context.Context, store Store, d *dtbase.DerivedMeasure, uid string, from, to time.Time, emit func(dtbase.Reading) error) error {
+// applicable returns the definitions of m that apply to the sensor uid:
+// those for the sensor itself if there are any, else those for a location
+// it is placed under now, else those for its type. ENOTFOUND when none
+// does.
+func applicable(ctx context.Context, store Store, m *Measure, uid string) ([]dtbase.DerivedMeasure, error) {
+	sd, err := store.FindSensorDetails(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	var under []dtbase.PlacedSensor
+	var bySensor, byLocation, byType []dtbase.DerivedMeasure
+	for _, d := range m.Defs {
+		switch {
+		case d.UniqueIdentifier != nil:
+			if *d.UniqueIdentifier == uid {
+				bySensor = append(bySensor, d)
+			}
+		case d.SensorType != nil:
+			if *d.SensorType == sd.TypeName {
+				byType = append(byType, d)
+			}
+		default:
+			if under, err = store.SensorsUnder(ctx, *d.LocationID, time.Now()); err != nil {
+				return nil, err
+			}
+			if slices.ContainsFunc(under, func(p dtbase.PlacedSensor) bool { return p.UniqueIdentifier == uid }) {
+				byLocation = append(byLocation, d)
+			}
+		}
+	}
+	for _, ds := range [][]dtbase.DerivedMeasure{bySensor, byLocation, byType} {
+		if len(ds) > 0 {
+			return ds, nil
+		}
+	}
+	return nil, dtbase.Errorf(dtbase.ENOTFOUND, "Derived measure %q does not apply to sensor %q (of type %q)", m.Name, uid, sd.TypeName)
+}
+
+// Readings computes m for the sensor uid over [from, to]: each applicable
+// definition over its validity period, one reading at every timestamp
+// where each of its inputs has a reading, in time order; points whose
+// value is not finite (a log of 0, say) are left out. ENOTFOUND for a
+// sensor that no definition applies to or that lacks an input.
+func Readings(ctx context.Context, store Store, m *Measure, uid string, from, to time.Time, emit func(dtbase.Reading) error) error {
+	defs, err := applicable(ctx, store, m, uid)
+	if err != nil {
+		return err
+	}
+	if len(defs) == 1 && defs[0].ValidFrom == nil && defs[0].ValidTo == nil {
+		return readingsOf(ctx, store, &defs[0], uid, from, to, emit)
+	}
+	var all []dtbase.Reading
+	for i := range defs {
+		d := &defs[i]
+		lo, hi := from, to
+		if d.ValidFrom != nil && d.ValidFrom.After(lo) {
+			lo = *d.ValidFrom
+		}
+		if d.ValidTo != nil && !d.ValidTo.After(hi) {
+			hi = d.ValidTo.Add(-time.Microsecond) // valid_to is excluded
+		}
+		if hi.Before(lo) {
+			continue
+		}
+		if err := readingsOf(ctx, store, d, uid, lo, hi, func(r dtbase.Reading) error {
+			all = append(all, r)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	slices.SortStableFunc(all, func(a, b dtbase.Reading) int { return a.Time.Compare(b.Time) })
+	for i, r := range all {
+		if i > 0 && r.Time.Equal(all[i-1].Time) {
+			continue // overlapping definitions of different locations: the first wins
+		}
+		if err := emit(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readingsOf computes one definition over [from, to].
+func readingsOf(ctx context.Context, store Store, d *dtbase.DerivedMeasure, uid string, from, to time.Time, emit func(dtbase.Reading) error) error {
 	e, err := Parse(d.Expression)
 	if err != nil {
 		return exprError(err)
-	}
-	if err := inScope(ctx, store, d, uid); err != nil {
-		return err
 	}
 	inputs := make([][]dtbase.Reading, len(e.Inputs()))
 	for i, in := range e.Inputs() {
@@ -188,29 +286,6 @@ func number(v dtbase.Value) float64 {
 	return v.F
 }
 
-// inScope is ENOTFOUND unless the sensor is of d's type or placed now under
-// d's location.
-func inScope(ctx context.Context, store Store, d *dtbase.DerivedMeasure, uid string) error {
-	if d.SensorType != nil {
-		s, err := store.FindSensorDetails(ctx, uid)
-		if err != nil {
-			return err
-		}
-		if s.TypeName != *d.SensorType {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Derived measure %q is defined for sensor type %q; sensor %q is of type %q", d.Name, *d.SensorType, uid, s.TypeName)
-		}
-		return nil
-	}
-	ps, err := store.SensorsUnder(ctx, *d.LocationID, time.Now())
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(ps, func(p dtbase.PlacedSensor) bool { return p.UniqueIdentifier == uid }) {
-		return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %q is not placed under the location of derived measure %q", uid, d.Name)
-	}
-	return nil
-}
-
 // Bucket is a time bucket of a derived series: its start, value and the
 // number of sensors that contributed.
 type Bucket struct {
@@ -243,9 +318,10 @@ func BucketMeans(rs []dtbase.Reading, width time.Duration) []Bucket {
 // now under d's location that has the inputs contributes its per-bucket
 // mean, and the buckets are combined by d's aggregate. EINVALID for a
 // derived measure without an aggregate or a width under a second.
-func Aggregate(ctx context.Context, store Store, d *dtbase.DerivedMeasure, from, to time.Time, width time.Duration) ([]Bucket, error) {
-	if d.Aggregate == nil || d.LocationID == nil {
-		return nil, dtbase.Errorf(dtbase.EINVALID, "Derived measure %q has no aggregate over a location; read it per sensor", d.Name)
+func Aggregate(ctx context.Context, store Store, m *Measure, from, to time.Time, width time.Duration) ([]Bucket, error) {
+	d := &m.Defs[0]
+	if len(m.Defs) != 1 || d.Aggregate == nil || d.LocationID == nil {
+		return nil, dtbase.Errorf(dtbase.EINVALID, "Derived measure %q has no aggregate over a location; read it per sensor", m.Name)
 	}
 	if width < time.Second {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "The bucket must be at least one second")
@@ -261,7 +337,7 @@ func Aggregate(ctx context.Context, store Store, d *dtbase.DerivedMeasure, from,
 	byStart := map[int64]*acc{}
 	for _, p := range ps {
 		var rs []dtbase.Reading
-		err := Readings(ctx, store, d, p.UniqueIdentifier, from, to, func(r dtbase.Reading) error {
+		err := Readings(ctx, store, m, p.UniqueIdentifier, from, to, func(r dtbase.Reading) error {
 			rs = append(rs, r)
 			return nil
 		})
@@ -299,15 +375,4 @@ func Aggregate(ctx context.Context, store Store, d *dtbase.DerivedMeasure, from,
 	}
 	slices.SortFunc(out, func(a, b Bucket) int { return a.Start.Compare(b.Start) })
 	return out, nil
-}
-
-// String describes a derived measure for logs and pages.
-func String(d *dtbase.DerivedMeasure) string {
-	scope := ""
-	if d.SensorType != nil {
-		scope = "sensor type " + *d.SensorType
-	} else {
-		scope = fmt.Sprintf("location %d", *d.LocationID)
-	}
-	return fmt.Sprintf("%s = %s (%s)", d.Name, d.Expression, scope)
 }

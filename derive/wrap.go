@@ -30,29 +30,33 @@ func (s *derivedStore) FindReadingMeasure(ctx context.Context, uid, name string,
 		return m, err
 	}
 	d, derr := Find(ctx, s.Store, name)
-	if derr != nil || units != nil && !sameUnits(units, d.Units) || inScope(ctx, s.Store, d, uid) != nil {
+	if derr != nil || units != nil && !sameUnits(units, d.Units) {
+		return m, err
+	}
+	if _, derr := applicable(ctx, s.Store, d, uid); derr != nil {
 		return m, err
 	}
 	sd, derr := s.Store.FindSensorDetails(ctx, uid)
 	if derr != nil {
 		return m, derr
 	}
-	return dtbase.ReadingMeasure{SensorID: sd.ID, MeasureID: -d.ID, UniqueIdentifier: uid, MeasureName: d.Name,
+	return dtbase.ReadingMeasure{SensorID: sd.ID, MeasureID: -d.Defs[0].ID, UniqueIdentifier: uid, MeasureName: d.Name,
 		MeasureUnits: d.Units, Datatype: dtbase.Float}, nil
 }
 
-// byID returns the derived measure of a derived ReadingMeasure.
-func (s *derivedStore) byID(ctx context.Context, m dtbase.ReadingMeasure) (*dtbase.DerivedMeasure, error) {
-	all, err := s.Store.ListDerivedMeasures(ctx)
+// byID returns the derived measure of a derived ReadingMeasure, which
+// carries the id of one of its definitions.
+func (s *derivedStore) byID(ctx context.Context, m dtbase.ReadingMeasure) (*Measure, error) {
+	d, err := Find(ctx, s.Store, m.MeasureName)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range all {
-		if d.ID == -m.MeasureID {
-			return &d, nil
+	for _, def := range d.Defs {
+		if def.ID == -m.MeasureID {
+			return d, nil
 		}
 	}
-	return nil, dtbase.Errorf(dtbase.ENOTFOUND, "Derived measure %q was deleted", m.MeasureName)
+	return nil, dtbase.Errorf(dtbase.ENOTFOUND, "Derived measure %q was redefined; read it again", m.MeasureName)
 }
 
 func (s *derivedStore) series(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time) ([]dtbase.Reading, error) {

@@ -16,16 +16,23 @@ CREATE TABLE measure_range (
 );
 
 -- Measures computed on read from an expression over other measures, for the
--- sensors of a type or the sensors under a location; with an aggregate, the
--- per-sensor series under the location are combined per time bucket.
+-- sensors of a type, the sensors under a location or one sensor; with an
+-- aggregate, the per-sensor series under the location are combined per time
+-- bucket. A name may have several definitions with validity periods (a
+-- sensor's calibration tables over time); valid_from and valid_to are
+-- microseconds, NULL for open.
 CREATE TABLE derived_measure (
     id             INTEGER PRIMARY KEY,
-    name           TEXT    NOT NULL UNIQUE,
+    name           TEXT    NOT NULL,
     units          TEXT,
     expression     TEXT    NOT NULL,
     sensor_type_id INTEGER REFERENCES sensor_type (id) ON DELETE CASCADE,
     location_id    INTEGER REFERENCES location (id) ON DELETE CASCADE,
+    sensor_id      INTEGER REFERENCES sensor (id) ON DELETE CASCADE,
     aggregate      TEXT CHECK (aggregate IN ('mean', 'min', 'max', 'sum')),
+    valid_from     INTEGER,
+    valid_to       INTEGER,
     time_created   INTEGER NOT NULL,
-    CHECK ((sensor_type_id IS NULL) <> (location_id IS NULL))
+    CHECK ((sensor_type_id IS NOT NULL) + (location_id IS NOT NULL) + (sensor_id IS NOT NULL) = 1)
 );
+CREATE INDEX derived_measure_name_idx ON derived_measure (name);
