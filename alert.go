@@ -251,18 +251,9 @@ func (c *AlertCondition) validate() error {
 	return nil
 }
 
-// FieldError is a client mistake in one field of a request body; the API
-// answers 422 naming Field.
-type FieldError struct {
-	Field   string // dotted path, e.g. "condition.for_seconds"
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
 // fieldErr is an EUNPROCESSABLE error naming field.
 func fieldErr(field, msg string) error {
-	return &Error{Code: EUNPROCESSABLE, Message: field + ": " + msg, Err: &FieldError{Field: field, Message: msg}}
+	return &Error{Code: EUNPROCESSABLE, Message: field + ": " + msg, Err: &FieldError{Field: field, Message: msg, Pos: -1}}
 }
 
 // FieldErr is fieldErr for the store.

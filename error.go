@@ -67,3 +67,14 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// FieldError is the cause of an EUNPROCESSABLE error about one field of a
+// request: the API answers it as a 422 naming the field and, for text such
+// as an expression, the byte offset of the mistake.
+type FieldError struct {
+	Field   string // dotted path, e.g. "condition.for_seconds"
+	Message string
+	Pos     int // byte offset in the field's text, from 0; -1 when it does not apply
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }

@@ -19,6 +19,8 @@ const (
 	// identifiers, sensor types, measures, sensors' unique identifiers and
 	// names, models, services, parameter sets, schedules and API keys.
 	MaxNameLen = 100
+	// MaxExpressionLen bounds a derived measure's expression.
+	MaxExpressionLen = 2000
 	// MaxUnitsLen bounds the units of identifiers and measures.
 	MaxUnitsLen = 100
 	// MaxDescriptionLen bounds the descriptions of location schemas,
@@ -53,6 +55,7 @@ var TextLimits = map[string]int{
 	"timezone":    MaxTimeZoneLen,
 	"header":      MaxHeaderNameLen,
 	"credential":  MaxCredentialLen,
+	"expression":  MaxExpressionLen,
 }
 
 // TooLong reports whether s has more than max characters.

@@ -12,6 +12,9 @@ type Store interface {
 	LoginThrottleStore
 	SettingStore
 	LocationStore
+	LocationTreeStore
+	MeasureRangeStore
+	DerivedMeasureStore
 	SensorStore
 	ReadingStore
 	ModelStore

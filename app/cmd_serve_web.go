@@ -6,6 +6,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/auth"
+	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/web"
 )
@@ -14,15 +15,16 @@ import (
 // access token (DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS) without a request, and
 // is renewed by use. runner may be nil: pages then hide "Run now".
 func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, authn *auth.Auth, log *slog.Logger) http.Handler {
-	cfg := web.Config{
-		Store:      db,
+	return web.New(web.Config{
+		Store:      derive.WithDerived(db), // derived measures in the explorer and CSV
 		Secret:     secret,
 		SessionTTL: c.AccessTTL,
 		BcryptCost: m.BcryptCost,
 		Services:   runner,
 		Auth:       authn,
 		Logger:     log,
-	}
-	cfg.SiteModelMaxBytes = c.SiteModelMax
-	return web.New(cfg)
+		MapTileURL: c.MapTileURL,
+
+		SiteModelMaxBytes: c.SiteModelMax,
+	})
 }

@@ -60,6 +60,7 @@ type Config struct {
 	DatabaseReadURL string
 	// MaxUploadBytes limits streamed CSV uploads of readings.
 	MaxUploadBytes int64
+	MapTileURL     string
 }
 
 // setting describes one configuration variable for flags, env and docs.
@@ -155,6 +156,7 @@ var coreSettings = []setting{
 		return
 	}},
 	{"DT_MQTT_BROKER", "", "mqtt://host:1883 of a broker to subscribe to for readings (see the docs)", func(c *Config, v string) error { c.MQTTBroker = v; return nil }},
+	{"DT_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "tile URL template of the web map ({z}/{x}/{y}, optionally {s}); the map still draws its markers when the tiles cannot be loaded", func(c *Config, v string) error { c.MapTileURL = v; return nil }},
 }
 
 // flagName turns DT_JWT_SECRET_KEY into jwt-secret-key.

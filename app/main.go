@@ -20,6 +20,7 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/auth"
+	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -402,7 +403,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	authn := auth.New(auth.Config{Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, TrustedProxies: c.TrustedProxies, Logger: log})
 	apiServer := api.New(api.Config{
-		Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
+		Store: derive.WithDerived(db), Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, MaxUploadBytes: c.MaxUploadBytes, SiteModelMaxBytes: c.SiteModelMax,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
 		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(db),

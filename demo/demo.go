@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/derive"
 )
 
 //go:embed data/*.json data/*.csv
@@ -26,11 +27,10 @@ var data embed.FS
 // Store is what loading the demo writes to.
 type Store interface {
 	dtbase.LocationStore
-	dtbase.SensorStore
+	// derive.Store has the sensors, readings, the location tree and the
+	// derived measures.
+	derive.Store
 	dtbase.SiteStore
-	// InsertReadings stores series in one transaction, skipping readings
-	// already stored (dtbase.ReadingStore).
-	InsertReadings(ctx context.Context, series []dtbase.ReadingSeries) (dtbase.ReadingInsertResult, error)
 }
 
 // Names the demo creates.
@@ -181,6 +181,7 @@ type Summary struct {
 	Skipped     bool
 	SensorTypes int
 	Locations   int
+	TreeNodes   int // the site's farm, tunnels and zones
 	Sensors     int
 	Readings    int64
 	From, To    time.Time // the time range of the readings
@@ -293,6 +294,9 @@ func Load(ctx context.Context, st Store, now time.Time) (Summary, error) {
 			}
 			series = append(series, rs)
 		}
+	}
+	if sum.TreeNodes, err = loadTree(ctx, st); err != nil {
+		return sum, err
 	}
 	res, err := st.InsertReadings(ctx, series)
 	if err != nil {

@@ -37,6 +37,11 @@ type Config struct {
 	// SiteModelMaxBytes bounds an uploaded site model (default
 	// dtbase.DefaultSiteModelMaxBytes).
 	SiteModelMaxBytes int64
+	// MapTileURL is the tile template of the map page ({z}/{x}/{y});
+	// empty: OpenStreetMap's.
+	MapTileURL string
+	// TreeBadges, when set, adds badges (alerts) to the location tree.
+	TreeBadges TreeBadges
 }
 
 // Handler serves the pages, the static assets and the islands' data.
@@ -122,6 +127,9 @@ func (h *Handler) routes() {
 	h.serviceRoutes(viewer, editor)
 	h.alertRoutes(viewer, editor)
 	h.siteRoutes(viewer, editor)
+	h.treeRoutes(viewer, editor)
+	h.qualityRoutes(viewer)
+	h.mapRoutes(viewer)
 
 	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
 		h.errorPage(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")

@@ -24,6 +24,9 @@ await build({ ...common, entryPoints: { scene3d: "src/scene3d.ts" }, outdir: out
 // browser has WebGL.
 await build({ ...common, entryPoints: { site: "src/site.ts", site3d: "src/site3d.ts" }, outdir: out + "js" });
 await build({ ...common, entryPoints: { site: "src/site.css" }, outdir: out, loader: { ".css": "css" } });
+// The map page's Leaflet bundle, likewise only on the page that needs it.
+await build({ ...common, entryPoints: { map: "src/map.ts" }, outdir: out + "js" });
 await build({ ...common, entryPoints: { app: "src/app.css" }, outdir: out, loader: { ".css": "css" } });
 copyFileSync("node_modules/uplot/dist/uPlot.min.css", out + "uplot.css");
+copyFileSync("node_modules/leaflet/dist/leaflet.css", out + "leaflet.css");
 copyFileSync("src/favicon.svg", out + "favicon.svg");

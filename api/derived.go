@@ -1,0 +1,203 @@
+package api
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/derive"
+)
+
+type derivedMeasureBody struct {
+	Name             string     `json:"name" dt:"max=name"`
+	Units            *string    `json:"units" dt:"max=units"`
+	Expression       string     `json:"expression" dt:"max=expression"`
+	SensorType       *string    `json:"sensor_type" dt:"optional,max=name"`
+	LocationID       *int64     `json:"location_id" dt:"optional"`
+	UniqueIdentifier *string    `json:"unique_identifier" dt:"optional,max=name"`
+	Aggregate        *string    `json:"aggregate" dt:"optional,max=name"`
+	ValidFrom        *time.Time `json:"valid_from" dt:"optional"`
+	ValidTo          *time.Time `json:"valid_to" dt:"optional"`
+}
+
+type derivedNameRequest struct {
+	Name string `json:"name" dt:"max=name"`
+}
+
+type derivedReadingsRequest struct {
+	UniqueIdentifier string    `json:"unique_identifier" dt:"max=name"`
+	DerivedName      string    `json:"derived_name" dt:"max=name"`
+	DtFrom           time.Time `json:"dt_from"`
+	DtTo             time.Time `json:"dt_to"`
+	// Bucket, when set, averages the series per bucket (seconds or a
+	// duration such as "1h").
+	Bucket JSONValue `json:"bucket" dt:"optional"`
+}
+
+type derivedAggregateRequest struct {
+	DerivedName string    `json:"derived_name" dt:"max=name"`
+	DtFrom      time.Time `json:"dt_from"`
+	DtTo        time.Time `json:"dt_to"`
+	Bucket      JSONValue `json:"bucket"`
+}
+
+type derivedBucketOut struct {
+	Timestamp dtbase.Time `json:"timestamp"`
+	Value     float64     `json:"value"`
+	Sensors   int         `json:"sensors"`
+}
+
+func (s *Server) derivedRoutes() {
+	handle(s, http.MethodPost, "/sensor/insert-derived-measure", dtbase.RoleEditor, http.StatusCreated,
+		"Define a measure computed on read from an expression over other measures (or one more definition of it)", s.insertDerivedMeasure).description = derivedHelp
+	handle(s, http.MethodGet, "/sensor/list-derived-measures", dtbase.RoleViewer, http.StatusOK,
+		"List the derived measures", s.listDerivedMeasures)
+	handle(s, http.MethodPost, "/sensor/delete-derived-measure", dtbase.RoleEditor, http.StatusOK,
+		"Delete a derived measure", s.deleteDerivedMeasure)
+	handle(s, http.MethodPost, "/sensor/derived-readings", dtbase.RoleViewer, http.StatusOK,
+		"Readings of a derived measure of one sensor, computed on read", s.derivedReadings).description =
+		"One reading at every timestamp where each input has one; with bucket, the mean per bucket (aligned as sensor-readings-aggregate)."
+	handle(s, http.MethodPost, "/location/derived-aggregate", dtbase.RoleViewer, http.StatusOK,
+		"A derived measure combined over the sensors under its location, per time bucket", s.derivedAggregate).description =
+		"Each sensor placed now under the measure's location contributes its mean per bucket; the buckets are combined by the " +
+			"measure's aggregate (mean, min, max or sum). sensors counts the contributors of a bucket."
+	csv := s.handleRaw(http.MethodGet, "/sensor/derived-readings.csv", dtbase.RoleViewer,
+		"Download a derived measure of a sensor as CSV", s.derivedReadingsCSV)
+	csv.produces = "text/csv"
+	csv.description = "Columns unique_identifier,measure_name,measure_units,timestamp,value, as readings.csv."
+	csv.query = []queryParam{
+		{"unique_identifier", "string", "the sensor", true},
+		{"derived_name", "string", "the derived measure", true},
+		{"dt_from", "string", "start of the range (included)", true},
+		{"dt_to", "string", "end of the range (included)", true},
+	}
+}
+
+const derivedHelp = "expression is arithmetic (+ - * / ^, parentheses) over numbers, inputs and the functions min, max, exp, log, pow, " +
+	"sqrt, abs, vpd(t, rh) (kPa), dewpoint(t, rh) and heat_index(t, rh) (°C; t in °C, rh in %), and interp(x, x1, y1, x2, y2, ...) " +
+	"(a piecewise-linear table, e.g. a calibration). Inputs are measure names; write names with spaces in brackets: " +
+	"[relative humidity]. Give sensor_type (the formula applies to each sensor of the type) or location_id (each sensor placed " +
+	"under it) or unique_identifier (one sensor), and with location_id optionally aggregate (mean, min, max, sum) to combine " +
+	"them. valid_from and valid_to (excluded) limit a definition in time; a name may have several definitions whose periods " +
+	"do not overlap in one scope, such as a sensor's successive calibration tables, and for a sensor its own definitions win " +
+	"over those of a location it is under, which win over those of its type. A syntax error, an unknown " +
+	"input or a unit error (vpd of a temperature in F, adding °C to %) is a 422 whose loc is [\"body\", \"expression\", position]."
+
+func (s *Server) insertDerivedMeasure(ctx context.Context, req *derivedMeasureBody) (detail, error) {
+	d := &dtbase.DerivedMeasure{Name: req.Name, Units: req.Units, Expression: req.Expression, SensorType: req.SensorType,
+		LocationID: req.LocationID, UniqueIdentifier: req.UniqueIdentifier, Aggregate: req.Aggregate, ValidFrom: req.ValidFrom, ValidTo: req.ValidTo}
+	if err := derive.Define(ctx, s.store, d); err != nil {
+		return detail{}, fieldError422(err, req.Expression)
+	}
+	return detail{"Derived measure inserted"}, nil
+}
+
+func (s *Server) listDerivedMeasures(ctx context.Context, _ *noBody) ([]derivedMeasureBody, error) {
+	all, err := s.store.ListDerivedMeasures(ctx)
+	out := make([]derivedMeasureBody, len(all))
+	for i, d := range all {
+		out[i] = derivedMeasureBody{d.Name, d.Units, d.Expression, d.SensorType, d.LocationID, d.UniqueIdentifier, d.Aggregate, d.ValidFrom, d.ValidTo}
+	}
+	return out, err
+}
+
+func (s *Server) deleteDerivedMeasure(ctx context.Context, req *derivedNameRequest) (detail, error) {
+	if err := s.store.DeleteDerivedMeasure(ctx, req.Name); err != nil {
+		return detail{}, err
+	}
+	return detail{"Derived measure deleted"}, nil
+}
+
+func (s *Server) derivedReadings(ctx context.Context, req *derivedReadingsRequest) ([]readingPoint, error) {
+	d, err := derive.Find(ctx, s.store, req.DerivedName)
+	if err != nil {
+		return nil, err
+	}
+	var rs []dtbase.Reading
+	if err := derive.Readings(ctx, s.store, d, req.UniqueIdentifier, req.DtFrom, req.DtTo, func(r dtbase.Reading) error {
+		rs = append(rs, r)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := []readingPoint{}
+	if len(req.Bucket) > 0 && string(req.Bucket) != "null" {
+		width, err := parseBucketWidth(req.Bucket)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range derive.BucketMeans(rs, width) {
+			out = append(out, readingPoint{dtbase.FloatValue(b.Value), dtbase.Time(b.Start)})
+		}
+		return out, nil
+	}
+	for _, r := range rs {
+		out = append(out, readingPoint{r.Value, dtbase.Time(r.Time)})
+	}
+	return out, nil
+}
+
+func (s *Server) derivedAggregate(ctx context.Context, req *derivedAggregateRequest) ([]derivedBucketOut, error) {
+	width, err := parseBucketWidth(req.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	d, err := derive.Find(ctx, s.store, req.DerivedName)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := derive.Aggregate(ctx, s.store, d, req.DtFrom, req.DtTo, width)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]derivedBucketOut, len(bs))
+	for i, b := range bs {
+		out[i] = derivedBucketOut{dtbase.Time(b.Start), b.Value, b.Sensors}
+	}
+	return out, nil
+}
+
+// derivedReadingsCSV answers a derived series in readings.csv's layout.
+func (s *Server) derivedReadingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
+	q := r.URL.Query()
+	var errs []fieldError
+	for _, name := range []string{"unique_identifier", "derived_name", "dt_from", "dt_to"} {
+		if q.Get(name) == "" {
+			errs = append(errs, fieldError{Type: "missing", Loc: []any{"query", name}, Msg: "Field required", Input: mustJSON(nil)})
+		}
+	}
+	var times [2]time.Time
+	for i, name := range []string{"dt_from", "dt_to"} {
+		if v := q.Get(name); v != "" {
+			t, ok := dtbase.ParseTime(v)
+			if !ok {
+				errs = append(errs, fieldError{Type: "datetime_parsing", Loc: []any{"query", name}, Msg: "Input should be a valid datetime", Input: mustJSON(v)})
+			}
+			times[i] = t
+		}
+	}
+	if len(errs) > 0 {
+		writeError(w, r, &validationError{errs})
+		return
+	}
+	uid, name := q.Get("unique_identifier"), q.Get("derived_name")
+	d, err := derive.Find(r.Context(), s.store, name)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	st := newReadingStream(w, r, "text/csv; charset=utf-8")
+	st.header = func(h http.Header) {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": dtbase.ReadingCSVFileName(uid, []string{name})}))
+		h.Set("Cache-Control", "no-store")
+	}
+	st.buf = append(st.buf, dtbase.ReadingCSVHeader...)
+	prefix := dtbase.AppendReadingCSVPrefix(nil, dtbase.ReadingMeasure{UniqueIdentifier: uid, MeasureName: name, MeasureUnits: d.Units})
+	err = derive.Readings(r.Context(), s.store, d, uid, times[0], times[1], func(rd dtbase.Reading) error {
+		st.buf = dtbase.AppendReadingCSVRow(st.buf, prefix, rd)
+		return st.maybeFlush()
+	})
+	st.finish(err)
+}
