@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -161,7 +162,7 @@ type siteState struct {
 	Locations []siteLocation       `json:"locations"`
 	Sensors   []siteSensor         `json:"sensors"`
 	// Alerts lists the firing alerts of the placed sensors, drawn as a red
-	// ring and a warning sign; empty until the alert store feeds it.
+	// ring and a warning sign.
 	Alerts     []siteAlert `json:"alerts"`
 	Now        string      `json:"now"`
 	StaleAfter float64     `json:"stale_after"` // seconds
@@ -288,6 +289,9 @@ func (h *Handler) siteState(r *http.Request, name string) (*siteState, error) {
 	}
 	for _, k := range sortedKeys(measures) {
 		st.Measures = append(st.Measures, measures[k])
+	}
+	if err := h.addSiteAlerts(ctx, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -472,4 +476,23 @@ func (h *Handler) placeLocation(r *http.Request, s *session) (string, string, er
 		return back, "", err
 	}
 	return back, "Location placed at " + coordsText(nl) + ".", nil
+}
+
+// addSiteAlerts lists the firing alerts of the sensors placed on the site.
+func (h *Handler) addSiteAlerts(ctx context.Context, st *siteState) error {
+	placed := map[string]bool{}
+	for _, s := range st.Sensors {
+		placed[s.ID] = true
+	}
+	firing := dtbase.AlertFiring
+	alerts, err := h.store.ListAlerts(ctx, dtbase.AlertFilter{State: &firing, Limit: 10000})
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if placed[a.Sensor] {
+			st.Alerts = append(st.Alerts, siteAlert{Sensor: a.Sensor, Name: a.RuleName})
+		}
+	}
+	return nil
 }

@@ -57,6 +57,25 @@ func TestSitePage(t *testing.T) {
 		t.Fatalf("latest of sensor-a: %+v", st.Sensors[0].Latest)
 	}
 
+	// A firing alert on a placed sensor is listed for the view to highlight.
+	sensorA, cold := "sensor-a", -1000.0
+	if err := e.db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: "always", Target: dtbase.AlertTarget{Sensor: &sensorA},
+		Measure: "temperature", Condition: dtbase.AlertCondition{Kind: "threshold", Op: "above", Value: &cold},
+		Severity: "warning", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: sensorA, MeasureName: "temperature",
+		Timestamps: []time.Time{e.clock().Add(time.Minute)}, Values: []dtbase.Value{dtbase.FloatValue(21)}}}); err != nil {
+		t.Fatal(err)
+	}
+	st = siteState{}
+	if err := json.Unmarshal([]byte(b.get("/ui/api/site?schema=farm-xyz").Body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Alerts) != 1 || st.Alerts[0].Sensor != sensorA || st.Alerts[0].Name != "always" {
+		t.Fatalf("site alerts: %+v", st.Alerts)
+	}
+
 	end := e.clock()
 	q := url.Values{"schema": {"farm-xyz"}, "measure": {"temperature"}, "units": {"°C"}, "points": {"50"},
 		"from": {end.Add(-24 * time.Hour).Format(time.RFC3339)}, "to": {end.Format(time.RFC3339)}}
