@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/httpasset"
 )
 
 // siteRoutes registers the site page (the schema's 3D model with its
@@ -313,7 +313,7 @@ func (h *Handler) siteStateJSON(w http.ResponseWriter, r *http.Request, s *sessi
 
 func (h *Handler) siteModelFile(w http.ResponseWriter, r *http.Request, s *session) error {
 	var failed error
-	api.ServeSiteModel(w, r, h.store, r.URL.Query().Get("schema"), func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err })
+	httpasset.ServeSiteModel(w, r, h.store, r.URL.Query().Get("schema"), func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err })
 	return failed
 }
 
