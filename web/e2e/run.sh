@@ -2,8 +2,9 @@
 # Browser tests of the web interface. Builds dtbase, serves it on a free
 # loopback port with a temporary data directory, runs the playwright-core
 # tests in Debian's chromium with node's test runner, and stops the server.
-# Screenshots of every page go to $ARTIFACTS_DIR (default web/e2e/artifacts)
-# when a test fails, with the server's log.
+# Screenshots of every page, at desktop and phone sizes, go to
+# $ARTIFACTS_DIR/screenshots (default web/e2e/artifacts) on every run; when a
+# test fails the server's log goes there too.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
