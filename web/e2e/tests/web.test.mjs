@@ -108,8 +108,9 @@ step("ingest readings through the API and plot them in the explorer", async () =
   // The CSV has exactly the readings shown, at full resolution.
   const csv = await download(page);
   assert.equal(csv.length, 1 + 4 * 576);
-  assert.deepEqual(csv[0], ["timestamp", "sensor", "measure", "units", "value"]);
-  assert.equal(csv[1][0], stamps[0].replace(".000Z", "Z"));
+  // The API's layout (/sensor/readings.csv), which dtbase import readings takes back.
+  assert.deepEqual(csv[0], ["unique_identifier", "measure_name", "measure_units", "timestamp", "value"]);
+  assert.equal(csv[1][3], stamps[0].replace(".000Z", "Z"));
 
   // Zooming fetches the finer range; the CSV follows it.
   const box = await page.locator(".u-over").first().boundingBox();
@@ -168,7 +169,7 @@ step("locations: a schema with coordinates, a placement and the 3D view", async 
 async function download(p) {
   const [dl] = await Promise.all([p.waitForEvent("download"), p.click("#csv-link")]);
   const text = readFileSync(await dl.path(), "utf8");
-  return text.trim().split("\n").map((l) => l.split(","));
+  return text.trim().split(/\r?\n/).map((l) => l.split(","));
 }
 
 step("a model run page draws the forecast band against the observations", async () => {
