@@ -184,19 +184,6 @@ func (s *Server) alertRoutes() {
 	handle(s, post, "/alert/list-deliveries", vw, http.StatusOK, "List the newest notification attempts", s.listAlertDeliveries).bodyOptional = true
 }
 
-// asFieldError turns a store's error naming a field into the API's 422.
-func asFieldError(err error, prefix ...any) error {
-	var fe *dtbase.FieldError
-	if !errors.As(err, &fe) {
-		return err
-	}
-	loc := append([]any(nil), prefix...)
-	for _, p := range strings.Split(fe.Field, ".") {
-		loc = append(loc, p)
-	}
-	return invalidField(loc, fe.Message, nil)
-}
-
 func (b *ruleBody) rule() *dtbase.AlertRule {
 	c := b.Condition
 	r := &dtbase.AlertRule{Name: b.Name, Measure: b.Measure, Severity: dtbase.SeverityWarning, Channels: b.Channels, Enabled: true,
@@ -247,7 +234,7 @@ func (s *Server) insertAlertChannel(ctx context.Context, req *channelBody) (deta
 		c.SMTPSecurity = "starttls"
 	}
 	if err := c.Validate(); err != nil {
-		return detail{}, asFieldError(err)
+		return detail{}, fieldError422(err, nil)
 	}
 	// The same guard as services: refused hosts are refused when
 	// registered, and again on every call.
@@ -273,7 +260,7 @@ func (s *Server) insertAlertChannel(ctx context.Context, req *channelBody) (deta
 		c.Secret = sealed
 	}
 	if err := s.store.CreateAlertChannel(ctx, c); err != nil {
-		return detail{}, asFieldError(err)
+		return detail{}, fieldError422(err, nil)
 	}
 	return detail{"Alert channel created successfully."}, nil
 }
@@ -307,14 +294,14 @@ func (s *Server) deleteAlertChannel(ctx context.Context, req *nameRequest) (deta
 
 func (s *Server) insertAlertRule(ctx context.Context, req *ruleBody) (detail, error) {
 	if err := s.store.CreateAlertRule(ctx, req.rule()); err != nil {
-		return detail{}, asFieldError(err)
+		return detail{}, fieldError422(err, nil)
 	}
 	return detail{"Alert rule created successfully."}, nil
 }
 
 func (s *Server) editAlertRule(ctx context.Context, req *ruleBody) (detail, error) {
 	if err := s.store.UpdateAlertRule(ctx, req.rule()); err != nil {
-		return detail{}, asFieldError(err)
+		return detail{}, fieldError422(err, nil)
 	}
 	return detail{"Alert rule edited successfully."}, nil
 }
@@ -373,7 +360,7 @@ func (s *Server) previewAlertRule(ctx context.Context, req *previewRequest) (pre
 	from := to.Add(-time.Duration(days * 24 * float64(time.Hour)))
 	eps, err := s.store.PreviewAlertRule(ctx, req.Rule.rule(), from, to)
 	if err != nil {
-		return previewResponse{}, asFieldError(err, "rule")
+		return previewResponse{}, fieldError422(err, nil, "rule")
 	}
 	out := previewResponse{Fired: len(eps), From: dtbase.Time(from), To: dtbase.Time(to), Episodes: make([]previewEpisode, 0, len(eps))}
 	for _, e := range eps {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -69,20 +68,6 @@ func (s *Server) locationTreeRoutes() {
 	handle(s, http.MethodPost, "/location/subtree-readings", dtbase.RoleViewer, http.StatusOK,
 		"Readings of one measure of every sensor placed now at a location or under it", s.subtreeReadings).description =
 		"Sensors whose type lacks the measure are left out; each sensor's readings are in timestamp order."
-}
-
-// fieldError422 turns a store error about one field into the 422 list
-// answer naming the field, and returns other errors as they are.
-func fieldError422(err error, input any) error {
-	var fe *dtbase.FieldError
-	if !errors.As(err, &fe) {
-		return err
-	}
-	loc := []any{fe.Field}
-	if fe.Pos >= 0 {
-		loc = append(loc, fe.Pos)
-	}
-	return invalidField(loc, dtbase.ErrorMessage(err), input)
 }
 
 func (s *Server) setLocationParent(ctx context.Context, req *setParentRequest) (detail, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/auth"
@@ -98,4 +99,22 @@ func (e *validationError) Unwrap() error {
 func invalidField(loc []any, msg string, input any) error {
 	raw, _ := json.Marshal(input)
 	return &validationError{errs: []fieldError{{Type: "value_error", Loc: append([]any{"body"}, loc...), Msg: msg, Input: raw}}}
+}
+
+// fieldError422 turns a store error about one field (*dtbase.FieldError)
+// into the 422 list answer: loc is prefix, the field's dotted path, and
+// the byte offset in its text where it has one. Other errors pass through.
+func fieldError422(err error, input any, prefix ...any) error {
+	var fe *dtbase.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	loc := append([]any(nil), prefix...)
+	for _, p := range strings.Split(fe.Field, ".") {
+		loc = append(loc, p)
+	}
+	if fe.Pos >= 0 {
+		loc = append(loc, fe.Pos)
+	}
+	return invalidField(loc, fe.Message, input)
 }
