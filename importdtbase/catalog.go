@@ -45,7 +45,7 @@ func (im *importer) copyUsers(ctx context.Context) error {
 			return err
 		}
 		_, err := im.insertRow(ctx, t, id, email, "email, password_hash, role, time_created, time_updated",
-			email, hash, string(dtbase.RoleAdmin), sqldb.Micros(created), optMicros(updated))
+			email, hash, string(dtbase.RoleAdmin), sqldb.Micros(created), sqldb.OptionalMicros(updated))
 		return err
 	})
 	if err != nil {
@@ -62,13 +62,6 @@ func checkRow(source string, id int64, v validator) error {
 		return dtbase.Errorf(dtbase.EINVALID, "%s id %d: %s Shorten it in the source and import again.", source, id, dtbase.ErrorMessage(err))
 	}
 	return nil
-}
-
-func optMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return sqldb.Micros(*t)
 }
 
 // copyMeasures copies a table of (name, units, datatype) rows, merging rows
@@ -428,7 +421,7 @@ func (im *importer) copySensors(ctx context.Context) error {
 			return err
 		}
 		_, err = im.insertRow(ctx, t, id, uid, "type_id, unique_identifier, name, notes, time_created, time_updated",
-			nt, uid, name, notes, sqldb.Micros(created), optMicros(updated))
+			nt, uid, name, notes, sqldb.Micros(created), sqldb.OptionalMicros(updated))
 		return err
 	})
 	if err != nil {

@@ -68,7 +68,7 @@ func (im *importer) copyServices(ctx context.Context) error {
 			return err
 		}
 		_, err = im.insertRow(ctx, sets, id, key, "service_id, name, parameters, time_created, time_updated",
-			ns, name, params, sqldb.Micros(created), optMicros(updated))
+			ns, name, params, sqldb.Micros(created), sqldb.OptionalMicros(updated))
 		return err
 	})
 	if err != nil {

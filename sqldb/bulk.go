@@ -29,3 +29,11 @@ func LocationValueColumn(d dtbase.Datatype) string { return locValueColumn(d) }
 
 // Micros is how the store keeps a time: Unix microseconds.
 func Micros(t time.Time) int64 { return micros(t) }
+
+// OptionalMicros is Micros of t, or NULL when t is nil.
+func OptionalMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}

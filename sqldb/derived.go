@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/dtbase/dtbase"
 )
@@ -62,7 +61,7 @@ func (db *DB) CreateDerivedMeasure(ctx context.Context, d *dtbase.DerivedMeasure
 			(name, units, expression, sensor_type_id, location_id, sensor_id, aggregate, valid_from, valid_to, time_created)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 			d.Name, d.Units, d.Expression, typeID, d.LocationID, sensorID, d.Aggregate,
-			optionalMicros(d.ValidFrom), optionalMicros(d.ValidTo), micros(db.Now())).Scan(&d.ID)
+			OptionalMicros(d.ValidFrom), OptionalMicros(d.ValidTo), micros(db.Now())).Scan(&d.ID)
 		if err != nil {
 			return fmt.Errorf("create derived measure: %w", badText(err))
 		}
@@ -95,7 +94,7 @@ func checkDefinitions(ctx context.Context, tx *sql.Tx, d *dtbase.DerivedMeasure,
 		}
 		sameScope := eqPtr(t, typeID) && eqPtr(l, d.LocationID) && eqPtr(s, sensorID)
 		// [a, b) and [c, e) overlap when a < e and c < b, open ends infinite.
-		if sameScope && before(optionalMicros(d.ValidFrom), vt) && before(vf, optionalMicros(d.ValidTo)) {
+		if sameScope && before(OptionalMicros(d.ValidFrom), vt) && before(vf, OptionalMicros(d.ValidTo)) {
 			return dtbase.Errorf(dtbase.ECONFLICT, "A definition of %q for the same sensors exists already for part of that time; give valid_from and valid_to that do not overlap", d.Name)
 		}
 	}
@@ -159,12 +158,4 @@ func (db *DB) DeleteDerivedMeasure(ctx context.Context, name string) error {
 		return dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
 	}
 	return nil
-}
-
-// optionalMicros is t in microseconds, or NULL.
-func optionalMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return Micros(*t)
 }
