@@ -108,24 +108,17 @@ type Measure struct {
 }
 
 // Find returns the derived measure called name; ENOTFOUND if none.
-func Find(ctx context.Context, store Store, name string) (*Measure, error) {
-	all, err := store.ListDerivedMeasures(ctx)
+func Find(ctx context.Context, store dtbase.DerivedMeasureStore, name string) (*Measure, error) {
+	all, err := All(ctx, store)
 	if err != nil {
 		return nil, err
 	}
-	var m *Measure
-	for _, d := range all {
-		if d.Name == name {
-			if m == nil {
-				m = &Measure{Name: d.Name, Units: d.Units}
-			}
-			m.Defs = append(m.Defs, d)
+	for _, m := range all {
+		if m.Name == name {
+			return m, nil
 		}
 	}
-	if m == nil {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
-	}
-	return m, nil
+	return nil, dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
 }
 
 // applicable returns the definitions of m that apply to the sensor uid:

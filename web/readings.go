@@ -52,9 +52,20 @@ func (h *Handler) latestForSensor(r *http.Request, det *dtbase.SensorDetails) ([
 	ids := measureIDs(det.Type.Measures)
 	now := h.now()
 	rows := make([]latestRow, len(latest))
-	ptrs := make([]*latestRow, len(latest))
+	var newest time.Time
 	for i, l := range latest {
 		rows[i] = newLatestRow(l, ids, now)
+		if l.Time.After(newest) {
+			newest = l.Time
+		}
+	}
+	derived, err := h.derivedLatest(r.Context(), []derivedSensor{{det.UniqueIdentifier, det.Type.Name, newest}}, []dtbase.SensorType{det.Type})
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, derived...)
+	ptrs := make([]*latestRow, len(rows))
+	for i := range rows {
 		ptrs[i] = &rows[i]
 	}
 	err = h.addSparklines(r.Context(), ptrs, map[string]int64{det.UniqueIdentifier: det.ID})
@@ -114,7 +125,11 @@ func (h *Handler) sensorChart(ctx context.Context, det *dtbase.SensorDetails, la
 	end = end.Add(time.Minute).Truncate(time.Minute)
 	cfg := &chartConfig{Mode: "compact"}
 	var plotted []dtbase.Measure
-	for _, m := range det.Type.Measures {
+	derived, err := h.derivedForType(ctx, &det.Type)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, m := range append(slices.Clip(det.Type.Measures), derived...) {
 		if m.Datatype == dtbase.String {
 			continue
 		}
@@ -240,6 +255,12 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		d.Measures = append(d.Measures, m)
 	}
+	derived, err := h.derivedForType(ctx, d.Type)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d.Measures = append(d.Measures, derived...)
 	if d.Sensors, err = h.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: &d.Type.Name}); err != nil {
 		h.fail(w, r, s, err)
 		return
@@ -404,6 +425,9 @@ func (h *Handler) resolveSeries(ctx context.Context, sensor, measureID string) (
 	id, err := strconv.ParseInt(measureID, 10, 64)
 	if err != nil {
 		return dtbase.ReadingMeasure{}, invalid("measure must be a measure id, not %q", measureID)
+	}
+	if id < 0 {
+		return h.derivedSeries(ctx, sensor, id)
 	}
 	measures, err := h.store.ListMeasures(ctx)
 	if err != nil {
