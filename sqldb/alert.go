@@ -118,7 +118,8 @@ func resolveRule(ctx context.Context, tx *sql.Tx, r *dtbase.AlertRule) (sensorID
 	var datatype string
 	err = tx.QueryRowContext(ctx, q+` ORDER BY m.id LIMIT 1`, args...).Scan(&r.MeasureID, &datatype)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, nil, nil, dtbase.FieldErr("measure", fmt.Sprintf("Sensor measure %q does not exist for this target", r.Measure))
+		datatype = string(dtbase.Float)
+		r.MeasureID, err = derivedRuleMeasure(ctx, tx, r, typeID) // alert_derived.go
 	}
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -191,6 +192,9 @@ func (db *DB) writeAlertRule(ctx context.Context, r *dtbase.AlertRule, update bo
 				return dtbase.Errorf(dtbase.ECONFLICT, "Alert rule already exists.")
 			}
 		}
+		if err == nil {
+			err = writeDerivedRule(ctx, tx, r)
+		}
 		if err != nil {
 			return fmt.Errorf("write alert rule: %w", err)
 		}
@@ -203,9 +207,10 @@ func (db *DB) writeAlertRule(ctx context.Context, r *dtbase.AlertRule, update bo
 	})
 }
 
-const ruleSelect = `SELECT r.id, r.name, r.kind, s.unique_identifier, t.name, r.location_id, r.measure_id, m.name, r.condition, r.severity, r.enabled, r.silenced_until, r.time_created,
+const ruleSelect = `SELECT r.id, r.name, r.kind, s.unique_identifier, t.name, r.location_id, r.measure_id, coalesce(d.name, m.name), r.condition, r.severity, r.enabled, r.silenced_until, r.time_created,
  r.sensor_id, r.type_id
- FROM alert_rule r JOIN sensor_measure m ON m.id = r.measure_id LEFT JOIN sensor s ON s.id = r.sensor_id LEFT JOIN sensor_type t ON t.id = r.type_id`
+ FROM alert_rule r JOIN sensor_measure m ON m.id = r.measure_id LEFT JOIN sensor s ON s.id = r.sensor_id LEFT JOIN sensor_type t ON t.id = r.type_id
+ LEFT JOIN alert_rule_derived d ON d.rule_id = r.id`
 
 // ruleRow is a rule with the ids evaluation matches on.
 type ruleRow struct {
@@ -308,8 +313,9 @@ func (db *DB) SilenceAlertRule(ctx context.Context, name string, until *time.Tim
 	return db.execOne(ctx, "silence alert rule", "Alert rule does not exist.", `UPDATE alert_rule SET silenced_until = $1 WHERE name = $2`, v, name)
 }
 
-const alertSelect = `SELECT a.id, a.rule_id, r.name, r.severity, s.unique_identifier, m.name, a.state, a.since, a.fired_at, a.resolved_at, a.ack_by, a.ack_note, a.value, a.message
- FROM alert a JOIN alert_rule r ON r.id = a.rule_id JOIN sensor s ON s.id = a.sensor_id JOIN sensor_measure m ON m.id = r.measure_id`
+const alertSelect = `SELECT a.id, a.rule_id, r.name, r.severity, s.unique_identifier, coalesce(d.name, m.name), a.state, a.since, a.fired_at, a.resolved_at, a.ack_by, a.ack_note, a.value, a.message
+ FROM alert a JOIN alert_rule r ON r.id = a.rule_id JOIN sensor s ON s.id = a.sensor_id JOIN sensor_measure m ON m.id = r.measure_id
+ LEFT JOIN alert_rule_derived d ON d.rule_id = r.id`
 
 // alertWhere builds the filter of alerts and events; col is the time
 // column filtered by From and To.
@@ -381,8 +387,9 @@ func (db *DB) ListAlerts(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.Al
 	return out, rows.Err()
 }
 
-const eventSelect = `SELECT e.id, e.alert_id, r.name, r.severity, s.unique_identifier, m.name, e.kind, e.at, e.data_at, a.value, e.by_user, e.note, a.message
- FROM alert_event e JOIN alert a ON a.id = e.alert_id JOIN alert_rule r ON r.id = a.rule_id JOIN sensor s ON s.id = a.sensor_id JOIN sensor_measure m ON m.id = r.measure_id`
+const eventSelect = `SELECT e.id, e.alert_id, r.name, r.severity, s.unique_identifier, coalesce(d.name, m.name), e.kind, e.at, e.data_at, a.value, e.by_user, e.note, a.message
+ FROM alert_event e JOIN alert a ON a.id = e.alert_id JOIN alert_rule r ON r.id = a.rule_id JOIN sensor s ON s.id = a.sensor_id JOIN sensor_measure m ON m.id = r.measure_id
+ LEFT JOIN alert_rule_derived d ON d.rule_id = r.id`
 
 func scanEvent(row scanner) (dtbase.AlertEvent, error) {
 	var e dtbase.AlertEvent

@@ -63,6 +63,9 @@ func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpa
 	if len(touched) == 0 {
 		return nil
 	}
+	if err := markDerivedSpans(ctx, tx, touched); err != nil {
+		return wrapEval(err)
+	}
 	rules, err := evalRules(ctx, tx, touched)
 	if err != nil || len(rules) == 0 {
 		return wrapEval(err)
@@ -652,6 +655,9 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 			}
 		}
 	}
+	if err := db.evaluateDerivedAlerts(ctx); err != nil {
+		return n, fmt.Errorf("scheduled alerts: %w", err)
+	}
 	return n, nil
 }
 
@@ -713,6 +719,9 @@ func (db *DB) ReplayAlertRule(ctx context.Context, name string) error {
 	r := rules[0]
 	if k := r.Condition.Kind; k != dtbase.CondThreshold && k != dtbase.CondRate {
 		return nil
+	}
+	if done, err := db.replayDerivedRule(ctx, r); done || err != nil {
+		return err
 	}
 	sensors, datatype, err := db.ruleSensors(ctx, r)
 	if err != nil {

@@ -43,7 +43,7 @@ func (db *DB) PreviewAlertRule(ctx context.Context, r *dtbase.AlertRule, from, t
 				return err
 			}
 			sp := alertSpan{sensorID: id, measureID: r.MeasureID, datatype: datatype}
-			pts, err := points(ctx, tx, &sp, "ts >= $3 AND ts <= $4", false, 0, micros(from), micros(to))
+			pts, err := db.rulePoints(ctx, tx, r, &sp, uid, from, to)
 			if err != nil {
 				return err
 			}

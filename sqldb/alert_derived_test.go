@@ -1,0 +1,133 @@
+package sqldb_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/alert"
+	"github.com/dtbase/dtbase/demo"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
+)
+
+// TestAlertOnDerivedMeasure watches the demo's VPD of one T&RH sensor on
+// the alert schedule: it fires and resolves once however often the
+// schedule runs, a late reading inside an episode fires nothing new, a
+// late breach between readings fires and resolves, and a point whose
+// inputs arrive in two writes is decided once both are in.
+func TestAlertOnDerivedMeasure(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.Open(t)
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	sum, err := demo.Load(ctx, db, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uid = "c4:93:00:10:0d:03"
+	for _, tc := range []struct {
+		name, measure string
+		cond          dtbase.AlertCondition
+		field         string
+	}{
+		{"unknown measure", "no such measure", dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(1)}, "measure"},
+		{"aggregated measure", demo.FarmMeanTemp, dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(1)}, "measure"},
+		{"staleness of a derived measure", demo.VPDName, dtbase.AlertCondition{Kind: dtbase.CondStaleness, MaxAgeSeconds: 60}, "condition.kind"},
+	} {
+		err := db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: tc.name, Target: dtbase.AlertTarget{Sensor: str(uid)}, Measure: tc.measure,
+			Condition: tc.cond, Severity: dtbase.SeverityWarning, Enabled: true})
+		var fe *dtbase.FieldError
+		if dtbase.ErrorCode(err) != dtbase.EUNPROCESSABLE || !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: %v, want EUNPROCESSABLE naming %s", tc.name, err, tc.field)
+		}
+	}
+
+	// Above 3 kPa: 30 °C at 20 % is 3.39 kPa, 20 °C at 80 % is 0.47 kPa.
+	rule := &dtbase.AlertRule{Name: "dry air", Target: dtbase.AlertTarget{SensorType: str(demo.TypeTRH)}, Measure: demo.VPDName,
+		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(3), Hysteresis: 0.1},
+		Severity: dtbase.SeverityWarning, Enabled: true}
+	if err := db.CreateAlertRule(ctx, rule); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := db.ListAlertRules(ctx)
+	if err != nil || len(rules) != 1 || rules[0].Measure != demo.VPDName {
+		t.Fatalf("rules %+v (%v), want the one on %s", rules, err, demo.VPDName)
+	}
+	base := sum.To.Truncate(time.Hour).Add(2 * time.Hour)
+	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
+	write := func(name string, mins []int, vals []float64) {
+		t.Helper()
+		s := dtbase.ReadingSeries{UniqueIdentifier: uid, MeasureName: name}
+		for i, m := range mins {
+			s.Timestamps = append(s.Timestamps, at(m))
+			s.Values = append(s.Values, dtbase.FloatValue(vals[i]))
+		}
+		if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := func(mins []int, temp, rh []float64) {
+		t.Helper()
+		write("temperature", mins, temp)
+		write("relative humidity", mins, rh)
+	}
+	runner := alert.NewRunner(alert.Options{Store: db, Sender: &alert.Sender{}, Now: func() time.Time { return now }})
+	tick := func() {
+		t.Helper()
+		if err := runner.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history := func() []string {
+		t.Helper()
+		evs, err := db.ListAlertEvents(ctx, dtbase.AlertFilter{Sensor: str(uid)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for i := len(evs) - 1; i >= 0; i-- {
+			out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(base)/time.Minute)))
+		}
+		return out
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want []string
+	}{
+		{"a breach fires on the schedule", func() { both([]int{0, 10}, []float64{20, 30}, []float64{80, 20}); tick() },
+			[]string{"fired@10"}},
+		{"another pass records nothing", tick, []string{"fired@10"}},
+		{"a clear point resolves", func() { both([]int{20}, []float64{20}, []float64{80}); tick(); tick() },
+			[]string{"fired@10", "resolved@20"}},
+		{"a late breach inside the episode fires nothing new", func() { both([]int{5}, []float64{31}, []float64{15}); tick() },
+			[]string{"fired@10", "resolved@20"}},
+		{"clear points later", func() { both([]int{30, 50}, []float64{20, 20}, []float64{80, 80}); tick() },
+			[]string{"fired@10", "resolved@20"}},
+		{"half a late point decides nothing", func() { write("temperature", []int{40}, []float64{30}); tick() },
+			[]string{"fired@10", "resolved@20"}},
+		{"the other half fires and resolves the late breach", func() { write("relative humidity", []int{40}, []float64{20}); tick(); tick() },
+			[]string{"fired@10", "resolved@20", "fired@40", "resolved@50"}},
+	}
+	for _, s := range steps {
+		s.do()
+		if diff := cmp.Diff(s.want, history()); diff != "" {
+			t.Fatalf("%s: events (-want +got):\n%s", s.name, diff)
+		}
+	}
+	alerts, err := db.ListAlerts(ctx, dtbase.AlertFilter{Sensor: str(uid)})
+	if err != nil || len(alerts) != 2 || alerts[0].Measure != demo.VPDName {
+		t.Fatalf("alerts %+v (%v), want two on %s", alerts, err, demo.VPDName)
+	}
+
+	// A preview replays the derived series too.
+	prev, err := db.PreviewAlertRule(ctx, &dtbase.AlertRule{Name: "preview", Target: dtbase.AlertTarget{Sensor: str(uid)}, Measure: demo.VPDName,
+		Condition: rule.Condition, Severity: dtbase.SeverityInfo}, at(0), at(60))
+	if err != nil || len(prev) != 2 || !prev[0].FiredAt.Equal(at(5)) || !prev[1].FiredAt.Equal(at(40)) {
+		t.Fatalf("preview %+v (%v), want episodes firing at +5 and +40 min", prev, err)
+	}
+}
