@@ -49,7 +49,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	// Above 3 kPa: 30 °C at 20 % is 3.39 kPa, 20 °C at 80 % is 0.47 kPa.
 	rule := &dtbase.AlertRule{Name: "dry air", Target: dtbase.AlertTarget{SensorType: str(demo.TypeTRH)}, Measure: demo.VPDName,
 		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(3), Hysteresis: 0.1},
-		Severity: dtbase.SeverityWarning, Enabled: true}
+		Severity:  dtbase.SeverityWarning, Enabled: true}
 	if err := db.CreateAlertRule(ctx, rule); err != nil {
 		t.Fatal(err)
 	}
