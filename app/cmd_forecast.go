@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
 )
@@ -118,7 +119,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	runs, err := forecasts(db).RunForecasts(ctx, p)
+	runs, err := forecasts(derive.WithDerived(db)).RunForecasts(ctx, p)
 	if err != nil {
 		if dtbase.ErrorCode(err) != dtbase.EINTERNAL {
 			return fmt.Errorf("%s", dtbase.ErrorMessage(err))

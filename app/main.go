@@ -406,7 +406,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Store: derive.WithDerived(db), Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, MaxUploadBytes: c.MaxUploadBytes, SiteModelMaxBytes: c.SiteModelMax,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
-		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(db),
+		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(derive.WithDerived(db)),
 	})
 	// API and pages side by side; pages get the default body limit, each
 	// API route its own.
