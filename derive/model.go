@@ -25,7 +25,7 @@ func (s *derivedStore) FindModelInputSeries(ctx context.Context, uid, name strin
 	out := &dtbase.ModelInputSeries{SensorUniqueID: uid, Measure: dtbase.ModelSensorMeasure{Name: m.MeasureName, Units: m.MeasureUnits},
 		Datatype: dtbase.Float}
 	err = s.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
-		out.Points = append(out.Points, dtbase.ModelPoint{Time: r.Time, Value: r.Value})
+		out.Points = append(out.Points, dtbase.ModelPoint(r))
 		return nil
 	})
 	if err != nil {
