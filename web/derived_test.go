@@ -1,0 +1,70 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/derive"
+)
+
+// TestDerivedMeasurePages: a derived measure is offered by the explorer for
+// the type it applies to, plots, downloads, and shows among the latest
+// values of the sensor page and the dashboard.
+func TestDerivedMeasurePages(t *testing.T) {
+	e := newEnv(t)
+	e.web.store = derive.WithDerived(e.db) // as the server wires it
+	e.seed()
+	ctx := context.Background()
+	kpa := "kPa"
+	d := &dtbase.DerivedMeasure{Name: "vpd", Units: &kpa, Expression: "vpd(temperature, humidity)", SensorType: strPtr("Aranet T&RH")}
+	if err := derive.Define(ctx, e.db, d); err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(-d.ID, 10)
+	b := e.browser()
+	b.login("viewer@example.com")
+
+	p := b.get("/explorer?type=" + url.QueryEscape("Aranet T&RH"))
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `value="`+id+`" checked> vpd (kPa)`) {
+		t.Fatalf("explorer: %d, no vpd (id %s) to pick:\n%s", p.Status, id, p.Body)
+	}
+	if p := b.get("/explorer?type=" + url.QueryEscape("Aranet CO2")); strings.Contains(p.Body, "vpd") {
+		t.Errorf("the CO2 type, without temperature and humidity, offers vpd")
+	}
+
+	end := e.clock().Truncate(10 * time.Minute)
+	rng := "&from=" + url.QueryEscape(dtbase.FormatTime(end.Add(-time.Hour))) + "&to=" + url.QueryEscape(dtbase.FormatTime(end))
+	p = b.get("/ui/api/series?sensor=sensor-a&measure=" + id + rng)
+	var ans seriesAnswer
+	if err := json.Unmarshal([]byte(p.Body), &ans); p.Status != http.StatusOK || err != nil || ans.Measure != "vpd" || ans.Units != kpa || len(ans.V) != 7 {
+		t.Fatalf("series: %d %s, want 7 vpd points", p.Status, p.Body)
+	}
+	m, err := derive.Find(ctx, e.db, "vpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, ok, err := derive.Latest(ctx, e.db, m, "sensor-a", end)
+	if err != nil || !ok || ans.V[6] != latest.Value.F {
+		t.Fatalf("last plotted vpd %v, derive.Latest %v %v %v", ans.V[6], latest, ok, err)
+	}
+	p = b.get("/ui/api/readings.csv?sensor=sensor-a&measure=" + id + rng)
+	if p.Status != http.StatusOK || strings.Count(p.Body, ",vpd,") != 7 {
+		t.Errorf("csv: %d\n%s", p.Status, p.Body)
+	}
+
+	want := formatValue(latest.Value)
+	for _, path := range []string{"/sensors/view?id=sensor-a", "/"} {
+		p := b.get(path)
+		i := strings.Index(p.Body, ">vpd<")
+		if p.Status != http.StatusOK || i < 0 || !strings.Contains(p.Body[i:], want) {
+			t.Errorf("%s: %d, no latest vpd %s", path, p.Status, want)
+		}
+	}
+}
