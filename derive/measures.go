@@ -2,6 +2,7 @@ package derive
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -123,4 +124,47 @@ func Latest(ctx context.Context, store Store, m *Measure, uid string, end time.T
 		}
 	}
 	return dtbase.Reading{}, false, nil
+}
+
+// LatestFromInputs computes m for a sensor of type typeName from the
+// newest reading of each of its measures (by name), without reading
+// anything: when m has one definition for the type and none for a sensor
+// or a location (which could take precedence), and the inputs' newest
+// readings share one timestamp at which the definition applies. ok is
+// false when it cannot tell; Latest can.
+func LatestFromInputs(m *Measure, typeName string, newest map[string]dtbase.Reading) (r dtbase.Reading, ok bool) {
+	var def *dtbase.DerivedMeasure
+	for i := range m.Defs {
+		d := &m.Defs[i]
+		if d.SensorType == nil {
+			return r, false
+		}
+		if *d.SensorType == typeName {
+			if def != nil {
+				return r, false
+			}
+			def = d
+		}
+	}
+	if def == nil {
+		return r, false
+	}
+	e, err := Parse(def.Expression)
+	if err != nil || len(e.Inputs()) == 0 {
+		return r, false
+	}
+	vals := make([]float64, len(e.Inputs()))
+	var t time.Time
+	for i, in := range e.Inputs() {
+		rd, found := newest[in.Name]
+		if !found || i > 0 && !rd.Time.Equal(t) {
+			return r, false
+		}
+		t, vals[i] = rd.Time, number(rd.Value)
+	}
+	v := e.Eval(vals)
+	if !def.ValidAt(t) || math.IsNaN(v) || math.IsInf(v, 0) {
+		return r, false
+	}
+	return dtbase.Reading{Time: t, Value: dtbase.FloatValue(v)}, true
 }

@@ -231,7 +231,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	d.Pages = max(1, (len(shown)+dashboardPageSize-1)/dashboardPageSize)
 	d.Page = min(d.Page, d.Pages)
 	page := shown[(d.Page-1)*dashboardPageSize : min(len(shown), d.Page*dashboardPageSize)]
-	if err := h.addDerivedLatest(ctx, page, types); err != nil {
+	if err := h.addDerivedLatest(ctx, page, types, latest); err != nil {
 		h.fail(w, r, s, err)
 		return
 	}

@@ -24,10 +24,21 @@ func (h *Handler) derivedForType(ctx context.Context, t *dtbase.SensorType) ([]d
 }
 
 // derivedSensor is a sensor whose latest derived values are wanted: its
-// type, and the time of its newest reading.
+// type, and its newest reading of each measure.
 type derivedSensor struct {
 	uid, typeName string
-	newest        time.Time
+	latest        map[string]dtbase.Reading
+}
+
+// newDerivedSensor collects a sensor's newest readings from latest.
+func newDerivedSensor(uid, typeName string, latest []dtbase.LatestReading) derivedSensor {
+	x := derivedSensor{uid: uid, typeName: typeName, latest: map[string]dtbase.Reading{}}
+	for _, l := range latest {
+		if l.UniqueIdentifier == uid {
+			x.latest[l.MeasureName] = l.Reading
+		}
+	}
+	return x
 }
 
 // derivedLatest returns the newest value of each derived measure of each
@@ -52,13 +63,24 @@ func (h *Handler) derivedLatest(ctx context.Context, sensors []derivedSensor, ty
 	now := h.now()
 	var rows []latestRow
 	for _, x := range sensors {
-		if x.newest.IsZero() {
+		var newest time.Time
+		for _, rd := range x.latest {
+			if rd.Time.After(newest) {
+				newest = rd.Time
+			}
+		}
+		if newest.IsZero() {
 			continue
 		}
 		for _, dm := range perType[x.typeName] {
-			rd, ok, err := derive.Latest(ctx, h.store, byName[dm.Name], x.uid, x.newest)
-			if err != nil {
-				return nil, err
+			// Mostly the inputs' newest readings are the answer; otherwise
+			// the series is computed back from the newest reading.
+			rd, ok := derive.LatestFromInputs(byName[dm.Name], x.typeName, x.latest)
+			if !ok {
+				var err error
+				if rd, ok, err = derive.Latest(ctx, h.store, byName[dm.Name], x.uid, newest); err != nil {
+					return nil, err
+				}
 			}
 			if ok {
 				rows = append(rows, newLatestRow(dtbase.LatestReading{UniqueIdentifier: x.uid, MeasureName: dm.Name,
@@ -85,14 +107,16 @@ func (h *Handler) derivedSeries(ctx context.Context, sensor string, id int64) (d
 
 // addDerivedLatest adds to the dashboard's sensors (those of one page) the
 // newest values of their derived measures, after their stored ones.
-func (h *Handler) addDerivedLatest(ctx context.Context, page []*sensorLatest, types []dtbase.SensorType) error {
+func (h *Handler) addDerivedLatest(ctx context.Context, page []*sensorLatest, types []dtbase.SensorType, latest []dtbase.LatestReading) error {
 	sensors := make([]derivedSensor, len(page))
+	onPage := make(map[string]int, len(page))
 	for i, sl := range page {
-		sensors[i] = derivedSensor{uid: sl.Sensor, typeName: sl.Type}
-		for _, row := range sl.Rows {
-			if row.Time.After(sensors[i].newest) {
-				sensors[i].newest = row.Time
-			}
+		sensors[i] = derivedSensor{uid: sl.Sensor, typeName: sl.Type, latest: map[string]dtbase.Reading{}}
+		onPage[sl.Sensor] = i
+	}
+	for _, l := range latest {
+		if i, ok := onPage[l.UniqueIdentifier]; ok {
+			sensors[i].latest[l.MeasureName] = l.Reading
 		}
 	}
 	rows, err := h.derivedLatest(ctx, sensors, types)

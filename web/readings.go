@@ -52,14 +52,10 @@ func (h *Handler) latestForSensor(r *http.Request, det *dtbase.SensorDetails) ([
 	ids := measureIDs(det.Type.Measures)
 	now := h.now()
 	rows := make([]latestRow, len(latest))
-	var newest time.Time
 	for i, l := range latest {
 		rows[i] = newLatestRow(l, ids, now)
-		if l.Time.After(newest) {
-			newest = l.Time
-		}
 	}
-	derived, err := h.derivedLatest(r.Context(), []derivedSensor{{det.UniqueIdentifier, det.Type.Name, newest}}, []dtbase.SensorType{det.Type})
+	derived, err := h.derivedLatest(r.Context(), []derivedSensor{newDerivedSensor(det.UniqueIdentifier, det.Type.Name, latest)}, []dtbase.SensorType{det.Type})
 	if err != nil {
 		return nil, err
 	}
