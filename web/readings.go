@@ -121,11 +121,7 @@ func (h *Handler) sensorChart(ctx context.Context, det *dtbase.SensorDetails, la
 	end = end.Add(time.Minute).Truncate(time.Minute)
 	cfg := &chartConfig{Mode: "compact"}
 	var plotted []dtbase.Measure
-	derived, err := h.derivedForType(ctx, &det.Type)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, m := range append(slices.Clip(det.Type.Measures), derived...) {
+	for _, m := range det.Type.Measures {
 		if m.Datatype == dtbase.String {
 			continue
 		}

@@ -71,6 +71,8 @@ test("screenshots of every page at desktop and phone sizes", async () => {
   const run = await page.locator("a", { hasText: /^Run \d+$/ }).first().getAttribute("href");
   await page.goto("/services");
   const service = await page.locator("a[href^='/services/view']").first().getAttribute("href");
+  await page.goto("/explorer?type=" + encodeURIComponent("Aranet T&RH"));
+  const vpd = await page.locator("#explorer-form label", { hasText: "vpd (kPa)" }).locator("input").getAttribute("value");
   await page.context().close();
   const q = (o) => "?" + new URLSearchParams(o).toString();
   const pages = [
@@ -82,6 +84,7 @@ test("screenshots of every page at desktop and phone sizes", async () => {
     ["sensor", "/sensors/view" + q({ id: "c4:93:00:10:12:95" })],
     ["sensor-empty", "/sensors/view" + q({ id: "ux-empty" })],
     ["explorer", "/explorer"],
+    ["explorer-vpd", "/explorer" + q({ type: "Aranet T&RH", measure: vpd })],
     ["readings", "/readings"],
     ["upload", "/readings/upload"],
     ["locations", "/locations"],
