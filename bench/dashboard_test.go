@@ -77,8 +77,7 @@ func runDashboardBench(b *testing.B) {
 	if err := db.CreateUser(ctx, &dtbase.User{Email: "bench@example.com", Role: dtbase.RoleViewer, PasswordHash: hash}); err != nil {
 		b.Fatal(err)
 	}
-	// The store wrapped as the server wraps it, for derived measures.
-	srv := httptest.NewServer(web.New(web.Config{Store: derive.WithDerived(db), Secret: []byte("bench"), BcryptCost: bcrypt.MinCost,
+	srv := httptest.NewServer(web.New(web.Config{Store: db, Secret: []byte("bench"), BcryptCost: bcrypt.MinCost,
 		Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	c := webLogin(b, srv.URL, "bench@example.com", "bench password")

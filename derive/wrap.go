@@ -15,8 +15,14 @@ import (
 // the API's reads, downsampled and aggregated reads and CSV download, and
 // the web pages that read a named measure, serve derived series too.
 // Listings (sensor types, measures, latest readings) are unchanged, so
-// DTBase's answers stay as they are.
-func WithDerived(s dtbase.Store) dtbase.Store { return &derivedStore{s} }
+// DTBase's answers stay as they are. A store already wrapped is returned
+// as it is.
+func WithDerived(s dtbase.Store) dtbase.Store {
+	if d, ok := s.(*derivedStore); ok {
+		return d
+	}
+	return &derivedStore{s}
+}
 
 type derivedStore struct{ dtbase.Store }
 

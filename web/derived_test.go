@@ -19,7 +19,6 @@ import (
 // values of the sensor page and the dashboard.
 func TestDerivedMeasurePages(t *testing.T) {
 	e := newEnv(t)
-	e.web.store = derive.WithDerived(e.db) // as the server wires it
 	e.seed()
 	ctx := context.Background()
 	kpa := "kPa"

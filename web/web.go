@@ -15,6 +15,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/auth"
+	"github.com/dtbase/dtbase/derive"
 )
 
 // Config holds what the web interface needs.
@@ -72,7 +73,8 @@ func New(cfg Config) *Handler {
 		cfg.Auth = auth.New(auth.Config{Store: cfg.Store, Secret: cfg.Secret, SessionTTL: cfg.SessionTTL,
 			BcryptCost: cfg.BcryptCost, Logger: cfg.Logger, Now: cfg.Now})
 	}
-	h := &Handler{cfg: cfg, store: cfg.Store, log: cfg.Logger, auth: cfg.Auth, mux: http.NewServeMux()}
+	// The pages offer derived measures beside stored ones (derived.go).
+	h := &Handler{cfg: cfg, store: derive.WithDerived(cfg.Store), log: cfg.Logger, auth: cfg.Auth, mux: http.NewServeMux()}
 	h.static = mustStatic()
 	h.pages = mustPages(h.static)
 	h.routes()
