@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,8 +100,22 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 		do   func()
 		want []string
 	}{
-		{"a breach fires on the schedule", func() { both([]int{0, 10}, []float64{20, 30}, []float64{80, 20}); tick() },
-			[]string{"fired@10"}},
+		{"a breach fires on the schedule, once for two passes at once", func() {
+			both([]int{0, 10}, []float64{20, 30}, []float64{80, 20})
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = runner.Tick(ctx)
+				}()
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"fired@10"}},
 		{"another pass records nothing", tick, []string{"fired@10"}},
 		{"a clear point resolves", func() { both([]int{20}, []float64{20}, []float64{80}); tick(); tick() },
 			[]string{"fired@10", "resolved@20"}},
