@@ -29,6 +29,7 @@ func TestForecastCommand(t *testing.T) {
 		{[]string{"forecast", "arima", "--sensor", sensor, "--measure", "co2"}, 1, "has no measure 'co2'"},
 		{[]string{"forecast", "arima", "--sensor", sensor, "--measure", "temperature", "--measure", "relative humidity=%", "--hours", "24"}, 0, "2 forecast(s) stored"},
 		{[]string{"forecast", "arima", "--sensor", sensor, "--measure", "temperature", "--auto", "--hours", "6"}, 0, "1 forecast(s) stored"},
+		{[]string{"forecast", "arima", "--sensor", sensor, "--measure", "vpd", "--hours", "6"}, 0, "1 forecast(s) stored"}, // derived
 		{[]string{"forecast", "arima", "--sensor", sensor, "--measure", "temperature", "--mins-from-the-hour", "307445735"}, 2, "between 0 and 30"},
 	} {
 		t.Run(strings.Join(s.args, " "), func(t *testing.T) {
