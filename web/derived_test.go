@@ -30,9 +30,14 @@ func TestDerivedMeasurePages(t *testing.T) {
 	b := e.browser()
 	b.login("viewer@example.com")
 
+	// Offered, not computed until picked.
 	p := b.get("/explorer?type=" + url.QueryEscape("Aranet T&RH"))
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, `value="`+id+`" checked> vpd (kPa)`) {
-		t.Fatalf("explorer: %d, no vpd (id %s) to pick:\n%s", p.Status, id, p.Body)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `value="`+id+`"> vpd (kPa)`) || strings.Contains(p.Body, `&#34;measure&#34;:`+id) {
+		t.Fatalf("explorer: %d, no vpd (id %s) to pick, or plotted unpicked:\n%s", p.Status, id, p.Body)
+	}
+	p = b.get("/explorer?type=" + url.QueryEscape("Aranet T&RH") + "&measure=" + id)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `value="`+id+`" checked> vpd (kPa)`) || !strings.Contains(p.Body, `&#34;measure&#34;:`+id) {
+		t.Fatalf("explorer with vpd picked: %d, not plotted:\n%s", p.Status, p.Body)
 	}
 	if p := b.get("/explorer?type=" + url.QueryEscape("Aranet CO2")); strings.Contains(p.Body, "vpd") {
 		t.Errorf("the CO2 type, without temperature and humidity, offers vpd")

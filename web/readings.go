@@ -152,6 +152,11 @@ func (h *Handler) defaultFrom(ctx context.Context, sensors []string, measures []
 	earliest := end
 	for _, uid := range sensors {
 		for _, m := range measures {
+			if m.ID < 0 {
+				// A derived series starts with its inputs, and finding its
+				// first point before the range would compute all of it.
+				continue
+			}
 			rm, err := h.store.FindReadingMeasure(ctx, uid, m.Name, m.Units)
 			if dtbase.ErrorCode(err) == dtbase.ENOTFOUND {
 				continue
@@ -275,7 +280,9 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if len(d.ChosenM) == 0 {
 		for _, m := range d.Measures {
-			d.ChosenM = append(d.ChosenM, strconv.FormatInt(m.ID, 10))
+			if m.ID > 0 { // derived measures are computed only when picked
+				d.ChosenM = append(d.ChosenM, strconv.FormatInt(m.ID, 10))
+			}
 		}
 	}
 	// The default range is the last day of the data shown (or all of it
