@@ -38,7 +38,9 @@ func TestForType(t *testing.T) {
 func TestLatestFromInputs(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	vpd := dtbase.DerivedMeasure{ID: 1, Name: "vpd", Expression: "vpd(temperature, humidity)", SensorType: sp("T&RH")}
-	at := func(tm time.Time, v float64) dtbase.Reading { return dtbase.Reading{Time: tm, Value: dtbase.FloatValue(v)} }
+	at := func(tm time.Time, v float64) dtbase.Reading {
+		return dtbase.Reading{Time: tm, Value: dtbase.FloatValue(v)}
+	}
 	both := map[string]dtbase.Reading{"temperature": at(t0, 25), "humidity": at(t0, 50)}
 	later := t0.Add(time.Hour)
 	for _, tc := range []struct {
