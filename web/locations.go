@@ -186,7 +186,7 @@ func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session)
 			h.fail(w, r, s, err)
 			return
 		}
-		v.Scripts = []string{"js/scene3d.js"}
+		v.Modules = []string{"js/scene3d.js"}
 	}
 	h.render(w, r, http.StatusOK, "schema.html", v)
 }

@@ -90,6 +90,7 @@ type view struct {
 	Flash   *flash
 	Data    any
 	Scripts []string // extra bundles, e.g. "js/charts.js"
+	Modules []string // extra ES module bundles, e.g. "js/scene3d.js"
 	Styles  []string
 	Wide    bool // no max width, for plots
 }
