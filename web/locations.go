@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -70,44 +71,22 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 		return "/locations", "", invalid("The schema needs a name.")
 	}
 	sc := &dtbase.LocationSchema{Name: name, Description: strPtr(r.PostFormValue("description"))}
-	if ids := r.PostForm["identifier"]; len(ids) > 0 {
-		all, err := h.store.ListLocationIdentifiers(ctx)
+	fields, err := formFields(r, "identifier", func(ctx context.Context) ([]dtbase.Measure, error) {
+		ids, err := h.store.ListLocationIdentifiers(ctx)
 		if err != nil {
-			return "/locations", "", err
+			return nil, err
 		}
-		byID := map[string]dtbase.Identifier{}
-		for _, id := range all {
-			byID[strconv.FormatInt(id.ID, 10)] = id
+		ms := make([]dtbase.Measure, len(ids))
+		for i, id := range ids {
+			ms[i] = dtbase.Measure(id) // the same fields
 		}
-		for _, id := range ids {
-			x, ok := byID[id]
-			if !ok {
-				return "/locations", "", invalid("Identifier %s no longer exists; reload the page.", id)
-			}
-			sc.Identifiers = append(sc.Identifiers, dtbase.Identifier{Name: x.Name, Units: x.Units, Datatype: x.Datatype})
-		}
+		return ms, nil
+	})
+	if err != nil {
+		return "/locations", "", err
 	}
-	names, units, types := r.PostForm["new_name"], r.PostForm["new_units"], r.PostForm["new_datatype"]
-	for i, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "" {
-			continue
-		}
-		id := dtbase.Identifier{Name: n, Datatype: dtbase.Float}
-		if i < len(units) {
-			id.Units = strPtr(units[i])
-		}
-		if i < len(types) {
-			id.Datatype = dtbase.Datatype(types[i])
-		}
-		// Checked before any message quotes the name.
-		if err := id.Validate(); err != nil {
-			return "/locations", "", invalid("New identifier %d: %s", i+1, dtbase.ErrorMessage(err))
-		}
-		if !id.Datatype.Valid() {
-			return "/locations", "", invalid("Identifier %q: unknown datatype %q.", n, string(id.Datatype))
-		}
-		sc.Identifiers = append(sc.Identifiers, id)
+	for _, f := range fields {
+		sc.Identifiers = append(sc.Identifiers, dtbase.Identifier(f))
 	}
 	if len(sc.Identifiers) == 0 {
 		return "/locations", "", invalid("Choose or add at least one identifier.")

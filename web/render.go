@@ -49,6 +49,12 @@ func mustPages(st *staticFiles) *pageSet {
 		"pct":     func(f float64) float64 { return f * 100 },
 		"last":    func(p []dtbase.ModelPoint) dtbase.ModelPoint { return p[len(p)-1] },
 		"dur":     formatDuration,
+		"fieldrow": func(n string, dts []dtbase.Datatype) any {
+			return struct {
+				N         string
+				Datatypes []dtbase.Datatype
+			}{n, dts}
+		},
 		// limit is a text limit of the domain, for maxlength attributes.
 		"limit": func(name string) (int, error) {
 			if n, ok := dtbase.TextLimits[name]; ok {

@@ -301,14 +301,7 @@ func (h *Handler) siteStateJSON(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return err
 	}
-	body, err := toJSON(st)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
-	return nil
+	return writeJSON(w, r, st)
 }
 
 func (h *Handler) siteModelFile(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -387,14 +380,7 @@ func (h *Handler) siteReplayJSON(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		out.Series = append(out.Series, series)
 	}
-	body, err := toJSON(out)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "private, max-age=10")
-	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
-	return nil
+	return writeJSONCache(w, r, out, "private, max-age=10")
 }
 
 // uploadSiteModel stores the file of the form's "model" input.
