@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
 	"github.com/dtbase/dtbase/sqldb"
@@ -47,16 +45,10 @@ func (s *testServer) count(path string) int {
 func newServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	hash, err := api.HashPassword(adminPass, bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateUser(context.Background(), &dtbase.User{Email: adminEmail, PasswordHash: hash, Role: dtbase.RoleAdmin}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := api.Config{Store: db, Secret: []byte("client-test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
-		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler),
-		Forecasts: &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}}
+	apitest.AddUser(t, db, adminEmail, adminPass, dtbase.RoleAdmin)
+	cfg := apitest.Config(db)
+	cfg.AccessTTL, cfg.RefreshGrace = time.Hour, time.Hour
+	cfg.Forecasts = &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}
 	for _, o := range opts {
 		o(&cfg)
 	}
