@@ -202,25 +202,19 @@ type LatestReading struct {
 // UnmarshalJSON keeps the value's JSON type.
 func (l *LatestReading) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		UniqueIdentifier string          `json:"unique_identifier"`
-		MeasureName      string          `json:"measure_name"`
-		MeasureUnits     *string         `json:"measure_units"`
-		Datatype         Datatype        `json:"datatype"`
-		Value            json.RawMessage `json:"value"`
-		Timestamp        json.RawMessage `json:"timestamp"`
+		UniqueIdentifier string   `json:"unique_identifier"`
+		MeasureName      string   `json:"measure_name"`
+		MeasureUnits     *string  `json:"measure_units"`
+		Datatype         Datatype `json:"datatype"`
 	}
+	var r Reading // the value and its timestamp, read as every reading's
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	v, err := decodeValue(raw.Value)
-	if err != nil {
+	if err := r.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	t, err := decodeTime(raw.Timestamp)
-	if err != nil {
-		return err
-	}
-	*l = LatestReading{raw.UniqueIdentifier, raw.MeasureName, raw.MeasureUnits, raw.Datatype, v, t}
+	*l = LatestReading{raw.UniqueIdentifier, raw.MeasureName, raw.MeasureUnits, raw.Datatype, r.Value, r.Timestamp}
 	return nil
 }
 
