@@ -63,16 +63,9 @@ func (s *Server) derivedRoutes() {
 		"A derived measure combined over the sensors under its location, per time bucket", s.derivedAggregate).description =
 		"Each sensor placed now under the measure's location contributes its mean per bucket; the buckets are combined by the " +
 			"measure's aggregate (mean, min, max or sum). sensors counts the contributors of a bucket."
-	csv := s.handleRaw(http.MethodGet, "/sensor/derived-readings.csv", dtbase.RoleViewer,
-		"Download a derived measure of a sensor as CSV", s.derivedReadingsCSV)
-	csv.produces = "text/csv"
-	csv.description = "Columns unique_identifier,measure_name,measure_units,timestamp,value, as readings.csv."
-	csv.query = []queryParam{
-		{"unique_identifier", "string", "the sensor", true},
-		{"derived_name", "string", "the derived measure", true},
-		{"dt_from", "string", "start of the range (included)", true},
-		{"dt_to", "string", "end of the range (included)", true},
-	}
+	s.csvDownload("/sensor/derived-readings.csv", "Download a derived measure of a sensor as CSV",
+		"Columns unique_identifier,measure_name,measure_units,timestamp,value, as readings.csv.", s.derivedReadingsCSV,
+		sensorParam, queryParam{"derived_name", "string", "the derived measure", true}, fromParam, toParam)
 }
 
 const derivedHelp = "expression is arithmetic (+ - * / ^, parentheses) over numbers, inputs and the functions min, max, exp, log, pow, " +

@@ -95,19 +95,14 @@ func (s *Server) qualityRoutes() {
 	handle(s, http.MethodPost, "/sensor/set-measure-range", dtbase.RoleEditor, http.StatusOK,
 		"Set the physical range of a measure (min and max null: clear it)", s.setMeasureRange).description =
 		"Readings outside the range are still stored; the data quality check reports them."
-	csv := s.handleRaw(http.MethodGet, "/sensor/data-quality.csv", dtbase.RoleViewer,
-		"Download the data quality of one measure of a sensor as CSV", s.dataQualityCSV)
-	csv.produces = "text/csv"
-	csv.description = "Columns kind,start,end,length_seconds,value,readings,coverage_percent; kind is day, gap, flatline or out_of_range."
-	csv.query = []queryParam{
-		{"unique_identifier", "string", "the sensor", true},
-		{"measure_name", "string", "a measure of the sensor's type", true},
-		{"measure_units", "string", "units of the measure, when the name is ambiguous", false},
-		{"dt_from", "string", "start of the range (included)", true},
-		{"dt_to", "string", "end of the range (included)", true},
-		{"gap_factor", "number", "k: gaps longer than k intervals are listed (default 3)", false},
-		{"flatline_minutes", "number", "shortest unchanged run listed (default 60)", false},
-	}
+	s.csvDownload("/sensor/data-quality.csv", "Download the data quality of one measure of a sensor as CSV",
+		"Columns kind,start,end,length_seconds,value,readings,coverage_percent; kind is day, gap, flatline or out_of_range.",
+		s.dataQualityCSV, sensorParam,
+		queryParam{"measure_name", "string", "a measure of the sensor's type", true},
+		queryParam{"measure_units", "string", "units of the measure, when the name is ambiguous", false},
+		fromParam, toParam,
+		queryParam{"gap_factor", "number", "k: gaps longer than k intervals are listed (default 3)", false},
+		queryParam{"flatline_minutes", "number", "shortest unchanged run listed (default 60)", false})
 }
 
 const qualityHelp = "The expected interval is the median time between consecutive readings. coverage_percent is the share of the " +

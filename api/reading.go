@@ -164,11 +164,7 @@ func (s *Server) readingRoutes() {
 	latest.bodyOptional = true
 	latest.description = latestReadingsDoc
 
-	csvRoute := s.handleRaw(http.MethodGet, "/sensor/readings.csv", dtbase.RoleViewer,
-		"Download readings as CSV", s.readingsCSV)
-	csvRoute.produces = "text/csv"
-	csvRoute.description = readingsCSVDoc
-	csvRoute.query = readingsCSVQuery
+	s.csvDownload("/sensor/readings.csv", "Download readings as CSV", readingsCSVDoc, s.readingsCSV, readingsCSVQuery...)
 
 	upload := s.handleRaw(http.MethodPost, "/sensor/upload-readings-csv", dtbase.RoleEditor,
 		"Upload a CSV file of readings", s.uploadReadingsCSV)
@@ -304,7 +300,7 @@ func (s *Server) latestReadings(ctx context.Context, req *readingLatestRequest) 
 
 // readingsCSVQuery documents the query of /sensor/readings.csv.
 var readingsCSVQuery = []queryParam{
-	{"unique_identifier", "string", "the sensor", true},
+	sensorParam,
 	{"measure_name", "string", "a measure of the sensor's type; may repeat", true},
 	{"measure_units", "string", "units of each measure_name, when a name is ambiguous", false},
 	{"dt_from", "string", "start of the range (included); default: all", false},

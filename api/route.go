@@ -40,6 +40,21 @@ type queryParam struct {
 	required               bool
 }
 
+// csvDownload registers a viewer's GET route that answers text/csv,
+// documented by its columns and its query.
+func (s *Server) csvDownload(path, summary, columns string, fn func(w http.ResponseWriter, r *http.Request, body []byte), query ...queryParam) {
+	rt := s.handleRaw(http.MethodGet, path, dtbase.RoleViewer, summary, fn)
+	rt.produces = "text/csv"
+	rt.description, rt.query = columns, query
+}
+
+// The query parameters of a CSV download of one sensor over a range.
+var (
+	sensorParam = queryParam{"unique_identifier", "string", "the sensor", true}
+	fromParam   = queryParam{"dt_from", "string", "start of the range (included)", true}
+	toParam     = queryParam{"dt_to", "string", "end of the range (included)", true}
+)
+
 // register adds a route.
 func (s *Server) register(rt *route) *route {
 	if s.routes[rt.path] == nil {
