@@ -127,6 +127,26 @@ type client struct {
 	token string
 }
 
+// login signs in as the default user on r, for the requests that follow.
+func (c *client) login(t *testing.T, r *replica) {
+	t.Helper()
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	if _, err := c.post(r.url, "/auth/login", map[string]string{"email": "default_user@localhost", "password": "scale-pw"}, &pair); err != nil {
+		t.Fatal(err)
+	}
+	c.token = pair.AccessToken
+}
+
+// must posts body to r and fails the test on an error.
+func (c *client) must(t *testing.T, r *replica, path string, body any) {
+	t.Helper()
+	if _, err := c.post(r.url, path, body, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // post sends a JSON body and decodes a JSON answer into out (when not nil).
 func (c *client) post(base, path string, body, out any) (int, error) {
 	raw, err := json.Marshal(body)
@@ -249,29 +269,17 @@ func TestReplicas(t *testing.T) {
 
 	// A token issued by one replica works on the others: they share the
 	// JWT secret through the database.
-	var pair struct {
-		AccessToken string `json:"access_token"`
-	}
-	if _, err := c.post(rs[0].url, "/auth/login", map[string]string{"email": "default_user@localhost", "password": "scale-pw"}, &pair); err != nil {
-		t.Fatal(err)
-	}
-	c.token = pair.AccessToken
-	must := func(r *replica, path string, body any) {
-		t.Helper()
-		if _, err := c.post(r.url, path, body, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.login(t, rs[0])
 	// Set up through different replicas.
-	must(rs[1], "/sensor/insert-sensor-type", map[string]any{"name": "scale", "measures": []map[string]any{{"name": "value", "units": "u", "datatype": "float"}}})
+	c.must(t, rs[1], "/sensor/insert-sensor-type", map[string]any{"name": "scale", "measures": []map[string]any{{"name": "value", "units": "u", "datatype": "float"}}})
 	for s := range sensors {
-		must(rs[(2+s)%replicas], "/sensor/insert-sensor", map[string]string{"type_name": "scale", "unique_identifier": "s-" + strconv.Itoa(s)})
+		c.must(t, rs[(2+s)%replicas], "/sensor/insert-sensor", map[string]string{"type_name": "scale", "unique_identifier": "s-" + strconv.Itoa(s)})
 	}
 	counter := &callCounter{perDue: map[string]int{}, runIDs: map[string]int{}, first: map[string]time.Time{}}
 	svc := httptest.NewServer(counter)
 	defer svc.Close()
-	must(rs[2], "/service/insert-service", map[string]string{"name": "tick", "url": svc.URL, "http_method": "POST"})
-	must(rs[0], "/service/insert-schedule", map[string]string{"service_name": "tick", "name": "every-second", "cron": "* * * * * *"})
+	c.must(t, rs[2], "/service/insert-service", map[string]string{"name": "tick", "url": svc.URL, "http_method": "POST"})
+	c.must(t, rs[0], "/service/insert-schedule", map[string]string{"service_name": "tick", "name": "every-second", "cron": "* * * * * *"})
 
 	var (
 		acked       []ackedBatch
@@ -437,7 +445,7 @@ func TestReplicas(t *testing.T) {
 			up = append(up, r)
 		}
 	}
-	must(up[0], "/service/delete-schedule", map[string]string{"service_name": "tick", "name": "every-second"})
+	c.must(t, up[0], "/service/delete-schedule", map[string]string{"service_name": "tick", "name": "every-second"})
 	time.Sleep(500 * time.Millisecond) // runs already started finish
 
 	// Every replica still up returns exactly the acknowledged readings.
