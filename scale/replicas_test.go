@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase/app"
+	"github.com/dtbase/dtbase/internal/syncbuf"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -34,28 +35,10 @@ const (
 	defaultSecond = 12
 )
 
-// buffer is a goroutine-safe log sink for a replica.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // replica is a running `dtbase serve`.
 type replica struct {
 	url     string
-	log     *buffer
+	log     *syncbuf.Buffer
 	stop    func() int
 	stopped atomic.Bool
 }
@@ -79,7 +62,7 @@ func startReplicas(t *testing.T, n int, dsn string) []*replica {
 				"DT_SERVICE_ALLOWED_HOSTS": "127.0.0.1",
 			}
 			ready := make(chan string, 1)
-			log := &buffer{}
+			log := &syncbuf.Buffer{}
 			m := &app.Main{Stdout: log, Stderr: log, BcryptCost: 4, Listening: ready,
 				Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 			ctx, cancel := context.WithCancel(context.Background())
