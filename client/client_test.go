@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
+	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -40,6 +42,21 @@ func (s *testServer) count(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[path]
+}
+
+// withRunner gives the server a service runner, with sealer for
+// credentials (nil: none). The tests' services listen on loopback, which
+// only an allow-list opens.
+func withRunner(t *testing.T, sealer *servicerun.Sealer) func(*api.Config) {
+	return func(cfg *api.Config) {
+		r, err := servicerun.NewRunner(servicerun.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler),
+			AllowedHosts: []string{"127.0.0.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Stop(context.Background()) })
+		cfg.Services = r
+	}
 }
 
 func newServer(t *testing.T, opts ...func(*api.Config)) *testServer {
