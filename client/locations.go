@@ -70,23 +70,24 @@ func (c *Client) InsertLocation(ctx context.Context, identifiers []LocationIdent
 	return out.SchemaName, err
 }
 
+// schemaCoordinates is a body naming a location of a schema by its
+// coordinates (a filter, for ListLocations).
+type schemaCoordinates struct {
+	SchemaName  string      `json:"schema_name"`
+	Coordinates Coordinates `json:"coordinates"`
+}
+
 // InsertLocationForSchema inserts a location of an existing schema
 // (/location/insert-location-for-schema). An existing location is a 409.
 func (c *Client) InsertLocationForSchema(ctx context.Context, schemaName string, coordinates Coordinates) error {
-	req := struct {
-		SchemaName  string      `json:"schema_name"`
-		Coordinates Coordinates `json:"coordinates"`
-	}{schemaName, nonNilCoords(coordinates)}
+	req := schemaCoordinates{schemaName, nonNilCoords(coordinates)}
 	return c.call(ctx, http.MethodPost, "/location/insert-location-for-schema", req, http.StatusCreated, nil)
 }
 
 // ListLocations lists the locations of a schema, filtered by the given
 // coordinates when coordinates is not nil (/location/list-locations).
 func (c *Client) ListLocations(ctx context.Context, schemaName string, coordinates Coordinates) ([]Location, error) {
-	req := struct {
-		SchemaName  string      `json:"schema_name"`
-		Coordinates Coordinates `json:"coordinates"`
-	}{schemaName, coordinates}
+	req := schemaCoordinates{schemaName, coordinates}
 	var out []Location
 	return out, c.call(ctx, http.MethodPost, "/location/list-locations", req, http.StatusOK, &out)
 }
@@ -123,10 +124,7 @@ func (c *Client) DeleteLocationSchema(ctx context.Context, schemaName string) er
 // DeleteLocation deletes the location of a schema with these coordinates
 // (/location/delete-location).
 func (c *Client) DeleteLocation(ctx context.Context, schemaName string, coordinates Coordinates) error {
-	req := struct {
-		SchemaName  string      `json:"schema_name"`
-		Coordinates Coordinates `json:"coordinates"`
-	}{schemaName, nonNilCoords(coordinates)}
+	req := schemaCoordinates{schemaName, nonNilCoords(coordinates)}
 	return c.call(ctx, http.MethodPost, "/location/delete-location", req, http.StatusOK, nil)
 }
 
