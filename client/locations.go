@@ -88,22 +88,19 @@ func (c *Client) InsertLocationForSchema(ctx context.Context, schemaName string,
 // coordinates when coordinates is not nil (/location/list-locations).
 func (c *Client) ListLocations(ctx context.Context, schemaName string, coordinates Coordinates) ([]Location, error) {
 	req := schemaCoordinates{schemaName, coordinates}
-	var out []Location
-	return out, c.call(ctx, http.MethodPost, "/location/list-locations", req, http.StatusOK, &out)
+	return list[Location](ctx, c, http.MethodPost, "/location/list-locations", req)
 }
 
 // ListLocationSchemas lists every schema with its identifiers
 // (/location/list-location-schemas).
 func (c *Client) ListLocationSchemas(ctx context.Context) ([]LocationSchema, error) {
-	var out []LocationSchema
-	return out, c.call(ctx, http.MethodGet, "/location/list-location-schemas", nil, http.StatusOK, &out)
+	return list[LocationSchema](ctx, c, http.MethodGet, "/location/list-location-schemas", nil)
 }
 
 // ListLocationIdentifiers lists every identifier
 // (/location/list-location-identifiers).
 func (c *Client) ListLocationIdentifiers(ctx context.Context) ([]LocationIdentifier, error) {
-	var out []LocationIdentifier
-	return out, c.call(ctx, http.MethodGet, "/location/list-location-identifiers", nil, http.StatusOK, &out)
+	return list[LocationIdentifier](ctx, c, http.MethodGet, "/location/list-location-identifiers", nil)
 }
 
 // GetSchemaDetails returns one schema (/location/get-schema-details); 400
