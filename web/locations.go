@@ -232,22 +232,27 @@ func (h *Handler) locationByID(r *http.Request, schema string) (*dtbase.Location
 }
 
 func (h *Handler) editLocation(r *http.Request, s *session) (string, string, error) {
-	ctx := r.Context()
 	name := r.PostFormValue("schema")
 	back := schemaURL(name)
-	update, err := h.formCoordinates(r, name, true)
-	if err != nil {
-		return back, "", err
-	}
-	l, err := h.locationByID(r, name)
-	if err != nil {
-		return back, "", err
-	}
-	nl, err := h.store.UpdateLocation(ctx, name, l.Coordinates(), update)
+	nl, err := h.updateLocation(r, name)
 	if err != nil {
 		return back, "", err
 	}
 	return back, "Location saved as " + coordsText(nl) + ".", nil
+}
+
+// updateLocation gives the form's location (by id) of the named schema the
+// coordinates of the form, those it leaves out unchanged.
+func (h *Handler) updateLocation(r *http.Request, name string) (*dtbase.Location, error) {
+	l, err := h.locationByID(r, name)
+	if err != nil {
+		return nil, err
+	}
+	update, err := h.formCoordinates(r, name, true)
+	if err != nil {
+		return nil, err
+	}
+	return h.store.UpdateLocation(r.Context(), name, l.Coordinates(), update)
 }
 
 func (h *Handler) deleteLocation(r *http.Request, s *session) (string, string, error) {

@@ -446,18 +446,9 @@ func (h *Handler) saveSitePlacement(r *http.Request, s *session) (string, string
 // placeLocation sets the placement coordinates of a location, typically
 // from a point picked on the model.
 func (h *Handler) placeLocation(r *http.Request, s *session) (string, string, error) {
-	ctx := r.Context()
 	name := r.PostFormValue("schema")
 	back := siteURL(name)
-	l, err := h.locationByID(r, name)
-	if err != nil {
-		return back, "", err
-	}
-	update, err := h.formCoordinates(r, name, true)
-	if err != nil {
-		return back, "", err
-	}
-	nl, err := h.store.UpdateLocation(ctx, name, l.Coordinates(), update)
+	nl, err := h.updateLocation(r, name)
 	if err != nil {
 		return back, "", err
 	}
