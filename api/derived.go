@@ -63,16 +63,9 @@ func (s *Server) derivedRoutes() {
 		"A derived measure combined over the sensors under its location, per time bucket", s.derivedAggregate).description =
 		"Each sensor placed now under the measure's location contributes its mean per bucket; the buckets are combined by the " +
 			"measure's aggregate (mean, min, max or sum). sensors counts the contributors of a bucket."
-	csv := s.handleRaw(http.MethodGet, "/sensor/derived-readings.csv", dtbase.RoleViewer,
-		"Download a derived measure of a sensor as CSV", s.derivedReadingsCSV)
-	csv.produces = "text/csv"
-	csv.description = "Columns unique_identifier,measure_name,measure_units,timestamp,value, as readings.csv."
-	csv.query = []queryParam{
-		{"unique_identifier", "string", "the sensor", true},
-		{"derived_name", "string", "the derived measure", true},
-		{"dt_from", "string", "start of the range (included)", true},
-		{"dt_to", "string", "end of the range (included)", true},
-	}
+	s.csvDownload("/sensor/derived-readings.csv", "Download a derived measure of a sensor as CSV",
+		"Columns unique_identifier,measure_name,measure_units,timestamp,value, as readings.csv.", s.derivedReadingsCSV,
+		sensorParam, queryParam{"derived_name", "string", "the derived measure", true}, fromParam, toParam)
 }
 
 const derivedHelp = "expression is arithmetic (+ - * / ^, parentheses) over numbers, inputs and the functions min, max, exp, log, pow, " +
@@ -162,24 +155,12 @@ func (s *Server) derivedAggregate(ctx context.Context, req *derivedAggregateRequ
 // derivedReadingsCSV answers a derived series in readings.csv's layout.
 func (s *Server) derivedReadingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
-	var errs []fieldError
-	for _, name := range []string{"unique_identifier", "derived_name", "dt_from", "dt_to"} {
-		if q.Get(name) == "" {
-			errs = append(errs, fieldError{Type: "missing", Loc: []any{"query", name}, Msg: "Field required", Input: mustJSON(nil)})
-		}
-	}
-	var times [2]time.Time
-	for i, name := range []string{"dt_from", "dt_to"} {
-		if v := q.Get(name); v != "" {
-			t, ok := dtbase.ParseTime(v)
-			if !ok {
-				errs = append(errs, fieldError{Type: "datetime_parsing", Loc: []any{"query", name}, Msg: "Input should be a valid datetime", Input: mustJSON(v)})
-			}
-			times[i] = t
-		}
-	}
-	if len(errs) > 0 {
-		writeError(w, r, &validationError{errs})
+	c := queryCheck{q: q}
+	c.require("unique_identifier", "derived_name", "dt_from", "dt_to")
+	var from, to time.Time
+	c.time("dt_from", &from)
+	c.time("dt_to", &to)
+	if c.failed(w, r) {
 		return
 	}
 	uid, name := q.Get("unique_identifier"), q.Get("derived_name")
@@ -195,7 +176,7 @@ func (s *Server) derivedReadingsCSV(w http.ResponseWriter, r *http.Request, _ []
 	}
 	st.buf = append(st.buf, dtbase.ReadingCSVHeader...)
 	prefix := dtbase.AppendReadingCSVPrefix(nil, dtbase.ReadingMeasure{UniqueIdentifier: uid, MeasureName: name, MeasureUnits: d.Units})
-	err = derive.Readings(r.Context(), s.store, d, uid, times[0], times[1], func(rd dtbase.Reading) error {
+	err = derive.Readings(r.Context(), s.store, d, uid, from, to, func(rd dtbase.Reading) error {
 		st.buf = dtbase.AppendReadingCSVRow(st.buf, prefix, rd)
 		return st.maybeFlush()
 	})

@@ -17,14 +17,11 @@ import (
 // answer elsewhere.
 func TestMount(t *testing.T) {
 	e := newEnv(t)
-	mux := http.NewServeMux()
-	e.srv.Mount(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	h := e.mounted(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, "page "+r.URL.Path)
 	})
-	h := e.srv.Middleware(mux)
 
 	tests := []struct {
 		method, path string
@@ -84,9 +81,7 @@ func TestRouteBody(t *testing.T) {
 	e.srv.handleRaw(http.MethodPost, "/sensor/small-body", dtbase.RoleEditor, "test", echo).maxBody = 8
 	stream := e.srv.handleRaw(http.MethodPost, "/sensor/streamed-body", dtbase.RoleEditor, "test", echo)
 	stream.maxBody, stream.streamBody = 8, true
-	mux := http.NewServeMux()
-	e.srv.Mount(mux)
-	h := e.srv.Middleware(mux)
+	h := e.mounted(nil)
 
 	tests := []struct {
 		path, token, body string
@@ -113,4 +108,15 @@ func TestRouteBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mounted is the API as app serves it: mounted on a mux beside the pages
+// (nil: none), behind its middleware.
+func (e *testEnv) mounted(pages http.HandlerFunc) http.Handler {
+	mux := http.NewServeMux()
+	e.srv.Mount(mux)
+	if pages != nil {
+		mux.HandleFunc("/", pages)
+	}
+	return e.srv.Middleware(mux)
 }

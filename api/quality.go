@@ -95,19 +95,14 @@ func (s *Server) qualityRoutes() {
 	handle(s, http.MethodPost, "/sensor/set-measure-range", dtbase.RoleEditor, http.StatusOK,
 		"Set the physical range of a measure (min and max null: clear it)", s.setMeasureRange).description =
 		"Readings outside the range are still stored; the data quality check reports them."
-	csv := s.handleRaw(http.MethodGet, "/sensor/data-quality.csv", dtbase.RoleViewer,
-		"Download the data quality of one measure of a sensor as CSV", s.dataQualityCSV)
-	csv.produces = "text/csv"
-	csv.description = "Columns kind,start,end,length_seconds,value,readings,coverage_percent; kind is day, gap, flatline or out_of_range."
-	csv.query = []queryParam{
-		{"unique_identifier", "string", "the sensor", true},
-		{"measure_name", "string", "a measure of the sensor's type", true},
-		{"measure_units", "string", "units of the measure, when the name is ambiguous", false},
-		{"dt_from", "string", "start of the range (included)", true},
-		{"dt_to", "string", "end of the range (included)", true},
-		{"gap_factor", "number", "k: gaps longer than k intervals are listed (default 3)", false},
-		{"flatline_minutes", "number", "shortest unchanged run listed (default 60)", false},
-	}
+	s.csvDownload("/sensor/data-quality.csv", "Download the data quality of one measure of a sensor as CSV",
+		"Columns kind,start,end,length_seconds,value,readings,coverage_percent; kind is day, gap, flatline or out_of_range.",
+		s.dataQualityCSV, sensorParam,
+		queryParam{"measure_name", "string", "a measure of the sensor's type", true},
+		queryParam{"measure_units", "string", "units of the measure, when the name is ambiguous", false},
+		fromParam, toParam,
+		queryParam{"gap_factor", "number", "k: gaps longer than k intervals are listed (default 3)", false},
+		queryParam{"flatline_minutes", "number", "shortest unchanged run listed (default 60)", false})
 }
 
 const qualityHelp = "The expected interval is the median time between consecutive readings. coverage_percent is the share of the " +
@@ -213,22 +208,11 @@ func (s *Server) setMeasureRange(ctx context.Context, req *measureRangeRequest) 
 // dataQualityCSV answers the data quality of one series as CSV.
 func (s *Server) dataQualityCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
-	var errs []fieldError
-	for _, name := range []string{"unique_identifier", "measure_name", "dt_from", "dt_to"} {
-		if q.Get(name) == "" {
-			errs = append(errs, fieldError{Type: "missing", Loc: []any{"query", name}, Msg: "Field required", Input: mustJSON(nil)})
-		}
-	}
-	var times [2]time.Time
-	for i, name := range []string{"dt_from", "dt_to"} {
-		if v := q.Get(name); v != "" {
-			t, ok := dtbase.ParseTime(v)
-			if !ok {
-				errs = append(errs, fieldError{Type: "datetime_parsing", Loc: []any{"query", name}, Msg: "Input should be a valid datetime", Input: mustJSON(v)})
-			}
-			times[i] = t
-		}
-	}
+	c := queryCheck{q: q}
+	c.require("unique_identifier", "measure_name", "dt_from", "dt_to")
+	var from, to time.Time
+	c.time("dt_from", &from)
+	c.time("dt_to", &to)
 	var qo qualityOptions
 	for _, p := range []struct {
 		name string
@@ -237,14 +221,13 @@ func (s *Server) dataQualityCSV(w http.ResponseWriter, r *http.Request, _ []byte
 		if v := q.Get(p.name); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				errs = append(errs, fieldError{Type: "float_parsing", Loc: []any{"query", p.name}, Msg: "Input should be a valid number", Input: mustJSON(v)})
+				c.errs = append(c.errs, fieldError{Type: "float_parsing", Loc: []any{"query", p.name}, Msg: "Input should be a valid number", Input: mustJSON(v)})
 				continue
 			}
 			*p.dst = &f
 		}
 	}
-	if len(errs) > 0 {
-		writeError(w, r, &validationError{errs})
+	if c.failed(w, r) {
 		return
 	}
 	opt, err := qo.options()
@@ -257,7 +240,7 @@ func (s *Server) dataQualityCSV(w http.ResponseWriter, r *http.Request, _ []byte
 		u := q.Get("measure_units")
 		units = &u
 	}
-	rep, _, err := s.checkQuality(r.Context(), q.Get("unique_identifier"), q.Get("measure_name"), units, times[0], times[1], opt)
+	rep, _, err := s.checkQuality(r.Context(), q.Get("unique_identifier"), q.Get("measure_name"), units, from, to, opt)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -164,11 +164,7 @@ func (s *Server) readingRoutes() {
 	latest.bodyOptional = true
 	latest.description = latestReadingsDoc
 
-	csvRoute := s.handleRaw(http.MethodGet, "/sensor/readings.csv", dtbase.RoleViewer,
-		"Download readings as CSV", s.readingsCSV)
-	csvRoute.produces = "text/csv"
-	csvRoute.description = readingsCSVDoc
-	csvRoute.query = readingsCSVQuery
+	s.csvDownload("/sensor/readings.csv", "Download readings as CSV", readingsCSVDoc, s.readingsCSV, readingsCSVQuery...)
 
 	upload := s.handleRaw(http.MethodPost, "/sensor/upload-readings-csv", dtbase.RoleEditor,
 		"Upload a CSV file of readings", s.uploadReadingsCSV)
@@ -304,7 +300,7 @@ func (s *Server) latestReadings(ctx context.Context, req *readingLatestRequest) 
 
 // readingsCSVQuery documents the query of /sensor/readings.csv.
 var readingsCSVQuery = []queryParam{
-	{"unique_identifier", "string", "the sensor", true},
+	sensorParam,
 	{"measure_name", "string", "a measure of the sensor's type; may repeat", true},
 	{"measure_units", "string", "units of each measure_name, when a name is ambiguous", false},
 	{"dt_from", "string", "start of the range (included); default: all", false},
@@ -599,39 +595,22 @@ func parseBucketWidth(raw JSONValue) (time.Duration, error) {
 // readingsCSV streams readings as a CSV attachment.
 func (s *Server) readingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
-	var errs []fieldError
-	missing := func(name string) {
-		errs = append(errs, fieldError{Type: "missing", Loc: []any{"query", name}, Msg: "Field required", Input: json.RawMessage("null")})
-	}
+	c := queryCheck{q: q}
+	c.require("unique_identifier")
 	uid := q.Get("unique_identifier")
-	if uid == "" {
-		missing("unique_identifier")
-	}
 	names := q["measure_name"]
 	if len(names) == 0 {
-		missing("measure_name")
+		c.missing("measure_name")
 	}
 	units := q["measure_units"]
 	if len(units) > 0 && len(units) != len(names) {
-		errs = append(errs, fieldError{Type: "value_error", Loc: []any{"query", "measure_units"},
+		c.errs = append(c.errs, fieldError{Type: "value_error", Loc: []any{"query", "measure_units"},
 			Msg: "Give measure_units once per measure_name, or not at all", Input: mustJSON(units)})
 	}
 	from, to := time.Unix(-62135596800, 0).UTC(), time.Unix(253402300799, 999999000).UTC()
-	for _, p := range []struct {
-		name string
-		t    *time.Time
-	}{{"dt_from", &from}, {"dt_to", &to}} {
-		if v := q.Get(p.name); v != "" {
-			t, ok := dtbase.ParseTime(v)
-			if !ok {
-				errs = append(errs, fieldError{Type: "datetime_parsing", Loc: []any{"query", p.name}, Msg: "Input should be a valid datetime", Input: mustJSON(v)})
-				continue
-			}
-			*p.t = t
-		}
-	}
-	if len(errs) > 0 {
-		writeError(w, r, &validationError{errs})
+	c.time("dt_from", &from)
+	c.time("dt_to", &to)
+	if c.failed(w, r) {
 		return
 	}
 	measures := make([]dtbase.ReadingMeasure, len(names))

@@ -158,35 +158,22 @@ func (s *fastScanner) skipString() {
 	}
 }
 
-// readings decodes a list of values.
-func (s *fastScanner) readings() ([]dtbase.Value, bool) {
+// scanList decodes a JSON list at the cursor, each element with elem.
+func scanList[T any](s *fastScanner, hint int, elem func() (T, bool)) ([]T, bool) {
 	if !s.expect('[') {
 		return nil, false
 	}
-	out := make([]dtbase.Value, 0, len(s.b)/24)
+	out := make([]T, 0, hint)
 	if s.peek() == ']' {
 		s.i++
 		return out, true
 	}
 	for {
-		var raw []byte
-		if s.peek() == '"' {
-			str, ok := s.plainString()
-			if !ok {
-				return nil, false
-			}
-			out = append(out, dtbase.StringValue(string(str)))
-		} else {
-			raw = s.token()
-			if len(raw) == 0 || raw[0] == '[' || raw[0] == '{' {
-				return nil, false
-			}
-			v, msg := dtbase.ParseValueJSON(raw)
-			if msg != "" {
-				return nil, false
-			}
-			out = append(out, v)
+		v, ok := elem()
+		if !ok {
+			return nil, false
 		}
+		out = append(out, v)
 		switch s.peek() {
 		case ',':
 			s.i++
@@ -199,50 +186,48 @@ func (s *fastScanner) readings() ([]dtbase.Value, bool) {
 	}
 }
 
+// readings decodes a list of values.
+func (s *fastScanner) readings() ([]dtbase.Value, bool) {
+	return scanList(s, len(s.b)/24, s.value)
+}
+
+// value decodes one value: a string, a number or a boolean.
+func (s *fastScanner) value() (dtbase.Value, bool) {
+	if s.peek() == '"' {
+		str, ok := s.plainString()
+		return dtbase.StringValue(string(str)), ok
+	}
+	raw := s.token()
+	if len(raw) == 0 || raw[0] == '[' || raw[0] == '{' {
+		return dtbase.Value{}, false
+	}
+	v, msg := dtbase.ParseValueJSON(raw)
+	return v, msg == ""
+}
+
 // timestamps decodes a list of timestamps as bindTime does.
 func (s *fastScanner) timestamps(hint int) ([]time.Time, bool) {
-	if !s.expect('[') {
-		return nil, false
-	}
-	out := make([]time.Time, 0, hint)
-	if s.peek() == ']' {
-		s.i++
-		return out, true
-	}
-	for {
-		var t time.Time
-		var ok bool
-		if s.peek() == '"' {
-			var str []byte
-			if str, ok = s.plainString(); !ok {
-				return nil, false
-			}
-			t, ok = dtbase.ParseTime(string(str))
-		} else {
-			raw := s.token()
-			if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
-				return nil, false
-			}
-			f, err := strconv.ParseFloat(string(raw), 64)
-			if err != nil {
-				return nil, false
-			}
-			t, ok = dtbase.UnixNumber(f)
-		}
+	return scanList(s, hint, s.timestamp)
+}
+
+// timestamp decodes one timestamp: a string or Unix seconds.
+func (s *fastScanner) timestamp() (time.Time, bool) {
+	if s.peek() == '"' {
+		str, ok := s.plainString()
 		if !ok {
-			return nil, false
+			return time.Time{}, false
 		}
-		out = append(out, t)
-		switch s.peek() {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return out, true
-		default:
-			return nil, false
-		}
+		return dtbase.ParseTime(string(str))
 	}
+	raw := s.token()
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return dtbase.UnixNumber(f)
 }
 
 // insertObject decodes one insert-sensor-readings object at the cursor.

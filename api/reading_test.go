@@ -549,3 +549,34 @@ func TestReadingOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVQueryErrors checks the 422 of each CSV download's query: missing
+// fields and bad datetimes, listed in order, as a body's would be.
+func TestCSVQueryErrors(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ path, want string }{
+		{"/sensor/readings.csv", `[{"type":"missing","loc":["query","unique_identifier"]},{"type":"missing","loc":["query","measure_name"]}]`},
+		{"/sensor/readings.csv?unique_identifier=s&measure_name=m&measure_units=a&measure_units=b&dt_to=soon",
+			`[{"type":"value_error","loc":["query","measure_units"]},{"type":"datetime_parsing","loc":["query","dt_to"]}]`},
+		{"/sensor/derived-readings.csv?dt_from=x", `[{"type":"missing","loc":["query","unique_identifier"]},` +
+			`{"type":"missing","loc":["query","derived_name"]},{"type":"missing","loc":["query","dt_to"]},{"type":"datetime_parsing","loc":["query","dt_from"]}]`},
+		{"/sensor/data-quality.csv?unique_identifier=s&measure_name=m&dt_from=2024-01-01&dt_to=x&gap_factor=y",
+			`[{"type":"datetime_parsing","loc":["query","dt_to"]},{"type":"float_parsing","loc":["query","gap_factor"]}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			r := e.get(tt.path)
+			var body struct {
+				Detail []struct {
+					Type string `json:"type"`
+					Loc  []any  `json:"loc"`
+				} `json:"detail"`
+			}
+			r.JSON(t, &body)
+			got, _ := json.Marshal(body.Detail)
+			if r.Status != http.StatusUnprocessableEntity || string(got) != tt.want {
+				t.Errorf("got %d %s, want 422 %s", r.Status, got, tt.want)
+			}
+		})
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dtbase/dtbase"
 )
@@ -39,6 +41,64 @@ type queryParam struct {
 	name, typ, description string
 	required               bool
 }
+
+// csvDownload registers a viewer's GET route that answers text/csv,
+// documented by its columns and its query.
+func (s *Server) csvDownload(path, summary, columns string, fn func(w http.ResponseWriter, r *http.Request, body []byte), query ...queryParam) {
+	rt := s.handleRaw(http.MethodGet, path, dtbase.RoleViewer, summary, fn)
+	rt.produces = "text/csv"
+	rt.description, rt.query = columns, query
+}
+
+// queryCheck reads a CSV download's query and collects what is wrong with
+// it, as the 422 of a body would list it (loc "query").
+type queryCheck struct {
+	q    url.Values
+	errs []fieldError
+}
+
+// require notes each of names that is missing or empty.
+func (c *queryCheck) require(names ...string) {
+	for _, name := range names {
+		if c.q.Get(name) == "" {
+			c.missing(name)
+		}
+	}
+}
+
+func (c *queryCheck) missing(name string) {
+	c.errs = append(c.errs, fieldError{Type: "missing", Loc: []any{"query", name}, Msg: "Field required", Input: mustJSON(nil)})
+}
+
+// time sets *t to the datetime name, when it is given.
+func (c *queryCheck) time(name string, t *time.Time) {
+	v := c.q.Get(name)
+	if v == "" {
+		return
+	}
+	parsed, ok := dtbase.ParseTime(v)
+	if !ok {
+		c.errs = append(c.errs, fieldError{Type: "datetime_parsing", Loc: []any{"query", name}, Msg: "Input should be a valid datetime", Input: mustJSON(v)})
+		return
+	}
+	*t = parsed
+}
+
+// failed answers the errors found, if any, and reports whether it did.
+func (c *queryCheck) failed(w http.ResponseWriter, r *http.Request) bool {
+	if len(c.errs) == 0 {
+		return false
+	}
+	writeError(w, r, &validationError{c.errs})
+	return true
+}
+
+// The query parameters of a CSV download of one sensor over a range.
+var (
+	sensorParam = queryParam{"unique_identifier", "string", "the sensor", true}
+	fromParam   = queryParam{"dt_from", "string", "start of the range (included)", true}
+	toParam     = queryParam{"dt_to", "string", "end of the range (included)", true}
+)
 
 // register adds a route.
 func (s *Server) register(rt *route) *route {

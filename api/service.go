@@ -311,9 +311,7 @@ func (s *Server) listServicesDetails(ctx context.Context, _ *noBody) ([]serviceD
 		if svc.Credential != nil {
 			d.CredentialHeader = &svc.Credential.Header
 		}
-		if svc.Builtin != "" {
-			d.Builtin = &svc.Builtin
-		}
+		d.Builtin = nonEmpty(svc.Builtin)
 		out = append(out, d)
 	}
 	return out, err
@@ -445,15 +443,7 @@ func newRunInfo(run *dtbase.ServiceRun) runInfo {
 	default:
 		info.ResponseStatusCode = http.StatusBadGateway
 	}
-	if run.Error != "" {
-		info.Error = &run.Error
-	}
-	if run.Note != "" {
-		info.Note = &run.Note
-	}
-	if run.TriggeredBy != "" {
-		info.TriggeredBy = &run.TriggeredBy
-	}
+	info.Error, info.Note, info.TriggeredBy = nonEmpty(run.Error), nonEmpty(run.Note), nonEmpty(run.TriggeredBy)
 	if run.Duration != nil {
 		ms := run.Duration.Milliseconds()
 		info.DurationMS = &ms
@@ -694,4 +684,12 @@ func (s *Server) builtinRoutes() {
 		handle(s, http.MethodPost, "/service/builtin/"+b.Name(), dtbase.RoleEditor, http.StatusOK, b.Summary(),
 			func(ctx context.Context, req *JSONObject) (any, error) { return b.Call(ctx, json.RawMessage(*req)) })
 	}
+}
+
+// nonEmpty returns s, or nil (JSON null) when it is empty.
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -56,20 +56,13 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	sum, err := demo.Load(ctx, db, time.Now())
+	sum, runs, err := loadDemo(ctx, db)
 	if err != nil {
 		return fmt.Errorf("load demo: %w", err)
 	}
 	if sum.Skipped {
 		fmt.Fprintln(m.Stdout, "the database already has sensors; demo not loaded")
 		return nil
-	}
-	runs, err := demoExtras(ctx, db, sum)
-	if err != nil {
-		return err
-	}
-	if err := addDemoAlertRules(ctx, db); err != nil {
-		return err
 	}
 	fmt.Fprintf(m.Stdout, "loaded the CROP farm demo in %v: %d sensor types, %d locations, %d sensors, %d readings from %s to %s, %d forecasts\n",
 		time.Since(start).Round(time.Millisecond), sum.SensorTypes, sum.Locations, sum.Sensors, sum.Readings,
@@ -97,6 +90,19 @@ func demoForecastSensors(ctx context.Context, db *sqldb.DB) ([]string, error) {
 		ids = append(ids, s.UniqueIdentifier)
 	}
 	return ids, nil
+}
+
+// loadDemo loads the demo with its forecasts, parameter sets and alert
+// rules, unless the database has sensors already (sum.Skipped). It returns
+// the number of forecasts.
+func loadDemo(ctx context.Context, db *sqldb.DB) (sum demo.Summary, forecasts int, err error) {
+	if sum, err = demo.Load(ctx, db, time.Now()); err != nil || sum.Skipped {
+		return sum, 0, err
+	}
+	if forecasts, err = demoExtras(ctx, db, sum); err != nil {
+		return sum, 0, err
+	}
+	return sum, forecasts, addDemoAlertRules(ctx, db)
 }
 
 // demoExtras adds what the demo data set lacks once it is loaded: the
@@ -187,20 +193,13 @@ func addDemoParameterSets(ctx context.Context, db *sqldb.DB) error {
 // loadDemoIfEmpty loads the demo when the database has no sensors.
 func (m *Main) loadDemoIfEmpty(ctx context.Context, db *sqldb.DB, log *slog.Logger) error {
 	start := time.Now()
-	sum, err := demo.Load(ctx, db, time.Now())
+	sum, runs, err := loadDemo(ctx, db)
 	if err != nil {
 		return err
 	}
 	if sum.Skipped {
 		log.Info("demo data not loaded: the database already has sensors")
 		return nil
-	}
-	runs, err := demoExtras(ctx, db, sum)
-	if err != nil {
-		return err
-	}
-	if err := addDemoAlertRules(ctx, db); err != nil {
-		return err
 	}
 	log.Info("loaded the CROP farm demo", "sensor_types", sum.SensorTypes, "locations", sum.Locations,
 		"sensors", sum.Sensors, "readings", sum.Readings, "from", sum.From, "to", sum.To, "forecasts", runs,

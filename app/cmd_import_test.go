@@ -3,8 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/client"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
@@ -123,13 +119,7 @@ func TestImportReadingsRemote(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
 	const pass = "remote-import-secret"
-	hash, err := api.HashPassword(pass, bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateUser(ctx, &dtbase.User{Email: client.DefaultUserEmail, PasswordHash: hash, Role: dtbase.RoleAdmin}); err != nil {
-		t.Fatal(err)
-	}
+	apitest.AddUser(t, db, client.DefaultUserEmail, pass, dtbase.RoleAdmin)
 	for _, q := range []string{
 		`INSERT INTO sensor_type (id, name, time_created) VALUES (1, 'weather', 0)`,
 		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES (1, 'temperature', 'C', 'float', 0)`,
@@ -141,11 +131,9 @@ func TestImportReadingsRemote(t *testing.T) {
 		}
 	}
 	serve := func(maxBody int64) string {
-		h := api.New(api.Config{Store: db, Secret: []byte("import-test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
-			BcryptCost: bcrypt.MinCost, MaxBodyBytes: maxBody, Logger: slog.New(slog.DiscardHandler)})
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		cfg := apitest.Config(db)
+		cfg.AccessTTL, cfg.RefreshGrace, cfg.MaxBodyBytes = time.Hour, time.Hour, maxBody
+		return apitest.Serve(t, cfg)
 	}
 	url := serve(0)
 	admin := client.New(url, client.WithCredentials(client.DefaultUserEmail, pass))

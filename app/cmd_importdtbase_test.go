@@ -10,12 +10,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dtbase/dtbase/internal/syncbuf"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // runCmd runs one dtbase command and returns its exit code and output.
 func runCmd(env map[string]string, args ...string) (int, string, string) {
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	m := &Main{Stdout: stdout, Stderr: stderr, BcryptCost: 4,
 		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	code := m.Run(context.Background(), args)

@@ -8,35 +8,17 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/dtbase/dtbase/internal/syncbuf"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
-
-// syncBuffer is a goroutine-safe output sink for a running server.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // instance is a running `dtbase serve`.
 type instance struct {
 	url    string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	stop   func() int
 }
 
@@ -56,7 +38,7 @@ func testEnvFor(t *testing.T, dataDir string, extra map[string]string) map[strin
 func start(t *testing.T, env map[string]string, args ...string) *instance {
 	t.Helper()
 	ready := make(chan string, 1)
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	m := &Main{Stdout: stderr, Stderr: stderr, BcryptCost: 4, Listening: ready,
 		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -200,7 +182,7 @@ func TestDefaultUserKeptWhenOnlyAdmin(t *testing.T) {
 
 func run(t *testing.T, env map[string]string, stdin string, args ...string) (int, string) {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	m := &Main{Stdout: &out, Stderr: &out, BcryptCost: 4, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 	old := stdinReader
 	stdinReader = strings.NewReader(stdin)

@@ -133,8 +133,7 @@ func (c *Client) InsertAlertChannel(ctx context.Context, ch AlertChannel) error 
 
 // ListAlertChannels lists the channels, without secrets.
 func (c *Client) ListAlertChannels(ctx context.Context) ([]AlertChannel, error) {
-	var out []AlertChannel
-	return out, c.call(ctx, http.MethodGet, "/alert/list-channels", nil, http.StatusOK, &out)
+	return list[AlertChannel](ctx, c, http.MethodGet, "/alert/list-channels", nil)
 }
 
 // DeleteAlertChannel deletes a channel no rule uses.
@@ -154,8 +153,7 @@ func (c *Client) EditAlertRule(ctx context.Context, r AlertRule) error {
 
 // ListAlertRules lists the rules.
 func (c *Client) ListAlertRules(ctx context.Context) ([]AlertRule, error) {
-	var out []AlertRule
-	return out, c.call(ctx, http.MethodGet, "/alert/list-rules", nil, http.StatusOK, &out)
+	return list[AlertRule](ctx, c, http.MethodGet, "/alert/list-rules", nil)
 }
 
 // DeleteAlertRule deletes a rule with its alerts.
@@ -176,14 +174,12 @@ func (c *Client) PreviewAlertRule(ctx context.Context, r AlertRule, days float64
 
 // ListAlerts lists alerts, firing first.
 func (c *Client) ListAlerts(ctx context.Context, q AlertQuery) ([]Alert, error) {
-	var out []Alert
-	return out, c.call(ctx, http.MethodPost, "/alert/list-alerts", q, http.StatusOK, &out)
+	return list[Alert](ctx, c, http.MethodPost, "/alert/list-alerts", q)
 }
 
 // ListAlertEvents lists alert events, newest first.
 func (c *Client) ListAlertEvents(ctx context.Context, q AlertQuery) ([]AlertEvent, error) {
-	var out []AlertEvent
-	return out, c.call(ctx, http.MethodPost, "/alert/list-events", q, http.StatusOK, &out)
+	return list[AlertEvent](ctx, c, http.MethodPost, "/alert/list-events", q)
 }
 
 // AcknowledgeAlert acknowledges a firing alert as the signed-in user.
@@ -193,6 +189,5 @@ func (c *Client) AcknowledgeAlert(ctx context.Context, alertID int64, note strin
 
 // ListAlertDeliveries lists the newest notification attempts.
 func (c *Client) ListAlertDeliveries(ctx context.Context, limit int) ([]AlertDelivery, error) {
-	var out []AlertDelivery
-	return out, c.call(ctx, http.MethodPost, "/alert/list-deliveries", map[string]int{"limit": limit}, http.StatusOK, &out)
+	return list[AlertDelivery](ctx, c, http.MethodPost, "/alert/list-deliveries", map[string]int{"limit": limit})
 }

@@ -2,27 +2,15 @@ package client
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/dtbase/dtbase/api"
-	"github.com/dtbase/dtbase/servicerun"
 )
 
 func TestCancelRun(t *testing.T) {
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer hang.Close()
-	s := newServer(t, func(cfg *api.Config) {
-		// The test service listens on loopback, which only an allow-list opens.
-		r, err := servicerun.NewRunner(servicerun.Options{Store: cfg.Store, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Stop(context.Background()) })
-		cfg.Services = r
-	})
+	s := newServer(t, withRunner(t, nil))
 	ctx := context.Background()
 	c := adminClient(t, s)
 	timeout := 3600

@@ -297,6 +297,12 @@ func encodePayload(payload any) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
+// list calls an endpoint that answers a JSON list with 200.
+func list[T any](ctx context.Context, c *Client, method, path string, payload any) ([]T, error) {
+	var out []T
+	return out, c.call(ctx, method, path, payload, http.StatusOK, &out)
+}
+
 // call authenticates, sends, and retries once with a renewed token when the
 // server rejects an access token the client thought valid (clock skew, a
 // restarted server with a new secret). want is the expected success status,

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
+	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -44,19 +44,28 @@ func (s *testServer) count(path string) int {
 	return s.calls[path]
 }
 
+// withRunner gives the server a service runner, with sealer for
+// credentials (nil: none). The tests' services listen on loopback, which
+// only an allow-list opens.
+func withRunner(t *testing.T, sealer *servicerun.Sealer) func(*api.Config) {
+	return func(cfg *api.Config) {
+		r, err := servicerun.NewRunner(servicerun.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler),
+			AllowedHosts: []string{"127.0.0.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Stop(context.Background()) })
+		cfg.Services = r
+	}
+}
+
 func newServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	hash, err := api.HashPassword(adminPass, bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateUser(context.Background(), &dtbase.User{Email: adminEmail, PasswordHash: hash, Role: dtbase.RoleAdmin}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := api.Config{Store: db, Secret: []byte("client-test-secret"), AccessTTL: time.Hour, RefreshGrace: time.Hour,
-		BcryptCost: bcrypt.MinCost, Logger: slog.New(slog.DiscardHandler),
-		Forecasts: &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}}
+	apitest.AddUser(t, db, adminEmail, adminPass, dtbase.RoleAdmin)
+	cfg := apitest.Config(db)
+	cfg.AccessTTL, cfg.RefreshGrace = time.Hour, time.Hour
+	cfg.Forecasts = &forecast.Service{Store: db, Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -56,8 +56,7 @@ func (c *Client) InsertDerivedMeasure(ctx context.Context, d DerivedMeasure) err
 
 // ListDerivedMeasures lists the derived measures (/sensor/list-derived-measures).
 func (c *Client) ListDerivedMeasures(ctx context.Context) ([]DerivedMeasure, error) {
-	var out []DerivedMeasure
-	return out, c.call(ctx, http.MethodGet, "/sensor/list-derived-measures", nil, http.StatusOK, &out)
+	return list[DerivedMeasure](ctx, c, http.MethodGet, "/sensor/list-derived-measures", nil)
 }
 
 // DeleteDerivedMeasure deletes one (/sensor/delete-derived-measure).
@@ -79,8 +78,7 @@ func (c *Client) DerivedReadings(ctx context.Context, uniqueIdentifier, derivedN
 	if bucket != "" {
 		req.Bucket = &bucket
 	}
-	var out []Reading
-	return out, c.call(ctx, http.MethodPost, "/sensor/derived-readings", req, http.StatusOK, &out)
+	return list[Reading](ctx, c, http.MethodPost, "/sensor/derived-readings", req)
 }
 
 // DerivedAggregate combines a location-wide derived measure per bucket
@@ -92,8 +90,7 @@ func (c *Client) DerivedAggregate(ctx context.Context, derivedName string, from,
 		DtTo        wireTime `json:"dt_to"`
 		Bucket      string   `json:"bucket"`
 	}{derivedName, wireTime{&from}, wireTime{&to}, bucket}
-	var out []DerivedBucket
-	return out, c.call(ctx, http.MethodPost, "/location/derived-aggregate", req, http.StatusOK, &out)
+	return list[DerivedBucket](ctx, c, http.MethodPost, "/location/derived-aggregate", req)
 }
 
 // DerivedReadingsCSV streams a derived series as CSV (GET

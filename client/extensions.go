@@ -64,8 +64,7 @@ func (c *Client) ListSensorsDetails(ctx context.Context, typeName string) ([]Sen
 	req := struct {
 		TypeName string `json:"type_name,omitempty"`
 	}{typeName}
-	var out []SensorSummary
-	return out, c.call(ctx, http.MethodPost, "/sensor/list-sensors-details", req, http.StatusOK, &out)
+	return list[SensorSummary](ctx, c, http.MethodPost, "/sensor/list-sensors-details", req)
 }
 
 // EditLocation changes the coordinates of the location of a schema at
@@ -173,8 +172,7 @@ func (c *Client) SensorReadingsAggregate(ctx context.Context, q AggregateQuery) 
 		Bucket     any      `json:"bucket"`
 		Aggregates []string `json:"aggregates,omitempty"`
 	}{q.request(), bucket, q.Aggregates}
-	var out []Bucket
-	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings-aggregate", req, http.StatusOK, &out)
+	return list[Bucket](ctx, c, http.MethodPost, "/sensor/sensor-readings-aggregate", req)
 }
 
 // SensorReadingsDownsampled returns at most maxPoints readings of a range
@@ -185,8 +183,7 @@ func (c *Client) SensorReadingsDownsampled(ctx context.Context, q ReadingsQuery,
 		readingsRequest
 		MaxPoints int `json:"max_points,omitempty"`
 	}{q.request(), maxPoints}
-	var out []Reading
-	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings-downsampled", req, http.StatusOK, &out)
+	return list[Reading](ctx, c, http.MethodPost, "/sensor/sensor-readings-downsampled", req)
 }
 
 // LatestReading is the newest reading of one measure of one sensor.
@@ -202,25 +199,19 @@ type LatestReading struct {
 // UnmarshalJSON keeps the value's JSON type.
 func (l *LatestReading) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		UniqueIdentifier string          `json:"unique_identifier"`
-		MeasureName      string          `json:"measure_name"`
-		MeasureUnits     *string         `json:"measure_units"`
-		Datatype         Datatype        `json:"datatype"`
-		Value            json.RawMessage `json:"value"`
-		Timestamp        json.RawMessage `json:"timestamp"`
+		UniqueIdentifier string   `json:"unique_identifier"`
+		MeasureName      string   `json:"measure_name"`
+		MeasureUnits     *string  `json:"measure_units"`
+		Datatype         Datatype `json:"datatype"`
 	}
+	var r Reading // the value and its timestamp, read as every reading's
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	v, err := decodeValue(raw.Value)
-	if err != nil {
+	if err := r.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	t, err := decodeTime(raw.Timestamp)
-	if err != nil {
-		return err
-	}
-	*l = LatestReading{raw.UniqueIdentifier, raw.MeasureName, raw.MeasureUnits, raw.Datatype, v, t}
+	*l = LatestReading{raw.UniqueIdentifier, raw.MeasureName, raw.MeasureUnits, raw.Datatype, r.Value, r.Timestamp}
 	return nil
 }
 
@@ -233,8 +224,7 @@ type LatestQuery struct {
 // LatestReadings returns the newest reading of every measure of the
 // selected sensors (/sensor/latest-readings).
 func (c *Client) LatestReadings(ctx context.Context, q LatestQuery) ([]LatestReading, error) {
-	var out []LatestReading
-	return out, c.call(ctx, http.MethodPost, "/sensor/latest-readings", q, http.StatusOK, &out)
+	return list[LatestReading](ctx, c, http.MethodPost, "/sensor/latest-readings", q)
 }
 
 // CSVQuery selects readings to download. MeasureUnits, when set, has one

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/servicerun"
 )
 
@@ -216,19 +214,11 @@ func TestServiceExtensions(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"got": p, "auth": r.Header.Get("X-Key")})
 	}))
 	defer target.Close()
-	s := newServer(t, func(cfg *api.Config) {
-		sealer, err := servicerun.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The test service listens on loopback, which only an allow-list opens.
-		r, err := servicerun.NewRunner(servicerun.Options{Store: cfg.Store, Sealer: sealer, Logger: slog.New(slog.DiscardHandler), AllowedHosts: []string{"127.0.0.1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Stop(context.Background()) })
-		cfg.Services = r
-	})
+	sealer, err := servicerun.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, withRunner(t, sealer))
 	ctx := context.Background()
 	c := adminClient(t, s)
 	timeout := 5

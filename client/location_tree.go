@@ -62,8 +62,7 @@ func (c *Client) SetLocationParent(ctx context.Context, locationID int64, parent
 // LocationTree returns every location with its parent and sensor counts
 // (/location/location-tree).
 func (c *Client) LocationTree(ctx context.Context) ([]LocationNode, error) {
-	var out []LocationNode
-	return out, c.call(ctx, http.MethodGet, "/location/location-tree", nil, http.StatusOK, &out)
+	return list[LocationNode](ctx, c, http.MethodGet, "/location/location-tree", nil)
 }
 
 // SubtreeSensors returns the sensors placed at a location or under it, at
@@ -73,8 +72,7 @@ func (c *Client) SubtreeSensors(ctx context.Context, locationID int64, at *time.
 		LocationID int64    `json:"location_id"`
 		At         wireTime `json:"at"`
 	}{locationID, wireTime{at}}
-	var out []PlacedSensor
-	return out, c.call(ctx, http.MethodPost, "/location/subtree-sensors", req, http.StatusOK, &out)
+	return list[PlacedSensor](ctx, c, http.MethodPost, "/location/subtree-sensors", req)
 }
 
 // SubtreeLatestReadings returns the newest readings of the sensors placed
@@ -83,8 +81,7 @@ func (c *Client) SubtreeLatestReadings(ctx context.Context, locationID int64) ([
 	req := struct {
 		LocationID int64 `json:"location_id"`
 	}{locationID}
-	var out []LatestReading
-	return out, c.call(ctx, http.MethodPost, "/location/subtree-latest-readings", req, http.StatusOK, &out)
+	return list[LatestReading](ctx, c, http.MethodPost, "/location/subtree-latest-readings", req)
 }
 
 // SubtreeReadings returns the readings of one measure of every sensor
@@ -97,6 +94,5 @@ func (c *Client) SubtreeReadings(ctx context.Context, locationID int64, measureN
 		DtFrom       wireTime `json:"dt_from"`
 		DtTo         wireTime `json:"dt_to"`
 	}{locationID, measureName, measureUnits, wireTime{&from}, wireTime{&to}}
-	var out []SensorSeries
-	return out, c.call(ctx, http.MethodPost, "/location/subtree-readings", req, http.StatusOK, &out)
+	return list[SensorSeries](ctx, c, http.MethodPost, "/location/subtree-readings", req)
 }

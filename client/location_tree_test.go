@@ -8,34 +8,14 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/sqldb"
 )
 
 func TestTreeAndQualityClient(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
-	db := s.DB
-	if err := db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "place", Identifiers: []dtbase.Identifier{{Name: "name", Datatype: dtbase.String}}}); err != nil {
-		t.Fatal(err)
-	}
-	farm, _ := db.CreateLocation(ctx, "place", dtbase.Coordinates{"name": dtbase.StringValue("farm")})
-	shelf, err := db.CreateLocation(ctx, "place", dtbase.Coordinates{"name": dtbase.StringValue("shelf")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := db.CreateSensorPlacement(ctx, "s1", "place", dtbase.Coordinates{"name": dtbase.StringValue("shelf")}, t0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "s1", MeasureName: "temperature",
-		Timestamps: []time.Time{t0, t0.Add(time.Hour), t0.Add(5 * time.Hour)}, Values: []dtbase.Value{dtbase.FloatValue(1), dtbase.FloatValue(2), dtbase.FloatValue(3)}}}); err != nil {
-		t.Fatal(err)
-	}
+	locs := placedSensor(t, s.DB, []string{"farm", "shelf"}, 0, time.Hour, 5*time.Hour)
+	farm, shelf := locs[0], locs[1]
 
 	c := adminClient(t, s)
 	if err := c.SetLocationParent(ctx, shelf.ID, &farm.ID); err != nil {
@@ -87,25 +67,7 @@ func TestTreeAndQualityClient(t *testing.T) {
 func TestDerivedClient(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
-	db := s.DB
-	if err := db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "place", Identifiers: []dtbase.Identifier{{Name: "name", Datatype: dtbase.String}}}); err != nil {
-		t.Fatal(err)
-	}
-	farm, _ := db.CreateLocation(ctx, "place", dtbase.Coordinates{"name": dtbase.StringValue("farm")})
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := db.CreateSensorPlacement(ctx, "s1", "place", dtbase.Coordinates{"name": dtbase.StringValue("farm")}, t0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "s1", MeasureName: "temperature",
-		Timestamps: []time.Time{t0, t0.Add(time.Hour)}, Values: []dtbase.Value{dtbase.FloatValue(1), dtbase.FloatValue(2)}}}); err != nil {
-		t.Fatal(err)
-	}
+	farm := placedSensor(t, s.DB, []string{"farm"}, 0, time.Hour)[0]
 	c := adminClient(t, s)
 	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "double", Expression: "2*temperature", SensorType: ptrTo("th")}); err != nil {
 		t.Fatal(err)
@@ -143,3 +105,44 @@ func TestDerivedClient(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// t0 is the time of the first reading placedSensor stores.
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// placedSensor stores the schema "place" (identified by name) with a
+// location per name, and sensor s1 of type th (temperature) placed at the
+// last of them from t0, with readings 1, 2, 3… at t0 plus each offset. It
+// returns the locations in the order of names.
+func placedSensor(t *testing.T, db *sqldb.DB, names []string, offsets ...time.Duration) []*dtbase.Location {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "place", Identifiers: []dtbase.Identifier{{Name: "name", Datatype: dtbase.String}}}); err != nil {
+		t.Fatal(err)
+	}
+	var locs []*dtbase.Location
+	for _, n := range names {
+		l, err := db.CreateLocation(ctx, "place", dtbase.Coordinates{"name": dtbase.StringValue(n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		locs = append(locs, l)
+	}
+	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateSensorPlacement(ctx, "s1", "place", dtbase.Coordinates{"name": dtbase.StringValue(names[len(names)-1])}, t0); err != nil {
+		t.Fatal(err)
+	}
+	series := dtbase.ReadingSeries{UniqueIdentifier: "s1", MeasureName: "temperature"}
+	for i, d := range offsets {
+		series.Timestamps = append(series.Timestamps, t0.Add(d))
+		series.Values = append(series.Values, dtbase.FloatValue(float64(i+1)))
+	}
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{series}); err != nil {
+		t.Fatal(err)
+	}
+	return locs
+}

@@ -70,39 +70,37 @@ func (c *Client) InsertLocation(ctx context.Context, identifiers []LocationIdent
 	return out.SchemaName, err
 }
 
+// schemaCoordinates is a body naming a location of a schema by its
+// coordinates (a filter, for ListLocations).
+type schemaCoordinates struct {
+	SchemaName  string      `json:"schema_name"`
+	Coordinates Coordinates `json:"coordinates"`
+}
+
 // InsertLocationForSchema inserts a location of an existing schema
 // (/location/insert-location-for-schema). An existing location is a 409.
 func (c *Client) InsertLocationForSchema(ctx context.Context, schemaName string, coordinates Coordinates) error {
-	req := struct {
-		SchemaName  string      `json:"schema_name"`
-		Coordinates Coordinates `json:"coordinates"`
-	}{schemaName, nonNilCoords(coordinates)}
+	req := schemaCoordinates{schemaName, nonNilCoords(coordinates)}
 	return c.call(ctx, http.MethodPost, "/location/insert-location-for-schema", req, http.StatusCreated, nil)
 }
 
 // ListLocations lists the locations of a schema, filtered by the given
 // coordinates when coordinates is not nil (/location/list-locations).
 func (c *Client) ListLocations(ctx context.Context, schemaName string, coordinates Coordinates) ([]Location, error) {
-	req := struct {
-		SchemaName  string      `json:"schema_name"`
-		Coordinates Coordinates `json:"coordinates"`
-	}{schemaName, coordinates}
-	var out []Location
-	return out, c.call(ctx, http.MethodPost, "/location/list-locations", req, http.StatusOK, &out)
+	req := schemaCoordinates{schemaName, coordinates}
+	return list[Location](ctx, c, http.MethodPost, "/location/list-locations", req)
 }
 
 // ListLocationSchemas lists every schema with its identifiers
 // (/location/list-location-schemas).
 func (c *Client) ListLocationSchemas(ctx context.Context) ([]LocationSchema, error) {
-	var out []LocationSchema
-	return out, c.call(ctx, http.MethodGet, "/location/list-location-schemas", nil, http.StatusOK, &out)
+	return list[LocationSchema](ctx, c, http.MethodGet, "/location/list-location-schemas", nil)
 }
 
 // ListLocationIdentifiers lists every identifier
 // (/location/list-location-identifiers).
 func (c *Client) ListLocationIdentifiers(ctx context.Context) ([]LocationIdentifier, error) {
-	var out []LocationIdentifier
-	return out, c.call(ctx, http.MethodGet, "/location/list-location-identifiers", nil, http.StatusOK, &out)
+	return list[LocationIdentifier](ctx, c, http.MethodGet, "/location/list-location-identifiers", nil)
 }
 
 // GetSchemaDetails returns one schema (/location/get-schema-details); 400
@@ -123,10 +121,7 @@ func (c *Client) DeleteLocationSchema(ctx context.Context, schemaName string) er
 // DeleteLocation deletes the location of a schema with these coordinates
 // (/location/delete-location).
 func (c *Client) DeleteLocation(ctx context.Context, schemaName string, coordinates Coordinates) error {
-	req := struct {
-		SchemaName  string      `json:"schema_name"`
-		Coordinates Coordinates `json:"coordinates"`
-	}{schemaName, nonNilCoords(coordinates)}
+	req := schemaCoordinates{schemaName, nonNilCoords(coordinates)}
 	return c.call(ctx, http.MethodPost, "/location/delete-location", req, http.StatusOK, nil)
 }
 

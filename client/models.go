@@ -37,8 +37,7 @@ func (c *Client) InsertModel(ctx context.Context, name string) error {
 
 // ListModels lists every model (/model/list-models).
 func (c *Client) ListModels(ctx context.Context) ([]Model, error) {
-	var out []Model
-	return out, c.call(ctx, http.MethodGet, "/model/list-models", nil, http.StatusOK, &out)
+	return list[Model](ctx, c, http.MethodGet, "/model/list-models", nil)
 }
 
 // DeleteModel deletes a model and its scenarios (/model/delete-model).
@@ -55,8 +54,7 @@ func (c *Client) InsertModelScenario(ctx context.Context, modelName string, desc
 
 // ListModelScenarios lists every scenario (/model/list-model-scenarios).
 func (c *Client) ListModelScenarios(ctx context.Context) ([]ModelScenario, error) {
-	var out []ModelScenario
-	return out, c.call(ctx, http.MethodGet, "/model/list-model-scenarios", nil, http.StatusOK, &out)
+	return list[ModelScenario](ctx, c, http.MethodGet, "/model/list-model-scenarios", nil)
 }
 
 // DeleteModelScenario deletes a scenario (/model/delete-model-scenario).
@@ -72,8 +70,7 @@ func (c *Client) InsertModelMeasure(ctx context.Context, m ModelMeasure) error {
 
 // ListModelMeasures lists every model measure (/model/list-model-measures).
 func (c *Client) ListModelMeasures(ctx context.Context) ([]ModelMeasure, error) {
-	var out []ModelMeasure
-	return out, c.call(ctx, http.MethodGet, "/model/list-model-measures", nil, http.StatusOK, &out)
+	return list[ModelMeasure](ctx, c, http.MethodGet, "/model/list-model-measures", nil)
 }
 
 // DeleteModelMeasure deletes the model measures with this name
@@ -172,8 +169,7 @@ func (c *Client) ListModelRuns(ctx context.Context, q ModelRunsQuery) ([]ModelRu
 	if q.To != nil {
 		req.DtTo = &wireTime{q.To}
 	}
-	var out []ModelRun
-	return out, c.call(ctx, http.MethodPost, "/model/list-model-runs", req, http.StatusOK, &out)
+	return list[ModelRun](ctx, c, http.MethodPost, "/model/list-model-runs", req)
 }
 
 // GetModelRun returns a run's outputs by model measure name

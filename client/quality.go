@@ -106,8 +106,7 @@ func (c *Client) DataQualityOverview(ctx context.Context, from, to time.Time, lo
 		DtTo       wireTime `json:"dt_to"`
 		LocationID *int64   `json:"location_id,omitempty"`
 	}{wireTime{&from}, wireTime{&to}, locationID}
-	var out []QualityReport
-	return out, c.call(ctx, http.MethodPost, "/sensor/data-quality-overview", req, http.StatusOK, &out)
+	return list[QualityReport](ctx, c, http.MethodPost, "/sensor/data-quality-overview", req)
 }
 
 // SetMeasureRange sets the physical range of a measure; both nil clears it

@@ -107,9 +107,8 @@ func (c *Client) InsertSensorLocation(ctx context.Context, l NewSensorLocation) 
 // ListSensorLocations returns a sensor's location history, newest first
 // (/sensor/list-sensor-locations).
 func (c *Client) ListSensorLocations(ctx context.Context, uniqueIdentifier string) ([]SensorLocation, error) {
-	var out []SensorLocation
-	return out, c.call(ctx, http.MethodPost, "/sensor/list-sensor-locations",
-		map[string]string{"unique_identifier": uniqueIdentifier}, http.StatusOK, &out)
+	return list[SensorLocation](ctx, c, http.MethodPost, "/sensor/list-sensor-locations",
+		map[string]string{"unique_identifier": uniqueIdentifier})
 }
 
 // Readings is a series for one sensor and measure: the body of
@@ -149,21 +148,18 @@ func (c *Client) ListSensors(ctx context.Context, typeName string) ([]Sensor, er
 	req := struct {
 		TypeName string `json:"type_name,omitempty"`
 	}{typeName}
-	var out []Sensor
-	return out, c.call(ctx, http.MethodPost, "/sensor/list-sensors", req, http.StatusOK, &out)
+	return list[Sensor](ctx, c, http.MethodPost, "/sensor/list-sensors", req)
 }
 
 // ListSensorTypes lists every sensor type with its measures
 // (/sensor/list-sensor-types).
 func (c *Client) ListSensorTypes(ctx context.Context) ([]SensorType, error) {
-	var out []SensorType
-	return out, c.call(ctx, http.MethodGet, "/sensor/list-sensor-types", nil, http.StatusOK, &out)
+	return list[SensorType](ctx, c, http.MethodGet, "/sensor/list-sensor-types", nil)
 }
 
 // ListMeasures lists every sensor measure (/sensor/list-measures).
 func (c *Client) ListMeasures(ctx context.Context) ([]SensorMeasure, error) {
-	var out []SensorMeasure
-	return out, c.call(ctx, http.MethodGet, "/sensor/list-measures", nil, http.StatusOK, &out)
+	return list[SensorMeasure](ctx, c, http.MethodGet, "/sensor/list-measures", nil)
 }
 
 // ReadingsQuery selects a sensor's readings of one measure between From and
@@ -177,8 +173,7 @@ type ReadingsQuery struct {
 
 // SensorReadings returns a series in timestamp order (/sensor/sensor-readings).
 func (c *Client) SensorReadings(ctx context.Context, q ReadingsQuery) ([]Reading, error) {
-	var out []Reading
-	return out, c.call(ctx, http.MethodPost, "/sensor/sensor-readings", q.request(), http.StatusOK, &out)
+	return list[Reading](ctx, c, http.MethodPost, "/sensor/sensor-readings", q.request())
 }
 
 // readingsRequest is the body of a read of a range of readings.

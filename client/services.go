@@ -67,8 +67,7 @@ func (c *Client) InsertService(ctx context.Context, s NewService) error {
 
 // ListServices lists every service (/service/list-services).
 func (c *Client) ListServices(ctx context.Context) ([]Service, error) {
-	var out []Service
-	return out, c.call(ctx, http.MethodGet, "/service/list-services", nil, http.StatusOK, &out)
+	return list[Service](ctx, c, http.MethodGet, "/service/list-services", nil)
 }
 
 // DeleteService deletes a service with its parameter sets and run log
@@ -111,8 +110,7 @@ func (c *Client) ListParameterSets(ctx context.Context, serviceName string) ([]P
 	req := struct {
 		ServiceName string `json:"service_name,omitempty"`
 	}{serviceName}
-	var out []ParameterSet
-	return out, c.call(ctx, http.MethodPost, "/service/list-parameter-sets", req, http.StatusOK, &out)
+	return list[ParameterSet](ctx, c, http.MethodPost, "/service/list-parameter-sets", req)
 }
 
 // RunServiceRequest is the body of RunService: the service, and either a
@@ -149,8 +147,7 @@ type RunsQuery struct {
 
 // ListRuns lists the run log, oldest first (/service/list-runs).
 func (c *Client) ListRuns(ctx context.Context, q RunsQuery) ([]ServiceRun, error) {
-	var out []ServiceRun
-	return out, c.call(ctx, http.MethodPost, "/service/list-runs", q, http.StatusOK, &out)
+	return list[ServiceRun](ctx, c, http.MethodPost, "/service/list-runs", q)
 }
 
 // GetRun returns one run of the log by id (/service/get-run, an extension).
@@ -181,8 +178,7 @@ type ServiceDetails struct {
 // ListServicesDetails lists services with their timeouts and credential
 // header names, never values (/service/list-services-details, an extension).
 func (c *Client) ListServicesDetails(ctx context.Context) ([]ServiceDetails, error) {
-	var out []ServiceDetails
-	return out, c.call(ctx, http.MethodPost, "/service/list-services-details", nil, http.StatusOK, &out)
+	return list[ServiceDetails](ctx, c, http.MethodPost, "/service/list-services-details", nil)
 }
 
 // ServiceEdit changes a service; nil fields stay as they are. A
@@ -251,8 +247,7 @@ func (c *Client) ListSchedules(ctx context.Context, serviceName string) ([]Sched
 	req := struct {
 		ServiceName string `json:"service_name,omitempty"`
 	}{serviceName}
-	var out []ScheduleInfo
-	return out, c.call(ctx, http.MethodPost, "/service/list-schedules", req, http.StatusOK, &out)
+	return list[ScheduleInfo](ctx, c, http.MethodPost, "/service/list-schedules", req)
 }
 
 // EnableSchedule turns a schedule on (/service/enable-schedule).

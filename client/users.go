@@ -8,8 +8,7 @@ import (
 
 // ListUsers returns the email of every user (/user/list-users).
 func (c *Client) ListUsers(ctx context.Context) ([]string, error) {
-	var out []string
-	return out, c.call(ctx, http.MethodGet, "/user/list-users", nil, http.StatusOK, &out)
+	return list[string](ctx, c, http.MethodGet, "/user/list-users", nil)
 }
 
 // CreateUser creates a user (/user/create-user). role may be "" for the
@@ -45,8 +44,7 @@ type UserDetails struct {
 // ListUsersDetails returns every user with their role
 // (/user/list-users-details, an extension; admin only).
 func (c *Client) ListUsersDetails(ctx context.Context) ([]UserDetails, error) {
-	var out []UserDetails
-	return out, c.call(ctx, http.MethodPost, "/user/list-users-details", nil, http.StatusOK, &out)
+	return list[UserDetails](ctx, c, http.MethodPost, "/user/list-users-details", nil)
 }
 
 // SetRole changes a user's role (/user/set-role, an extension; admin only).
@@ -85,8 +83,7 @@ type APIKey struct {
 // ListAPIKeys lists every API key, revoked ones included
 // (/user/list-api-keys, an extension; admin only).
 func (c *Client) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
-	var out []APIKey
-	return out, c.call(ctx, http.MethodGet, "/user/list-api-keys", nil, http.StatusOK, &out)
+	return list[APIKey](ctx, c, http.MethodGet, "/user/list-api-keys", nil)
 }
 
 // RevokeAPIKey revokes the active key with this name

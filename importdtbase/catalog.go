@@ -19,8 +19,7 @@ import (
 
 func (im *importer) copyUsers(ctx context.Context) error {
 	t := im.targets["app_user"]
-	im.begin(`"User"`, "app_user")
-	err := im.query(ctx, `SELECT id, email, password, coalesce(time_created, now()), time_updated FROM "User" ORDER BY id`, func(r pgx.Rows) error {
+	return im.copyTable(ctx, `"User"`, "app_user", `SELECT id, email, password, coalesce(time_created, now()), time_updated FROM "User" ORDER BY id`, func(r pgx.Rows) error {
 		var id int64
 		var email string
 		var hash []byte
@@ -48,11 +47,6 @@ func (im *importer) copyUsers(ctx context.Context) error {
 			email, hash, string(dtbase.RoleAdmin), sqldb.Micros(created), sqldb.OptionalMicros(updated))
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	im.end()
-	return nil
 }
 
 // checkRow applies the domain's rules to a source row, so the import
@@ -68,8 +62,7 @@ func checkRow(source string, id int64, v validator) error {
 // with the same name and units (NULL units being one value).
 func (im *importer) copyMeasures(ctx context.Context, source, target, what string) error {
 	t := im.targets[target]
-	im.begin(source, target)
-	err := im.query(ctx, `SELECT id, name, units, datatype::text, coalesce(time_created, now()) FROM `+source+` ORDER BY id`, func(r pgx.Rows) error {
+	return im.copyTable(ctx, source, target, `SELECT id, name, units, datatype::text, coalesce(time_created, now()) FROM `+source+` ORDER BY id`, func(r pgx.Rows) error {
 		var id int64
 		var name *string
 		var units *string
@@ -104,18 +97,12 @@ func (im *importer) copyMeasures(ctx context.Context, source, target, what strin
 		t.dtypes[newID] = dtype
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	im.end()
-	return nil
 }
 
 // copyNamed copies a table whose rows are identified by a unique name.
 func (im *importer) copyNamed(ctx context.Context, source, target, query, cols string, scan func(pgx.Rows) (int64, string, []any, error)) error {
 	t := im.targets[target]
-	im.begin(source, target)
-	err := im.query(ctx, query, func(r pgx.Rows) error {
+	return im.copyTable(ctx, source, target, query, func(r pgx.Rows) error {
 		id, name, args, err := scan(r)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", source, err)
@@ -126,18 +113,12 @@ func (im *importer) copyNamed(ctx context.Context, source, target, query, cols s
 		_, err = im.insertRow(ctx, t, id, name, cols, args...)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	im.end()
-	return nil
 }
 
 // copyLinks copies a relation table of (parent, child) pairs into ours,
 // whose own ids nothing refers to.
 func (im *importer) copyLinks(ctx context.Context, source, target, a, b, aTable, bTable string) error {
-	im.begin(source, target)
-	err := im.query(ctx, `SELECT `+a+`, `+b+` FROM `+source+` ORDER BY id`, func(r pgx.Rows) error {
+	return im.copyTable(ctx, source, target, `SELECT `+a+`, `+b+` FROM `+source+` ORDER BY id`, func(r pgx.Rows) error {
 		var x, y int64
 		if err := r.Scan(&x, &y); err != nil {
 			return fmt.Errorf("read %s: %w", source, err)
@@ -157,11 +138,6 @@ func (im *importer) copyLinks(ctx context.Context, source, target, a, b, aTable,
 		im.countInsert(res, 1)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	im.end()
-	return nil
 }
 
 // countInsert adds the rows an INSERT … ON CONFLICT DO NOTHING wrote, and
@@ -301,8 +277,7 @@ func (im *importer) copyLocations(ctx context.Context) error {
 
 	t := im.targets["location"]
 	var order []int64 // source location ids in id order
-	im.begin("location", "location")
-	err = im.query(ctx, `SELECT id, schema_id, coalesce(time_created, now()) FROM location ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "location", "location", `SELECT id, schema_id, coalesce(time_created, now()) FROM location ORDER BY id`, func(r pgx.Rows) error {
 		var id, schema int64
 		var created time.Time
 		if err := r.Scan(&id, &schema, &created); err != nil {
@@ -324,7 +299,6 @@ func (im *importer) copyLocations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 	for _, dt := range datatypes {
 		source := "location_" + string(dt) + "_value"
 		im.begin(source, "location_value")
@@ -400,8 +374,7 @@ func (im *importer) copySensors(ctx context.Context) error {
 		return err
 	}
 	t := im.targets["sensor"]
-	im.begin("sensor", "sensor")
-	err = im.query(ctx, `SELECT id, type_id, unique_identifier, name, notes, coalesce(time_created, now()), time_updated FROM sensor ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "sensor", "sensor", `SELECT id, type_id, unique_identifier, name, notes, coalesce(time_created, now()), time_updated FROM sensor ORDER BY id`, func(r pgx.Rows) error {
 		var id, typ int64
 		var uid string
 		var name, notes *string
@@ -427,10 +400,8 @@ func (im *importer) copySensors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 
-	im.begin("sensor_location", "sensor_location")
-	err = im.query(ctx, `SELECT sensor_id, location_id, installation_datetime FROM sensor_location ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "sensor_location", "sensor_location", `SELECT sensor_id, location_id, installation_datetime FROM sensor_location ORDER BY id`, func(r pgx.Rows) error {
 		var sensor, loc int64
 		var installed time.Time
 		if err := r.Scan(&sensor, &loc, &installed); err != nil {
@@ -455,6 +426,5 @@ func (im *importer) copySensors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 	return nil
 }

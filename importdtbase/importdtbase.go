@@ -406,6 +406,17 @@ func (im *importer) closeStmts() {
 	}
 }
 
+// copyTable copies source into target: it calls fn for each row of query
+// and counts them as the table's.
+func (im *importer) copyTable(ctx context.Context, source, target, query string, fn func(pgx.Rows) error) error {
+	im.begin(source, target)
+	if err := im.query(ctx, query, fn); err != nil {
+		return err
+	}
+	im.end()
+	return nil
+}
+
 // begin starts the count of a source table.
 func (im *importer) begin(source, target string) {
 	im.sum.Tables = append(im.sum.Tables, TableCount{Source: source, Target: target})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,10 +15,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/importdtbase"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
@@ -91,8 +90,7 @@ type apiClient struct {
 }
 
 func newAPIClient(t *testing.T, db *sqldb.DB) *apiClient {
-	return &apiClient{t: t, srv: api.New(api.Config{Store: db, Secret: []byte("import-test"), BcryptCost: bcrypt.MinCost,
-		Logger: slog.New(slog.DiscardHandler)})}
+	return &apiClient{t: t, srv: api.New(apitest.Config(db))}
 }
 
 func (c *apiClient) call(method, path string, body any) (int, []byte) {

@@ -27,8 +27,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 		return err
 	}
 	scenarios := im.targets["model_scenario"]
-	im.begin("model_scenario", "model_scenario")
-	err = im.query(ctx, `SELECT id, model_id, description, coalesce(time_created, now()) FROM model_scenario ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "model_scenario", "model_scenario", `SELECT id, model_id, description, coalesce(time_created, now()) FROM model_scenario ORDER BY id`, func(r pgx.Rows) error {
 		var id, model int64
 		var desc *string
 		var created time.Time
@@ -52,7 +51,6 @@ func (im *importer) copyModels(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 	if err := im.copyMeasures(ctx, "model_measure", "model_measure", "model measure"); err != nil {
 		return err
 	}
@@ -123,8 +121,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 	im.end()
 
 	products := im.targets["model_product"]
-	im.begin("model_product", "model_product")
-	err = im.query(ctx, `SELECT id, run_id, measure_id FROM model_product ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "model_product", "model_product", `SELECT id, run_id, measure_id FROM model_product ORDER BY id`, func(r pgx.Rows) error {
 		var id, run, measure int64
 		if err := r.Scan(&id, &run, &measure); err != nil {
 			return fmt.Errorf("read model_product: %w", err)
@@ -147,7 +144,6 @@ func (im *importer) copyModels(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 
 	for _, dt := range []dtbase.Datatype{dtbase.String, dtbase.Integer, dtbase.Float, dtbase.Boolean} {
 		source := "model_" + string(dt) + "_value"

@@ -13,8 +13,7 @@ import (
 
 func (im *importer) copyServices(ctx context.Context) error {
 	services := im.targets["service"]
-	im.begin("service", "service")
-	err := im.query(ctx, `SELECT id, name, url, http_method::text, coalesce(time_created, now()) FROM service ORDER BY id`, func(r pgx.Rows) error {
+	err := im.copyTable(ctx, "service", "service", `SELECT id, name, url, http_method::text, coalesce(time_created, now()) FROM service ORDER BY id`, func(r pgx.Rows) error {
 		var id int64
 		var name, url, method string
 		var created time.Time
@@ -43,11 +42,9 @@ func (im *importer) copyServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 	sets := im.targets["service_parameter_set"]
 	setNames := map[int64]string{} // source set id → name, for the run log
-	im.begin("service_parameter_set", "service_parameter_set")
-	err = im.query(ctx, `SELECT id, service_id, name, parameters::text, coalesce(time_created, now()), time_updated FROM service_parameter_set ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "service_parameter_set", "service_parameter_set", `SELECT id, service_id, name, parameters::text, coalesce(time_created, now()), time_updated FROM service_parameter_set ORDER BY id`, func(r pgx.Rows) error {
 		var id, service int64
 		var name, params string
 		var created time.Time
@@ -74,11 +71,9 @@ func (im *importer) copyServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 
 	runs := im.targets["service_run_log"]
-	im.begin("service_run_log", "service_run_log")
-	err = im.query(ctx, `SELECT id, service_id, parameter_set_id, parameters::text, response_status_code, response_json::text, timestamp FROM service_run_log ORDER BY id`, func(r pgx.Rows) error {
+	err = im.copyTable(ctx, "service_run_log", "service_run_log", `SELECT id, service_id, parameter_set_id, parameters::text, response_status_code, response_json::text, timestamp FROM service_run_log ORDER BY id`, func(r pgx.Rows) error {
 		var id, service int64
 		var set *int64
 		var params string
@@ -116,6 +111,5 @@ func (im *importer) copyServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.end()
 	return nil
 }

@@ -143,13 +143,9 @@ func (g *Guard) Client(o ClientOptions) *http.Client {
 			if p, _ := ctx.Value(proxyAddrKey{}).(string); p != "" && p == addr {
 				return plain.DialContext(ctx, network, addr)
 			}
-			host, _, err := net.SplitHostPort(addr)
+			ctx, err := g.dialContext(ctx, addr)
 			if err != nil {
 				return nil, err
-			}
-			ctx = context.WithValue(ctx, dialHostKey{}, host)
-			if g.allow.allowsName(host) {
-				ctx = context.WithValue(ctx, allowedNameKey{}, true)
 			}
 			return guarded.DialContext(ctx, network, addr)
 		},
@@ -279,10 +275,9 @@ func proxyAddr(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), port)
 }
 
-// Dial connects to addr (host:port) for a protocol other than HTTP, such
-// as SMTP, with the checks of the client's connections: the address
-// connected to, after name resolution, must not be refused.
-func (g *Guard) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+// dialContext carries addr's host name, and whether the allow-list names
+// it, to the check of the address connected to (control).
+func (g *Guard) dialContext(ctx context.Context, addr string) (context.Context, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -290,6 +285,17 @@ func (g *Guard) Dial(ctx context.Context, network, addr string) (net.Conn, error
 	ctx = context.WithValue(ctx, dialHostKey{}, host)
 	if g.allow.allowsName(host) {
 		ctx = context.WithValue(ctx, allowedNameKey{}, true)
+	}
+	return ctx, nil
+}
+
+// Dial connects to addr (host:port) for a protocol other than HTTP, such
+// as SMTP, with the checks of the client's connections: the address
+// connected to, after name resolution, must not be refused.
+func (g *Guard) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, err := g.dialContext(ctx, addr)
+	if err != nil {
+		return nil, err
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second, ControlContext: g.control}
 	return d.DialContext(ctx, network, addr)

@@ -52,27 +52,15 @@ func TestReplicaAlerts(t *testing.T) {
 	}
 	rs := startReplicas(t, replicas, sqldbtest.DSN(t))
 	c := &client{http: &http.Client{Timeout: 30 * time.Second}}
-	var pair struct {
-		AccessToken string `json:"access_token"`
-	}
-	if _, err := c.post(rs[0].url, "/auth/login", map[string]string{"email": "default_user@localhost", "password": "scale-pw"}, &pair); err != nil {
-		t.Fatal(err)
-	}
-	c.token = pair.AccessToken
-	must := func(r *replica, path string, body any) {
-		t.Helper()
-		if _, err := c.post(r.url, path, body, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.login(t, rs[0])
 	hook := &hookCounter{got: map[string]int{}}
 	srv := httptest.NewServer(hook)
 	defer srv.Close()
-	must(rs[1], "/sensor/insert-sensor-type", map[string]any{"name": "scale", "measures": []map[string]any{{"name": "value", "units": "u", "datatype": "float"}}})
-	must(rs[2], "/sensor/insert-sensor", map[string]string{"type_name": "scale", "unique_identifier": "a-0"})
-	must(rs[0], "/alert/insert-channel", map[string]any{"name": "hook", "kind": "webhook", "url": srv.URL, "secret": "s"})
+	c.must(t, rs[1], "/sensor/insert-sensor-type", map[string]any{"name": "scale", "measures": []map[string]any{{"name": "value", "units": "u", "datatype": "float"}}})
+	c.must(t, rs[2], "/sensor/insert-sensor", map[string]string{"type_name": "scale", "unique_identifier": "a-0"})
+	c.must(t, rs[0], "/alert/insert-channel", map[string]any{"name": "hook", "kind": "webhook", "url": srv.URL, "secret": "s"})
 	cond := dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: ptr(50.0)}
-	must(rs[1], "/alert/insert-rule", map[string]any{"name": "high", "target": map[string]any{"sensor": "a-0"}, "measure": "value",
+	c.must(t, rs[1], "/alert/insert-rule", map[string]any{"name": "high", "target": map[string]any{"sensor": "a-0"}, "measure": "value",
 		"condition": cond, "channels": []string{"hook"}})
 
 	const writers, perBatch = 3, 10

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase/app"
+	"github.com/dtbase/dtbase/internal/syncbuf"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -34,28 +35,10 @@ const (
 	defaultSecond = 12
 )
 
-// buffer is a goroutine-safe log sink for a replica.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // replica is a running `dtbase serve`.
 type replica struct {
 	url     string
-	log     *buffer
+	log     *syncbuf.Buffer
 	stop    func() int
 	stopped atomic.Bool
 }
@@ -79,7 +62,7 @@ func startReplicas(t *testing.T, n int, dsn string) []*replica {
 				"DT_SERVICE_ALLOWED_HOSTS": "127.0.0.1",
 			}
 			ready := make(chan string, 1)
-			log := &buffer{}
+			log := &syncbuf.Buffer{}
 			m := &app.Main{Stdout: log, Stderr: log, BcryptCost: 4, Listening: ready,
 				Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
 			ctx, cancel := context.WithCancel(context.Background())
@@ -125,6 +108,26 @@ func startReplicas(t *testing.T, n int, dsn string) []*replica {
 type client struct {
 	http  *http.Client
 	token string
+}
+
+// login signs in as the default user on r, for the requests that follow.
+func (c *client) login(t *testing.T, r *replica) {
+	t.Helper()
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	if _, err := c.post(r.url, "/auth/login", map[string]string{"email": "default_user@localhost", "password": "scale-pw"}, &pair); err != nil {
+		t.Fatal(err)
+	}
+	c.token = pair.AccessToken
+}
+
+// must posts body to r and fails the test on an error.
+func (c *client) must(t *testing.T, r *replica, path string, body any) {
+	t.Helper()
+	if _, err := c.post(r.url, path, body, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // post sends a JSON body and decodes a JSON answer into out (when not nil).
@@ -249,29 +252,17 @@ func TestReplicas(t *testing.T) {
 
 	// A token issued by one replica works on the others: they share the
 	// JWT secret through the database.
-	var pair struct {
-		AccessToken string `json:"access_token"`
-	}
-	if _, err := c.post(rs[0].url, "/auth/login", map[string]string{"email": "default_user@localhost", "password": "scale-pw"}, &pair); err != nil {
-		t.Fatal(err)
-	}
-	c.token = pair.AccessToken
-	must := func(r *replica, path string, body any) {
-		t.Helper()
-		if _, err := c.post(r.url, path, body, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.login(t, rs[0])
 	// Set up through different replicas.
-	must(rs[1], "/sensor/insert-sensor-type", map[string]any{"name": "scale", "measures": []map[string]any{{"name": "value", "units": "u", "datatype": "float"}}})
+	c.must(t, rs[1], "/sensor/insert-sensor-type", map[string]any{"name": "scale", "measures": []map[string]any{{"name": "value", "units": "u", "datatype": "float"}}})
 	for s := range sensors {
-		must(rs[(2+s)%replicas], "/sensor/insert-sensor", map[string]string{"type_name": "scale", "unique_identifier": "s-" + strconv.Itoa(s)})
+		c.must(t, rs[(2+s)%replicas], "/sensor/insert-sensor", map[string]string{"type_name": "scale", "unique_identifier": "s-" + strconv.Itoa(s)})
 	}
 	counter := &callCounter{perDue: map[string]int{}, runIDs: map[string]int{}, first: map[string]time.Time{}}
 	svc := httptest.NewServer(counter)
 	defer svc.Close()
-	must(rs[2], "/service/insert-service", map[string]string{"name": "tick", "url": svc.URL, "http_method": "POST"})
-	must(rs[0], "/service/insert-schedule", map[string]string{"service_name": "tick", "name": "every-second", "cron": "* * * * * *"})
+	c.must(t, rs[2], "/service/insert-service", map[string]string{"name": "tick", "url": svc.URL, "http_method": "POST"})
+	c.must(t, rs[0], "/service/insert-schedule", map[string]string{"service_name": "tick", "name": "every-second", "cron": "* * * * * *"})
 
 	var (
 		acked       []ackedBatch
@@ -437,7 +428,7 @@ func TestReplicas(t *testing.T) {
 			up = append(up, r)
 		}
 	}
-	must(up[0], "/service/delete-schedule", map[string]string{"service_name": "tick", "name": "every-second"})
+	c.must(t, up[0], "/service/delete-schedule", map[string]string{"service_name": "tick", "name": "every-second"})
 	time.Sleep(500 * time.Millisecond) // runs already started finish
 
 	// Every replica still up returns exactly the acknowledged readings.

@@ -241,14 +241,9 @@ func placementsWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) 
 	if len(raw) == 0 {
 		return out, nil
 	}
-	locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{},
-		`l.id IN (SELECT sl.location_id FROM sensor_location sl WHERE `+cond+`)`, args...)
+	byID, err := locationsByID(ctx, tx, `l.id IN (SELECT sl.location_id FROM sensor_location sl WHERE `+cond+`)`, args...)
 	if err != nil {
 		return nil, err
-	}
-	byID := make(map[int64]dtbase.Location, len(locs))
-	for _, l := range locs {
-		byID[l.ID] = l
 	}
 	for _, r := range raw {
 		out[r.sensor] = &dtbase.SensorPlacement{Location: byID[r.loc], Installed: fromMicros(r.installed)}
@@ -294,6 +289,19 @@ func (db *DB) FindSensorDetails(ctx context.Context, uniqueIdentifier string) (*
 	return &d, nil
 }
 
+// locationsByID loads the locations (alias l) satisfying cond, keyed by id.
+func locationsByID(ctx context.Context, tx *sql.Tx, cond string, args ...any) (map[int64]dtbase.Location, error) {
+	locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{}, cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]dtbase.Location, len(locs))
+	for _, l := range locs {
+		byID[l.ID] = l
+	}
+	return byID, nil
+}
+
 // sensorHistory returns a sensor's placements, newest first.
 func sensorHistory(ctx context.Context, tx *sql.Tx, sensorID int64) ([]dtbase.SensorPlacement, error) {
 	type row struct{ loc, installed int64 }
@@ -307,14 +315,9 @@ func sensorHistory(ctx context.Context, tx *sql.Tx, sensorID int64) ([]dtbase.Se
 	if len(raw) == 0 {
 		return out, nil
 	}
-	locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{},
-		`l.id IN (SELECT location_id FROM sensor_location WHERE sensor_id = $1)`, sensorID)
+	byID, err := locationsByID(ctx, tx, `l.id IN (SELECT location_id FROM sensor_location WHERE sensor_id = $1)`, sensorID)
 	if err != nil {
 		return nil, err
-	}
-	byID := make(map[int64]dtbase.Location, len(locs))
-	for _, l := range locs {
-		byID[l.ID] = l
 	}
 	for _, r := range raw {
 		out = append(out, dtbase.SensorPlacement{Location: byID[r.loc], Installed: fromMicros(r.installed)})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
@@ -107,10 +108,7 @@ func (e *testEnv) advance(d time.Duration) {
 
 func (e *testEnv) user(email string, role dtbase.Role) {
 	e.t.Helper()
-	hash, _ := api.HashPassword(testPassword, bcrypt.MinCost)
-	if err := e.db.CreateUser(context.Background(), &dtbase.User{Email: email, Role: role, PasswordHash: hash}); err != nil {
-		e.t.Fatal(err)
-	}
+	apitest.AddUser(e.t, e.db, email, testPassword, role)
 }
 
 // browser is a client with a cookie jar that does not follow redirects, so

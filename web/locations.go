@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -70,44 +71,22 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 		return "/locations", "", invalid("The schema needs a name.")
 	}
 	sc := &dtbase.LocationSchema{Name: name, Description: strPtr(r.PostFormValue("description"))}
-	if ids := r.PostForm["identifier"]; len(ids) > 0 {
-		all, err := h.store.ListLocationIdentifiers(ctx)
+	fields, err := formFields(r, "identifier", func(ctx context.Context) ([]dtbase.Measure, error) {
+		ids, err := h.store.ListLocationIdentifiers(ctx)
 		if err != nil {
-			return "/locations", "", err
+			return nil, err
 		}
-		byID := map[string]dtbase.Identifier{}
-		for _, id := range all {
-			byID[strconv.FormatInt(id.ID, 10)] = id
+		ms := make([]dtbase.Measure, len(ids))
+		for i, id := range ids {
+			ms[i] = dtbase.Measure(id) // the same fields
 		}
-		for _, id := range ids {
-			x, ok := byID[id]
-			if !ok {
-				return "/locations", "", invalid("Identifier %s no longer exists; reload the page.", id)
-			}
-			sc.Identifiers = append(sc.Identifiers, dtbase.Identifier{Name: x.Name, Units: x.Units, Datatype: x.Datatype})
-		}
+		return ms, nil
+	})
+	if err != nil {
+		return "/locations", "", err
 	}
-	names, units, types := r.PostForm["new_name"], r.PostForm["new_units"], r.PostForm["new_datatype"]
-	for i, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "" {
-			continue
-		}
-		id := dtbase.Identifier{Name: n, Datatype: dtbase.Float}
-		if i < len(units) {
-			id.Units = strPtr(units[i])
-		}
-		if i < len(types) {
-			id.Datatype = dtbase.Datatype(types[i])
-		}
-		// Checked before any message quotes the name.
-		if err := id.Validate(); err != nil {
-			return "/locations", "", invalid("New identifier %d: %s", i+1, dtbase.ErrorMessage(err))
-		}
-		if !id.Datatype.Valid() {
-			return "/locations", "", invalid("Identifier %q: unknown datatype %q.", n, string(id.Datatype))
-		}
-		sc.Identifiers = append(sc.Identifiers, id)
+	for _, f := range fields {
+		sc.Identifiers = append(sc.Identifiers, dtbase.Identifier(f))
 	}
 	if len(sc.Identifiers) == 0 {
 		return "/locations", "", invalid("Choose or add at least one identifier.")
@@ -186,7 +165,7 @@ func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session)
 			h.fail(w, r, s, err)
 			return
 		}
-		v.Scripts = []string{"js/scene3d.js"}
+		v.Modules = []string{"js/scene3d.js"}
 	}
 	h.render(w, r, http.StatusOK, "schema.html", v)
 }
@@ -253,22 +232,27 @@ func (h *Handler) locationByID(r *http.Request, schema string) (*dtbase.Location
 }
 
 func (h *Handler) editLocation(r *http.Request, s *session) (string, string, error) {
-	ctx := r.Context()
 	name := r.PostFormValue("schema")
 	back := schemaURL(name)
-	update, err := h.formCoordinates(r, name, true)
-	if err != nil {
-		return back, "", err
-	}
-	l, err := h.locationByID(r, name)
-	if err != nil {
-		return back, "", err
-	}
-	nl, err := h.store.UpdateLocation(ctx, name, l.Coordinates(), update)
+	nl, err := h.updateLocation(r, name)
 	if err != nil {
 		return back, "", err
 	}
 	return back, "Location saved as " + coordsText(nl) + ".", nil
+}
+
+// updateLocation gives the form's location (by id) of the named schema the
+// coordinates of the form, those it leaves out unchanged.
+func (h *Handler) updateLocation(r *http.Request, name string) (*dtbase.Location, error) {
+	l, err := h.locationByID(r, name)
+	if err != nil {
+		return nil, err
+	}
+	update, err := h.formCoordinates(r, name, true)
+	if err != nil {
+		return nil, err
+	}
+	return h.store.UpdateLocation(r.Context(), name, l.Coordinates(), update)
 }
 
 func (h *Handler) deleteLocation(r *http.Request, s *session) (string, string, error) {

@@ -49,6 +49,12 @@ func mustPages(st *staticFiles) *pageSet {
 		"pct":     func(f float64) float64 { return f * 100 },
 		"last":    func(p []dtbase.ModelPoint) dtbase.ModelPoint { return p[len(p)-1] },
 		"dur":     formatDuration,
+		"fieldrow": func(n string, dts []dtbase.Datatype) any {
+			return struct {
+				N         string
+				Datatypes []dtbase.Datatype
+			}{n, dts}
+		},
 		// limit is a text limit of the domain, for maxlength attributes.
 		"limit": func(name string) (int, error) {
 			if n, ok := dtbase.TextLimits[name]; ok {
@@ -90,6 +96,7 @@ type view struct {
 	Flash   *flash
 	Data    any
 	Scripts []string // extra bundles, e.g. "js/charts.js"
+	Modules []string // extra ES module bundles, e.g. "js/scene3d.js"
 	Styles  []string
 	Wide    bool // no max width, for plots
 }

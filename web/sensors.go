@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
@@ -96,46 +97,9 @@ func (h *Handler) createSensorType(r *http.Request, s *session) (string, string,
 		return "", "", invalid("The sensor type needs a name.")
 	}
 	t := &dtbase.SensorType{Name: name, Description: strPtr(r.PostFormValue("description"))}
-	if ids := r.PostForm["measure"]; len(ids) > 0 {
-		existing, err := h.store.ListMeasures(ctx)
-		if err != nil {
-			return "", "", err
-		}
-		byID := map[string]dtbase.Measure{}
-		for _, m := range existing {
-			byID[strconv.FormatInt(m.ID, 10)] = m
-		}
-		for _, id := range ids {
-			m, ok := byID[id]
-			if !ok {
-				return "", "", invalid("Measure %s no longer exists; reload the page.", id)
-			}
-			t.Measures = append(t.Measures, dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: m.Datatype})
-		}
-	}
-	names, units, types := r.PostForm["new_name"], r.PostForm["new_units"], r.PostForm["new_datatype"]
-	for i, n := range names {
-		n = strings.TrimSpace(n)
-		if n == "" {
-			continue
-		}
-		var u *string
-		if i < len(units) {
-			u = strPtr(units[i])
-		}
-		dt := dtbase.Float
-		if i < len(types) {
-			dt = dtbase.Datatype(types[i])
-		}
-		m := dtbase.Measure{Name: n, Units: u, Datatype: dt}
-		// Checked before any message quotes the name.
-		if err := m.Validate(); err != nil {
-			return "", "", invalid("New measure %d: %s", i+1, dtbase.ErrorMessage(err))
-		}
-		if !dt.Valid() {
-			return "", "", invalid("Measure %q: unknown datatype %q.", n, string(dt))
-		}
-		t.Measures = append(t.Measures, m)
+	var err error
+	if t.Measures, err = formFields(r, "measure", h.store.ListMeasures); err != nil {
+		return "", "", err
 	}
 	if len(t.Measures) == 0 {
 		return "", "", invalid("Choose or add at least one measure.")
@@ -144,6 +108,55 @@ func (h *Handler) createSensorType(r *http.Request, s *session) (string, string,
 		return "", "", err
 	}
 	return "/sensors?type=" + url.QueryEscape(name), "Sensor type " + name + " created with " + strconv.Itoa(len(t.Measures)) + " measures.", nil
+}
+
+// formFields reads the named, typed fields of a new sensor type (measures)
+// or location schema (identifiers) from its form: existing ones chosen by
+// id under key, checked against list, and new rows of new_name, new_units
+// and new_datatype. Messages call them by key.
+func formFields(r *http.Request, key string, list func(context.Context) ([]dtbase.Measure, error)) ([]dtbase.Measure, error) {
+	noun := strings.ToUpper(key[:1]) + key[1:]
+	var out []dtbase.Measure
+	if ids := r.PostForm[key]; len(ids) > 0 {
+		existing, err := list(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		byID := map[string]dtbase.Measure{}
+		for _, m := range existing {
+			byID[strconv.FormatInt(m.ID, 10)] = m
+		}
+		for _, id := range ids {
+			m, ok := byID[id]
+			if !ok {
+				return nil, invalid("%s %s no longer exists; reload the page.", noun, id)
+			}
+			out = append(out, dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: m.Datatype})
+		}
+	}
+	names, units, types := r.PostForm["new_name"], r.PostForm["new_units"], r.PostForm["new_datatype"]
+	for i, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		m := dtbase.Measure{Name: n, Datatype: dtbase.Float}
+		if i < len(units) {
+			m.Units = strPtr(units[i])
+		}
+		if i < len(types) {
+			m.Datatype = dtbase.Datatype(types[i])
+		}
+		// Checked before any message quotes the name.
+		if err := m.Validate(); err != nil {
+			return nil, invalid("New %s %d: %s", key, i+1, dtbase.ErrorMessage(err))
+		}
+		if !m.Datatype.Valid() {
+			return nil, invalid("%s %q: unknown datatype %q.", noun, n, string(m.Datatype))
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 func (h *Handler) deleteSensorType(r *http.Request, s *session) (string, string, error) {

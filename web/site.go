@@ -301,14 +301,7 @@ func (h *Handler) siteStateJSON(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return err
 	}
-	body, err := toJSON(st)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
-	return nil
+	return writeJSON(w, r, st)
 }
 
 func (h *Handler) siteModelFile(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -387,14 +380,7 @@ func (h *Handler) siteReplayJSON(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		out.Series = append(out.Series, series)
 	}
-	body, err := toJSON(out)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "private, max-age=10")
-	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
-	return nil
+	return writeJSONCache(w, r, out, "private, max-age=10")
 }
 
 // uploadSiteModel stores the file of the form's "model" input.
@@ -460,18 +446,9 @@ func (h *Handler) saveSitePlacement(r *http.Request, s *session) (string, string
 // placeLocation sets the placement coordinates of a location, typically
 // from a point picked on the model.
 func (h *Handler) placeLocation(r *http.Request, s *session) (string, string, error) {
-	ctx := r.Context()
 	name := r.PostFormValue("schema")
 	back := siteURL(name)
-	l, err := h.locationByID(r, name)
-	if err != nil {
-		return back, "", err
-	}
-	update, err := h.formCoordinates(r, name, true)
-	if err != nil {
-		return back, "", err
-	}
-	nl, err := h.store.UpdateLocation(ctx, name, l.Coordinates(), update)
+	nl, err := h.updateLocation(r, name)
 	if err != nil {
 		return back, "", err
 	}

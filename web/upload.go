@@ -163,13 +163,20 @@ func (h *Handler) uploadReadingsCSV(w http.ResponseWriter, r *http.Request, s *s
 	return writeJSON(w, r, &uploadResult{Rows: res.Rows, Inserted: res.Inserted, Duplicates: res.Duplicates()})
 }
 
+// writeJSON answers v as JSON that is not to be cached.
 func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return writeJSONCache(w, r, v, "no-store")
+}
+
+// writeJSONCache answers v as JSON, gzipped for clients that accept it,
+// with the given Cache-Control.
+func writeJSONCache(w http.ResponseWriter, r *http.Request, v any, cacheControl string) error {
 	body, err := toJSON(v)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Cache-Control", cacheControl)
 	writeMaybeGzip(w, r, http.StatusOK, []byte(body))
 	return nil
 }

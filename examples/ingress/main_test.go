@@ -2,31 +2,22 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/client"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 func TestIngress(t *testing.T) {
 	db := sqldbtest.Open(t)
-	hash, _ := api.HashPassword("pw", bcrypt.MinCost)
-	if err := db.CreateUser(context.Background(), &dtbase.User{Email: "svc@example.com", PasswordHash: hash, Role: dtbase.RoleEditor}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(api.Config{Store: db, Secret: []byte("s"), BcryptCost: bcrypt.MinCost,
-		Logger: slog.New(slog.DiscardHandler)}))
-	defer srv.Close()
-	c := client.New(srv.URL, client.WithCredentials("svc@example.com", "pw"))
+	apitest.AddUser(t, db, "svc@example.com", "pw", dtbase.RoleEditor)
+	c := client.New(apitest.Serve(t, apitest.Config(db)), client.WithCredentials("svc@example.com", "pw"))
 	ctx := context.Background()
 	from := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := Params{Sensor: "w1", From: from, To: from.Add(24 * time.Hour), Interval: time.Hour}

@@ -3,8 +3,6 @@ package mqtt
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"sync"
@@ -12,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
+	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/client"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -127,14 +123,8 @@ func TestIngestThroughput(t *testing.T) {
 
 	// HTTP API on a fresh database of the same engine.
 	db2 := fixture(t, sensors)
-	hash, _ := api.HashPassword("pw", bcrypt.MinCost)
-	if err := db2.CreateUser(ctx, &dtbase.User{Email: "bench@example.com", PasswordHash: hash, Role: dtbase.RoleEditor}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.New(api.Config{Store: db2, Secret: []byte("s"), BcryptCost: bcrypt.MinCost,
-		Logger: slog.New(slog.DiscardHandler)}))
-	defer srv.Close()
-	c := client.New(srv.URL, client.WithCredentials("bench@example.com", "pw"))
+	apitest.AddUser(t, db2, "bench@example.com", "pw", dtbase.RoleEditor)
+	c := client.New(apitest.Serve(t, apitest.Config(db2)), client.WithCredentials("bench@example.com", "pw"))
 	if _, err := c.ListSensors(ctx, ""); err != nil { // log in outside the timing
 		t.Fatal(err)
 	}
@@ -159,13 +149,8 @@ func TestIngestThroughput(t *testing.T) {
 	// The same through insert-readings-batch, each request shaped like an
 	// MQTT commit: 500 readings spread over the sensors.
 	db3 := fixture(t, sensors)
-	if err := db3.CreateUser(ctx, &dtbase.User{Email: "bench@example.com", PasswordHash: hash, Role: dtbase.RoleEditor}); err != nil {
-		t.Fatal(err)
-	}
-	srv3 := httptest.NewServer(api.New(api.Config{Store: db3, Secret: []byte("s"), BcryptCost: bcrypt.MinCost,
-		Logger: slog.New(slog.DiscardHandler)}))
-	defer srv3.Close()
-	c3 := client.New(srv3.URL, client.WithCredentials("bench@example.com", "pw"))
+	apitest.AddUser(t, db3, "bench@example.com", "pw", dtbase.RoleEditor)
+	c3 := client.New(apitest.Serve(t, apitest.Config(db3)), client.WithCredentials("bench@example.com", "pw"))
 	if _, err := c3.ListSensors(ctx, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -6,19 +6,11 @@ import {
   MeshLambertMaterial, PerspectiveCamera, Raycaster, Scene, SphereGeometry, Vector2, Vector3, WebGLRenderer,
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import { ramp } from "./ramp";
 
 interface SceneSensor { id: string; values: Record<string, number> | null; times: Record<string, string> | null }
 interface ScenePoint { p: [number, number, number]; label: string; sensors: SceneSensor[] | null }
 interface SceneConfig { axes: string[]; points: ScenePoint[] | null; measures: string[] | null }
-
-// Blue (low) to red (high), as the legend bar in app.css.
-const stops = ["#313695", "#4575b4", "#74add1", "#abd9e9", "#fee090", "#fdae61", "#f46d43", "#d73027", "#a50026"].map((c) => new Color(c));
-
-function ramp(t: number): Color {
-  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  return stops[i].clone().lerp(stops[i + 1], x - i);
-}
 
 function fmt(x: number): string {
   const a = Math.abs(x);

@@ -21,6 +21,7 @@ function start(): void {
     return;
   }
   const s = document.createElement("script");
+  s.type = "module";
   s.src = host.dataset.bundle || "";
   s.onerror = () => { if (msg) msg.textContent = "The 3D view could not be loaded; the table below lists every sensor."; };
   document.head.appendChild(s);

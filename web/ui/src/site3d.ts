@@ -12,6 +12,7 @@ import {
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { ramp } from "./ramp";
 
 interface Config { state: string; replay: string; model?: string; sensorURL: string; edit: boolean }
 interface Measure { key: string; name: string; units: string }
@@ -27,15 +28,8 @@ interface Series { sensor: string; t: number[]; v: number[] }
 interface Replay { from: string; to: string; series: Series[] }
 
 const units: Record<string, number> = { m: 1, cm: 0.01, mm: 0.001, ft: 0.3048, in: 0.0254 };
-const stops = ["#313695", "#4575b4", "#74add1", "#abd9e9", "#fee090", "#fdae61", "#f46d43", "#d73027", "#a50026"].map((c) => new Color(c));
 const staleColour = new Color("#9ca3af");
 const noValueColour = new Color("#f8fafc");
-
-function ramp(t: number): Color {
-  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  return stops[i].clone().lerp(stops[i + 1], x - i);
-}
 
 function fmt(x: number): string {
   const a = Math.abs(x);
