@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { API, ARTIFACTS, BASE, launch, login } from "../lib.mjs";
+import { API, ARTIFACTS, BASE, HANG, launch, login } from "../lib.mjs";
 
 const SHOTS = join(ARTIFACTS, "screenshots");
 mkdirSync(SHOTS, { recursive: true });
@@ -22,6 +22,7 @@ after(async () => { await browser?.close(); });
 
 async function pageAt(viewport) {
   const context = await browser.newContext({ viewport, baseURL: BASE, deviceScaleFactor: 1 });
+  context.setDefaultTimeout(HANG);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e.message));
@@ -106,11 +107,11 @@ test("screenshots of every page at desktop and phone sizes", async () => {
     for (const [name, path] of pages) {
       await p.goto(path);
       await p.waitForLoadState("networkidle");
-      if (await p.locator("[data-charts]").count()) await p.waitForSelector("[data-charts][data-rendered]", { timeout: 15_000 });
+      if (await p.locator("[data-charts]").count()) await p.waitForSelector("[data-charts][data-rendered]");
       await p.screenshot({ path: join(SHOTS, `${size}-${name}.png`), fullPage: true });
     }
     assert.deepEqual(p.errors, [], `${size}: no script errors`);
     await p.context().close();
   }
   console.log(`screenshots of ${pages.length + 1} pages at ${sizes.map(([, v]) => v.width + "×" + v.height).join(" and ")} are in ${SHOTS}`);
-}, { timeout: 300_000 });
+}, { timeout: 900_000 });
