@@ -29,6 +29,25 @@ async function pageAt(viewport) {
   return page;
 }
 
+/** Says, when the page is wider than its window, which elements stick out
+ * past its right edge (the outermost ones). */
+async function overflow(page, size, name) {
+  const found = await page.evaluate(() => {
+    const doc = document.documentElement, width = window.innerWidth;
+    if (doc.scrollWidth <= width) return null;
+    const out = [];
+    for (const el of document.body.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      if (r.right <= width + 0.5 || r.width === 0) continue;
+      if (el.parentElement && el.parentElement.getBoundingClientRect().right > width + 0.5 && el.parentElement !== document.body) continue;
+      out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : ""} (right edge ${Math.round(r.right)})`);
+      if (out.length === 5) break;
+    }
+    return `${doc.scrollWidth} px wide in a ${width} px window: ${out.join(", ")}`;
+  });
+  return found ? [`${size} ${name}: ${found}`] : [];
+}
+
 test("a CSV file uploaded on a sensor's page is plotted", async () => {
   await api.post("/sensor/insert-sensor", { type_name: "Aranet T&RH", unique_identifier: "ux-csv", name: "Uploaded bench", notes: "" }, 201);
   const end = Math.floor(Date.now() / 600_000) * 600_000;
@@ -99,19 +118,25 @@ test("screenshots of every page at desktop and phone sizes", async () => {
     ["account", "/account"],
     ["not-found", "/nowhere"],
   ];
+  const overflows = [];
   for (const [size, viewport] of sizes) {
     const p = await pageAt(viewport);
     await p.goto("/login");
     await p.screenshot({ path: join(SHOTS, `${size}-login.png`), fullPage: true });
+    overflows.push(...await overflow(p, size, "login"));
     await login(p);
     for (const [name, path] of pages) {
       await p.goto(path);
       await p.waitForLoadState("networkidle");
       if (await p.locator("[data-charts]").count()) await p.waitForSelector("[data-charts][data-rendered]");
       await p.screenshot({ path: join(SHOTS, `${size}-${name}.png`), fullPage: true });
+      overflows.push(...await overflow(p, size, name));
     }
     assert.deepEqual(p.errors, [], `${size}: no script errors`);
     await p.context().close();
   }
+  // Wide content (tables, code) scrolls inside its own box: the page itself
+  // never scrolls sideways, on a phone least of all.
+  assert.deepEqual(overflows, [], "pages wider than the window");
   console.log(`screenshots of ${pages.length + 1} pages at ${sizes.map(([, v]) => v.width + "×" + v.height).join(" and ")} are in ${SHOTS}`);
 }, { timeout: 900_000 });
