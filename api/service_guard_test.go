@@ -12,6 +12,10 @@ import (
 	"github.com/dtbase/dtbase/servicerun"
 )
 
+// hangAfter bounds a wait for something that must happen: long enough
+// that only a hang, never a busy machine, reaches it.
+const hangAfter = 2 * time.Minute
+
 // getRun reads a run through the API.
 func getRun(t *testing.T, e *testEnv, id int64) runJSON {
 	t.Helper()
@@ -23,14 +27,14 @@ func getRun(t *testing.T, e *testEnv, id int64) runJSON {
 // waitRun polls a run until it has finished.
 func waitRun(t *testing.T, e *testEnv, id int64) runJSON {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangAfter)
 	for {
 		run := getRun(t, e, id)
 		if run.Status == "succeeded" || run.Status == "failed" {
 			return run
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %d still %s", id, run.Status)
+			t.Fatalf("run %d still %s after %v", id, run.Status, hangAfter)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -51,7 +51,7 @@ func TestReplicaAlerts(t *testing.T) {
 		t.Skip("SKIPPED: the scale-out test needs PostgreSQL, which replicas share; set DT_TEST_POSTGRES_URL")
 	}
 	rs := startReplicas(t, replicas, sqldbtest.DSN(t))
-	c := &client{http: &http.Client{Timeout: 30 * time.Second}}
+	c := &client{http: &http.Client{Timeout: hangAfter}}
 	c.login(t, rs[0])
 	hook := &hookCounter{got: map[string]int{}}
 	srv := httptest.NewServer(hook)
@@ -140,9 +140,7 @@ func TestReplicaAlerts(t *testing.T) {
 		t.Errorf("%d events recorded; a replay of the %d readings has %d state changes", len(events), len(got), want)
 	}
 	// Every event reaches the webhook once, the failover included.
-	for i := 0; i < 300 && hook.count() < len(events); i++ {
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, "every event delivered", func() bool { return hook.count() >= len(events) })
 	hook.mu.Lock()
 	defer hook.mu.Unlock()
 	for _, e := range events {

@@ -126,7 +126,7 @@ func waitStatus(t *testing.T, db interface {
 	FindRun(context.Context, int64) (*dtbase.ServiceRun, error)
 }, id int64, want func(*dtbase.ServiceRun) bool) *dtbase.ServiceRun {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangAfter)
 	for {
 		run, err := db.FindRun(context.Background(), id)
 		if err != nil {
@@ -136,7 +136,7 @@ func waitStatus(t *testing.T, db interface {
 			return run
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %d: %+v", id, run)
+			t.Fatalf("run %d after %v: %+v", id, hangAfter, run)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -158,9 +158,7 @@ func TestCancel(t *testing.T) {
 		run, _ := r.Run(ctx, dtbase.RunRequest{ServiceName: "hang"})
 		done <- run
 	}()
-	for r.InFlight() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "the run in flight", func() bool { return r.InFlight() > 0 })
 	hangUp()
 	if run := <-done; run.Status != dtbase.RunFailed || run.Error != "cancelled: the caller hung up during the run" {
 		t.Fatalf("sync run: %+v", run)
@@ -193,7 +191,10 @@ func TestRunLimits(t *testing.T) {
 	srv := faultServer(t)
 	addService(t, db, dtbase.Service{Name: "hang", URL: srv.URL + "/hang", Timeout: time.Hour})
 	addService(t, db, dtbase.Service{Name: "ok", URL: srv.URL + "/ok"})
-	r := newRunner(t, db, func(o *Options) { o.MaxRunsInFlight = 2; o.RunsPerMinute = 4 })
+	// A clock that stands still keeps every run in the rate's minute however
+	// long the test takes.
+	clock := &fakeClock{now: time.Now()}
+	r := newRunner(t, db, func(o *Options) { o.Clock = clock; o.MaxRunsInFlight = 2; o.RunsPerMinute = 4 })
 	var ids []int64
 	for range 2 {
 		run, err := r.Start(context.Background(), dtbase.RunRequest{ServiceName: "hang"})

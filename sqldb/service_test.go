@@ -413,7 +413,7 @@ func TestSchedulerLock(t *testing.T) {
 	}
 	// pg_terminate_backend only signals the backend: its lock is released
 	// when it has exited, which a busy server may take a while to do.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		ok, err := la.TryLock(ctx)
 		if err != nil {
 			t.Fatal(err)

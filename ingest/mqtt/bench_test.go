@@ -49,7 +49,7 @@ func TestIngestThroughput(t *testing.T) {
 		c.BatchDelay = 50 * time.Millisecond
 		c.ReceiveMaximum = 4 * batch
 	})
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p := newPublisher(b.addr(), "bench-publisher")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -17,7 +16,7 @@ func TestTemplateSensorNameLimit(t *testing.T) {
 	db := fixture(t, 0)
 	b := startBroker(t)
 	sub := newSubscriber(t, db, b.addr(), "dtbase-limit", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	p := newPublisher(b.addr(), "device-limit")
 	defer p.close()
 	ctx := context.Background()
@@ -28,7 +27,7 @@ func TestTemplateSensorNameLimit(t *testing.T) {
 	if err := p.publish(ctx, "test/ok/temperature", []byte(`{"value": 2.0, "timestamp": 1700000001}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both messages handled", 20*time.Second, func() bool {
+	waitFor(t, "both messages handled", hangAfter, func() bool {
 		st := sub.Stats()
 		return st.Stored+st.Rejected >= 2
 	})

@@ -188,6 +188,10 @@ func newSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus
 	return s
 }
 
+// hangAfter bounds a wait for something that must happen: long enough
+// that only a hang, never a busy machine, reaches it.
+const hangAfter = 2 * time.Minute
+
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -215,9 +219,9 @@ func testNoLoss(t *testing.T, proto string) {
 	b := startBroker(t)
 	addr := b.addr() + "?protocol=" + proto
 	sub := newSubscriber(t, db, addr, "dtbase-noloss", nil, nil)
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var sent atomic.Int64
@@ -239,11 +243,11 @@ func testNoLoss(t *testing.T, proto string) {
 		pubErr <- nil
 	}()
 
-	waitFor(t, "a third of the stream", time.Minute, func() bool { return sent.Load() >= n/3 })
+	waitFor(t, "a third of the stream", hangAfter, func() bool { return sent.Load() >= n/3 })
 	t.Logf("restarting the broker after %d messages", sent.Load())
 	b.restart()
 
-	waitFor(t, "two thirds of the stream", time.Minute, func() bool { return sent.Load() >= 2*n/3 })
+	waitFor(t, "two thirds of the stream", hangAfter, func() bool { return sent.Load() >= 2*n/3 })
 	t.Logf("crashing the subscriber after %d messages (stats %+v)", sent.Load(), sub.Stats())
 	sub.Abort()
 	time.Sleep(200 * time.Millisecond) // the stream goes on while dtbase is down
@@ -259,7 +263,7 @@ func testNoLoss(t *testing.T, proto string) {
 		}
 		return c
 	}
-	waitFor(t, fmt.Sprintf("%d readings stored", n), time.Minute, func() bool { return total() >= n })
+	waitFor(t, fmt.Sprintf("%d readings stored", n), hangAfter, func() bool { return total() >= n })
 	time.Sleep(300 * time.Millisecond) // let stragglers (redeliveries) land, to catch any extra row
 	if got := total(); got != n {
 		t.Fatalf("stored %d readings, want exactly %d", got, n)
@@ -295,8 +299,8 @@ func TestBadInput(t *testing.T) {
 		pats, _ := ParsePatterns("test/+sensor/+measure, other/#?sensor=s1&measure=temperature")
 		c.Patterns = pats
 	})
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
 	p := newPublisher(b.addr(), "device-bad")
 	defer p.close()
@@ -327,7 +331,7 @@ func TestBadInput(t *testing.T) {
 			want[m.reason]++
 		}
 	}
-	waitFor(t, "every message to be handled", 20*time.Second, func() bool {
+	waitFor(t, "every message to be handled", hangAfter, func() bool {
 		st := sub.Stats()
 		return st.Stored+st.Rejected >= int64(len(msgs))+1 // the array message stores two readings
 	})
@@ -375,7 +379,7 @@ func TestCreateSensorsFromTemplate(t *testing.T) {
 	db := fixture(t, 0)
 	b := startBroker(t)
 	sub := newSubscriber(t, db, b.addr(), "dtbase-template", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	p := newPublisher(b.addr(), "device-new")
 	defer p.close()
 	ctx := context.Background()
@@ -384,7 +388,7 @@ func TestCreateSensorsFromTemplate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "five readings", 20*time.Second, func() bool { return sub.Stats().Stored == 5 })
+	waitFor(t, "five readings", hangAfter, func() bool { return sub.Stats().Stored == 5 })
 	if got := len(readings(t, db, "new0", "temperature")) + len(readings(t, db, "new1", "temperature")); got != 5 {
 		t.Fatalf("stored %d, want 5", got)
 	}
@@ -398,7 +402,7 @@ func TestFallbackTo311(t *testing.T) {
 	b := startBroker(t)
 	proxy := v311OnlyProxy(t, fmt.Sprintf("127.0.0.1:%d", b.port))
 	sub := newSubscriber(t, db, "mqtt://"+proxy, "dtbase-fallback", nil, nil)
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	p := newPublisher(b.addr(), "device-fb")
 	defer p.close()
 	for i := 0; i < 20; i++ {
@@ -406,7 +410,7 @@ func TestFallbackTo311(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "twenty readings", 20*time.Second, func() bool { return sub.Stats().Stored == 20 })
+	waitFor(t, "twenty readings", hangAfter, func() bool { return sub.Stats().Stored == 20 })
 }
 
 // v311OnlyProxy forwards MQTT connections to target, except that it
@@ -487,7 +491,7 @@ func TestDatabaseOutage(t *testing.T) {
 	fs := &flakyStore{Store: db}
 	fs.failures.Store(4)
 	sub := newSubscriber(t, fs, b.addr(), "dtbase-outage", nil, nil)
-	waitFor(t, "the subscriber to connect", 10*time.Second, func() bool { return sub.Connected() == 1 })
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	p := newPublisher(b.addr(), "device-outage")
 	defer p.close()
 	for i := 0; i < 50; i++ {
@@ -495,7 +499,7 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "fifty readings", 30*time.Second, func() bool { return sub.Stats().Stored == 50 })
+	waitFor(t, "fifty readings", hangAfter, func() bool { return sub.Stats().Stored == 50 })
 	if st := sub.Stats(); st.Rejected != 0 || fs.failures.Load() >= 0 {
 		t.Fatalf("stats %+v, failures left %d", st, fs.failures.Load())
 	}

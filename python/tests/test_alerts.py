@@ -62,7 +62,7 @@ def test_alerts(alert_server, uid):
         a.acknowledge(alerts[0]["id"], "on it")
         assert {e["kind"] for e in a.list_events(rule=f"warm-{uid}")} == {"fired", "acknowledged"}
         assert a.preview_rule("p", {"sensor": f"R-{uid}"}, f"temp-{uid}", cond, days=1)["fired"] == 1
-        deadline = time.time() + 30
+        deadline = time.time() + 120  # only a hang, not a busy machine, reaches it
         while len(Hook.got) < 2 and time.time() < deadline:
             time.sleep(0.2)
         assert len(Hook.got) == 2 and all(ok for ok, _ in Hook.got)

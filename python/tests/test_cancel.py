@@ -28,7 +28,7 @@ def test_cancel_run(client, uid):
         client.insert_service(name, f"http://127.0.0.1:{httpd.server_address[1]}/", "POST", timeout_seconds=3600)
         run_id = client.run_service(name, run_async=True)["run_id"]
         assert client.cancel_run(run_id) == {"detail": "Service run cancellation requested.", "run_id": run_id}
-        deadline = time.time() + 10
+        deadline = time.time() + 120  # only a hang, not a busy machine, reaches it
         while (run := client.get_run(run_id))["status"] != "failed":
             assert time.time() < deadline
             time.sleep(0.05)

@@ -29,7 +29,7 @@ class Overloaded(http.server.BaseHTTPRequestHandler):
         type(self).seen.append((self.command, body))
         status, headers = type(self).script.pop(0) if type(self).script else (200, {})
         if status == "slow":
-            time.sleep(1)
+            time.sleep(2)
             status = 200
         payload = b'{"detail":"ok"}' if status == 200 else b'{"detail":"busy"}'
         try:
@@ -108,7 +108,7 @@ def test_timeouts(busy):
         RetrySession(timeout=0.2, sleep=sleeps.append).post(busy)
     assert sleeps == []  # the request may have been handled: not sent again
     Overloaded.script = [("slow", {})]
-    assert RetrySession(timeout=0.2).get(busy, timeout=5).status_code == 200  # the call's own timeout wins
+    assert RetrySession(timeout=0.2).get(busy, timeout=120).status_code == 200  # the call's own timeout wins
 
 
 def test_client_session(busy):

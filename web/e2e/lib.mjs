@@ -10,6 +10,9 @@ export const BASE = process.env.DTBASE_URL;
 export const BIN = process.env.DTBASE_BIN;
 export const ADMIN = "default_user@localhost";
 export const ADMIN_PASS = process.env.DTBASE_ADMIN_PASS;
+// Waits for what must happen fail after HANG ms: long enough that only a
+// hang, never a busy machine, reaches it. No test asserts how fast a page is.
+export const HANG = 120_000;
 export const ARTIFACTS = process.env.ARTIFACTS_DIR || join(tmpdir(), "dtbase-e2e-artifacts");
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -27,6 +30,7 @@ export async function launch() {
 /** A new browser context with the page's errors collected. */
 export async function newPage(browser, base = BASE) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base, acceptDownloads: true });
+  context.setDefaultTimeout(HANG);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e.message));
@@ -75,7 +79,7 @@ export async function startServer(env = {}, args = []) {
   });
   const url = await new Promise((resolve, reject) => {
     let buf = "";
-    const timer = setTimeout(() => reject(new Error("server did not start:\n" + buf)), 60_000);
+    const timer = setTimeout(() => reject(new Error("server did not start:\n" + buf)), HANG);
     child.stderr.on("data", (d) => {
       buf += d;
       const m = buf.match(/"msg":"dtbase listening".*?"url":"([^"]+)"/);

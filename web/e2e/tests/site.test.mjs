@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { ADMIN, ADMIN_PASS, API, ARTIFACTS, login, startServer } from "../lib.mjs";
+import { ADMIN, ADMIN_PASS, API, ARTIFACTS, HANG, login, startServer } from "../lib.mjs";
 
 const shots = join(ARTIFACTS, "screenshots");
 mkdirSync(shots, { recursive: true });
@@ -37,12 +37,13 @@ after(async () => {
 
 async function sitePage(schema, viewport = { width: 1280, height: 900 }, extra = {}) {
   const context = await browser.newContext({ viewport, baseURL: BASE, ...extra });
+  context.setDefaultTimeout(HANG);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e.message));
   await login(page, ADMIN, ADMIN_PASS);
   await page.goto("/site?schema=" + encodeURIComponent(schema));
-  await page.waitForSelector("#site[data-rendered]", { timeout: 60_000 });
+  await page.waitForSelector("#site[data-rendered]");
   return page;
 }
 
@@ -86,7 +87,7 @@ test("the demo farm renders with labelled, coloured sensors, live and replayed",
 
   // Replay the last day and stop half way.
   await page.selectOption("#site-replay-range", "24h");
-  await page.waitForSelector("#site-scrubber:not([disabled])", { timeout: 30_000 });
+  await page.waitForSelector("#site-scrubber:not([disabled])");
   const series = await page.evaluate(() => window.siteView.replay.series.length);
   assert.ok(series >= 20, `replay has ${series} series`);
   const before = await page.evaluate(() => window.siteView.drawnLabels.join("|"));
@@ -126,7 +127,7 @@ test("upload a GLB, place a location by clicking it, see its sensor's marker", a
   await page.setInputFiles("#site-model-file", { name: "farm.glb", mimeType: "model/gltf-binary", buffer: glb });
   await page.click("#site-upload button[type=submit]");
   await page.getByText(/Site model farm.glb stored as version 1\./).waitFor();
-  await page.waitForSelector("#site[data-rendered='1']", { timeout: 60_000 });
+  await page.waitForSelector("#site[data-rendered='1']");
 
   // A bad upload is refused with a message and the model stays.
   await page.setInputFiles("#site-model-file", { name: "notes.glb", mimeType: "model/gltf-binary", buffer: Buffer.from("not a model") });
@@ -174,7 +175,9 @@ test("phone width, and no WebGL: the table stays", async () => {
 
   const noGL = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-webgl", "--disable-3d-apis"] });
   try {
-    const page = await (await noGL.newContext({ baseURL: BASE })).newPage();
+    const context = await noGL.newContext({ baseURL: BASE });
+    context.setDefaultTimeout(HANG);
+    const page = await context.newPage();
     await login(page, ADMIN, ADMIN_PASS);
     await page.goto("/site?schema=crop-farm");
     await page.waitForSelector("#site[data-rendered='nogl']");

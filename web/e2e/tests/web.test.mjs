@@ -232,7 +232,7 @@ step("a service runs from its page and its log row appears", async () => {
     await page.locator("tr", { hasText: "p1" }).getByRole("button", { name: "Run" }).click();
     await page.locator("#run-result").getByText(/Run \d+ of e2e-echo (succeeded|is pending|is running)/).waitFor();
     const row = page.locator("#runlog tr.run-row").first();
-    await row.getByText("200 OK").waitFor({ timeout: 15_000 });
+    await row.getByText("200 OK").waitFor();
     await row.getByText("View").click();
     await row.getByText('"echoed"').waitFor();
     assert.match(await row.textContent(), /p1/);
@@ -314,7 +314,7 @@ step("page weight and server time", async () => {
   for (const r of rows) {
     if (r.name !== "schema-3d") assert.ok(r.kb < 300, `${r.path} weighs ${r.kb.toFixed(1)} KB`);
   }
-}, { timeout: 300_000 });
+}, { timeout: 900_000 });
 
 // Draws a sensor's series in the explorer on a fresh page and returns the
 // time from navigation to drawn, the island's own figure, the status line
@@ -326,7 +326,7 @@ async function drawExplorer(sensor, from, to) {
     const q = new URLSearchParams({ type: ctx.type, sensor, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
     const navStart = Date.now();
     await p.goto("/explorer?" + q.toString());
-    await p.waitForSelector("#explorer[data-rendered='1']", { timeout: 60_000 });
+    await p.waitForSelector("#explorer[data-rendered='1']");
     const total = Date.now() - navStart;
     const island = Number(await p.getAttribute("#explorer", "data-render-ms"));
     const status = await p.locator(".chart-status").first().textContent();
