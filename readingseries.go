@@ -328,3 +328,13 @@ func PlotSeries(ctx context.Context, store ReadingStore, ms []ReadingMeasure, fr
 	}
 	return out, nil
 }
+
+// ReadingStatsReader is implemented by stores that keep rollups.
+type ReadingStatsReader interface {
+	// ScanStats calls fn, in time order, with stats that hold every
+	// reading of m in [from, to] exactly once: the buckets of the finest
+	// rollup width that lie wholly in the range, and the readings of the
+	// partial buckets at either end as stats of one. EINVALID for a
+	// string measure.
+	ScanStats(ctx context.Context, m ReadingMeasure, from, to time.Time, fn func(*ReadingStats) error) error
+}

@@ -17,7 +17,10 @@ import (
 // DTBase's answers stay as they are.
 func WithDerived(s dtbase.Store) dtbase.Store { return &derivedStore{s} }
 
-var _ dtbase.SeriesPlotter = (*derivedStore)(nil)
+var (
+	_ dtbase.SeriesPlotter      = (*derivedStore)(nil)
+	_ dtbase.ReadingStatsReader = (*derivedStore)(nil)
+)
 
 type derivedStore struct{ dtbase.Store }
 
@@ -172,4 +175,20 @@ func (s *derivedStore) PlotSeries(ctx context.Context, ms []dtbase.ReadingMeasur
 		out[i].Summary = dtbase.Summary(m.Datatype, total)
 	}
 	return out, nil
+}
+
+// ScanStats feeds a derived series reading by reading, and a stored one
+// from the store's rollups when it keeps them.
+func (s *derivedStore) ScanStats(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time, fn func(*dtbase.ReadingStats) error) error {
+	if isDerived(m) {
+		return s.feed(ctx, m, from, to, fn)
+	}
+	if sr, ok := s.Store.(dtbase.ReadingStatsReader); ok {
+		return sr.ScanStats(ctx, m, from, to, fn)
+	}
+	return s.Store.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
+		v, _ := r.Value.Float()
+		st := dtbase.OneReading(r.Time.UnixMicro(), v)
+		return fn(&st)
+	})
 }

@@ -386,3 +386,18 @@ func (db *DB) feedRange(ctx context.Context, m dtbase.ReadingMeasure, from, to, 
 	}
 	return nil
 }
+
+var _ dtbase.ReadingStatsReader = (*DB)(nil)
+
+// ScanStats feeds the finest rollups of m in [from, to]; see
+// dtbase.ReadingStatsReader. With rollup reads off, every reading.
+func (db *DB) ScanStats(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time, fn func(*dtbase.ReadingStats) error) error {
+	if !rolledUp(m.Datatype) {
+		return dtbase.Errorf(dtbase.EINVALID, "Measure %q holds strings, which have no rollups", m.MeasureName)
+	}
+	var ws int64
+	if !db.noRollupReads {
+		ws = rollupWidths[0]
+	}
+	return db.feedRange(ctx, m, micros(from), micros(to), ws, fn)
+}
