@@ -3,7 +3,9 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,22 +81,45 @@ func (db *DB) DownsampleReadings(ctx context.Context, m dtbase.ReadingMeasure, f
 	return err
 }
 
+// plotParts is the number of connections a plot of many series reads on
+// at once: the work is the database's, and two cores are common.
+const plotParts = 2
+
 // PlotSeries downsamples several series and sums them up in one pass; see
-// dtbase.SeriesPlotter.
+// dtbase.SeriesPlotter. Many series are read in plotParts parts at once.
 func (db *DB) PlotSeries(ctx context.Context, ms []dtbase.ReadingMeasure, from, to time.Time, maxPoints int) ([]dtbase.Plot, error) {
 	out := make([]dtbase.Plot, len(ms))
-	totals, err := db.plot(ctx, ms, from, to, maxPoints, func(i int, r dtbase.Reading) error {
-		if out[i].Points == nil {
-			out[i].Points = make([]dtbase.Reading, 0, maxPoints)
-		}
-		out[i].Points = append(out[i].Points, r)
-		return nil
-	})
-	if err != nil {
+	parts := plotParts
+	if len(ms) < 2*plotParts || db.Dialect != Postgres {
+		parts = 1
+	}
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(ms)/parts, (p+1)*len(ms)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			totals, err := db.plot(ctx, ms[lo:hi], from, to, maxPoints, func(i int, r dtbase.Reading) error {
+				pl := &out[lo+i]
+				if pl.Points == nil {
+					pl.Points = make([]dtbase.Reading, 0, maxPoints)
+				}
+				pl.Points = append(pl.Points, r)
+				return nil
+			})
+			for i, t := range totals {
+				out[lo+i].Summary = dtbase.Summary(ms[lo+i].Datatype, t)
+			}
+			errs[p] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	for i, m := range ms {
-		out[i].Measure, out[i].Summary = m, dtbase.Summary(m.Datatype, totals[i])
+		out[i].Measure = m
 	}
 	return out, nil
 }
@@ -107,6 +132,7 @@ type plotJob struct {
 	first, last sql.NullInt64
 	ds          *dtbase.Downsampler
 	ws          int64 // rollup width read; 0 reads the readings
+	guess       int64 // rollup width read with the extent, if any
 	rows        int   // rollups read
 	pend        rollupRow
 	held        []rollupRow // set when the head bucket is partial
@@ -116,13 +142,14 @@ type plotJob struct {
 
 // plot downsamples ms over [from, to] to maxPoints each, giving every
 // point to emit with the index of its series, and returns the stats of
-// every series' readings in the range. Three reads at most, each one
-// round trip for all series on PostgreSQL: the extents (the first and
-// last reading of each series, which fix its pixels), the rollups of
-// width Downsampler.Width between them (or the readings where pixels are
-// finer than rollups), and, only when a rollup bucket at either end holds
-// readings outside the extent, that bucket's readings inside it. So a plot
-// reads O(pixels) rows whatever the range.
+// every series' readings in the range. The extents (the first and last
+// reading of each series, which fix its pixels) and the rollups of width
+// Downsampler.Width between them (or the readings, where pixels are finer
+// than rollups) are read in one round trip for all series on PostgreSQL
+// when the series fill most of the range, two otherwise: O(pixels) rows
+// whatever the range. Only when a rollup bucket at either end holds
+// readings outside the extent is that bucket's part inside it read from
+// the readings.
 func (db *DB) plot(ctx context.Context, ms []dtbase.ReadingMeasure, from, to time.Time, maxPoints int, emit func(int, dtbase.Reading) error) ([]dtbase.ReadingStats, error) {
 	for _, m := range ms {
 		if err := dtbase.CheckDownsample(m, maxPoints); err != nil {
@@ -134,45 +161,68 @@ func (db *DB) plot(ctx context.Context, ms []dtbase.ReadingMeasure, from, to tim
 	}
 	lo, hi := micros(from), micros(to)
 	jobs := make([]plotJob, len(ms))
-	qs := make([]seriesQuery, len(ms))
+	var r rollupRow
+	rollupDest := []any{&r.Start, &r.N, &r.Sum, &r.Min, &r.MinTs, &r.Max, &r.MaxTs, &r.FirstTs, &r.LastTs}
+	var ts int64
+	var v float64
+	rawDest := []any{&ts, &v}
+	// bucketsQuery reads the rollups of width ws of j between its extent's
+	// buckets (or wider: rows outside are skipped).
+	bucketsQuery := func(j *plotJob, ws, from, to int64) seriesQuery {
+		w := ws * 1e6
+		return seriesQuery{sql: plotBucketsSQL, dest: rollupDest,
+			args: []any{j.m.SensorID, j.m.MeasureID, ws, dtbase.FloorDiv(from, w) * w, dtbase.FloorDiv(to, w) * w},
+			row: func() error {
+				if ws != j.ws || r.Start < dtbase.FloorDiv(j.first.Int64, w)*w || r.Start > dtbase.FloorDiv(j.last.Int64, w)*w {
+					return nil
+				}
+				endsFromExtremes(&r)
+				return j.rollup(&r)
+			}}
+	}
+	// The extents; on PostgreSQL, in the same round trip, the rollups of
+	// the width the whole range would take, which is the extent's when the
+	// series spans most of the range.
+	qs := make([]seriesQuery, 0, 2*len(ms))
 	for i, m := range ms {
 		j := &jobs[i]
 		j.m = m
 		t := readingTable(m.Datatype)
 		where := " WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts"
-		qs[i] = seriesQuery{
+		qs = append(qs, seriesQuery{
 			sql:  "SELECT (SELECT ts FROM " + t + where + " LIMIT 1), (SELECT ts FROM " + t + where + " DESC LIMIT 1)",
 			args: []any{m.SensorID, m.MeasureID, lo, hi},
 			dest: []any{&j.first, &j.last},
-			row:  func() error { return nil },
+			row: func() error {
+				if !j.first.Valid || !j.last.Valid {
+					return nil
+				}
+				j.ds = dtbase.NewDownsampler(j.m.Datatype, j.first.Int64, j.last.Int64, maxPoints, func(r dtbase.Reading) error { return emit(i, r) })
+				if !db.noRollupReads {
+					j.ws = j.ds.Width()
+				}
+				return nil
+			},
+		})
+		if db.Dialect == Postgres && !db.noRollupReads {
+			if j.guess = dtbase.NewDownsampler(m.Datatype, lo, hi, maxPoints, nil).Width(); j.guess > 0 {
+				qs = append(qs, bucketsQuery(j, j.guess, lo, hi))
+			}
 		}
 	}
 	if err := db.runQueries(ctx, qs); err != nil {
-		return nil, fmt.Errorf("read extent of sensor %q: %w", ms[0].UniqueIdentifier, err)
+		return nil, fmt.Errorf("downsample readings of sensor %q: %w", ms[0].UniqueIdentifier, err)
 	}
-	var r rollupRow
-	rollupDest := []any{&r.Start, &r.N, &r.Sum, &r.Min, &r.MinTs, &r.Max, &r.MaxTs, &r.First, &r.FirstTs, &r.Last, &r.LastTs}
-	var ts int64
-	var v float64
-	rawDest := []any{&ts, &v}
 	qs = qs[:0]
 	for i := range jobs {
-		j := &jobs[i]
-		if !j.first.Valid || !j.last.Valid {
-			continue
-		}
-		j.ds = dtbase.NewDownsampler(j.m.Datatype, j.first.Int64, j.last.Int64, maxPoints, func(r dtbase.Reading) error { return emit(i, r) })
-		if !db.noRollupReads {
-			j.ws = j.ds.Width()
-		}
-		if j.ws == 0 {
+		switch j := &jobs[i]; {
+		case j.ds == nil, j.ws > 0 && j.ws == j.guess:
+		case j.ws == 0:
 			qs = append(qs, seriesQuery{sql: rawRowsSQL(j.m.Datatype), args: []any{j.m.SensorID, j.m.MeasureID, j.first.Int64, j.last.Int64}, dest: rawDest,
 				row: func() error { s := dtbase.OneReading(ts, v); return j.ds.Add(&s) }})
-			continue
+		default:
+			qs = append(qs, bucketsQuery(j, j.ws, j.first.Int64, j.last.Int64))
 		}
-		w := j.ws * 1e6
-		qs = append(qs, seriesQuery{sql: rollupRowsSQL, dest: rollupDest, row: func() error { return j.rollup(&r) },
-			args: []any{j.m.SensorID, j.m.MeasureID, j.ws, dtbase.FloorDiv(j.first.Int64, w) * w, dtbase.FloorDiv(j.last.Int64, w) * w}})
 	}
 	if err := db.runQueries(ctx, qs); err != nil {
 		return nil, fmt.Errorf("downsample readings: %w", err)
@@ -215,6 +265,19 @@ func (db *DB) plot(ctx context.Context, ms []dtbase.ReadingMeasure, from, to tim
 		totals[i] = j.ds.Total
 	}
 	return totals, nil
+}
+
+// endsFromExtremes sets the values of the first and last reading of r,
+// which plots read without them, from its extremes: exact for up to two
+// readings, the only case in which the downsampler uses them.
+func endsFromExtremes(r *rollupRow) {
+	r.First, r.Last = r.Max, r.Min
+	if r.MinTs == r.FirstTs {
+		r.First = r.Min
+	}
+	if r.MaxTs == r.LastTs {
+		r.Last = r.Max
+	}
 }
 
 // rollup takes the next stored bucket of the job, feeding the one before

@@ -83,6 +83,12 @@ const rollupColumns = "bucket, n, vsum, vmin, min_ts, vmax, max_ts, first_v, fir
 const rollupRowsSQL = "SELECT " + rollupColumns + " FROM reading_rollup" +
 	" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket"
 
+// plotBucketsSQL is rollupRowsSQL without the values of the first and
+// last reading, which a plot needs only of buckets of up to two readings
+// (see endsFromExtremes).
+const plotBucketsSQL = "SELECT bucket, n, vsum, vmin, min_ts, vmax, max_ts, first_ts, last_ts FROM reading_rollup" +
+	" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket"
+
 // scanRollups calls fn with the stored buckets of width w (seconds) of m
 // whose start is in [lo, hi], in time order.
 func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
