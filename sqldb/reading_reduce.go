@@ -3,8 +3,10 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -211,7 +213,7 @@ func (db *DB) plot(ctx context.Context, ms []dtbase.ReadingMeasure, from, to tim
 		}
 	}
 	if err := db.runQueries(ctx, qs); err != nil {
-		return nil, fmt.Errorf("downsample readings of sensor %q: %w", ms[0].UniqueIdentifier, err)
+		return nil, fmt.Errorf("downsample readings: %w", err)
 	}
 	qs = qs[:0]
 	for i := range jobs {
@@ -353,19 +355,21 @@ func (db *DB) runQueries(ctx context.Context, qs []seriesQuery) error {
 	if len(qs) == 0 {
 		return nil
 	}
-	if db.Dialect != Postgres {
-		for _, q := range qs {
-			if err := runQuery(ctx, db.readings(), q); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	conn, err := db.readings().Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if db.Dialect != Postgres {
+		return conn.Raw(func(dc any) error {
+			for _, q := range qs {
+				if err := runDriverQuery(ctx, dc.(driver.QueryerContext), q); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	return conn.Raw(func(dc any) error {
 		var b pgx.Batch
 		for _, q := range qs {
@@ -400,52 +404,101 @@ func (db *DB) runQueries(ctx context.Context, qs []seriesQuery) error {
 	})
 }
 
-func runQuery(ctx context.Context, q readingQuerier, sq seriesQuery) error {
-	rows, err := q.QueryContext(ctx, sq.sql, sq.args...)
+// runDriverQuery runs q on an SQLite connection's driver, assigning the
+// integers and doubles it returns without database/sql's conversions.
+func runDriverQuery(ctx context.Context, dc driver.QueryerContext, q seriesQuery) error {
+	args := make([]driver.NamedValue, len(q.args))
+	for k, a := range q.args {
+		args[k] = driver.NamedValue{Ordinal: k + 1, Value: a}
+	}
+	rows, err := dc.QueryContext(ctx, q.sql, args)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(sq.dest...); err != nil {
+	vals := make([]driver.Value, len(q.dest))
+	for {
+		if err := rows.Next(vals); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
 			return err
 		}
-		if err := sq.row(); err != nil {
+		for k, v := range vals {
+			if err := assignValue(q.dest[k], v); err != nil {
+				return err
+			}
+		}
+		if err := q.row(); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+}
+
+// assignValue stores v, an integer, a double or NULL, in dest.
+func assignValue(dest any, v driver.Value) error {
+	switch d := dest.(type) {
+	case *int64:
+		if x, ok := v.(int64); ok {
+			*d = x
+			return nil
+		}
+	case *float64:
+		switch x := v.(type) {
+		case float64:
+			*d = x
+			return nil
+		case int64:
+			*d = float64(x)
+			return nil
+		}
+	case *sql.NullInt64:
+		x, ok := v.(int64)
+		*d = sql.NullInt64{Int64: x, Valid: ok}
+		return nil
+	}
+	return fmt.Errorf("cannot store %T in %T", v, dest)
 }
 
 // feedRange calls fn, in time order, with buckets that hold every reading
 // of m in [from, to] exactly once: with ws = 0 each reading as a bucket of
 // one; otherwise the stored rollups of width ws (seconds) that lie wholly
 // in the range, and the readings of the partial buckets at either end.
+// One round trip on PostgreSQL.
 func (db *DB) feedRange(ctx context.Context, m dtbase.ReadingMeasure, from, to, ws int64, fn func(*rollupRow) error) error {
+	var ts int64
+	var v float64
+	raw := func(lo, hi int64) seriesQuery {
+		return seriesQuery{sql: rawRowsSQL(m.Datatype), args: []any{m.SensorID, m.MeasureID, lo, hi}, dest: []any{&ts, &v},
+			row: func() error { s := dtbase.OneReading(ts, v); return fn(&s) }}
+	}
+	var qs []seriesQuery
 	if ws == 0 {
-		return scanRawAsRows(ctx, db.readings(), m, from, to, fn)
-	}
-	w := ws * 1e6
-	lo := dtbase.FloorDiv(from, w) * w
-	if lo < from { // the head bucket starts before the range
-		if err := scanRawAsRows(ctx, db.readings(), m, from, min(lo+w-1, to), fn); err != nil {
-			return err
+		qs = append(qs, raw(from, to))
+	} else {
+		w := ws * 1e6
+		lo := dtbase.FloorDiv(from, w) * w
+		if lo < from { // the head bucket starts before the range
+			qs = append(qs, raw(from, min(lo+w-1, to)))
+			lo += w
 		}
-		lo += w
-	}
-	hi := dtbase.FloorDiv(to, w) * w
-	tail := hi+w-1 > to // the tail bucket ends after the range
-	full := hi
-	if tail {
-		full -= w
-	}
-	if lo <= full {
-		if err := scanRollups(ctx, db.readings(), m, ws, lo, full, fn); err != nil {
-			return err
+		hi := dtbase.FloorDiv(to, w) * w
+		tail := hi+w-1 > to // the tail bucket ends after the range
+		full := hi
+		if tail {
+			full -= w
+		}
+		if lo <= full {
+			var r rollupRow
+			qs = append(qs, seriesQuery{sql: rollupRowsSQL, args: []any{m.SensorID, m.MeasureID, ws, lo, full},
+				dest: []any{&r.Start, &r.N, &r.Sum, &r.Min, &r.MinTs, &r.Max, &r.MaxTs, &r.First, &r.FirstTs, &r.Last, &r.LastTs},
+				row:  func() error { return fn(&r) }})
+		}
+		if tail && hi >= lo {
+			qs = append(qs, raw(hi, to))
 		}
 	}
-	if tail && hi >= lo {
-		return scanRawAsRows(ctx, db.readings(), m, hi, to, fn)
+	if err := db.runQueries(ctx, qs); err != nil {
+		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
 	}
 	return nil
 }
