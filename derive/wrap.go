@@ -2,7 +2,6 @@ package derive
 
 import (
 	"context"
-	"math"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -23,6 +22,11 @@ func WithDerived(s dtbase.Store) dtbase.Store {
 	}
 	return &derivedStore{s}
 }
+
+var (
+	_ dtbase.SeriesPlotter      = (*derivedStore)(nil)
+	_ dtbase.ReadingStatsReader = (*derivedStore)(nil)
+)
 
 type derivedStore struct{ dtbase.Store }
 
@@ -96,85 +100,101 @@ func (s *derivedStore) AggregateReadings(ctx context.Context, m dtbase.ReadingMe
 	if width < time.Microsecond {
 		return dtbase.Errorf(dtbase.EINVALID, "The bucket width must be at least one microsecond")
 	}
+	agg := dtbase.NewAggregator(m.Datatype, width.Microseconds(), fn)
+	if err := s.feed(ctx, m, from, to, agg.Add); err != nil {
+		return err
+	}
+	return agg.Flush()
+}
+
+// feed calls fn with each reading of the derived series m in [from, to],
+// in time order.
+func (s *derivedStore) feed(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time, fn func(*dtbase.ReadingStats) error) error {
 	rs, err := s.series(ctx, m, from, to)
 	if err != nil {
 		return err
 	}
-	w := width.Microseconds()
-	var b dtbase.ReadingBucket
-	var sum float64
-	flush := func() error {
-		if b.Count == 0 {
-			return nil
-		}
-		b.Mean, b.Sum = dtbase.FloatValue(sum/float64(b.Count)), dtbase.FloatValue(sum)
-		return fn(b)
-	}
 	for _, r := range rs {
-		us := r.Time.UnixMicro()
-		start := time.UnixMicro(us - ((us%w)+w)%w).UTC()
-		if b.Count > 0 && !start.Equal(b.Start) {
-			if err := flush(); err != nil {
-				return err
-			}
-			b.Count = 0
+		st := dtbase.OneReading(r.Time.UnixMicro(), r.Value.F)
+		if err := fn(&st); err != nil {
+			return err
 		}
-		if b.Count == 0 {
-			b = dtbase.ReadingBucket{Start: start, Min: r.Value, Max: r.Value, First: r.Value}
-			sum = 0
-		}
-		b.Count++
-		sum += r.Value.F
-		b.Min.F, b.Max.F, b.Last = math.Min(b.Min.F, r.Value.F), math.Max(b.Max.F, r.Value.F), r.Value
 	}
-	return flush()
+	return nil
 }
 
-// DownsampleReadings keeps each bucket's extremes as the store's does:
-// the span from the first to the last reading is cut into maxPoints/2
-// buckets, each giving its minimum and maximum in time order.
+// DownsampleReadings keeps each pixel's extremes with the store's
+// downsampler, on the same pixels a stored series of that extent gets.
 func (s *derivedStore) DownsampleReadings(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time, maxPoints int, fn func(dtbase.Reading) error) error {
 	if !isDerived(m) {
 		return s.Store.DownsampleReadings(ctx, m, from, to, maxPoints, fn)
 	}
-	if maxPoints < 2 {
-		return dtbase.Errorf(dtbase.EINVALID, "max_points must be at least 2, got %d", maxPoints)
+	_, err := s.downsample(ctx, m, from, to, maxPoints, fn)
+	return err
+}
+
+func (s *derivedStore) downsample(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time, maxPoints int, fn func(dtbase.Reading) error) (dtbase.ReadingStats, error) {
+	if err := dtbase.CheckDownsample(m, maxPoints); err != nil {
+		return dtbase.ReadingStats{}, err
 	}
 	rs, err := s.series(ctx, m, from, to)
 	if err != nil || len(rs) == 0 {
-		return err
+		return dtbase.ReadingStats{}, err
 	}
-	first, last := rs[0].Time.UnixMicro(), rs[len(rs)-1].Time.UnixMicro()
-	width := (last-first)/int64(maxPoints/2) + 1
-	for i := 0; i < len(rs); {
-		b := (rs[i].Time.UnixMicro() - first) / width
-		j, lo, hi := i, i, i
-		for j < len(rs) && (rs[j].Time.UnixMicro()-first)/width == b {
-			if rs[j].Value.F < rs[lo].Value.F {
-				lo = j
-			}
-			if rs[j].Value.F > rs[hi].Value.F {
-				hi = j
-			}
-			j++
+	ds := dtbase.NewDownsampler(m.Datatype, rs[0].Time.UnixMicro(), rs[len(rs)-1].Time.UnixMicro(), maxPoints, fn)
+	for _, r := range rs {
+		st := dtbase.OneReading(r.Time.UnixMicro(), r.Value.F)
+		if err := ds.Add(&st); err != nil {
+			return dtbase.ReadingStats{}, err
 		}
-		keep := []int{lo, hi}
-		if j-i <= 2 {
-			keep = keep[:0]
-			for k := i; k < j; k++ {
-				keep = append(keep, k)
-			}
-		} else if hi < lo {
-			keep = []int{hi, lo}
-		} else if hi == lo {
-			keep = keep[:1]
-		}
-		for _, k := range keep {
-			if err := fn(rs[k]); err != nil {
-				return err
-			}
-		}
-		i = j
 	}
-	return nil
+	return ds.Total, ds.Flush()
+}
+
+// PlotSeries plots stored series in one read of the store when it can,
+// and derived ones from their computed series.
+func (s *derivedStore) PlotSeries(ctx context.Context, ms []dtbase.ReadingMeasure, from, to time.Time, maxPoints int) ([]dtbase.Plot, error) {
+	var stored []dtbase.ReadingMeasure
+	for _, m := range ms {
+		if !isDerived(m) {
+			stored = append(stored, m)
+		}
+	}
+	plots, err := dtbase.PlotSeries(ctx, s.Store, stored, from, to, maxPoints)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dtbase.Plot, len(ms))
+	for i, m := range ms {
+		if !isDerived(m) {
+			out[i], plots = plots[0], plots[1:]
+			continue
+		}
+		out[i].Measure = m
+		total, err := s.downsample(ctx, m, from, to, maxPoints, func(r dtbase.Reading) error {
+			out[i].Points = append(out[i].Points, r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out[i].Summary = dtbase.Summary(m.Datatype, total)
+	}
+	return out, nil
+}
+
+// ScanStats feeds a derived series reading by reading, and a stored one
+// from the store's rollups when it keeps them.
+func (s *derivedStore) ScanStats(ctx context.Context, m dtbase.ReadingMeasure, from, to time.Time, fn func(*dtbase.ReadingStats) error) error {
+	if isDerived(m) {
+		return s.feed(ctx, m, from, to, fn)
+	}
+	if sr, ok := s.Store.(dtbase.ReadingStatsReader); ok {
+		return sr.ScanStats(ctx, m, from, to, fn)
+	}
+	return s.Store.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
+		v, _ := r.Value.Float()
+		st := dtbase.OneReading(r.Time.UnixMicro(), v)
+		return fn(&st)
+	})
 }

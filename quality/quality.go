@@ -6,6 +6,7 @@
 package quality
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -82,76 +83,139 @@ type Report struct {
 	Days            []Day
 }
 
-// Check reads the readings of m in [from, to] and measures their quality.
-// EINVALID for a range that ends before it starts.
+// Check measures the quality of the readings of m in [from, to]. A store
+// that keeps rollups (dtbase.ReadingStatsReader) answers from its finest
+// buckets, reading the readings only of the buckets that need them (see
+// fromStats); others are read reading by reading. EINVALID for a range
+// that ends before it starts.
 func Check(ctx context.Context, store dtbase.ReadingStore, m dtbase.ReadingMeasure, from, to time.Time, opt Options) (*Report, error) {
 	if to.Before(from) {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "dt_to (%s) is before dt_from (%s)", dtbase.FormatTime(to), dtbase.FormatTime(from))
 	}
-	// When the store keeps rollups (count, min, max per minute), coverage,
-	// days and gaps can be computed from them instead of every reading:
-	// this is the one place to switch.
-	var rs []dtbase.Reading
-	err := store.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
-		rs = append(rs, r)
-		return nil
-	})
+	var (
+		rep *Report
+		err error
+	)
+	if sr, ok := store.(dtbase.ReadingStatsReader); ok && m.Datatype != dtbase.String {
+		rep, err = fromStats(ctx, store, sr, m, from, to, opt)
+	} else {
+		var rs []dtbase.Reading
+		err = store.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
+			rs = append(rs, r)
+			return nil
+		})
+		rep = Analyze(rs, from, to, opt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("data quality of %s %s: %w", m.UniqueIdentifier, m.MeasureName, err)
 	}
-	return Analyze(rs, from, to, opt), nil
+	return rep, nil
 }
 
 // Analyze measures the quality of readings rs, in time order without
 // repeated timestamps, over [from, to].
 func Analyze(rs []dtbase.Reading, from, to time.Time, opt Options) *Report {
-	if opt.GapFactor <= 0 {
-		opt.GapFactor = DefaultGapFactor
+	d := dtbase.String
+	if len(rs) > 0 {
+		switch rs[0].Value.Kind {
+		case dtbase.KindFloat:
+			d = dtbase.Float
+		case dtbase.KindInteger:
+			d = dtbase.Integer
+		}
 	}
-	if opt.Flatline <= 0 {
-		opt.Flatline = DefaultFlatline
+	items := make([]dtbase.ReadingStats, len(rs))
+	for i, r := range rs {
+		v, _ := number(r.Value)
+		items[i] = dtbase.OneReading(r.Time.UnixMicro(), v)
 	}
-	rep := &Report{From: from, To: to, Readings: len(rs), Gaps: []Gap{}, OutOfRange: []dtbase.Reading{}, Flatlines: []Flatline{}, Days: []Day{}}
-	rep.Interval = medianInterval(rs)
+	return analyze(items, d, from, to, opt)
+}
+
+// analyze measures the quality of items: single readings, and buckets of
+// readings (N > 1) that hold no gap, flatline edge or value out of range
+// the report must list, evenly spaced at the interval the items give.
+// Values are only checked for float and integer series.
+func analyze(items []dtbase.ReadingStats, d dtbase.Datatype, from, to time.Time, opt Options) *Report {
+	opt = opt.withDefaults()
+	rep := &Report{From: from, To: to, Gaps: []Gap{}, OutOfRange: []dtbase.Reading{}, Flatlines: []Flatline{}, Days: []Day{}}
+	for k := range items {
+		rep.Readings += int(items[k].N)
+	}
+	rep.Interval = medianInterval(items)
 	span := to.Sub(from)
 	if rep.Interval > 0 {
 		expected := float64(span/rep.Interval) + 1
-		rep.Coverage = min(100, 100*float64(len(rs))/expected)
+		rep.Coverage = min(100, 100*float64(rep.Readings)/expected)
 	}
-	rep.gaps(rs, opt.GapFactor)
-	rep.values(rs, opt)
-	rep.days(rs)
+	rep.gaps(items, opt.GapFactor)
+	if d == dtbase.Float || d == dtbase.Integer {
+		rep.values(items, d, opt)
+	}
+	rep.days(items)
 	return rep
 }
 
-func medianInterval(rs []dtbase.Reading) time.Duration {
-	if len(rs) < 2 {
-		return 0
+func (o Options) withDefaults() Options {
+	if o.GapFactor <= 0 {
+		o.GapFactor = DefaultGapFactor
 	}
-	d := make([]time.Duration, 0, len(rs)-1)
-	for i := 1; i < len(rs); i++ {
-		if dt := rs[i].Time.Sub(rs[i-1].Time); dt > 0 {
-			d = append(d, dt)
+	if o.Flatline <= 0 {
+		o.Flatline = DefaultFlatline
+	}
+	return o
+}
+
+func at(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// span is the time from an item's first reading to its last.
+func span(s *dtbase.ReadingStats) time.Duration {
+	return time.Duration(s.LastTs-s.FirstTs) * time.Microsecond
+}
+
+// medianInterval is the lower median of the times between consecutive
+// readings, a bucket counting as N-1 intervals of its mean spacing.
+func medianInterval(items []dtbase.ReadingStats) time.Duration {
+	type weighted struct{ d, n int64 }
+	var ds []weighted
+	var total int64
+	for k := range items {
+		s := &items[k]
+		if k > 0 {
+			ds = append(ds, weighted{s.FirstTs - items[k-1].LastTs, 1})
+			total++
+		}
+		if s.N > 1 {
+			ds = append(ds, weighted{(s.LastTs - s.FirstTs) / (s.N - 1), s.N - 1})
+			total += s.N - 1
 		}
 	}
-	if len(d) == 0 {
+	if total == 0 {
 		return 0
 	}
-	slices.Sort(d)
-	return d[(len(d)-1)/2] // the lower median: with few readings, the tighter interval finds more gaps
+	slices.SortFunc(ds, func(a, b weighted) int { return cmp.Compare(a.d, b.d) })
+	// The lower median: with few readings, the tighter interval finds more gaps.
+	rank := (total - 1) / 2
+	for _, w := range ds {
+		if rank < w.n {
+			return time.Duration(w.d) * time.Microsecond
+		}
+		rank -= w.n
+	}
+	return 0
 }
 
 // gaps lists the stretches longer than k intervals without readings,
 // counting the range's ends as boundaries. Without an interval, only an
 // empty range is one gap.
-func (rep *Report) gaps(rs []dtbase.Reading, k float64) {
+func (rep *Report) gaps(items []dtbase.ReadingStats, k float64) {
 	add := func(a, b time.Time) {
 		rep.GapCount++
 		if len(rep.Gaps) < MaxListed {
 			rep.Gaps = append(rep.Gaps, Gap{a, b})
 		}
 	}
-	if len(rs) == 0 {
+	if len(items) == 0 {
 		if rep.To.After(rep.From) {
 			add(rep.From, rep.To)
 		}
@@ -162,11 +226,12 @@ func (rep *Report) gaps(rs []dtbase.Reading, k float64) {
 	}
 	limit := time.Duration(k * float64(rep.Interval))
 	prev := rep.From
-	for _, r := range rs {
-		if r.Time.Sub(prev) > limit {
-			add(prev, r.Time)
+	for i := range items {
+		t := at(items[i].FirstTs)
+		if t.Sub(prev) > limit {
+			add(prev, t)
 		}
-		prev = r.Time
+		prev = at(items[i].LastTs)
 	}
 	if rep.To.Sub(prev) > limit {
 		add(prev, rep.To)
@@ -174,52 +239,58 @@ func (rep *Report) gaps(rs []dtbase.Reading, k float64) {
 }
 
 // values counts readings outside the physical range and runs of one value
-// lasting at least opt.Flatline. Strings and booleans have no range and
-// are not checked for flatlines.
-func (rep *Report) values(rs []dtbase.Reading, opt Options) {
-	start := 0
-	flush := func(end int) { // the run rs[start:end]
-		if end-start < 2 {
-			return
-		}
-		a, b := rs[start], rs[end-1]
-		if b.Time.Sub(a.Time) >= opt.Flatline {
+// lasting at least opt.Flatline. A bucket of readings is in range, and
+// either holds one value or ends any run (one long enough to report has
+// been read reading by reading).
+func (rep *Report) values(items []dtbase.ReadingStats, d dtbase.Datatype, opt Options) {
+	var run struct {
+		on         bool
+		v          float64
+		start, end int64
+		n          int
+	}
+	flush := func() {
+		if run.on && run.n >= 2 && time.Duration(run.end-run.start)*time.Microsecond >= opt.Flatline {
 			rep.FlatlineCount++
 			if len(rep.Flatlines) < MaxListed {
-				v, _ := number(a.Value)
-				rep.Flatlines = append(rep.Flatlines, Flatline{a.Time, b.Time, v, end - start})
+				rep.Flatlines = append(rep.Flatlines, Flatline{at(run.start), at(run.end), run.v, run.n})
 			}
 		}
+		run.on = false
 	}
-	for i, r := range rs {
-		v, ok := number(r.Value)
-		if !ok {
-			return
-		}
-		if !opt.Range.Contains(v) {
+	for k := range items {
+		s := &items[k]
+		if s.N == 1 && !opt.Range.Contains(s.First) {
 			rep.OutOfRangeCount++
 			if len(rep.OutOfRange) < MaxListed {
-				rep.OutOfRange = append(rep.OutOfRange, r)
+				rep.OutOfRange = append(rep.OutOfRange, dtbase.Reading{Time: at(s.FirstTs), Value: dtbase.ValueOf(d, s.First)})
 			}
 		}
-		if i > 0 && r.Value != rs[start].Value {
-			flush(i)
-			start = i
+		switch {
+		case s.Min != s.Max:
+			flush()
+		case run.on && s.First == run.v:
+			run.end, run.n = s.LastTs, run.n+int(s.N)
+		default:
+			flush()
+			run.on, run.v, run.start, run.end, run.n = true, s.First, s.FirstTs, s.LastTs, int(s.N)
 		}
 	}
-	flush(len(rs))
+	flush()
 }
 
-// days gives the coverage of every UTC day that meets the range.
-func (rep *Report) days(rs []dtbase.Reading) {
+// days gives the coverage of every UTC day that meets the range. A bucket
+// of readings lies within one day.
+func (rep *Report) days(items []dtbase.ReadingStats) {
 	const day = 24 * time.Hour
 	first := rep.From.UTC().Truncate(day)
 	i := 0
 	for d := first; !d.After(rep.To); d = d.Add(day) {
 		n := 0
-		for i < len(rs) && rs[i].Time.Before(d.Add(day)) {
-			if !rs[i].Time.Before(d) {
-				n++
+		end := d.Add(day).UnixMicro()
+		for i < len(items) && items[i].FirstTs < end {
+			if items[i].FirstTs >= d.UnixMicro() {
+				n += int(items[i].N)
 			}
 			i++
 		}
@@ -238,7 +309,6 @@ func (rep *Report) days(rs []dtbase.Reading) {
 		}
 	}
 }
-
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

@@ -26,44 +26,11 @@ import (
 // divides the next, by at most 6, so that a downsampled read of n pixels
 // reads at most about 6n rows. The finest is 10 minutes: minute data gains
 // a tenth of its rows in rollups, not as many again.
-var rollupWidths = []int64{600, 3600, 21600, 86400}
+var rollupWidths = dtbase.RollupWidths
 
 // rollupRow is one bucket of a series: the summary of its readings, with
 // values as doubles (exact for the 32-bit integers and booleans stored).
-type rollupRow struct {
-	bucket          int64 // start, µs
-	n               int64
-	sum             float64
-	min, max        float64
-	minTs, maxTs    int64 // the earliest reading holding min, max
-	first, last     float64
-	firstTs, lastTs int64
-}
-
-// add folds o, which holds only later readings, into r. Of equal extremes
-// the earlier one is kept, as a scan of the readings keeps it.
-func (r *rollupRow) add(o *rollupRow) {
-	if r.n == 0 {
-		b := r.bucket
-		*r = *o
-		r.bucket = b
-		return
-	}
-	r.n += o.n
-	r.sum += o.sum
-	if o.min < r.min {
-		r.min, r.minTs = o.min, o.minTs
-	}
-	if o.max > r.max {
-		r.max, r.maxTs = o.max, o.maxTs
-	}
-	r.last, r.lastTs = o.last, o.lastTs
-}
-
-// single is the bucket of one reading.
-func single(ts int64, v float64) rollupRow {
-	return rollupRow{n: 1, sum: v, min: v, max: v, minTs: ts, maxTs: ts, first: v, firstTs: ts, last: v, lastTs: ts}
-}
+type rollupRow = dtbase.ReadingStats
 
 // rolledUp reports whether a datatype has rollups: strings have no order
 // a plot could use.
@@ -77,11 +44,17 @@ func readingAsDouble(d dtbase.Datatype) string {
 	return "CAST(value AS DOUBLE PRECISION)"
 }
 
+// rawRowsSQL reads the readings of a series of datatype d in a range
+// (sensor, measure, from, to) as (ts, value as a double), in time order.
+func rawRowsSQL(d dtbase.Datatype) string {
+	return "SELECT ts, " + readingAsDouble(d) + " FROM " + readingTable(d) +
+		" WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts"
+}
+
 // scanRawAsRows calls fn with each reading of m in [lo, hi] as a bucket of
 // one, in time order.
 func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
-	rows, err := q.QueryContext(ctx, "SELECT ts, "+readingAsDouble(m.Datatype)+" FROM "+readingTable(m.Datatype)+
-		" WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts", m.SensorID, m.MeasureID, lo, hi)
+	rows, err := q.QueryContext(ctx, rawRowsSQL(m.Datatype), m.SensorID, m.MeasureID, lo, hi)
 	if err != nil {
 		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
 	}
@@ -92,8 +65,7 @@ func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasur
 		if err := rows.Scan(&ts, &v); err != nil {
 			return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
 		}
-		r := single(ts, v)
-		r.bucket = ts
+		r := dtbase.OneReading(ts, v)
 		if err := fn(&r); err != nil {
 			return err
 		}
@@ -106,19 +78,28 @@ func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasur
 
 const rollupColumns = "bucket, n, vsum, vmin, min_ts, vmax, max_ts, first_v, first_ts, last_v, last_ts"
 
+// rollupRowsSQL reads the buckets of a series of one width whose start is
+// in a range (sensor, measure, width, from, to), in time order.
+const rollupRowsSQL = "SELECT " + rollupColumns + " FROM reading_rollup" +
+	" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket"
+
+// plotBucketsSQL is rollupRowsSQL without the values of the first and
+// last reading, which a plot needs only of buckets of up to two readings
+// (see endsFromExtremes).
+const plotBucketsSQL = "SELECT bucket, n, vsum, vmin, min_ts, vmax, max_ts, first_ts, last_ts FROM reading_rollup" +
+	" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket"
+
 // scanRollups calls fn with the stored buckets of width w (seconds) of m
 // whose start is in [lo, hi], in time order.
 func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
-	rows, err := q.QueryContext(ctx, "SELECT "+rollupColumns+" FROM reading_rollup"+
-		" WHERE sensor_id = $1 AND measure_id = $2 AND width = $3 AND bucket >= $4 AND bucket <= $5 ORDER BY bucket",
-		m.SensorID, m.MeasureID, w, lo, hi)
+	rows, err := q.QueryContext(ctx, rollupRowsSQL, m.SensorID, m.MeasureID, w, lo, hi)
 	if err != nil {
 		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
 	}
 	defer rows.Close()
 	var r rollupRow
 	for rows.Next() {
-		if err := rows.Scan(&r.bucket, &r.n, &r.sum, &r.min, &r.minTs, &r.max, &r.maxTs, &r.first, &r.firstTs, &r.last, &r.lastTs); err != nil {
+		if err := rows.Scan(&r.Start, &r.N, &r.Sum, &r.Min, &r.MinTs, &r.Max, &r.MaxTs, &r.First, &r.FirstTs, &r.Last, &r.LastTs); err != nil {
 			return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
 		}
 		if err := fn(&r); err != nil {
@@ -201,15 +182,15 @@ func rebuildRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Read
 			prev = ws
 			continue
 		}
-		for blo, last := floorDiv(lo, w)*w, floorDiv(hi, w)*w; blo <= last; blo += rollupWindow * w {
+		for blo, last := dtbase.FloorDiv(lo, w)*w, dtbase.FloorDiv(hi, w)*w; blo <= last; blo += rollupWindow * w {
 			bhi := min(blo+(rollupWindow-1)*w, last)
 			var out []rollupRow
 			fold := func(r *rollupRow) error {
-				b := floorDiv(r.bucket, w) * w
-				if len(out) == 0 || out[len(out)-1].bucket != b {
-					out = append(out, rollupRow{bucket: b})
+				b := dtbase.FloorDiv(r.Start, w) * w
+				if len(out) == 0 || out[len(out)-1].Start != b {
+					out = append(out, rollupRow{Start: b})
 				}
-				out[len(out)-1].add(r)
+				out[len(out)-1].Add(r)
 				return nil
 			}
 			var err error
@@ -271,11 +252,11 @@ func (rt *readingTx) appendRollups(ctx context.Context, m dtbase.ReadingMeasure,
 			w := ws * 1e6
 			var out []rollupRow
 			for k := range rows {
-				b := floorDiv(rows[k].bucket, w) * w
-				if len(out) == 0 || out[len(out)-1].bucket != b {
-					out = append(out, rollupRow{bucket: b})
+				b := dtbase.FloorDiv(rows[k].Start, w) * w
+				if len(out) == 0 || out[len(out)-1].Start != b {
+					out = append(out, rollupRow{Start: b})
 				}
-				out[len(out)-1].add(&rows[k])
+				out[len(out)-1].Add(&rows[k])
 			}
 			rows = out
 		}
@@ -314,7 +295,7 @@ func writeRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Readin
 				}
 			}
 			b.WriteByte(')')
-			args = append(args, m.SensorID, m.MeasureID, ws, r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs)
+			args = append(args, m.SensorID, m.MeasureID, ws, r.Start, r.N, r.Sum, r.Min, r.MinTs, r.Max, r.MaxTs, r.First, r.FirstTs, r.Last, r.LastTs)
 		}
 		b.WriteString(onConflict)
 		r, err := tx.ExecContext(ctx, b.String(), args...)
@@ -358,12 +339,12 @@ func (rb *readingBatch) finestRollups() ([]rollupRow, int64) {
 				v = 1
 			}
 		}
-		b := floorDiv(ts, w) * w
-		if len(out) == 0 || out[len(out)-1].bucket != b {
-			out = append(out, rollupRow{bucket: b})
+		b := dtbase.FloorDiv(ts, w) * w
+		if len(out) == 0 || out[len(out)-1].Start != b {
+			out = append(out, rollupRow{Start: b})
 		}
-		r := single(ts, v)
-		out[len(out)-1].add(&r)
+		r := dtbase.OneReading(ts, v)
+		out[len(out)-1].Add(&r)
 	}
 	return out, distinct
 }
@@ -380,7 +361,7 @@ func (rt *readingTx) exactPre(ctx context.Context, m dtbase.ReadingMeasure, sp t
 	var n int64
 	err := rt.QueryRowContext(ctx, `SELECT count(*) FROM `+readingTable(m.Datatype)+
 		` WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4`,
-		m.SensorID, m.MeasureID, floorDiv(sp.lo, w)*w, floorDiv(sp.hi, w)*w+w-1).Scan(&n)
+		m.SensorID, m.MeasureID, dtbase.FloorDiv(sp.lo, w)*w, dtbase.FloorDiv(sp.hi, w)*w+w-1).Scan(&n)
 	if err != nil {
 		return nil, fmt.Errorf("count readings for rollups: %w", err)
 	}
