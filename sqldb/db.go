@@ -48,6 +48,8 @@ type DB struct {
 	// reference the rollup tests compare against.
 	noRollupReads bool
 
+	alertRules ruleCache // the rules ingest evaluates
+
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 }
