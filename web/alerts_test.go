@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dtbase/dtbase"
 )
 
@@ -62,6 +64,23 @@ func TestAlertPages(t *testing.T) {
 	if err != nil || len(alerts) != 1 {
 		t.Fatalf("alerts: %+v %v", alerts, err)
 	}
+	// The sensor page and the explorer plot the rule's line and the
+	// alerts' events, the later fired one included.
+	for _, path := range []string{"/sensors/view?id=R1", "/explorer?type=room&sensor=R1"} {
+		var cfg chartConfig
+		chartsOf(t, b.get(path).Body, &cfg)
+		if len(cfg.Charts) != 1 {
+			t.Fatalf("%s: charts %+v", path, cfg.Charts)
+		}
+		c := cfg.Charts[0]
+		want := []chartThreshold{{Rule: "warm", Severity: "critical", Label: "above 28", Values: []float64{28}}}
+		if diff := cmp.Diff(want, c.Thresholds); diff != "" {
+			t.Errorf("%s: thresholds (-want +got):\n%s", path, diff)
+		}
+		if n := len(c.Markers); n == 0 || c.Markers[0].Kind != dtbase.EventFired || c.Markers[0].T != float64(now.Add(-time.Hour).Unix()) {
+			t.Errorf("%s: markers %+v, want the newest fired at %s first", path, c.Markers, now.Add(-time.Hour))
+		}
+	}
 	list := b.get("/alerts?state=firing")
 	if !strings.Contains(list.Body, `id="alert-`) {
 		t.Fatalf("alerts page:\n%s", list.Body)
@@ -84,5 +103,27 @@ func TestAlertPages(t *testing.T) {
 	viewer.login("viewer@example.com")
 	if p := viewer.get("/alerts/rule"); p.Status != http.StatusForbidden {
 		t.Errorf("a viewer opened the rule editor: %d", p.Status)
+	}
+}
+
+func TestConditionText(t *testing.T) {
+	v := func(x float64) *float64 { return &x }
+	for _, tt := range []struct {
+		c     dtbase.AlertCondition
+		units string
+		want  string
+	}{
+		{dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: v(28), ForSeconds: 600, Hysteresis: 0.5}, "°C",
+			"above 28 °C for 10 min, hysteresis 0.5"},
+		{dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpOutside, Low: v(50), High: v(90), ForSeconds: 1800}, "%", "outside 50–90 % for 30 min"},
+		{dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpBelow, Value: v(-1.5), ForSeconds: 90}, "", "below -1.5 for 90 s"},
+		{dtbase.AlertCondition{Kind: dtbase.CondRate, Op: dtbase.OpRise, Value: v(5)}, "°C", "rises faster than 5 °C per hour"},
+		{dtbase.AlertCondition{Kind: dtbase.CondRate, Op: dtbase.OpEither, Value: v(2), PerSeconds: 600}, "", "rises or falls faster than 2 per 10 min"},
+		{dtbase.AlertCondition{Kind: dtbase.CondStaleness, MaxAgeSeconds: 6 * 3600, IntervalMultiple: 3}, "", "no reading for over 6 h or 3 × the usual interval"},
+		{dtbase.AlertCondition{Kind: dtbase.CondForecast, Op: dtbase.OpAbove, Value: v(30), HorizonHours: 24, Bound: "upper"}, "°C", "forecast upper above 30 °C within 24 h"},
+	} {
+		if got := conditionText(tt.c, tt.units); got != tt.want {
+			t.Errorf("conditionText(%+v) = %q, want %q", tt.c, got, tt.want)
+		}
 	}
 }
