@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,21 +24,40 @@ func (h *Handler) alertRoutes(viewer, editor dtbase.Role) {
 
 type alertsData struct {
 	Alerts     []dtbase.Alert
-	Rules      []dtbase.AlertRule
+	Rules      []ruleView
 	Deliveries []dtbase.Delivery
 	Rule       string
 	Sensor     string
 	State      string
 	Now        time.Time
+	// Paging: the rank of the first alert shown and the links to the
+	// pages before and after ("" when there is none).
+	First, Last  int
+	Newer, Older string
+	Filtered     bool
 }
 
-// alertsPage lists alerts (firing first) with filters, the rules with
-// their silences, and the delivery log.
+// ruleView is a rule as the alerts page lists it.
+type ruleView struct {
+	dtbase.AlertRule
+	Condition string // in words
+}
+
+// alertsPageSize is how many alerts one page of the alerts page lists.
+const alertsPageSize = 25
+
+// alertsPage lists alerts (firing first) with filters, a page at a time,
+// the rules with their silences, and the delivery log.
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	d := &alertsData{Rule: q.Get("rule"), Sensor: q.Get("sensor"), State: q.Get("state"), Now: h.now()}
-	f := dtbase.AlertFilter{Limit: 500}
+	d := &alertsData{Rule: q.Get("rule"), Sensor: strings.TrimSpace(q.Get("sensor")), State: q.Get("state"), Now: h.now()}
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	// One more than a page tells whether there is a next one.
+	f := dtbase.AlertFilter{Limit: alertsPageSize + 1, Offset: (page - 1) * alertsPageSize}
 	if d.Rule != "" {
 		f.RuleName = &d.Rule
 	}
@@ -47,14 +67,51 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 	if d.State != "" {
 		f.State = &d.State
 	}
-	var err error
+	d.Filtered = d.Rule != "" || d.Sensor != "" || d.State != ""
 	if d.Alerts, err = h.store.ListAlerts(ctx, f); err != nil {
 		h.fail(w, r, s, err)
 		return
 	}
-	if d.Rules, err = h.store.ListAlertRules(ctx); err != nil {
+	link := func(p int) string {
+		v := url.Values{}
+		for k, x := range map[string]string{"rule": d.Rule, "sensor": d.Sensor, "state": d.State} {
+			if x != "" {
+				v.Set(k, x)
+			}
+		}
+		if p > 1 {
+			v.Set("page", strconv.Itoa(p))
+		}
+		if len(v) == 0 {
+			return "/alerts"
+		}
+		return "/alerts?" + v.Encode()
+	}
+	if len(d.Alerts) > alertsPageSize {
+		d.Alerts, d.Older = d.Alerts[:alertsPageSize], link(page+1)
+	}
+	if page > 1 {
+		d.Newer = link(page - 1)
+	}
+	d.First, d.Last = f.Offset+1, f.Offset+len(d.Alerts)
+	rules, err := h.store.ListAlertRules(ctx)
+	if err != nil {
 		h.fail(w, r, s, err)
 		return
+	}
+	types, err := h.store.ListSensorTypes(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	units := map[int64]string{}
+	for _, t := range types {
+		for _, m := range t.Measures {
+			units[m.ID] = derefString(m.Units)
+		}
+	}
+	for _, r := range rules {
+		d.Rules = append(d.Rules, ruleView{AlertRule: r, Condition: ruleText(r, units[r.MeasureID])})
 	}
 	if d.Deliveries, err = h.store.ListDeliveries(ctx, 50); err != nil {
 		h.fail(w, r, s, err)
@@ -384,6 +441,16 @@ func conditionText(c dtbase.AlertCondition, units string) string {
 		s += ", hysteresis " + strconv.FormatFloat(c.Hysteresis, 'f', -1, 64)
 	}
 	return s
+}
+
+// ruleText is a rule's measure and condition in words: "temperature above
+// 28 °C for 10 min".
+func ruleText(r dtbase.AlertRule, units string) string {
+	c := conditionText(r.Condition, units)
+	if r.Condition.Kind == dtbase.CondStaleness {
+		return "no " + r.Measure + strings.TrimPrefix(c, "no")
+	}
+	return r.Measure + " " + c
 }
 
 func deref0(p *float64) float64 {

@@ -127,3 +127,47 @@ func TestConditionText(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertsPagePages lists alerts a page at a time, keeping the filter,
+// and says what each rule watches in words.
+func TestAlertsPagePages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := "°C"
+	if err := e.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
+		t.Fatal(err)
+	}
+	limit := 28.0
+	r := &dtbase.AlertRule{Name: "warm", Target: dtbase.AlertTarget{Sensor: ptr("R1")}, Measure: "temperature", Severity: dtbase.SeverityWarning, Enabled: true,
+		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: &limit, ForSeconds: 600, Hysteresis: 0.5}}
+	if err := e.db.CreateAlertRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// 30 breaches of 10 minutes: 30 alerts, fired and resolved.
+	s := dtbase.ReadingSeries{UniqueIdentifier: "R1", MeasureName: "temperature"}
+	start := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)
+	for i := range 90 {
+		s.Timestamps = append(s.Timestamps, start.Add(time.Duration(i)*10*time.Minute))
+		s.Values = append(s.Values, dtbase.FloatValue([]float64{20, 30, 30}[i%3]))
+	}
+	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.login("viewer@example.com")
+	rows := func(body string) int { return strings.Count(body, `<tr id="alert-`) }
+	first := b.get("/alerts?rule=warm")
+	if n := rows(first.Body); n != alertsPageSize || !strings.Contains(first.Body, `href="/alerts?page=2&amp;rule=warm"`) || strings.Contains(first.Body, `rel="prev" href`) {
+		t.Errorf("first page: %d alerts, want %d with a link to the next page only", n, alertsPageSize)
+	}
+	if !strings.Contains(first.Body, "temperature above 28 °C for 10 min, hysteresis 0.5") {
+		t.Error("the rule's condition is not in words")
+	}
+	second := b.get("/alerts?page=2&rule=warm")
+	if n := rows(second.Body); n != 30-alertsPageSize || !strings.Contains(second.Body, `href="/alerts?rule=warm"`) || !strings.Contains(second.Body, "Alerts 26–30") {
+		t.Errorf("second page: %d alerts, want %d with a link back", n, 30-alertsPageSize)
+	}
+}
