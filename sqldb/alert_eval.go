@@ -621,12 +621,7 @@ func message(r *ruleRow, v float64) string {
 	c := r.Condition
 	switch c.Kind {
 	case dtbase.CondThreshold:
-		switch c.Op {
-		case dtbase.OpOutside:
-			return fmt.Sprintf("%s outside %g..%g: %g", r.Measure, *c.Low, *c.High, v)
-		default:
-			return fmt.Sprintf("%s %s %g: %g", r.Measure, c.Op, *c.Value, v)
-		}
+		return fmt.Sprintf("%s %g, %s", r.Measure, v, threshold(c))
 	case dtbase.CondRate:
 		return fmt.Sprintf("%s changing at %g per %s (limit %g)", r.Measure, v, c.Per(), *c.Value)
 	case dtbase.CondStaleness:

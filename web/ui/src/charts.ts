@@ -252,7 +252,7 @@ const markerColor = { fired: "#dc2626", resolved: "#15803d" };
  * with a triangle on top: filled red when fired, hollow green when
  * resolved), with a legend under the plot. The wrapper's data attributes
  * count what is drawn and give the canvas position of the first line and
- * marker, for the browser tests. */
+ * of the first fired marker's triangle, for the browser tests. */
 function addAlertOverlays(opts: uPlot.Options, spec: ChartSpec, wrap: HTMLElement): void {
   const thresholds = spec.thresholds || [];
   const markers = spec.markers || [];
@@ -296,7 +296,7 @@ function addAlertOverlays(opts: uPlot.Options, spec: ChartSpec, wrap: HTMLElemen
     }
     ctx.setLineDash([]);
     const [xmin, xmax] = [u.scales.x.min ?? -Infinity, u.scales.x.max ?? Infinity];
-    let shown = 0, firstX = -1;
+    let shown = 0, firstX = -1; // firstX: of a fired marker
     const size = 6 * px;
     for (const m of markers) {
       if (m.t < xmin || m.t > xmax) continue;
@@ -315,7 +315,7 @@ function addAlertOverlays(opts: uPlot.Options, spec: ChartSpec, wrap: HTMLElemen
       ctx.closePath();
       if (m.kind === "fired") ctx.fill();
       else ctx.stroke();
-      if (firstX < 0) firstX = x;
+      if (firstX < 0 && m.kind === "fired") firstX = x;
       shown++;
     }
     ctx.restore();
@@ -342,7 +342,7 @@ function addAlertOverlays(opts: uPlot.Options, spec: ChartSpec, wrap: HTMLElemen
       el("span", { style: `color:${markerColor.resolved}` }, "▽"), ` ${markers.length - fired} resolved`);
     legend.appendChild(item);
   }
-  wrap.appendChild(legend);
+  (opts.hooks!.ready ||= []).push(() => wrap.appendChild(legend));
 }
 
 /** A model run: observed readings, forecast mean and its interval band. */
