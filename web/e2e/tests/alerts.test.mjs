@@ -90,3 +90,21 @@ test("the explorer draws them too", async () => {
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("the alerts page fits a phone: nothing wider than the screen, the acknowledge form inside its row", async () => {
+  const page = await pageAt({ width: 390, height: 844 });
+  await login(page);
+  await page.goto("/alerts");
+  const got = await page.evaluate(() => {
+    const out = { pageWidth: document.documentElement.scrollWidth, overflowing: [] };
+    for (const e of document.querySelectorAll("table.alerts td, table.rules td, table.alerts td *, table.rules td *")) {
+      const r = e.getBoundingClientRect();
+      const wrap = e.closest(".table-wrap").getBoundingClientRect();
+      if (r.width > 0 && (r.right > wrap.right + 0.5 || r.left < wrap.left - 0.5)) out.overflowing.push(`${e.tagName}.${e.className} ${Math.round(r.left)}–${Math.round(r.right)} in ${Math.round(wrap.left)}–${Math.round(wrap.right)}`);
+    }
+    return out;
+  });
+  assert.ok(got.pageWidth <= 390, `page is ${got.pageWidth} px wide`);
+  assert.deepEqual(got.overflowing.slice(0, 5), [], "cells and their contents stay inside the table");
+  await page.context().close();
+});
