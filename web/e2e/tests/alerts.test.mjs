@@ -94,6 +94,8 @@ test("the explorer draws them too", async () => {
 test("the alerts page fits a phone: nothing wider than the screen, the acknowledge form inside its row", async () => {
   const page = await pageAt({ width: 390, height: 844 });
   await login(page);
+  await page.goto("/alerts/rule");
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, "the rule editor fits");
   await page.goto("/alerts");
   const got = await page.evaluate(() => {
     const out = { pageWidth: document.documentElement.scrollWidth, overflowing: [] };
