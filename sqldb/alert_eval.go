@@ -26,6 +26,7 @@ type alertSpan struct {
 	batch               *readingBatch // nil: read the series back
 	ts                  []int64       // the written range's readings, made once
 	vals                []float64
+	sum                 *alert.Summary // of ts and vals, made once
 	// The stored points last read between readFrom and readTo, which the
 	// rules replaying the same span mostly share.
 	read             []alert.Point
@@ -472,9 +473,17 @@ func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *al
 		if err != nil {
 			return err
 		}
-		for _, ep := range st.StepMicros(c, ts, vs) {
-			if err := db.applyStep(ctx, tx, r, sp.sensorID, ep); err != nil {
-				return err
+		// Most batches leave a quiet rule quiet: decided from the
+		// batch's summary, without a pass per rule.
+		if sp.sum == nil {
+			sum := alert.Summarize(ts, vs)
+			sp.sum = &sum
+		}
+		if !st.StepQuiet(c, sp.sum) {
+			for _, ep := range st.StepMicros(c, ts, vs) {
+				if err := db.applyStep(ctx, tx, r, sp.sensorID, ep); err != nil {
+					return err
+				}
 			}
 		}
 		st.lastTS, st.dirty = sp.to, true
