@@ -365,6 +365,7 @@ type AlertFilter struct {
 	State    *string
 	From, To *time.Time
 	Limit    int
+	Offset   int // rows skipped before the first returned, for paging
 }
 
 // AlertPreview is one episode a rule would have had on one sensor.

@@ -231,3 +231,69 @@ func Slope(c dtbase.AlertCondition, a, b Point) (float64, bool) {
 	}
 	return (b.V - a.V) / b.T.Sub(a.T).Seconds() * c.Per().Seconds(), true
 }
+
+// Summary is what a batch of points in time order comes to for rules that
+// are quiet: its range of values and of slopes, so that a rule the batch
+// does not breach is decided without a pass over the points.
+type Summary struct {
+	FirstT, LastT      int64 // µs
+	First, Last        float64
+	Min, Max           float64
+	MinSlope, MaxSlope float64 // change per µs between consecutive points
+	ok                 bool    // points in strictly increasing time, no NaN
+}
+
+// Summarize summarises a batch of points: timestamps in µs and values.
+func Summarize(ts []int64, vs []float64) Summary {
+	if len(ts) == 0 {
+		return Summary{}
+	}
+	s := Summary{FirstT: ts[0], LastT: ts[len(ts)-1], First: vs[0], Last: vs[len(vs)-1], Min: vs[0], Max: vs[0],
+		MinSlope: math.Inf(1), MaxSlope: math.Inf(-1), ok: true}
+	for i := range ts {
+		x := vs[i]
+		if x != x {
+			return Summary{}
+		}
+		s.Min, s.Max = min(s.Min, x), max(s.Max, x)
+		if i > 0 {
+			if ts[i] <= ts[i-1] {
+				return Summary{}
+			}
+			d := (x - vs[i-1]) / float64(ts[i]-ts[i-1])
+			s.MinSlope, s.MaxSlope = min(s.MinSlope, d), max(s.MaxSlope, d)
+		}
+	}
+	return s
+}
+
+// StepQuiet is StepMicros over the summarised batch for a state that is
+// quiet (nothing firing, no breach under way) when no point of the batch
+// breaches: then no episode can begin, and it reports true. Otherwise it
+// changes nothing and reports false, and the caller steps over the points.
+func (s *State) StepQuiet(c dtbase.AlertCondition, sum *Summary) bool {
+	if !sum.ok || s.Firing || s.Pending {
+		return false
+	}
+	b := boundsOf(c)
+	if c.Kind != dtbase.CondRate {
+		return sum.Min >= b.lo && sum.Max <= b.hi
+	}
+	// Slopes as StepMicros computes them: the change per µs times the unit,
+	// which keeps the order of the changes per µs.
+	perUS := float64(c.Per().Microseconds())
+	lo, hi := sum.MinSlope, sum.MaxSlope
+	if s.HasPrev {
+		pus := s.Prev.T.UnixMicro()
+		if sum.FirstT <= pus {
+			return false
+		}
+		d := (sum.First - s.Prev.V) / float64(sum.FirstT-pus)
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo*perUS < b.lo || hi*perUS > b.hi {
+		return false
+	}
+	s.HasPrev, s.Prev = true, Point{T: time.UnixMicro(sum.LastT).UTC(), V: sum.Last}
+	return true
+}

@@ -357,7 +357,7 @@ func limitOf(f dtbase.AlertFilter) int {
 // ListAlerts returns alerts, firing first, then newest first.
 func (db *DB) ListAlerts(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.Alert, error) {
 	where, args := alertWhere(f, "a.fired_at")
-	rows, err := db.read.QueryContext(ctx, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d`, limitOf(f)), args...)
+	rows, err := db.read.QueryContext(ctx, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d OFFSET %d`, limitOf(f), max(f.Offset, 0)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}

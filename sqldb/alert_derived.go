@@ -183,20 +183,18 @@ func markDerivedSpans(ctx context.Context, tx *sql.Tx, touched []alertSpan) erro
 	}
 	type key struct{ rule, sensor int64 }
 	spans := map[key][2]int64{}
-	targets := map[int64]*sensorTargets{}
-	for _, sp := range touched {
+	for i := range touched {
+		sp := &touched[i]
+		tgt := sensorTargets{sensorID: sp.sensorID}
 		for _, r := range rules {
 			if r.MeasureID != sp.measureID {
 				continue
 			}
-			tgt := targets[sp.sensorID]
-			if tgt == nil {
-				if tgt, err = targetsOf(ctx, tx, sp.sensorID); err != nil {
-					return err
-				}
-				targets[sp.sensorID] = tgt
+			ok, err := tgt.matches(ctx, tx, r, sp)
+			if err != nil {
+				return err
 			}
-			if !tgt.matches(r) {
+			if !ok {
 				continue
 			}
 			k := key{r.ID, sp.sensorID}
@@ -499,7 +497,7 @@ func (db *DB) replayDerivedRule(ctx context.Context, r *ruleRow) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	sensors, _, err := db.ruleSensors(ctx, r)
+	sensors, _, err := db.ruleSensors(ctx, r, -1<<63, 1<<63-1)
 	if err != nil {
 		return true, err
 	}

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -21,39 +24,91 @@ type alertSpan struct {
 	datatype            dtbase.Datatype
 	from, to            int64
 	batch               *readingBatch // nil: read the series back
-	vals                []float64     // the batch's values as numbers, made once
+	ts                  []int64       // the written range's readings, made once
+	vals                []float64
+	sum                 *alert.Summary // of ts and vals, made once
+	// The stored points last read between readFrom and readTo, which the
+	// rules replaying the same span mostly share.
+	read             []alert.Point
+	readFrom, readTo int64
 }
 
-// values returns the batch's values as numbers.
-func (sp *alertSpan) values() []float64 {
-	if sp.vals == nil && sp.batch != nil {
-		if sp.batch.f != nil {
-			sp.vals = sp.batch.f
-		} else {
-			sp.vals = make([]float64, len(sp.batch.i))
-			for i, v := range sp.batch.i {
+// between returns the stored points from start to end inclusive, reading
+// them only when the last read does not cover them.
+func (sp *alertSpan) between(ctx context.Context, tx *sql.Tx, start, end int64) ([]alert.Point, error) {
+	if sp.read == nil || start < sp.readFrom || end > sp.readTo {
+		pts, err := points(ctx, tx, sp, "ts >= $3 AND ts <= $4", false, 0, start, end)
+		if err != nil {
+			return nil, err
+		}
+		sp.read, sp.readFrom, sp.readTo = pts, start, end
+	}
+	i := sort.Search(len(sp.read), func(k int) bool { return micros(sp.read[k].T) >= start })
+	j := sort.Search(len(sp.read), func(k int) bool { return micros(sp.read[k].T) > end })
+	return sp.read[i:j], nil
+}
+
+// written returns the stored readings of the written range: the batch's
+// when it is at hand, else read back; made once for all the rules.
+func (sp *alertSpan) written(ctx context.Context, tx *sql.Tx) ([]int64, []float64, error) {
+	if sp.vals != nil {
+		return sp.ts, sp.vals, nil
+	}
+	if b := sp.batch; b != nil {
+		sp.ts, sp.vals = b.ts, b.f
+		if b.f == nil {
+			sp.vals = make([]float64, len(b.i))
+			for i, v := range b.i {
 				sp.vals[i] = float64(v)
 			}
 		}
+		return sp.ts, sp.vals, nil
 	}
-	return sp.vals
+	pts, err := sp.between(ctx, tx, sp.from, sp.to)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp.ts, sp.vals = make([]int64, len(pts)), make([]float64, len(pts))
+	for i, p := range pts {
+		sp.ts[i], sp.vals[i] = micros(p.T), p.V
+	}
+	return sp.ts, sp.vals, nil
 }
 
 // alertSpans returns the numeric series the transaction wrote, in a fixed
-// order (so that concurrent writers lock alert states in the same order);
-// each is read back from the table, which holds the batch merged with what
-// was stored before.
+// order (so that concurrent writers lock alert states in the same order).
+// A series written by one batch whose rows were all new keeps the batch:
+// the rows it added to the table are exactly the batch's.
 func (rt *readingTx) alertSpans() []alertSpan {
 	var out []alertSpan
 	for k, sp := range rt.touched {
-		if sp.dt == dtbase.Float || sp.dt == dtbase.Integer {
-			out = append(out, alertSpan{sensorID: k.sensor, measureID: k.measure, datatype: sp.dt, from: sp.lo, to: sp.hi})
+		if sp.dt != dtbase.Float && sp.dt != dtbase.Integer {
+			continue
 		}
+		a := alertSpan{sensorID: k.sensor, measureID: k.measure, datatype: sp.dt, from: sp.lo, to: sp.hi}
+		if b := sp.batch; b != nil && sp.batches == 1 && sp.inserted == int64(b.len()) && sp.distinct == int64(b.len()) {
+			a.batch = b
+		}
+		out = append(out, a)
 	}
 	slices.SortFunc(out, func(a, b alertSpan) int {
 		return cmp.Or(cmp.Compare(a.sensorID, b.sensorID), cmp.Compare(a.measureID, b.measureID))
 	})
 	return out
+}
+
+// alertBatch returns rb when the rules last loaded watch its measure, for
+// the write path to keep until the alerts are decided; nil otherwise, so
+// that ingest without rules holds no batch longer than it did. A stale
+// answer costs only speed: a span without its batch is read back.
+func (db *DB) alertBatch(rb *readingBatch) *readingBatch {
+	if rb.m.Datatype != dtbase.Float && rb.m.Datatype != dtbase.Integer {
+		return nil
+	}
+	if rs := db.alertRules.last.Load(); rs != nil && len(rs.byMeasure[rb.m.MeasureID]) > 0 {
+		return rb
+	}
+	return nil
 }
 
 // evaluateAlerts decides the threshold and rate rules on the series just
@@ -66,24 +121,24 @@ func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpa
 	if err := markDerivedSpans(ctx, tx, touched); err != nil {
 		return wrapEval(err)
 	}
-	rules, err := evalRules(ctx, tx, touched)
-	if err != nil || len(rules) == 0 {
+	rules, err := db.alertRules.get(ctx, tx)
+	if err != nil {
 		return wrapEval(err)
 	}
 	for i := range touched {
 		sp := &touched[i]
-		var tgt *sensorTargets
+		onMeasure := rules.byMeasure[sp.measureID]
+		if len(onMeasure) == 0 {
+			continue
+		}
+		tgt := sensorTargets{sensorID: sp.sensorID}
 		var matched []*ruleRow
-		for _, r := range rules {
-			if r.MeasureID != sp.measureID {
-				continue
+		for _, r := range onMeasure {
+			ok, err := tgt.matches(ctx, tx, r, sp)
+			if err != nil {
+				return wrapEval(err)
 			}
-			if tgt == nil {
-				if tgt, err = targetsOf(ctx, tx, sp.sensorID); err != nil {
-					return wrapEval(err)
-				}
-			}
-			if tgt.matches(r) {
+			if ok {
 				matched = append(matched, r)
 			}
 		}
@@ -106,82 +161,105 @@ func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpa
 	return nil
 }
 
-// evalRules loads the enabled threshold and rate rules on the touched
-// measures, with only what matching and deciding need; the names of the
-// measure and rule are looked up when an alert is recorded.
-func evalRules(ctx context.Context, tx *sql.Tx, touched []alertSpan) ([]*ruleRow, error) {
-	args := []any{true, dtbase.CondThreshold, dtbase.CondRate}
-	var in []string
-	seen := map[int64]bool{}
-	for _, sp := range touched {
-		if !seen[sp.measureID] {
-			seen[sp.measureID] = true
-			args = append(args, sp.measureID)
-			in = append(in, fmt.Sprintf("$%d", len(args)))
-		}
+// ruleSet is the enabled threshold and rate rules by measure, as of one
+// version of the rules. It is shared and never changed once loaded.
+type ruleSet struct {
+	version   int64
+	byMeasure map[int64][]*ruleRow
+}
+
+// ruleCache keeps the rules ingest evaluates, reloaded when the version
+// the database keeps (bumped by a trigger on every change of a rule, on
+// any replica) moved: one one-row read per transaction instead of loading
+// and parsing every rule.
+type ruleCache struct {
+	mu   sync.Mutex // one reload at a time
+	last atomic.Pointer[ruleSet]
+}
+
+func (c *ruleCache) get(ctx context.Context, tx *sql.Tx) (*ruleSet, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `SELECT version FROM alert_rule_version WHERE id = 1`).Scan(&v); err != nil {
+		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, sensor_id, type_id, location_id, measure_id, condition FROM alert_rule
-		WHERE enabled = $1 AND kind IN ($2, $3) AND measure_id IN (`+strings.Join(in, ", ")+`) ORDER BY id`, args...)
+	if rs := c.last.Load(); rs != nil && rs.version == v {
+		return rs, nil
+	}
+	rules, err := queryRules(ctx, tx, `WHERE r.enabled = $1 AND r.kind IN ($2, $3)`, true, dtbase.CondThreshold, dtbase.CondRate)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*ruleRow
-	for rows.Next() {
-		var r ruleRow
-		var loc sql.NullInt64
-		var cond string
-		if err := rows.Scan(&r.ID, &r.sensorID, &r.typeID, &loc, &r.MeasureID, &cond); err != nil {
-			return nil, err
-		}
-		if loc.Valid {
-			r.Target.LocationID = &loc.Int64
-		}
-		if err := parseCondition(cond, &r.Condition); err != nil {
-			return nil, fmt.Errorf("rule %d: condition: %w", r.ID, err)
-		}
-		out = append(out, &r)
+	rs := &ruleSet{version: v, byMeasure: map[int64][]*ruleRow{}}
+	for _, r := range rules {
+		rs.byMeasure[r.MeasureID] = append(rs.byMeasure[r.MeasureID], r)
 	}
-	return out, rows.Err()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Of two transactions reloading at once, the newer version stays.
+	if old := c.last.Load(); old == nil || old.version <= v {
+		c.last.Store(rs)
+	}
+	return rs, nil
 }
 
-// sensorTargets is what rules can target a sensor by.
+// sensorTargets is what rules can target a sensor by, looked up once per
+// span and only when a rule needs it.
 type sensorTargets struct {
-	sensorID, typeID int64
-	locations        map[int64]bool
+	sensorID  int64
+	typeID    int64 // 0: not looked up
+	locations map[int64]bool
 }
 
-func targetsOf(ctx context.Context, tx *sql.Tx, sensorID int64) (*sensorTargets, error) {
-	t := &sensorTargets{sensorID: sensorID, locations: map[int64]bool{}}
-	if err := tx.QueryRowContext(ctx, `SELECT type_id FROM sensor WHERE id = $1`, sensorID).Scan(&t.typeID); err != nil {
-		return nil, err
+// matches reports whether a rule targets the sensor for readings in the
+// span. A location rule covers the sensors placed in the location or any
+// location under it when the readings were taken: placed there at the
+// start of the span or moved there within it.
+func (t *sensorTargets) matches(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan) (bool, error) {
+	switch {
+	case r.sensorID.Valid:
+		return r.sensorID.Int64 == t.sensorID, nil
+	case r.typeID.Valid:
+		if t.typeID == 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT type_id FROM sensor WHERE id = $1`, t.sensorID).Scan(&t.typeID); err != nil {
+				return false, err
+			}
+		}
+		return r.typeID.Int64 == t.typeID, nil
+	case r.Target.LocationID != nil:
+		if t.locations == nil {
+			var err error
+			if t.locations, err = placedUnder(ctx, tx, t.sensorID, sp.from, sp.to); err != nil {
+				return false, err
+			}
+		}
+		return t.locations[*r.Target.LocationID], nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT location_id FROM sensor_location WHERE sensor_id = $1`, sensorID)
+	return false, nil
+}
+
+// placedUnder returns the locations a sensor was under between from and
+// to: those it was placed in (its placement at from and any installed
+// until to) and every location above them.
+func placedUnder(ctx context.Context, tx *sql.Tx, sensorID, from, to int64) (map[int64]bool, error) {
+	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE up(id) AS (
+		SELECT sl.location_id FROM sensor_location sl WHERE sl.sensor_id = $1 AND sl.installation_datetime <= $3
+			AND sl.installation_datetime >= COALESCE((SELECT max(x.installation_datetime) FROM sensor_location x
+				WHERE x.sensor_id = $1 AND x.installation_datetime <= $2), $4)
+		UNION SELECT p.parent_id FROM location_parent p JOIN up ON p.location_id = up.id)
+		SELECT id FROM up`, sensorID, from, to, int64(-1<<63))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	out := map[int64]bool{}
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		t.locations[id] = true
+		out[id] = true
 	}
-	return t, rows.Err()
-}
-
-// matches reports whether a rule targets the sensor.
-func (t *sensorTargets) matches(r *ruleRow) bool {
-	switch {
-	case r.sensorID.Valid:
-		return r.sensorID.Int64 == t.sensorID
-	case r.typeID.Valid:
-		return r.typeID.Int64 == t.typeID
-	case r.Target.LocationID != nil:
-		return t.locations[*r.Target.LocationID]
-	}
-	return false
+	return out, rows.Err()
 }
 
 func wrapEval(err error) error {
@@ -380,8 +458,11 @@ func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *al
 }
 
 // evaluateSeries decides a rule on the series just written. When the
-// batch follows everything the rule has seen of the series, the stored
-// replay state steps over the batch in memory. Otherwise (late or
+// written range follows everything the rule has seen of the series, the
+// stored replay state steps over it: over the batch in memory when the
+// batch is what the range holds, else over the range read back (readings
+// stored while the rule was disabled are not judged either way).
+// Otherwise (late or
 // out-of-order readings, a new or edited rule) the rule is replayed over
 // the stored series around the written range, from the last quiet reading
 // before it to the first quiet reading after it, so the readings are
@@ -390,10 +471,22 @@ func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *al
 // nothing new.
 func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan, st *seriesState) error {
 	c := r.Condition
-	if st.ok && sp.from > st.lastTS && sp.batch != nil {
-		for _, ep := range st.StepMicros(c, sp.batch.ts, sp.values()) {
-			if err := db.applyStep(ctx, tx, r, sp.sensorID, ep); err != nil {
-				return err
+	if st.ok && sp.from > st.lastTS {
+		ts, vs, err := sp.written(ctx, tx)
+		if err != nil {
+			return err
+		}
+		// Most batches leave a quiet rule quiet: decided from the
+		// batch's summary, without a pass per rule.
+		if sp.sum == nil {
+			sum := alert.Summarize(ts, vs)
+			sp.sum = &sum
+		}
+		if !st.StepQuiet(c, sp.sum) {
+			for _, ep := range st.StepMicros(c, ts, vs) {
+				if err := db.applyStep(ctx, tx, r, sp.sensorID, ep); err != nil {
+					return err
+				}
 			}
 		}
 		st.lastTS, st.dirty = sp.to, true
@@ -409,7 +502,7 @@ func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *al
 			return err
 		}
 	}
-	pts, err := points(ctx, tx, sp, "ts >= $3 AND ts <= $4", false, 0, start, end)
+	pts, err := sp.between(ctx, tx, start, end)
 	if err != nil {
 		return err
 	}
@@ -469,11 +562,6 @@ func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 		r.ID, sensorID, micros(ep.Since), end).Scan(&id, &state)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if r.Measure == "" {
-			if err := tx.QueryRowContext(ctx, `SELECT name FROM sensor_measure WHERE id = $1`, r.MeasureID).Scan(&r.Measure); err != nil {
-				return 0, err
-			}
-		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO alert (rule_id, sensor_id, since, fired_at, state, value, message) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 			r.ID, sensorID, micros(ep.Since), micros(ep.FiredAt), dtbase.AlertFiring, ep.Value, message(r, ep.Value)).Scan(&id)
 		if err != nil {
@@ -545,12 +633,7 @@ func message(r *ruleRow, v float64) string {
 	c := r.Condition
 	switch c.Kind {
 	case dtbase.CondThreshold:
-		switch c.Op {
-		case dtbase.OpOutside:
-			return fmt.Sprintf("%s outside %g..%g: %g", r.Measure, *c.Low, *c.High, v)
-		default:
-			return fmt.Sprintf("%s %s %g: %g", r.Measure, c.Op, *c.Value, v)
-		}
+		return fmt.Sprintf("%s %g, %s", r.Measure, v, threshold(c))
 	case dtbase.CondRate:
 		return fmt.Sprintf("%s changing at %g per %s (limit %g)", r.Measure, v, c.Per(), *c.Value)
 	case dtbase.CondStaleness:
@@ -569,7 +652,7 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 	}
 	n := 0
 	for _, r := range rules {
-		sensors, datatype, err := db.ruleSensors(ctx, r)
+		sensors, datatype, err := db.ruleSensors(ctx, r, micros(now), micros(now))
 		if err != nil {
 			return n, fmt.Errorf("scheduled alerts: %w", err)
 		}
@@ -661,34 +744,40 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 	return n, nil
 }
 
-// ruleSensors returns the sensors a rule targets and its measure's
-// datatype.
-func (db *DB) ruleSensors(ctx context.Context, r *ruleRow) ([]int64, dtbase.Datatype, error) {
+// ruleSensors returns the sensors a rule targets between from and to
+// (µs) and its measure's datatype.
+func (db *DB) ruleSensors(ctx context.Context, r *ruleRow, from, to int64) ([]int64, dtbase.Datatype, error) {
 	var ids []int64
 	var datatype dtbase.Datatype
 	err := db.withReadTx(ctx, func(tx *sql.Tx) (err error) {
-		ids, datatype, err = ruleSensorsQ(ctx, tx, r)
+		ids, datatype, err = ruleSensorsQ(ctx, tx, r, from, to)
 		return err
 	})
 	return ids, datatype, err
 }
 
-func ruleSensorsQ(ctx context.Context, tx *sql.Tx, r *ruleRow) ([]int64, dtbase.Datatype, error) {
+// ruleSensorsQ is ruleSensors in tx. A location rule targets the sensors
+// placed in the location or under it at some time between from and to:
+// placed there at from, or installed there until to.
+func ruleSensorsQ(ctx context.Context, tx *sql.Tx, r *ruleRow, from, to int64) ([]int64, dtbase.Datatype, error) {
 	var datatype string
 	if err := tx.QueryRowContext(ctx, `SELECT datatype FROM sensor_measure WHERE id = $1`, r.MeasureID).Scan(&datatype); err != nil {
 		return nil, "", err
 	}
 	var q string
-	var arg int64
+	var args []any
 	switch {
 	case r.sensorID.Valid:
 		return []int64{r.sensorID.Int64}, dtbase.Datatype(datatype), nil
 	case r.typeID.Valid:
-		q, arg = `SELECT id FROM sensor WHERE type_id = $1 ORDER BY id`, r.typeID.Int64
+		q, args = `SELECT id FROM sensor WHERE type_id = $1 ORDER BY id`, []any{r.typeID.Int64}
 	default:
-		q, arg = `SELECT DISTINCT sensor_id FROM sensor_location WHERE location_id = $1 ORDER BY sensor_id`, *r.Target.LocationID
+		q = subtreeCTE + ` SELECT DISTINCT sl.sensor_id FROM sensor_location sl WHERE sl.location_id IN (SELECT id FROM sub)
+			AND sl.installation_datetime <= $3 AND sl.installation_datetime >= COALESCE((SELECT max(x.installation_datetime)
+				FROM sensor_location x WHERE x.sensor_id = sl.sensor_id AND x.installation_datetime <= $2), $4) ORDER BY sl.sensor_id`
+		args = []any{*r.Target.LocationID, from, to, int64(-1 << 63)}
 	}
-	rows, err := tx.QueryContext(ctx, q, arg)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -723,7 +812,7 @@ func (db *DB) ReplayAlertRule(ctx context.Context, name string) error {
 	if done, err := db.replayDerivedRule(ctx, r); done || err != nil {
 		return err
 	}
-	sensors, datatype, err := db.ruleSensors(ctx, r)
+	sensors, datatype, err := db.ruleSensors(ctx, r, -1<<63, 1<<63-1)
 	if err != nil {
 		return fmt.Errorf("replay alert rule: %w", err)
 	}

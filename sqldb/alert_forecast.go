@@ -82,7 +82,7 @@ func (db *DB) evaluateForecast(ctx context.Context, tx *sql.Tx, r *ruleRow, sens
 // threshold describes a condition's threshold: "above 28".
 func threshold(c dtbase.AlertCondition) string {
 	if c.Op == dtbase.OpOutside {
-		return fmt.Sprintf("outside %g..%g", *c.Low, *c.High)
+		return fmt.Sprintf("outside %g–%g", *c.Low, *c.High)
 	}
 	return fmt.Sprintf("%s %g", c.Op, *c.Value)
 }

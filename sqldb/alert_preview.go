@@ -33,7 +33,7 @@ func (db *DB) PreviewAlertRule(ctx context.Context, r *dtbase.AlertRule, from, t
 		if r.Condition.Kind == dtbase.CondForecast {
 			return nil
 		}
-		sensors, datatype, err := ruleSensorsQ(ctx, tx, rr)
+		sensors, datatype, err := ruleSensorsQ(ctx, tx, rr, micros(from), micros(to))
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 func f64(v float64) *float64 { return &v }
@@ -48,7 +49,13 @@ func alertDB(t *testing.T, cond dtbase.AlertCondition) *sqldb.DB {
 // history is the events of W1 as "kind@second" in data order.
 func history(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
-	evs, err := db.ListAlertEvents(context.Background(), dtbase.AlertFilter{Sensor: str("W1")})
+	return historyOf(t, db, "W1")
+}
+
+// historyOf is the events of a sensor as "kind@second" in data order.
+func historyOf(t *testing.T, db *sqldb.DB, uid string) []string {
+	t.Helper()
+	evs, err := db.ListAlertEvents(context.Background(), dtbase.AlertFilter{Sensor: &uid})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +187,78 @@ func TestAlertStalenessInterval(t *testing.T) {
 		}
 	}
 	if diff := cmp.Diff([]string{"fired@480"}, history(t, db)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// A location rule covers the sensors placed in the location or under it
+// when the readings were taken; staleness, the sensors under it now.
+func TestAlertLocationSubtree(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.Open(t)
+	ids := farmTree(t, db)
+	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: unitsPtr("C"), Datatype: dtbase.Float})
+	for _, uid := range []string{"s1", "s2", "s3"} {
+		mustSensor(t, db, "th", uid)
+	}
+	day := 24 * 3600
+	place := func(uid, room string, sec int) {
+		t.Helper()
+		if _, err := db.CreateSensorPlacement(ctx, uid, "area", dtbase.Coordinates{"room": dtbase.StringValue(room)}, at(sec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	place("s1", "shelf1", 0)    // under zone1, under tunnel1
+	place("s2", "zone2", 0)     // under tunnel2
+	place("s3", "zone1", 0)     // under tunnel1
+	place("s1", "tunnel2", day) // s1 leaves tunnel1's subtree
+	tunnel1 := ids["tunnel1"]
+	for _, r := range []*dtbase.AlertRule{
+		{Name: "hot", Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(28)}},
+		{Name: "quiet", Condition: dtbase.AlertCondition{Kind: dtbase.CondStaleness, MaxAgeSeconds: 3600}},
+	} {
+		r.Target, r.Measure, r.Severity, r.Enabled = dtbase.AlertTarget{LocationID: &tunnel1}, "temperature", dtbase.SeverityWarning, true
+		if err := db.CreateAlertRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insertAt(t, db, "s1", []int{3600, 7200}, []float64{30, 20}) // in shelf1: fires and resolves
+	insertAt(t, db, "s2", []int{3600}, []float64{30})           // elsewhere
+	insertAt(t, db, "s1", []int{2 * day}, []float64{30})        // moved away: not watched
+	insertAt(t, db, "s1", []int{3 * 3600}, []float64{31})       // late, from when it was in shelf1
+	insertAt(t, db, "s3", []int{2 * day}, []float64{20})
+	insertAt(t, db, "s2", []int{2*day + 3600}, []float64{20})
+	// At 2 days and 2 hours only s3, placed under tunnel1 now, is stale.
+	if _, err := db.EvaluateScheduledAlerts(ctx, at(2*day+2*3600)); err != nil {
+		t.Fatal(err)
+	}
+	for uid, want := range map[string][]string{
+		"s1": {"fired@3600", "resolved@7200", "fired@10800"},
+		"s2": {},
+		"s3": {"fired@" + itoa(2*day+3600)},
+	} {
+		if diff := cmp.Diff(want, historyOf(t, db, uid)); diff != "" {
+			t.Errorf("%s: events (-want +got):\n%s", uid, diff)
+		}
+	}
+}
+
+// Ingest keeps the rules in memory: a change made any way, even by SQL
+// outside the store, reaches the next batch.
+func TestAlertRuleChangeReachesIngest(t *testing.T) {
+	db := alertDB(t, dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(28)})
+	enable := func(on bool) {
+		t.Helper()
+		if _, err := db.SQL().Exec(`UPDATE alert_rule SET enabled = $1`, on); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insertAt(t, db, "W1", []int{0, 60}, []float64{20, 30})
+	enable(false)
+	insertAt(t, db, "W1", []int{120}, []float64{20}) // unwatched
+	enable(true)
+	insertAt(t, db, "W1", []int{180, 240}, []float64{30, 20})
+	if diff := cmp.Diff([]string{"fired@60", "resolved@240"}, history(t, db)); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

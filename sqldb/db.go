@@ -48,6 +48,8 @@ type DB struct {
 	// reference the rollup tests compare against.
 	noRollupReads bool
 
+	alertRules *ruleCache // the rules ingest evaluates; shared by copies of the DB
+
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 }
@@ -112,7 +114,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(DefaultSQLiteReaders)
-	db := &DB{Dialect: SQLite, write: w, read: r, Now: utcNow}
+	db := &DB{Dialect: SQLite, write: w, read: r, alertRules: &ruleCache{}, Now: utcNow}
 	// The writer creates the file and sets WAL before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
@@ -136,7 +138,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{Dialect: Postgres, write: p, read: p, Now: utcNow}, nil
+	return &DB{Dialect: Postgres, write: p, read: p, alertRules: &ruleCache{}, Now: utcNow}, nil
 }
 
 // createDatabaseIfMissing connects to the server's maintenance database and

@@ -45,6 +45,7 @@ type timeSpan struct {
 	batches            int
 	distinct, inserted int64
 	pre                []rollupRow
+	batch              *readingBatch // kept for alerts, see alertBatch
 }
 
 // readingTx is one write transaction of readings.
@@ -316,12 +317,12 @@ func (rt *readingTx) write(ctx context.Context, rb *readingBatch) (int64, error)
 	k := seriesKey{rb.m.SensorID, rb.m.MeasureID}
 	sp, ok := rt.touched[k]
 	if !ok {
-		sp = timeSpan{lo: rb.ts[0], hi: rb.ts[rb.len()-1], dt: rb.m.Datatype}
+		sp = timeSpan{lo: rb.ts[0], hi: rb.ts[rb.len()-1], dt: rb.m.Datatype, batch: rt.db.alertBatch(rb)}
 		if rolledUp(rb.m.Datatype) {
 			sp.pre, sp.distinct = rb.finestRollups()
 		}
 	} else {
-		sp.lo, sp.hi, sp.pre = min(sp.lo, rb.ts[0]), max(sp.hi, rb.ts[rb.len()-1]), nil
+		sp.lo, sp.hi, sp.pre, sp.batch = min(sp.lo, rb.ts[0]), max(sp.hi, rb.ts[rb.len()-1]), nil, nil
 	}
 	sp.batches++
 	defer func() { rt.touched[k] = sp }()

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,21 +24,40 @@ func (h *Handler) alertRoutes(viewer, editor dtbase.Role) {
 
 type alertsData struct {
 	Alerts     []dtbase.Alert
-	Rules      []dtbase.AlertRule
+	Rules      []ruleView
 	Deliveries []dtbase.Delivery
 	Rule       string
 	Sensor     string
 	State      string
 	Now        time.Time
+	// Paging: the rank of the first alert shown and the links to the
+	// pages before and after ("" when there is none).
+	First, Last  int
+	Newer, Older string
+	Filtered     bool
 }
 
-// alertsPage lists alerts (firing first) with filters, the rules with
-// their silences, and the delivery log.
+// ruleView is a rule as the alerts page lists it.
+type ruleView struct {
+	dtbase.AlertRule
+	Condition string // in words
+}
+
+// alertsPageSize is how many alerts one page of the alerts page lists.
+const alertsPageSize = 25
+
+// alertsPage lists alerts (firing first) with filters, a page at a time,
+// the rules with their silences, and the delivery log.
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	d := &alertsData{Rule: q.Get("rule"), Sensor: q.Get("sensor"), State: q.Get("state"), Now: h.now()}
-	f := dtbase.AlertFilter{Limit: 500}
+	d := &alertsData{Rule: q.Get("rule"), Sensor: strings.TrimSpace(q.Get("sensor")), State: q.Get("state"), Now: h.now()}
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	// One more than a page tells whether there is a next one.
+	f := dtbase.AlertFilter{Limit: alertsPageSize + 1, Offset: (page - 1) * alertsPageSize}
 	if d.Rule != "" {
 		f.RuleName = &d.Rule
 	}
@@ -46,14 +67,51 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 	if d.State != "" {
 		f.State = &d.State
 	}
-	var err error
+	d.Filtered = d.Rule != "" || d.Sensor != "" || d.State != ""
 	if d.Alerts, err = h.store.ListAlerts(ctx, f); err != nil {
 		h.fail(w, r, s, err)
 		return
 	}
-	if d.Rules, err = h.store.ListAlertRules(ctx); err != nil {
+	link := func(p int) string {
+		v := url.Values{}
+		for k, x := range map[string]string{"rule": d.Rule, "sensor": d.Sensor, "state": d.State} {
+			if x != "" {
+				v.Set(k, x)
+			}
+		}
+		if p > 1 {
+			v.Set("page", strconv.Itoa(p))
+		}
+		if len(v) == 0 {
+			return "/alerts"
+		}
+		return "/alerts?" + v.Encode()
+	}
+	if len(d.Alerts) > alertsPageSize {
+		d.Alerts, d.Older = d.Alerts[:alertsPageSize], link(page+1)
+	}
+	if page > 1 {
+		d.Newer = link(page - 1)
+	}
+	d.First, d.Last = f.Offset+1, f.Offset+len(d.Alerts)
+	rules, err := h.store.ListAlertRules(ctx)
+	if err != nil {
 		h.fail(w, r, s, err)
 		return
+	}
+	types, err := h.store.ListSensorTypes(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	units := map[int64]string{}
+	for _, t := range types {
+		for _, m := range t.Measures {
+			units[m.ID] = derefString(m.Units)
+		}
+	}
+	for _, r := range rules {
+		d.Rules = append(d.Rules, ruleView{AlertRule: r, Condition: ruleText(r, units[r.MeasureID])})
 	}
 	if d.Deliveries, err = h.store.ListDeliveries(ctx, 50); err != nil {
 		h.fail(w, r, s, err)
@@ -209,4 +267,208 @@ func (h *Handler) openAlerts(ctx context.Context) ([]dtbase.Alert, error) {
 		out = append(out, a...)
 	}
 	return out, nil
+}
+
+// chartThreshold is an enabled threshold rule drawn on a plot: one line
+// (above, below) or two (the band of outside).
+type chartThreshold struct {
+	Rule     string    `json:"rule"`
+	Severity string    `json:"severity"`
+	Label    string    `json:"label"`
+	Values   []float64 `json:"values"`
+}
+
+// chartMarker is an alert event drawn on a plot at its data time.
+type chartMarker struct {
+	T      float64 `json:"t"` // Unix seconds
+	Kind   string  `json:"kind"`
+	Sensor string  `json:"sensor"`
+	Rule   string  `json:"rule"`
+}
+
+// maxChartMarkers bounds the events put on one page's plots.
+const maxChartMarkers = 1000
+
+// addAlertOverlays puts on each plot of cfg the lines of the enabled
+// threshold rules on its measure that target one of its sensors (all of
+// type typeName), and the fired and resolved events of its series between
+// from and to. A location rule targets the sensors under its location at
+// the end of the range.
+func (h *Handler) addAlertOverlays(ctx context.Context, cfg *chartConfig, typeName string, from, to time.Time) error {
+	rules, err := h.store.ListAlertRules(ctx)
+	if err != nil || len(rules) == 0 {
+		return err
+	}
+	under := map[int64]map[string]bool{}
+	targets := func(r *dtbase.AlertRule, uid string) (bool, error) {
+		switch t := r.Target; {
+		case t.Sensor != nil:
+			return *t.Sensor == uid, nil
+		case t.SensorType != nil:
+			return *t.SensorType == typeName, nil
+		case t.LocationID != nil:
+			set, ok := under[*t.LocationID]
+			if !ok {
+				placed, err := h.store.SensorsUnder(ctx, *t.LocationID, to)
+				if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
+					return false, err
+				}
+				set = map[string]bool{}
+				for _, p := range placed {
+					set[p.UniqueIdentifier] = true
+				}
+				under[*t.LocationID] = set
+			}
+			return set[uid], nil
+		}
+		return false, nil
+	}
+	measureOf := map[string]int64{} // rule name → measure id
+	for i := range cfg.Charts {
+		spec := &cfg.Charts[i]
+		for j := range rules {
+			r := &rules[j]
+			measureOf[r.Name] = r.MeasureID
+			c := r.Condition
+			if !r.Enabled || c.Kind != dtbase.CondThreshold || len(spec.Series) == 0 || r.MeasureID != spec.Series[0].MeasureID {
+				continue
+			}
+			for _, si := range spec.Series {
+				ok, err := targets(r, si.Sensor)
+				if err != nil {
+					return err
+				}
+				if ok {
+					th := chartThreshold{Rule: r.Name, Severity: r.Severity, Label: conditionText(c, spec.Units)}
+					if c.Op == dtbase.OpOutside {
+						th.Values = []float64{*c.Low, *c.High}
+					} else {
+						th.Values = []float64{*c.Value}
+					}
+					spec.Thresholds = append(spec.Thresholds, th)
+					break
+				}
+			}
+		}
+	}
+	// Events of the plotted sensors, each on the plots of its rule's
+	// measure that show its sensor.
+	n := 0
+	seen := map[string]bool{}
+	for _, si := range cfg.Series {
+		if seen[si.Sensor] {
+			continue
+		}
+		seen[si.Sensor] = true
+		uid := si.Sensor
+		evs, err := h.store.ListAlertEvents(ctx, dtbase.AlertFilter{Sensor: &uid, From: &from, To: &to, Limit: maxChartMarkers})
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if e.Kind != dtbase.EventFired && e.Kind != dtbase.EventResolved {
+				continue
+			}
+			for k := range cfg.Charts {
+				c := &cfg.Charts[k]
+				if n < maxChartMarkers && len(c.Series) > 0 && c.Series[0].MeasureID == measureOf[e.RuleName] &&
+					slices.ContainsFunc(c.Series, func(x seriesIdent) bool { return x.Sensor == e.Sensor }) {
+					c.Markers = append(c.Markers, chartMarker{T: float64(e.DataAt.UnixMicro()) / 1e6, Kind: e.Kind, Sensor: e.Sensor, Rule: e.RuleName})
+					n++
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// conditionText says what a condition watches, in words: "above 28 °C
+// for 10 min, hysteresis 0.5".
+func conditionText(c dtbase.AlertCondition, units string) string {
+	num := func(p *float64) string {
+		if p == nil {
+			return "?"
+		}
+		s := strconv.FormatFloat(*p, 'f', -1, 64)
+		if units != "" {
+			s += " " + units
+		}
+		return s
+	}
+	level := func() string {
+		if c.Op == dtbase.OpOutside {
+			lo := strconv.FormatFloat(deref0(c.Low), 'f', -1, 64)
+			return "outside " + lo + "–" + num(c.High)
+		}
+		return c.Op + " " + num(c.Value)
+	}
+	var s string
+	switch c.Kind {
+	case dtbase.CondThreshold:
+		s = level()
+	case dtbase.CondRate:
+		verb := map[string]string{dtbase.OpRise: "rises", dtbase.OpFall: "falls"}[c.Op]
+		if verb == "" {
+			verb = "rises or falls"
+		}
+		per := durationText(c.Per())
+		if n, unit, _ := strings.Cut(per, " "); n == "1" {
+			per = map[string]string{"d": "day", "h": "hour", "min": "minute", "s": "second"}[unit]
+		}
+		s = verb + " faster than " + num(c.Value) + " per " + per
+	case dtbase.CondStaleness:
+		var parts []string
+		if c.MaxAgeSeconds > 0 {
+			parts = append(parts, durationText(c.MaxAge()))
+		}
+		if c.IntervalMultiple > 0 {
+			parts = append(parts, strconv.FormatFloat(c.IntervalMultiple, 'f', -1, 64)+" × the usual interval")
+		}
+		return "no reading for over " + strings.Join(parts, " or ")
+	case dtbase.CondForecast:
+		bound := c.Bound
+		if bound == "" {
+			bound = "mean"
+		}
+		return "forecast " + bound + " " + level() + " within " + strconv.FormatFloat(c.HorizonHours, 'f', -1, 64) + " h"
+	default:
+		return c.Kind
+	}
+	if c.ForSeconds > 0 {
+		s += " for " + durationText(c.For())
+	}
+	if c.Hysteresis > 0 {
+		s += ", hysteresis " + strconv.FormatFloat(c.Hysteresis, 'f', -1, 64)
+	}
+	return s
+}
+
+// ruleText is a rule's measure and condition in words: "temperature above
+// 28 °C for 10 min".
+func ruleText(r dtbase.AlertRule, units string) string {
+	c := conditionText(r.Condition, units)
+	if r.Condition.Kind == dtbase.CondStaleness {
+		return "no " + r.Measure + strings.TrimPrefix(c, "no")
+	}
+	return r.Measure + " " + c
+}
+
+func deref0(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// durationText is a duration in its largest whole unit: "10 min", "6 h".
+func durationText(d time.Duration) string {
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "min"}} {
+		if d >= u.d && d%u.d == 0 {
+			return strconv.FormatInt(int64(d/u.d), 10) + " " + u.name
+		}
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }

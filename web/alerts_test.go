@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dtbase/dtbase"
 )
 
@@ -62,6 +64,23 @@ func TestAlertPages(t *testing.T) {
 	if err != nil || len(alerts) != 1 {
 		t.Fatalf("alerts: %+v %v", alerts, err)
 	}
+	// The sensor page and the explorer plot the rule's line and the
+	// alerts' events, the later fired one included.
+	for _, path := range []string{"/sensors/view?id=R1", "/explorer?type=room&sensor=R1"} {
+		var cfg chartConfig
+		chartsOf(t, b.get(path).Body, &cfg)
+		if len(cfg.Charts) != 1 {
+			t.Fatalf("%s: charts %+v", path, cfg.Charts)
+		}
+		c := cfg.Charts[0]
+		want := []chartThreshold{{Rule: "warm", Severity: "critical", Label: "above 28", Values: []float64{28}}}
+		if diff := cmp.Diff(want, c.Thresholds); diff != "" {
+			t.Errorf("%s: thresholds (-want +got):\n%s", path, diff)
+		}
+		if n := len(c.Markers); n == 0 || c.Markers[0].Kind != dtbase.EventFired || c.Markers[0].T != float64(now.Add(-time.Hour).Unix()) {
+			t.Errorf("%s: markers %+v, want the newest fired at %s first", path, c.Markers, now.Add(-time.Hour))
+		}
+	}
 	list := b.get("/alerts?state=firing")
 	if !strings.Contains(list.Body, `id="alert-`) {
 		t.Fatalf("alerts page:\n%s", list.Body)
@@ -84,5 +103,71 @@ func TestAlertPages(t *testing.T) {
 	viewer.login("viewer@example.com")
 	if p := viewer.get("/alerts/rule"); p.Status != http.StatusForbidden {
 		t.Errorf("a viewer opened the rule editor: %d", p.Status)
+	}
+}
+
+func TestConditionText(t *testing.T) {
+	v := func(x float64) *float64 { return &x }
+	for _, tt := range []struct {
+		c     dtbase.AlertCondition
+		units string
+		want  string
+	}{
+		{dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: v(28), ForSeconds: 600, Hysteresis: 0.5}, "°C",
+			"above 28 °C for 10 min, hysteresis 0.5"},
+		{dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpOutside, Low: v(50), High: v(90), ForSeconds: 1800}, "%", "outside 50–90 % for 30 min"},
+		{dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpBelow, Value: v(-1.5), ForSeconds: 90}, "", "below -1.5 for 90 s"},
+		{dtbase.AlertCondition{Kind: dtbase.CondRate, Op: dtbase.OpRise, Value: v(5)}, "°C", "rises faster than 5 °C per hour"},
+		{dtbase.AlertCondition{Kind: dtbase.CondRate, Op: dtbase.OpEither, Value: v(2), PerSeconds: 600}, "", "rises or falls faster than 2 per 10 min"},
+		{dtbase.AlertCondition{Kind: dtbase.CondStaleness, MaxAgeSeconds: 6 * 3600, IntervalMultiple: 3}, "", "no reading for over 6 h or 3 × the usual interval"},
+		{dtbase.AlertCondition{Kind: dtbase.CondForecast, Op: dtbase.OpAbove, Value: v(30), HorizonHours: 24, Bound: "upper"}, "°C", "forecast upper above 30 °C within 24 h"},
+	} {
+		if got := conditionText(tt.c, tt.units); got != tt.want {
+			t.Errorf("conditionText(%+v) = %q, want %q", tt.c, got, tt.want)
+		}
+	}
+}
+
+// TestAlertsPagePages lists alerts a page at a time, keeping the filter,
+// and says what each rule watches in words.
+func TestAlertsPagePages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := "°C"
+	if err := e.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
+		t.Fatal(err)
+	}
+	limit := 28.0
+	r := &dtbase.AlertRule{Name: "warm", Target: dtbase.AlertTarget{Sensor: ptr("R1")}, Measure: "temperature", Severity: dtbase.SeverityWarning, Enabled: true,
+		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: &limit, ForSeconds: 600, Hysteresis: 0.5}}
+	if err := e.db.CreateAlertRule(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// 30 breaches of 10 minutes: 30 alerts, fired and resolved.
+	s := dtbase.ReadingSeries{UniqueIdentifier: "R1", MeasureName: "temperature"}
+	start := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)
+	for i := range 90 {
+		s.Timestamps = append(s.Timestamps, start.Add(time.Duration(i)*10*time.Minute))
+		s.Values = append(s.Values, dtbase.FloatValue([]float64{20, 30, 30}[i%3]))
+	}
+	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.login("viewer@example.com")
+	rows := func(body string) int { return strings.Count(body, `<tr id="alert-`) }
+	first := b.get("/alerts?rule=warm")
+	if n := rows(first.Body); n != alertsPageSize || !strings.Contains(first.Body, `href="/alerts?page=2&amp;rule=warm"`) || strings.Contains(first.Body, `rel="prev" href`) {
+		t.Errorf("first page: %d alerts, want %d with a link to the next page only", n, alertsPageSize)
+	}
+	if !strings.Contains(first.Body, "temperature above 28 °C for 10 min, hysteresis 0.5") {
+		t.Error("the rule's condition is not in words")
+	}
+	second := b.get("/alerts?page=2&rule=warm")
+	if n := rows(second.Body); n != 30-alertsPageSize || !strings.Contains(second.Body, `href="/alerts?rule=warm"`) || !strings.Contains(second.Body, "Alerts 26–30") {
+		t.Errorf("second page: %d alerts, want %d with a link back", n, 30-alertsPageSize)
 	}
 }

@@ -98,6 +98,9 @@ type chartSpec struct {
 	Title  string        `json:"title"`
 	Units  string        `json:"units"`
 	Series []seriesIdent `json:"series"`
+	// Alert rules' threshold lines and alert events (see addAlertOverlays).
+	Thresholds []chartThreshold `json:"thresholds,omitempty"`
+	Markers    []chartMarker    `json:"markers,omitempty"`
 }
 
 type seriesIdent struct {
@@ -138,6 +141,9 @@ func (h *Handler) sensorChart(ctx context.Context, det *dtbase.SensorDetails, la
 		return nil, "", err
 	}
 	cfg.From, cfg.To = dtbase.FormatTime(from), dtbase.FormatTime(end)
+	if err := h.addAlertOverlays(ctx, cfg, det.Type.Name, from, end); err != nil {
+		return nil, "", err
+	}
 	return cfg, csvURL(cfg.Series, from, end), nil
 }
 
@@ -351,6 +357,10 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			}
 		}
 		if len(cfg.Charts) > 0 {
+			if err := h.addAlertOverlays(ctx, cfg, d.Type.Name, d.From, d.To); err != nil {
+				h.fail(w, r, s, err)
+				return
+			}
 			d.Chart = cfg
 			d.CSV = csvURL(cfg.Series, d.From, d.To)
 		}

@@ -10,7 +10,11 @@
 import uPlot from "uplot";
 
 interface SeriesIdent { sensor: string; measure: number; label: string }
-interface ChartSpec { title: string; units: string; series: SeriesIdent[] }
+/** An alert rule's threshold: one line, or the two of a band. */
+interface Threshold { rule: string; severity: string; label: string; values: number[] }
+/** An alert event at its data time (Unix seconds). */
+interface Marker { t: number; kind: "fired" | "resolved"; sensor: string; rule: string }
+interface ChartSpec { title: string; units: string; series: SeriesIdent[]; thresholds?: Threshold[]; markers?: Marker[] }
 interface FetchConfig { mode: "explorer" | "compact"; from: string; to: string; charts: ChartSpec[] }
 interface RunSeries { label: string; kind: string; t: number[] | null; v: number[] | null }
 interface RunConfig { mode: "run"; title: string; units: string; series: RunSeries[]; bands: [number, number][] | null }
@@ -115,6 +119,7 @@ class FetchedCharts {
         setSelect: [(u) => this.selected(u)],
         ready: [(u) => u.over.addEventListener("dblclick", () => this.setRange(this.initial))],
       };
+      addAlertOverlays(opts, spec, wrap);
       const empty: uPlot.AlignedData = [[], ...spec.series.map(() => [])];
       const u = new uPlot(opts, empty, wrap);
       this.plots.push({ spec, u, status, wrap });
@@ -237,6 +242,107 @@ class FetchedCharts {
       }
     }
   }
+}
+
+const severityColor: Record<string, string> = { critical: "#b91c1c", warning: "#c2410c", info: "#1d4ed8" };
+const markerColor = { fired: "#dc2626", resolved: "#15803d" };
+
+/** Draws a plot's alert rules' thresholds (dashed lines, the y scale
+ * stretched to show them) and its alerts' events (a line down the plot
+ * with a triangle on top: filled red when fired, hollow green when
+ * resolved), with a legend under the plot. The wrapper's data attributes
+ * count what is drawn and give the canvas position of the first line and
+ * of the first fired marker's triangle, for the browser tests. */
+function addAlertOverlays(opts: uPlot.Options, spec: ChartSpec, wrap: HTMLElement): void {
+  const thresholds = spec.thresholds || [];
+  const markers = spec.markers || [];
+  if (thresholds.length === 0 && markers.length === 0) return;
+  const levels = thresholds.flatMap((t) => t.values);
+  if (levels.length > 0) {
+    opts.scales!.y = {
+      range: (_u, lo, hi) => {
+        const min = Math.min(...levels, ...(lo === null ? [] : [lo]));
+        const max = Math.max(...levels, ...(hi === null ? [] : [hi]));
+        return uPlot.rangeNum(min, max, 0.1, true);
+      },
+    };
+  }
+  const draw = (u: uPlot): void => {
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const px = uPlot.pxRatio;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    let lines = 0, firstY = -1;
+    ctx.lineWidth = 2 * px;
+    ctx.font = `${Math.round(11 * px)}px system-ui, sans-serif`;
+    ctx.textAlign = "right";
+    for (const t of thresholds) {
+      ctx.strokeStyle = ctx.fillStyle = severityColor[t.severity] || severityColor.warning;
+      ctx.setLineDash([6 * px, 4 * px]);
+      for (const v of t.values) {
+        const y = Math.round(u.valToPos(v, "y", true));
+        if (y < top || y > top + height) continue;
+        ctx.beginPath();
+        ctx.moveTo(left, y);
+        ctx.lineTo(left + width, y);
+        ctx.stroke();
+        ctx.fillText(t.rule, left + width - 4 * px, y - 4 * px);
+        if (firstY < 0) firstY = y;
+        lines++;
+      }
+    }
+    ctx.setLineDash([]);
+    const [xmin, xmax] = [u.scales.x.min ?? -Infinity, u.scales.x.max ?? Infinity];
+    let shown = 0, firstX = -1; // firstX: of a fired marker
+    const size = 6 * px;
+    for (const m of markers) {
+      if (m.t < xmin || m.t > xmax) continue;
+      const x = Math.round(u.valToPos(m.t, "x", true));
+      const color = markerColor[m.kind];
+      ctx.strokeStyle = ctx.fillStyle = color;
+      ctx.lineWidth = 1.5 * px;
+      ctx.beginPath();
+      ctx.moveTo(x, top + size);
+      ctx.lineTo(x, top + height);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x - size, top);
+      ctx.lineTo(x + size, top);
+      ctx.lineTo(x, top + size * 1.5);
+      ctx.closePath();
+      if (m.kind === "fired") ctx.fill();
+      else ctx.stroke();
+      if (firstX < 0 && m.kind === "fired") firstX = x;
+      shown++;
+    }
+    ctx.restore();
+    wrap.dataset.thresholdLines = String(lines);
+    wrap.dataset.thresholdY = String(firstY);
+    wrap.dataset.markers = String(shown);
+    wrap.dataset.markerX = String(firstX);
+    wrap.dataset.markerY = String(Math.round(top + size / 2));
+  };
+  (opts.hooks!.draw ||= []).push(draw);
+  // Styled here: the legend exists only where this island draws alerts.
+  const legend = el("div", { class: "chart-alerts", style: "display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.8rem;color:#5f6b7a;padding:.25rem .5rem" });
+  for (const t of thresholds) {
+    const color = severityColor[t.severity] || severityColor.warning;
+    const item = el("span", { class: "chart-alerts-rule" });
+    item.append(el("span", { "aria-hidden": "true", style: `display:inline-block;width:1.4rem;margin-right:.3rem;vertical-align:middle;border-top:2px dashed ${color}` }),
+      el("span", {}, `${t.rule}: ${t.label}`));
+    legend.appendChild(item);
+  }
+  const fired = markers.filter((m) => m.kind === "fired").length;
+  if (markers.length > 0) {
+    const item = el("span", { class: "chart-alerts-events" });
+    item.append(el("span", { style: `color:${markerColor.fired}` }, "▼"), ` ${fired} alert${fired === 1 ? "" : "s"} fired, `,
+      el("span", { style: `color:${markerColor.resolved}` }, "▽"), ` ${markers.length - fired} resolved`);
+    legend.appendChild(item);
+  }
+  (opts.hooks!.ready ||= []).push(() => wrap.appendChild(legend));
 }
 
 /** A model run: observed readings, forecast mean and its interval band. */
