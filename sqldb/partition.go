@@ -1,0 +1,212 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+// Readings on PostgreSQL are partitioned by month of ts (docs/operations.md,
+// "Partitions and retention"): reading_float_2026_12 holds December 2026,
+// reading_float_default any month not created yet. SQLite keeps one table
+// per datatype.
+
+// partitionMigration converts the readings tables to partitioned ones.
+const partitionMigration = 27
+
+// PartitionsAhead is how many months after the current one have their
+// partitions created in advance.
+const PartitionsAhead = 2
+
+// partitionLockID serialises partition creation between replicas (the
+// leader's pass, every replica's start-up).
+const partitionLockID = 7_362_200_027
+
+// monthStart returns the first instant of t's month, UTC.
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// partitionName names the partition of table holding month m.
+func partitionName(table string, m time.Time) string {
+	return fmt.Sprintf("%s_%04d_%02d", table, m.Year(), int(m.Month()))
+}
+
+// parsePartitionMonth returns the month of a partition of table named by
+// partitionName; false for the default partition or any other name.
+func parsePartitionMonth(table, name string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(name, table+"_")
+	if !ok || len(rest) != 7 || rest[4] != '_' {
+		return time.Time{}, false
+	}
+	y, err1 := strconv.Atoi(rest[:4])
+	m, err2 := strconv.Atoi(rest[5:])
+	if err1 != nil || err2 != nil || m < 1 || m > 12 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC), true
+}
+
+// Partition is one monthly partition of a readings table.
+type Partition struct {
+	Table string    // the partitioned table, e.g. reading_float
+	Name  string    // the partition, e.g. reading_float_2026_12
+	Month time.Time // its first instant; it holds ts in [Month, Month+1 month)
+}
+
+// EnsurePartitions creates, on PostgreSQL, the partition of every readings
+// table for the month of now and the PartitionsAhead months after it, and
+// returns those it created. Readings of those months already in the
+// default partition move into the new one. Safe to call from several
+// replicas at once; a no-op on SQLite.
+func (db *DB) EnsurePartitions(ctx context.Context, now time.Time) ([]string, error) {
+	if db.Dialect != Postgres {
+		return nil, nil
+	}
+	var created []string
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		created = created[:0]
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLockID); err != nil {
+			return fmt.Errorf("ensure partitions: lock: %w", err)
+		}
+		for _, d := range dtbase.Datatypes {
+			for i := range PartitionsAhead + 1 {
+				name, ok, err := createPartition(ctx, tx, readingTable(d), monthStart(now).AddDate(0, i, 0))
+				if err != nil {
+					return err
+				}
+				if ok {
+					created = append(created, name)
+				}
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+// createPartition creates the partition of table for month m unless it
+// exists, and reports whether it did. Rows of m in the default partition
+// are moved into it first: attaching a partition whose range the default
+// partition holds rows of would fail. The default partition is locked
+// until commit so that no such row arrives in between.
+func createPartition(ctx context.Context, tx *sql.Tx, table string, m time.Time) (string, bool, error) {
+	name := partitionName(table, m)
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+		return name, false, fmt.Errorf("partition %s: %w", name, err)
+	}
+	if exists {
+		return name, false, nil
+	}
+	lo, hi := micros(m), micros(m.AddDate(0, 1, 0))
+	def := table + "_default"
+	for _, stmt := range []string{
+		`LOCK TABLE ` + def + ` IN ACCESS EXCLUSIVE MODE`,
+		`CREATE TABLE ` + name + ` (LIKE ` + table + `)`,
+		// A constraint that matches the bounds spares ATTACH a scan.
+		fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s_range CHECK (ts >= %d AND ts < %d)`, name, name, lo, hi),
+		fmt.Sprintf(`WITH moved AS (DELETE FROM %s WHERE ts >= %d AND ts < %d RETURNING sensor_id, measure_id, ts, value)
+			INSERT INTO %s (sensor_id, measure_id, ts, value) SELECT sensor_id, measure_id, ts, value FROM moved`, def, lo, hi, name),
+		fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, table, name, lo, hi),
+		`ALTER TABLE ` + name + ` DROP CONSTRAINT ` + name + `_range`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return name, false, fmt.Errorf("create partition %s: %w", name, err)
+		}
+	}
+	return name, true, nil
+}
+
+// ListPartitions returns the monthly partitions of every readings table
+// on PostgreSQL, oldest first per table; none on SQLite.
+func (db *DB) ListPartitions(ctx context.Context) ([]Partition, error) {
+	if db.Dialect != Postgres {
+		return nil, nil
+	}
+	return listPartitions(ctx, db.write)
+}
+
+func listPartitions(ctx context.Context, q readingQuerier) ([]Partition, error) {
+	var out []Partition
+	for _, d := range dtbase.Datatypes {
+		table := readingTable(d)
+		rows, err := q.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent = to_regclass($1) ORDER BY c.relname`, table)
+		if err != nil {
+			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+			}
+			if m, ok := parsePartitionMonth(table, name); ok {
+				out = append(out, Partition{Table: table, Name: name, Month: m})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+		}
+	}
+	return out, nil
+}
+
+// partitionReadings finishes migration 0027 on PostgreSQL: the old
+// tables, renamed *_unpartitioned by the migration's SQL, have a partition
+// created for every month they hold rows of, their rows copied into the
+// partitioned tables, and are dropped. The months ahead are created too.
+func (db *DB) partitionReadings(ctx context.Context, tx *sql.Tx) error {
+	for _, d := range dtbase.Datatypes {
+		table := readingTable(d)
+		old := table + "_unpartitioned"
+		var months []time.Time
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT
+			extract(year FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int,
+			extract(month FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int FROM `+old)
+		if err != nil {
+			return fmt.Errorf("months of %s: %w", old, err)
+		}
+		for rows.Next() {
+			var y, m int
+			if err := rows.Scan(&y, &m); err != nil {
+				rows.Close()
+				return fmt.Errorf("months of %s: %w", old, err)
+			}
+			months = append(months, time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("months of %s: %w", old, err)
+		}
+		for i := range PartitionsAhead + 1 {
+			months = append(months, monthStart(db.Now()).AddDate(0, i, 0))
+		}
+		for _, m := range months {
+			// Years outside 0000-9999 (timestamps the API refuses) stay
+			// in the default partition.
+			if m.Year() < 0 || m.Year() > 9999 {
+				continue
+			}
+			if _, _, err := createPartition(ctx, tx, table, m); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (sensor_id, measure_id, ts, value)
+			SELECT sensor_id, measure_id, ts, value FROM `+old); err != nil {
+			return fmt.Errorf("copy %s: %w", old, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+old); err != nil {
+			return fmt.Errorf("drop %s: %w", old, err)
+		}
+	}
+	return nil
+}
