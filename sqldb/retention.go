@@ -228,3 +228,42 @@ func (db *DB) Maintain(ctx context.Context, now time.Time, p RetentionPolicy) (c
 	res, err = db.ApplyRetention(ctx, now, p)
 	return created, res, err
 }
+
+// extendToRollups widens the extent [first, last] of m's readings in
+// [from, to] (ok false: none) to the rollups there, which outlive the
+// readings deleted by retention, so that a downsampled read of an old
+// range still answers.
+func (db *DB) extendToRollups(ctx context.Context, m dtbase.ReadingMeasure, from, to, first, last int64, ok bool) (int64, int64, bool, error) {
+	if !rolledUp(m.Datatype) {
+		return first, last, ok, nil
+	}
+	const q = `SELECT first_ts, last_ts FROM reading_rollup WHERE sensor_id = $1 AND measure_id = $2 AND width = $3
+		AND bucket >= $4 AND bucket <= $5 ORDER BY bucket`
+	ws := rollupWidths[0]
+	lo := floorDiv(from, ws*1e6) * ws * 1e6
+	var f, l int64
+	err := db.readings().QueryRowContext(ctx, q+" LIMIT 1", m.SensorID, m.MeasureID, ws, lo, to).Scan(&f, &l)
+	if errors.Is(err, sql.ErrNoRows) {
+		return first, last, ok, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("read rollup extent of sensor %q: %w", m.UniqueIdentifier, err)
+	}
+	if f < from { // a bucket straddling from: its readings in range, if any, were counted
+		f = first
+		if !ok {
+			f = from
+		}
+	}
+	if !ok || f < first {
+		first = f
+	}
+	if !ok {
+		err = db.readings().QueryRowContext(ctx, q+" DESC LIMIT 1", m.SensorID, m.MeasureID, ws, lo, to).Scan(&f, &l)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("read rollup extent of sensor %q: %w", m.UniqueIdentifier, err)
+		}
+		last = min(l, to)
+	}
+	return first, last, true, nil
+}
