@@ -332,7 +332,9 @@ func storageBytes(tb testing.TB, db *sqldb.DB) (readings, readingBytes, rollupBy
 	if err := db.SQL().QueryRow(`SELECT count(*) FROM reading_float`).Scan(&readings); err != nil {
 		tb.Fatal(err)
 	}
-	q1, q2 := `SELECT pg_total_relation_size('reading_float')`, `SELECT pg_total_relation_size('reading_rollup')`
+	// On PostgreSQL readings are partitioned by month: the parent holds
+	// nothing, its partitions (with their indexes) everything.
+	q1, q2 := `SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('reading_float')`, `SELECT pg_total_relation_size('reading_rollup')`
 	if db.Dialect == sqldb.Postgres {
 		if _, err := db.SQL().Exec(`VACUUM ANALYZE reading_float, reading_rollup`); err != nil {
 			tb.Fatal(err)

@@ -62,9 +62,10 @@ type Partition struct {
 
 // EnsurePartitions creates, on PostgreSQL, the partition of every readings
 // table for the month of now and the PartitionsAhead months after it, and
-// returns those it created. Readings of those months already in the
-// default partition move into the new one. Safe to call from several
-// replicas at once; a no-op on SQLite.
+// for every month the default partition holds rows of, and returns those
+// it created. Readings of a new partition's month move out of the default
+// partition into it. Safe to call from several replicas at once; a no-op
+// on SQLite.
 func (db *DB) EnsurePartitions(ctx context.Context, now time.Time) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
@@ -76,8 +77,18 @@ func (db *DB) EnsurePartitions(ctx context.Context, now time.Time) ([]string, er
 			return fmt.Errorf("ensure partitions: lock: %w", err)
 		}
 		for _, d := range dtbase.Datatypes {
+			table := readingTable(d)
+			// Months written before their partition existed (a backfill,
+			// an import) are split out of the default partition.
+			months, err := monthsHeld(ctx, tx, table+"_default")
+			if err != nil {
+				return err
+			}
 			for i := range PartitionsAhead + 1 {
-				name, ok, err := createPartition(ctx, tx, readingTable(d), monthStart(now).AddDate(0, i, 0))
+				months = append(months, monthStart(now).AddDate(0, i, 0))
+			}
+			for _, m := range months {
+				name, ok, err := createPartition(ctx, tx, table, m)
 				if err != nil {
 					return err
 				}
@@ -168,34 +179,14 @@ func (db *DB) partitionReadings(ctx context.Context, tx *sql.Tx) error {
 	for _, d := range dtbase.Datatypes {
 		table := readingTable(d)
 		old := table + "_unpartitioned"
-		var months []time.Time
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT
-			extract(year FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int,
-			extract(month FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int FROM `+old)
+		months, err := monthsHeld(ctx, tx, old)
 		if err != nil {
-			return fmt.Errorf("months of %s: %w", old, err)
-		}
-		for rows.Next() {
-			var y, m int
-			if err := rows.Scan(&y, &m); err != nil {
-				rows.Close()
-				return fmt.Errorf("months of %s: %w", old, err)
-			}
-			months = append(months, time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("months of %s: %w", old, err)
+			return err
 		}
 		for i := range PartitionsAhead + 1 {
 			months = append(months, monthStart(db.Now()).AddDate(0, i, 0))
 		}
 		for _, m := range months {
-			// Years outside 0000-9999 (timestamps the API refuses) stay
-			// in the default partition.
-			if m.Year() < 0 || m.Year() > 9999 {
-				continue
-			}
 			if _, _, err := createPartition(ctx, tx, table, m); err != nil {
 				return err
 			}
@@ -209,4 +200,33 @@ func (db *DB) partitionReadings(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// Partitions cover the years 1 to 9999; readings outside them (which the
+// API refuses) stay in the default partition.
+var (
+	firstPartitioned = micros(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))
+	endPartitioned   = micros(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+)
+
+// monthsHeld returns the months table holds rows of, within the years
+// partitions cover. It reads the whole table.
+func monthsHeld(ctx context.Context, tx *sql.Tx, table string) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT
+		extract(year FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int,
+		extract(month FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int FROM `+table+` WHERE ts >= $1 AND ts < $2`,
+		firstPartitioned, endPartitioned)
+	if err != nil {
+		return nil, fmt.Errorf("months of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var months []time.Time
+	for rows.Next() {
+		var y, m int
+		if err := rows.Scan(&y, &m); err != nil {
+			return nil, fmt.Errorf("months of %s: %w", table, err)
+		}
+		months = append(months, time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC))
+	}
+	return months, rows.Err()
 }

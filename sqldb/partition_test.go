@@ -63,7 +63,8 @@ func TestPartitionsAheadAndRouting(t *testing.T) {
 	}
 
 	// The leader's pass creates this month and two ahead, for every
-	// datatype, moving the default partition's rows of those months.
+	// datatype, and the months the default partition holds rows of,
+	// moving those rows.
 	created, _, err := db.Maintain(ctx, now, sqldb.RetentionPolicy{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +75,7 @@ func TestPartitionsAheadAndRouting(t *testing.T) {
 			want = append(want, "reading_"+string(d)+"_"+m)
 		}
 	}
+	want = append(want, "reading_float_2032_02")
 	slices.Sort(created)
 	slices.Sort(want)
 	if !slices.Equal(created, want) {
@@ -88,8 +90,12 @@ func TestPartitionsAheadAndRouting(t *testing.T) {
 	if got := partitionOf(t, db, early); got != "reading_float_2032_01" {
 		t.Errorf("the reading at %v is in %s after its month was created", early, got)
 	}
-	if got := partitionOf(t, db, late); got != "reading_float_default" {
-		t.Errorf("the reading at %v is in %s, want the default partition", late, got)
+	if got := partitionOf(t, db, late); got != "reading_float_2032_02" {
+		t.Errorf("the reading at %v is in %s, want reading_float_2032_02", late, got)
+	}
+	var inDefault int
+	if err := db.SQL().QueryRow(`SELECT count(*) FROM reading_float_default`).Scan(&inDefault); err != nil || inDefault != 0 {
+		t.Errorf("the default partition holds %d rows (%v)", inDefault, err)
 	}
 	// A second pass creates nothing; new readings go straight to their month.
 	if created, _, err := db.Maintain(ctx, now, sqldb.RetentionPolicy{}); err != nil || len(created) != 0 {

@@ -144,7 +144,7 @@ func TestRetentionDropsWholePartitions(t *testing.T) {
 		t.Errorf("dropped %v, want %v", res.DroppedPartitions, want)
 	}
 	// January went with its partitions; the rest was deleted by type.
-	wantDeleted := int64((now.AddDate(0, 0, -long).Sub(at(31*86400)).Hours()) + now.AddDate(0, 0, -short).Sub(at(31*86400)).Hours())
+	wantDeleted := int64((now.AddDate(0, 0, -long).Sub(at(31 * 86400)).Hours()) + now.AddDate(0, 0, -short).Sub(at(31*86400)).Hours())
 	if res.DeletedReadings != wantDeleted {
 		t.Errorf("deleted %d readings row by row, want %d", res.DeletedReadings, wantDeleted)
 	}
