@@ -67,6 +67,19 @@ type Partition struct {
 // partition into it. Safe to call from several replicas at once; a no-op
 // on SQLite.
 func (db *DB) EnsurePartitions(ctx context.Context, now time.Time) ([]string, error) {
+	return db.ensureMonths(ctx, monthStart(now), monthStart(now).AddDate(0, PartitionsAhead, 0), true)
+}
+
+// CreatePartitions creates, on PostgreSQL, the partitions of every month
+// from from's to to's, so that a backfill of those months is written
+// straight into them; see EnsurePartitions.
+func (db *DB) CreatePartitions(ctx context.Context, from, to time.Time) ([]string, error) {
+	return db.ensureMonths(ctx, monthStart(from), monthStart(to), false)
+}
+
+// ensureMonths creates the partitions of the months first to last and,
+// when split, those of the months the default partition holds.
+func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split bool) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
 	}
@@ -78,14 +91,17 @@ func (db *DB) EnsurePartitions(ctx context.Context, now time.Time) ([]string, er
 		}
 		for _, d := range dtbase.Datatypes {
 			table := readingTable(d)
-			// Months written before their partition existed (a backfill,
-			// an import) are split out of the default partition.
-			months, err := monthsHeld(ctx, tx, table+"_default")
-			if err != nil {
-				return err
+			var months []time.Time
+			if split {
+				// Months written before their partition existed (a
+				// backfill, an import) move out of the default partition.
+				var err error
+				if months, err = monthsHeld(ctx, tx, table+"_default"); err != nil {
+					return err
+				}
 			}
-			for i := range PartitionsAhead + 1 {
-				months = append(months, monthStart(now).AddDate(0, i, 0))
+			for m := first; !m.After(last); m = m.AddDate(0, 1, 0) {
+				months = append(months, m)
 			}
 			for _, m := range months {
 				name, ok, err := createPartition(ctx, tx, table, m)
