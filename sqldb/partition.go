@@ -27,6 +27,10 @@ const PartitionsAhead = 2
 // leader's pass, every replica's start-up).
 const partitionLockID = 7_362_200_027
 
+// maintenanceLockID is the session advisory lock of the replica elected to
+// run the hourly pass of partitions and retention.
+const maintenanceLockID = 7_362_201_027
+
 // monthStart returns the first instant of t's month, UTC.
 func monthStart(t time.Time) time.Time {
 	t = t.UTC()

@@ -216,7 +216,7 @@ func (db *DB) MaintenanceLock() dtbase.SchedulerLock {
 	if db.Dialect != Postgres {
 		return alwaysHeld{}
 	}
-	return &pgSchedulerLock{db: db, id: partitionLockID + 1}
+	return &pgSchedulerLock{db: db, id: maintenanceLockID}
 }
 
 // Maintain runs one pass of the leader's upkeep of readings at now: it
