@@ -1,10 +1,17 @@
 package app
 
 import (
+	"context"
 	"flag"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 func TestRetentionSettings(t *testing.T) {
@@ -35,5 +42,57 @@ func TestRetentionSettings(t *testing.T) {
 		if err != nil || cfg.Retention.ReadingDays != c.reading || cfg.Retention.RollupDays != c.rollup {
 			t.Errorf("%v: %+v %v", c.env, cfg.Retention, err)
 		}
+	}
+}
+
+// TestMaintenanceLeader runs the leader's loop on a database with old
+// readings and a retention: the first pass, on taking the lead, deletes
+// them; on PostgreSQL the partitions of this month and the next ones exist.
+func TestMaintenanceLeader(t *testing.T) {
+	db := sqldbtest.Open(t)
+	ctx := context.Background()
+	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "v", Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s", TypeName: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	old, recent := now.AddDate(0, 0, -40), now.Add(-time.Hour)
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "s", MeasureName: "v",
+		Timestamps: []time.Time{old, recent}, Values: []dtbase.Value{dtbase.FloatValue(1), dtbase.FloatValue(2)}}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runMaintenance(ctx, db, sqldb.RetentionPolicy{ReadingDays: 30}, slog.New(slog.DiscardHandler))
+	}()
+	defer func() { cancel(); <-done }()
+	m, err := db.FindReadingMeasure(ctx, "s", "v", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var got []dtbase.Reading
+		if err := db.ScanReadings(ctx, m, old.Add(-time.Hour), now, func(r dtbase.Reading) error { got = append(got, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 && got[0].Time.Equal(recent.Truncate(time.Microsecond)) {
+			break
+		}
+		if len(got) != 2 || time.Now().After(deadline) {
+			t.Fatalf("readings %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	parts, err := db.ListPartitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqldbtest.PostgresURL() != "" && len(parts) < 4*(sqldb.PartitionsAhead+1) {
+		t.Errorf("partitions %+v", parts)
 	}
 }
