@@ -138,8 +138,9 @@ func (db *DB) DownsampleReadings(ctx context.Context, m dtbase.ReadingMeasure, f
 		return dtbase.Errorf(dtbase.EINVALID, "max_points must be at least 2, got %d", maxPoints)
 	}
 	first, last, ok, err := db.readingExtent(ctx, m, micros(from), micros(to))
-	if err == nil && (!ok || first > micros(from)) && !db.noRollupReads {
-		// Readings past retention are gone but their rollups remain.
+	if err == nil && (!ok || first-micros(from) >= rollupWidths[0]*1e6) && !db.noRollupReads {
+		// Readings past retention may be gone while their rollups remain:
+		// look when the readings leave a whole finest bucket uncovered.
 		first, last, ok, err = db.extendToRollups(ctx, m, micros(from), micros(to), first, last, ok)
 	}
 	if err != nil || !ok {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
@@ -66,6 +68,9 @@ func TestRetentionDeletesOldReadingsOfTheType(t *testing.T) {
 		t.Fatal(err)
 	}
 	plot := downsample(t, db, m, at(0), now, 100, true)
+	// A range whose readings all go: 29 days in 6-hour pixels.
+	goneTo := cut.Add(-24 * time.Hour)
+	gone := downsample(t, db, m, at(0), goneTo, 100, true)
 
 	res, err := db.ApplyRetention(ctx, now, sqldb.RetentionPolicy{})
 	if err != nil {
@@ -88,6 +93,13 @@ func TestRetentionDeletesOldReadingsOfTheType(t *testing.T) {
 	}
 	if after := downsample(t, db, m, at(0), now, 100, true); len(after) != len(plot) || !after[0].Time.Equal(plot[0].Time) {
 		t.Errorf("the plot from rollups changed: %d points from %v, was %d from %v", len(after), after[0].Time, len(plot), plot[0].Time)
+	}
+
+	// The same but for the last pixel, whose partial 6-hour bucket is
+	// read from readings.
+	after := downsample(t, db, m, at(0), goneTo, 100, true)
+	if n := len(gone) - 2; n < 50 || len(after) < n || !cmp.Equal(after[:n], gone[:n]) {
+		t.Errorf("the plot of a range without readings left differs from before:\n%s", cmp.Diff(gone, after))
 	}
 
 	// A second pass finds nothing; a server default covers 'long' too, and
