@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,19 +83,22 @@ func (db *DB) CreatePartitions(ctx context.Context, from, to time.Time) ([]strin
 }
 
 // ensureMonths creates the partitions of the months first to last and,
-// when split, those of the months the default partition holds.
+// when split, those of the months the default partition holds. Each table
+// is done in a transaction of its own, so that a writer holding one
+// readings table while waiting for another cannot deadlock with it.
 func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split bool) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
 	}
 	var created []string
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		created = created[:0]
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLockID); err != nil {
-			return fmt.Errorf("ensure partitions: lock: %w", err)
-		}
-		for _, d := range dtbase.Datatypes {
-			table := readingTable(d)
+	for _, d := range dtbase.Datatypes {
+		table := readingTable(d)
+		var names []string
+		err := db.withTx(ctx, func(tx *sql.Tx) error {
+			names = names[:0]
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLockID); err != nil {
+				return fmt.Errorf("ensure partitions: lock: %w", err)
+			}
 			var months []time.Time
 			if split {
 				// Months written before their partition existed (a
@@ -107,39 +111,60 @@ func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split boo
 			for m := first; !m.After(last); m = m.AddDate(0, 1, 0) {
 				months = append(months, m)
 			}
-			for _, m := range months {
-				name, ok, err := createPartition(ctx, tx, table, m)
-				if err != nil {
+			missing, err := missingPartitions(ctx, tx, table, months)
+			if err != nil || len(missing) == 0 {
+				return err
+			}
+			// Writers wait until commit (readers do not): an insert
+			// already routing a row to the default partition when its
+			// month is attached would fail its partition check.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE `+table+` IN EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("lock %s: %w", table, err)
+			}
+			for _, m := range missing {
+				if err := createPartition(ctx, tx, table, m); err != nil {
 					return err
 				}
-				if ok {
-					created = append(created, name)
-				}
+				names = append(names, partitionName(table, m))
 			}
+			return nil
+		})
+		if err != nil {
+			return created, err
 		}
-		return nil
-	})
-	return created, err
+		created = append(created, names...)
+	}
+	return created, nil
 }
 
-// createPartition creates the partition of table for month m unless it
-// exists, and reports whether it did. Rows of m in the default partition
-// are moved into it first: attaching a partition whose range the default
-// partition holds rows of would fail. The default partition is locked
-// until commit so that no such row arrives in between.
-func createPartition(ctx context.Context, tx *sql.Tx, table string, m time.Time) (string, bool, error) {
+// missingPartitions returns the months of months, once each, whose
+// partition of table does not exist.
+func missingPartitions(ctx context.Context, tx *sql.Tx, table string, months []time.Time) ([]time.Time, error) {
+	var out []time.Time
+	for _, m := range months {
+		if slices.Contains(out, m) {
+			continue
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, partitionName(table, m)).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("partition %s: %w", partitionName(table, m), err)
+		}
+		if !exists {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// createPartition creates the partition of table for month m, which does
+// not exist. Rows of m in the default partition are moved into it first:
+// attaching a partition whose range the default partition holds rows of
+// would fail. The caller holds table against writers.
+func createPartition(ctx context.Context, tx *sql.Tx, table string, m time.Time) error {
 	name := partitionName(table, m)
-	var exists bool
-	if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
-		return name, false, fmt.Errorf("partition %s: %w", name, err)
-	}
-	if exists {
-		return name, false, nil
-	}
 	lo, hi := micros(m), micros(m.AddDate(0, 1, 0))
 	def := table + "_default"
 	for _, stmt := range []string{
-		`LOCK TABLE ` + def + ` IN ACCESS EXCLUSIVE MODE`,
 		`CREATE TABLE ` + name + ` (LIKE ` + table + `)`,
 		// A constraint that matches the bounds spares ATTACH a scan.
 		fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s_range CHECK (ts >= %d AND ts < %d)`, name, name, lo, hi),
@@ -149,10 +174,10 @@ func createPartition(ctx context.Context, tx *sql.Tx, table string, m time.Time)
 		`ALTER TABLE ` + name + ` DROP CONSTRAINT ` + name + `_range`,
 	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return name, false, fmt.Errorf("create partition %s: %w", name, err)
+			return fmt.Errorf("create partition %s: %w", name, err)
 		}
 	}
-	return name, true, nil
+	return nil
 }
 
 // ListPartitions returns the monthly partitions of every readings table
@@ -206,8 +231,12 @@ func (db *DB) partitionReadings(ctx context.Context, tx *sql.Tx) error {
 		for i := range PartitionsAhead + 1 {
 			months = append(months, monthStart(db.Now()).AddDate(0, i, 0))
 		}
-		for _, m := range months {
-			if _, _, err := createPartition(ctx, tx, table, m); err != nil {
+		missing, err := missingPartitions(ctx, tx, table, months)
+		if err != nil {
+			return err
+		}
+		for _, m := range missing {
+			if err := createPartition(ctx, tx, table, m); err != nil {
 				return err
 			}
 		}

@@ -168,3 +168,68 @@ func TestPartitionMigrationKeepsReadings(t *testing.T) {
 		t.Errorf("no partition of the current month in %v", names)
 	}
 }
+
+// TestPartitionSplitUnderWrites creates partitions while writers insert
+// readings of months that have none yet: no write may fail (a row routed
+// to the default partition just as its month is attached would), and
+// every reading ends in its month's partition.
+func TestPartitionSplitUnderWrites(t *testing.T) {
+	if sqldbtest.PostgresURL() == "" {
+		t.Skip("partitions are PostgreSQL's; set DT_TEST_POSTGRES_URL")
+	}
+	db := readingDB(t)
+	ctx := context.Background()
+	start := time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)
+	const months, perMonth = 12, 20
+	done := make(chan error, 2)
+	for w, uid := range []string{"W1", "W2"} {
+		go func() {
+			for m := range months {
+				for i := range perMonth {
+					ts := start.AddDate(0, m, 0).Add(time.Duration(i*60+w) * time.Minute)
+					if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: uid, MeasureName: "temperature",
+						Timestamps: []time.Time{ts}, Values: []dtbase.Value{dtbase.FloatValue(1)}}}); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	stop := make(chan struct{})
+	splits := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				splits <- nil
+				return
+			default:
+			}
+			if _, err := db.EnsurePartitions(ctx, start); err != nil {
+				splits <- err
+				return
+			}
+		}
+	}()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("write: %v", err)
+		}
+	}
+	close(stop)
+	if err := <-splits; err != nil {
+		t.Fatalf("split: %v", err)
+	}
+	if _, err := db.EnsurePartitions(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	var inDefault, total int
+	if err := db.SQL().QueryRow(`SELECT count(*) FILTER (WHERE tableoid = 'reading_float_default'::regclass), count(*) FROM reading_float`).Scan(&inDefault, &total); err != nil {
+		t.Fatal(err)
+	}
+	if inDefault != 0 || total != 2*months*perMonth {
+		t.Errorf("%d readings, %d in the default partition; want %d and 0", total, inDefault, 2*months*perMonth)
+	}
+}
