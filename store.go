@@ -16,6 +16,7 @@ type Store interface {
 	MeasureRangeStore
 	DerivedMeasureStore
 	SensorStore
+	RetentionStore
 	ReadingStore
 	ModelStore
 	ServiceStore

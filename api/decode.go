@@ -333,6 +333,7 @@ var numberRanges = map[string]map[string]any{
 	"timeout_or_zero": {"minimum": 0, "maximum": maxTimeoutSeconds}, // 0 restores the default
 	"max_points":      {"minimum": 2, "maximum": maxDownsamplePoints},
 	"non_negative":    {"minimum": 0},
+	"retention_days":  {"minimum": 0, "maximum": dtbase.MaxRetentionDays},
 }
 
 type dtTag struct {

@@ -107,6 +107,7 @@ func New(cfg Config) *Server {
 	s.sensorRoutes()
 	s.readingRoutes()
 	s.qualityRoutes()
+	s.retentionRoutes()
 	s.derivedRoutes()
 	s.siteRoutes()
 	s.alertRoutes()

@@ -61,6 +61,9 @@ type Config struct {
 	// MaxUploadBytes limits streamed CSV uploads of readings.
 	MaxUploadBytes int64
 	MapTileURL     string
+	// Retention holds DT_READING_RETENTION_DAYS and DT_ROLLUP_RETENTION_DAYS
+	// (cmd_serve_retention.go).
+	Retention sqldb.RetentionPolicy
 }
 
 // setting describes one configuration variable for flags, env and docs.

@@ -399,6 +399,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopAlerts()
+	stopMaintenance, err := m.startMaintenance(ctx, c, db, log)
+	if err != nil {
+		return err
+	}
+	defer stopMaintenance()
 	// One Auth for API and web: one login throttle, one session store.
 	authn := auth.New(auth.Config{Store: db, Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		BcryptCost: m.BcryptCost, Policy: auth.Policy{MinLength: c.PasswordMinLength}, TrustedProxies: c.TrustedProxies, Logger: log})

@@ -64,6 +64,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // MigrateVerbose is Migrate returning the names of the migrations applied.
 func (db *DB) MigrateVerbose(ctx context.Context) ([]string, error) {
+	return db.migrateUpTo(ctx, 0)
+}
+
+// migrateUpTo applies the migrations not yet applied up to version last
+// (every one when last is 0).
+func (db *DB) migrateUpTo(ctx context.Context, last int) ([]string, error) {
 	all, err := db.migrations()
 	if err != nil {
 		return nil, err
@@ -98,7 +104,7 @@ func (db *DB) MigrateVerbose(ctx context.Context) ([]string, error) {
 	rows.Close()
 	var done []string
 	for _, m := range all {
-		if applied[m.version] {
+		if applied[m.version] || (last > 0 && m.version > last) {
 			continue
 		}
 		if err := db.applyMigration(ctx, conn, m); err != nil {
@@ -118,6 +124,11 @@ func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, m migration) e
 	for _, stmt := range splitStatements(m.sql) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migration %s: %w\n%s", m.name, err, stmt)
+		}
+	}
+	if m.version == partitionMigration && db.Dialect == Postgres {
+		if err := db.partitionReadings(ctx, tx); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	if m.version == rollupMigration {

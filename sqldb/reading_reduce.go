@@ -140,6 +140,7 @@ type plotJob struct {
 	held        []rollupRow // set when the head bucket is partial
 	head, tail  []rollupRow // readings of partial end buckets
 	headB       int64       // start of a partial head bucket
+	extend      bool        // the extent is to be read from the rollups too
 }
 
 // plot downsamples ms over [from, to] to maxPoints each, giving every
@@ -196,6 +197,12 @@ func (db *DB) plot(ctx context.Context, ms []dtbase.ReadingMeasure, from, to tim
 			args: []any{m.SensorID, m.MeasureID, lo, hi},
 			dest: []any{&j.first, &j.last},
 			row: func() error {
+				if !db.noRollupReads && (!j.first.Valid || j.first.Int64-lo >= rollupWidths[0]*1e6) {
+					// Readings past retention may be gone while their
+					// rollups remain: see extendPastRetention.
+					j.extend = true
+					return nil
+				}
 				if !j.first.Valid || !j.last.Valid {
 					return nil
 				}
@@ -214,6 +221,9 @@ func (db *DB) plot(ctx context.Context, ms []dtbase.ReadingMeasure, from, to tim
 	}
 	if err := db.runQueries(ctx, qs); err != nil {
 		return nil, fmt.Errorf("downsample readings: %w", err)
+	}
+	if err := db.extendPastRetention(ctx, jobs, lo, hi, maxPoints, emit); err != nil {
+		return nil, err
 	}
 	qs = qs[:0]
 	for i := range jobs {
@@ -516,4 +526,28 @@ func (db *DB) ScanStats(ctx context.Context, m dtbase.ReadingMeasure, from, to t
 		ws = rollupWidths[0]
 	}
 	return db.feedRange(ctx, m, micros(from), micros(to), ws, fn)
+}
+
+// extendPastRetention sets the extent of the series whose readings leave
+// a whole finest rollup bucket at the start of the range uncovered (or are
+// none) from their rollups too: readings past retention may be gone while
+// their rollups remain. Their rollups are then read for that extent.
+func (db *DB) extendPastRetention(ctx context.Context, jobs []plotJob, lo, hi int64, maxPoints int, emit func(int, dtbase.Reading) error) error {
+	for i := range jobs {
+		j := &jobs[i]
+		if !j.extend {
+			continue
+		}
+		first, last, ok, err := db.extendToRollups(ctx, j.m, lo, hi, j.first.Int64, j.last.Int64, j.first.Valid)
+		if err != nil {
+			return fmt.Errorf("downsample readings: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		j.first, j.last = sql.NullInt64{Int64: first, Valid: true}, sql.NullInt64{Int64: last, Valid: true}
+		j.ds = dtbase.NewDownsampler(j.m.Datatype, first, last, maxPoints, func(r dtbase.Reading) error { return emit(i, r) })
+		j.ws, j.guess = j.ds.Width(), 0
+	}
+	return nil
 }

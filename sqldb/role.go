@@ -71,7 +71,9 @@ func EnsureOwnerRole(ctx context.Context, adminDSN, role, password string) (err 
 			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
 				AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-				AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.classid = 'pg_class'::regclass)`,
+				-- Sequences owned by a column follow their table; partitions,
+				-- which depend on their parent too, do not.
+				AND (c.relkind <> 'S' OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.classid = 'pg_class'::regclass))`,
 	}
 	for _, q := range steps {
 		args := []any{role}

@@ -18,6 +18,7 @@ func (h *Handler) sensorRoutes(viewer, editor dtbase.Role) {
 	m.Handle("GET /sensors/types/new", h.page(editor, h.newSensorTypePage))
 	m.Handle("POST /sensors/types/create", h.action(editor, h.createSensorType))
 	m.Handle("POST /sensors/types/delete", h.action(editor, h.deleteSensorType))
+	m.Handle("POST /sensors/types/retention", h.action(dtbase.RoleAdmin, h.setSensorTypeRetention))
 	m.Handle("GET /sensors/new", h.page(editor, h.newSensorPage))
 	m.Handle("POST /sensors/create", h.action(editor, h.createSensor))
 	m.Handle("GET /sensors/view", h.page(viewer, h.sensorPage))
@@ -33,6 +34,9 @@ type sensorsData struct {
 	Q       string
 	Sensors []dtbase.Sensor
 	Total   int
+	// Kept holds the days the readings of each type with a setting of its
+	// own are kept ("0": for ever); the others follow the server's default.
+	Kept map[string]string
 }
 
 // sensorsPage lists sensors by type with a text search over identifier,
@@ -49,7 +53,16 @@ func (h *Handler) sensorsPage(w http.ResponseWriter, r *http.Request, s *session
 		h.fail(w, r, s, err)
 		return
 	}
-	d := &sensorsData{Types: types, Counts: map[string]int{}, Type: r.URL.Query().Get("type"), Q: strings.TrimSpace(r.URL.Query().Get("q")), Total: len(all)}
+	kept, err := h.store.ListSensorTypeRetentions(ctx)
+	if err != nil {
+		h.fail(w, r, s, err)
+		return
+	}
+	d := &sensorsData{Types: types, Counts: map[string]int{}, Type: r.URL.Query().Get("type"), Q: strings.TrimSpace(r.URL.Query().Get("q")), Total: len(all),
+		Kept: map[string]string{}}
+	for _, k := range kept {
+		d.Kept[k.SensorType] = strconv.Itoa(k.Days)
+	}
 	q := strings.ToLower(d.Q)
 	for _, x := range all {
 		d.Counts[x.TypeName]++
@@ -168,6 +181,24 @@ func (h *Handler) deleteSensorType(r *http.Request, s *session) (string, string,
 		return "/sensors", "", err
 	}
 	return "/sensors", "Sensor type " + name + " deleted.", nil
+}
+
+// setSensorTypeRetention sets how many days a type's readings are kept;
+// an empty field returns the type to the server's default.
+func (h *Handler) setSensorTypeRetention(r *http.Request, s *session) (string, string, error) {
+	name := r.PostFormValue("name")
+	var days *int
+	if v := strings.TrimSpace(r.PostFormValue("retention_days")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > dtbase.MaxRetentionDays {
+			return "/sensors", "", invalid("Days kept must be a whole number between 0 and %d (0: for ever), or empty for the server's default.", dtbase.MaxRetentionDays)
+		}
+		days = &n
+	}
+	if err := h.store.SetSensorTypeRetention(r.Context(), name, days); err != nil {
+		return "/sensors", "", err
+	}
+	return "/sensors", "Retention of sensor type " + name + " set.", nil
 }
 
 type newSensorData struct {

@@ -1,0 +1,281 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtbase/dtbase"
+)
+
+// Readings on PostgreSQL are partitioned by month of ts (docs/operations.md,
+// "Partitions and retention"): reading_float_2026_12 holds December 2026,
+// reading_float_default any month not created yet. SQLite keeps one table
+// per datatype.
+
+// partitionMigration converts the readings tables to partitioned ones.
+const partitionMigration = 27
+
+// PartitionsAhead is how many months after the current one have their
+// partitions created in advance.
+const PartitionsAhead = 2
+
+// partitionLockID serialises partition creation between replicas (the
+// leader's pass, every replica's start-up).
+const partitionLockID = 7_362_200_027
+
+// maintenanceLockID is the session advisory lock of the replica elected to
+// run the hourly pass of partitions and retention.
+const maintenanceLockID = 7_362_201_027
+
+// monthStart returns the first instant of t's month, UTC.
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// partitionName names the partition of table holding month m.
+func partitionName(table string, m time.Time) string {
+	return fmt.Sprintf("%s_%04d_%02d", table, m.Year(), int(m.Month()))
+}
+
+// parsePartitionMonth returns the month of a partition of table named by
+// partitionName; false for the default partition or any other name.
+func parsePartitionMonth(table, name string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(name, table+"_")
+	if !ok || len(rest) != 7 || rest[4] != '_' {
+		return time.Time{}, false
+	}
+	y, err1 := strconv.Atoi(rest[:4])
+	m, err2 := strconv.Atoi(rest[5:])
+	if err1 != nil || err2 != nil || m < 1 || m > 12 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC), true
+}
+
+// Partition is one monthly partition of a readings table.
+type Partition struct {
+	Table string    // the partitioned table, e.g. reading_float
+	Name  string    // the partition, e.g. reading_float_2026_12
+	Month time.Time // its first instant; it holds ts in [Month, Month+1 month)
+}
+
+// EnsurePartitions creates, on PostgreSQL, the partition of every readings
+// table for the month of now and the PartitionsAhead months after it, and
+// for every month the default partition holds rows of, and returns those
+// it created. Readings of a new partition's month move out of the default
+// partition into it. Safe to call from several replicas at once; a no-op
+// on SQLite.
+func (db *DB) EnsurePartitions(ctx context.Context, now time.Time) ([]string, error) {
+	return db.ensureMonths(ctx, monthStart(now), monthStart(now).AddDate(0, PartitionsAhead, 0), true)
+}
+
+// CreatePartitions creates, on PostgreSQL, the partitions of every month
+// from from's to to's, so that a backfill of those months is written
+// straight into them; see EnsurePartitions.
+func (db *DB) CreatePartitions(ctx context.Context, from, to time.Time) ([]string, error) {
+	return db.ensureMonths(ctx, monthStart(from), monthStart(to), false)
+}
+
+// ensureMonths creates the partitions of the months first to last and,
+// when split, those of the months the default partition holds. Each table
+// is done in a transaction of its own, so that a writer holding one
+// readings table while waiting for another cannot deadlock with it.
+func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split bool) ([]string, error) {
+	if db.Dialect != Postgres {
+		return nil, nil
+	}
+	var created []string
+	for _, d := range dtbase.Datatypes {
+		table := readingTable(d)
+		var names []string
+		err := db.withTx(ctx, func(tx *sql.Tx) error {
+			names = names[:0]
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLockID); err != nil {
+				return fmt.Errorf("ensure partitions: lock: %w", err)
+			}
+			var months []time.Time
+			if split {
+				// Months written before their partition existed (a
+				// backfill, an import) move out of the default partition.
+				var err error
+				if months, err = monthsHeld(ctx, tx, table+"_default"); err != nil {
+					return err
+				}
+			}
+			for m := first; !m.After(last); m = m.AddDate(0, 1, 0) {
+				months = append(months, m)
+			}
+			missing, err := missingPartitions(ctx, tx, table, months)
+			if err != nil || len(missing) == 0 {
+				return err
+			}
+			// Writers wait until commit (readers do not): an insert
+			// already routing a row to the default partition when its
+			// month is attached would fail its partition check.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE `+table+` IN EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("lock %s: %w", table, err)
+			}
+			for _, m := range missing {
+				if err := createPartition(ctx, tx, table, m); err != nil {
+					return err
+				}
+				names = append(names, partitionName(table, m))
+			}
+			return nil
+		})
+		if err != nil {
+			return created, err
+		}
+		created = append(created, names...)
+	}
+	return created, nil
+}
+
+// missingPartitions returns the months of months, once each, whose
+// partition of table does not exist.
+func missingPartitions(ctx context.Context, tx *sql.Tx, table string, months []time.Time) ([]time.Time, error) {
+	var out []time.Time
+	for _, m := range months {
+		if slices.Contains(out, m) {
+			continue
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, partitionName(table, m)).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("partition %s: %w", partitionName(table, m), err)
+		}
+		if !exists {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// createPartition creates the partition of table for month m, which does
+// not exist. Rows of m in the default partition are moved into it first:
+// attaching a partition whose range the default partition holds rows of
+// would fail. The caller holds table against writers.
+func createPartition(ctx context.Context, tx *sql.Tx, table string, m time.Time) error {
+	name := partitionName(table, m)
+	lo, hi := micros(m), micros(m.AddDate(0, 1, 0))
+	def := table + "_default"
+	for _, stmt := range []string{
+		`CREATE TABLE ` + name + ` (LIKE ` + table + `)`,
+		// A constraint that matches the bounds spares ATTACH a scan.
+		fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s_range CHECK (ts >= %d AND ts < %d)`, name, name, lo, hi),
+		fmt.Sprintf(`WITH moved AS (DELETE FROM %s WHERE ts >= %d AND ts < %d RETURNING sensor_id, measure_id, ts, value)
+			INSERT INTO %s (sensor_id, measure_id, ts, value) SELECT sensor_id, measure_id, ts, value FROM moved`, def, lo, hi, name),
+		fmt.Sprintf(`ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, table, name, lo, hi),
+		`ALTER TABLE ` + name + ` DROP CONSTRAINT ` + name + `_range`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create partition %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// ListPartitions returns the monthly partitions of every readings table
+// on PostgreSQL, oldest first per table; none on SQLite.
+func (db *DB) ListPartitions(ctx context.Context) ([]Partition, error) {
+	if db.Dialect != Postgres {
+		return nil, nil
+	}
+	return listPartitions(ctx, db.write)
+}
+
+func listPartitions(ctx context.Context, q readingQuerier) ([]Partition, error) {
+	var out []Partition
+	for _, d := range dtbase.Datatypes {
+		table := readingTable(d)
+		rows, err := q.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent = to_regclass($1) ORDER BY c.relname`, table)
+		if err != nil {
+			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+			}
+			if m, ok := parsePartitionMonth(table, name); ok {
+				out = append(out, Partition{Table: table, Name: name, Month: m})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+		}
+	}
+	return out, nil
+}
+
+// partitionReadings finishes migration 0027 on PostgreSQL: the old
+// tables, renamed *_unpartitioned by the migration's SQL, have a partition
+// created for every month they hold rows of, their rows copied into the
+// partitioned tables, and are dropped. The months ahead are created too.
+func (db *DB) partitionReadings(ctx context.Context, tx *sql.Tx) error {
+	for _, d := range dtbase.Datatypes {
+		table := readingTable(d)
+		old := table + "_unpartitioned"
+		months, err := monthsHeld(ctx, tx, old)
+		if err != nil {
+			return err
+		}
+		for i := range PartitionsAhead + 1 {
+			months = append(months, monthStart(db.Now()).AddDate(0, i, 0))
+		}
+		missing, err := missingPartitions(ctx, tx, table, months)
+		if err != nil {
+			return err
+		}
+		for _, m := range missing {
+			if err := createPartition(ctx, tx, table, m); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (sensor_id, measure_id, ts, value)
+			SELECT sensor_id, measure_id, ts, value FROM `+old); err != nil {
+			return fmt.Errorf("copy %s: %w", old, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+old); err != nil {
+			return fmt.Errorf("drop %s: %w", old, err)
+		}
+	}
+	return nil
+}
+
+// Partitions cover the years 1 to 9999; readings outside them (which the
+// API refuses) stay in the default partition.
+var (
+	firstPartitioned = micros(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))
+	endPartitioned   = micros(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+)
+
+// monthsHeld returns the months table holds rows of, within the years
+// partitions cover. It reads the whole table.
+func monthsHeld(ctx context.Context, tx *sql.Tx, table string) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT
+		extract(year FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int,
+		extract(month FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int FROM `+table+` WHERE ts >= $1 AND ts < $2`,
+		firstPartitioned, endPartitioned)
+	if err != nil {
+		return nil, fmt.Errorf("months of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var months []time.Time
+	for rows.Next() {
+		var y, m int
+		if err := rows.Scan(&y, &m); err != nil {
+			return nil, fmt.Errorf("months of %s: %w", table, err)
+		}
+		months = append(months, time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC))
+	}
+	return months, rows.Err()
+}

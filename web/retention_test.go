@@ -1,0 +1,49 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSensorTypeRetentionForm(t *testing.T) {
+	e := newEnv(t)
+	e.seed()
+	ctx := context.Background()
+	b := e.browser()
+	token := b.login("admin@example.com")
+	set := func(days string) {
+		t.Helper()
+		res := b.post("/sensors/types/retention", url.Values{"csrf_token": {token}, "name": {"Aranet CO2"}, "retention_days": {days}}, "/sensors")
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("%d\n%s", res.Status, res.Body)
+		}
+	}
+	set("90")
+	if got, err := e.db.ListSensorTypeRetentions(ctx); err != nil || len(got) != 1 || got[0].Days != 90 {
+		t.Fatalf("after setting 90: %+v %v", got, err)
+	}
+	if body := b.get("/sensors").Body; !strings.Contains(body, `id="keep-Aranet CO2" name="retention_days" type="number" min="0" max="366000" style="width:6em" value="90"`) {
+		t.Errorf("the page does not show 90 days for Aranet CO2")
+	}
+	set("-3")
+	if body := b.get("/sensors").Body; !strings.Contains(body, "flash-error") || !strings.Contains(body, "whole number") {
+		t.Errorf("a negative number was not refused")
+	}
+	set("")
+	if got, _ := e.db.ListSensorTypeRetentions(ctx); len(got) != 0 {
+		t.Errorf("an empty field kept %+v", got)
+	}
+
+	// Editors see the setting, not the form, and cannot post it.
+	v := e.browser()
+	vt := v.login("editor@example.com")
+	if body := v.get("/sensors").Body; strings.Contains(body, "/sensors/types/retention") || !strings.Contains(body, "server default") {
+		t.Errorf("an editor's page shows the form or no setting")
+	}
+	if res := v.post("/sensors/types/retention", url.Values{"csrf_token": {vt}, "name": {"Aranet CO2"}, "retention_days": {"1"}}, "/sensors"); res.Status != http.StatusForbidden {
+		t.Errorf("an editor's post: %d", res.Status)
+	}
+}
