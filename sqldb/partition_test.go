@@ -139,10 +139,18 @@ func TestPartitionMigrationKeepsReadings(t *testing.T) {
 		t.Fatal(err)
 	}
 	jan, mar := time.Date(2024, 1, 31, 23, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	insertTemperatures(t, db, "W1", jan, mar)
-	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "W1", MeasureName: "label",
-		Timestamps: []time.Time{jan}, Values: []dtbase.Value{dtbase.StringValue("x")}}}); err != nil {
-		t.Fatal(err)
+	// Rows as schema 26 holds them, written directly: the store's write
+	// path already expects the later migrations' tables.
+	for _, r := range []struct {
+		table, measure string
+		ts             time.Time
+		value          any
+	}{{"reading_float", "temperature", jan, 0.0}, {"reading_float", "temperature", mar, 1.0}, {"reading_string", "label", jan, "x"}} {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO `+r.table+` (sensor_id, measure_id, ts, value)
+			SELECT s.id, m.id, $1, $2 FROM sensor s, sensor_measure m WHERE s.unique_identifier = $3 AND m.name = $4`,
+			r.ts.UnixMicro(), r.value, "W1", r.measure); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
