@@ -59,11 +59,12 @@ func (rt *readingTx) alertSpans() []alertSpan {
 // evaluateAlerts decides the threshold and rate rules on the series just
 // written, in the inserting transaction, so an alert and its readings
 // commit together.
-func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpan) error {
+func (db *DB) evaluateAlerts(ctx context.Context, rt *readingTx, touched []alertSpan) error {
 	if len(touched) == 0 {
 		return nil
 	}
-	rules, err := evalRules(ctx, tx, touched)
+	tx := rt.tx
+	rules, err := evalRules(ctx, rt, touched)
 	if err != nil || len(rules) == 0 {
 		return wrapEval(err)
 	}
@@ -106,7 +107,7 @@ func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpa
 // evalRules loads the enabled threshold and rate rules on the touched
 // measures, with only what matching and deciding need; the names of the
 // measure and rule are looked up when an alert is recorded.
-func evalRules(ctx context.Context, tx *sql.Tx, touched []alertSpan) ([]*ruleRow, error) {
+func evalRules(ctx context.Context, tx readingQuerier, touched []alertSpan) ([]*ruleRow, error) {
 	args := []any{true, dtbase.CondThreshold, dtbase.CondRate}
 	var in []string
 	seen := map[int64]bool{}

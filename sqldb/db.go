@@ -43,6 +43,7 @@ type DB struct {
 	read    *sql.DB
 	group   *groupCommit // small inserts, committed together
 	replica *sql.DB      // reads of reading ranges and rollups, when set
+	stmts   stmtCache    // SQLite: prepared statements of hot queries
 
 	// noRollupReads makes reads compute from the readings alone: the
 	// reference the rollup tests compare against.
@@ -100,7 +101,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		}
 	}
 	const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -112,6 +113,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(DefaultSQLiteReaders)
+	// Kept open: a new connection costs its open and its statements'
+	// preparation again.
+	r.SetMaxIdleConns(DefaultSQLiteReaders)
 	db := &DB{Dialect: SQLite, write: w, read: r, Now: utcNow}
 	// The writer creates the file and sets WAL before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
@@ -234,6 +238,7 @@ func (db *DB) Close() error {
 	if db.replica != nil {
 		db.replica.Close()
 	}
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {

@@ -33,7 +33,7 @@ func (db *DB) FindSession(ctx context.Context, id string, now time.Time) (*dtbas
 	s := dtbase.Session{ID: id}
 	var refresh sql.NullString
 	var created, expires int64
-	u, err := scanUser(db.read.QueryRowContext(ctx,
+	u, err := scanUser(db.queryRow(ctx, db.read,
 		`SELECT u.id, u.email, u.password_hash, u.role, u.time_created, u.session_version, s.refresh_id, s.time_created, s.expires
 		 FROM auth_session s JOIN app_user u ON u.id = s.user_id
 		 WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires > $2`, id, micros(now)), &refresh, &created, &expires)

@@ -162,7 +162,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*dtbase.APIKey, error) {
 // does not exist or was revoked. Its last use is recorded at most once a
 // minute, so authenticating does not turn every read into a write.
 func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*dtbase.APIKey, error) {
-	k, err := scanAPIKey(db.read.QueryRowContext(ctx,
+	k, err := scanAPIKey(db.queryRow(ctx, db.read,
 		`SELECT `+apiKeyColumns+` FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "API key not found")
