@@ -105,7 +105,7 @@ func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) e
 	if _, err := rt.flush(ctx); err != nil {
 		return badText(err)
 	}
-	if err := rt.refreshRollups(ctx); err != nil {
+	if err := rt.upkeepRollups(ctx); err != nil {
 		return err
 	}
 	// Rows written, about to commit: alerts on the touched series are decided
