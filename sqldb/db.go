@@ -44,6 +44,7 @@ type DB struct {
 	group   *groupCommit // small inserts, committed together
 	replica *sql.DB      // reads of reading ranges and rollups, when set
 	stmts   stmtCache    // SQLite: prepared statements of hot queries
+	auth    authCache    // recent session and API key lookups
 
 	// noRollupReads makes reads compute from the readings alone: the
 	// reference the rollup tests compare against.
