@@ -12,16 +12,13 @@ import (
 )
 
 // upkeepRollups brings the rollups of every series the transaction wrote
-// up to date, as refreshRollups does, with a constant number of round
-// trips on PostgreSQL: one statement takes the series' locks (in one
-// order), and one folds the new buckets of every series that only
-// appended into its stored ones. A series whose fold is refused (late
-// data) or that was written by several batches is recomputed alone. On
-// SQLite, where a statement costs no round trip, it is refreshRollups.
+// up to date, as refreshRollups does series by series, in a constant
+// number of statements: on PostgreSQL one takes the series' locks (in one
+// order, see refreshRollups), and one folds the new buckets of every
+// series that only appended into its stored ones. A series whose fold is
+// refused (late data) or that was written by several batches is
+// recomputed alone.
 func (rt *readingTx) upkeepRollups(ctx context.Context) error {
-	if rt.db.Dialect != Postgres {
-		return rt.refreshRollups(ctx)
-	}
 	keys := make([]seriesKey, 0, len(rt.touched))
 	for k, sp := range rt.touched {
 		if rolledUp(sp.dt) {
@@ -34,13 +31,15 @@ func (rt *readingTx) upkeepRollups(ctx context.Context) error {
 	slices.SortFunc(keys, func(a, b seriesKey) int {
 		return cmp.Or(cmp.Compare(a.sensor, b.sensor), cmp.Compare(a.measure, b.measure))
 	})
-	sensors, measures := make([]int32, len(keys)), make([]int32, len(keys))
-	for i, k := range keys {
-		sensors[i], measures[i] = int32(k.sensor), int32(k.measure)
-	}
-	if _, err := rt.tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(s, m)) FROM
-		(SELECT s, m FROM unnest($1::int4[], $2::int4[]) WITH ORDINALITY AS u(s, m, o) ORDER BY o) AS q`, sensors, measures); err != nil {
-		return fmt.Errorf("lock series for rollups: %w", err)
+	if rt.db.Dialect == Postgres {
+		sensors, measures := make([]int32, len(keys)), make([]int32, len(keys))
+		for i, k := range keys {
+			sensors[i], measures[i] = int32(k.sensor), int32(k.measure)
+		}
+		if _, err := rt.tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(s, m)) FROM
+			(SELECT s, m FROM unnest($1::int4[], $2::int4[]) WITH ORDINALITY AS u(s, m, o) ORDER BY o) AS q`, sensors, measures); err != nil {
+			return fmt.Errorf("lock series for rollups: %w", err)
+		}
 	}
 	var appendable []seriesKey
 	for _, k := range keys {
@@ -70,8 +69,8 @@ func (rt *readingTx) upkeepRollups(ctx context.Context) error {
 }
 
 // rollupUpkeepChunk bounds the buckets of one statement (14 parameters
-// each, under PostgreSQL's 65535).
-const rollupUpkeepChunk = 4000
+// each, under SQLite's 32766).
+const rollupUpkeepChunk = 2000
 
 // appendRollupsAll folds the finest buckets of each series in keys (its
 // span's pre), and the coarser ones made from them, into the stored
@@ -121,14 +120,18 @@ func (rt *readingTx) appendRollupsAll(ctx context.Context, keys []seriesKey) (ma
 				if j > 0 {
 					b.WriteByte(',')
 				}
-				b.WriteString("$" + strconv.Itoa(len(args)+j+1))
+				if rt.db.Dialect == Postgres {
+					b.WriteString("$" + strconv.Itoa(len(args)+j+1))
+				} else {
+					b.WriteByte('?') // see writeRollups
+				}
 			}
 			b.WriteByte(')')
 			r := c.r
 			args = append(args, c.k.sensor, c.k.measure, c.ws, r.bucket, r.n, r.sum, r.min, r.minTs, r.max, r.maxTs, r.first, r.firstTs, r.last, r.lastTs)
 		}
 		b.WriteString(rollupAppend + " RETURNING sensor_id, measure_id")
-		rows, err := rt.tx.QueryContext(ctx, b.String(), args...)
+		rows, err := rt.QueryContext(ctx, b.String(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("write rollups: %w", err)
 		}

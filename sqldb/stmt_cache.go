@@ -25,8 +25,14 @@ type stmtKey struct {
 }
 
 // maxCachedStmts bounds the cache: queries are the code's own, but the
-// multi-row ones vary with their row count.
-const maxCachedStmts = 512
+// multi-row ones vary with their row count. Only short ones are kept (the
+// hot statements of small writes and lookups): a statement of a thousand
+// rows holds far more memory than its compilation costs once per
+// transaction.
+const (
+	maxCachedStmts   = 512
+	maxCachedStmtLen = 2048
+)
 
 // get returns the cached statement of q on pool, or nil.
 func (c *stmtCache) get(pool *sql.DB, q string) *sql.Stmt {
@@ -45,7 +51,7 @@ func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, q string) *sql.St
 	c.mu.Lock()
 	full := len(c.m) >= maxCachedStmts
 	c.mu.Unlock()
-	if full {
+	if full || len(q) > maxCachedStmtLen {
 		return nil
 	}
 	st, err := pool.PrepareContext(ctx, q)
