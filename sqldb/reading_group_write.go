@@ -37,10 +37,12 @@ type rowKey struct{ sensor, measure, ts int64 }
 // answer of each. It returns an error only for a failure of the
 // transaction itself.
 func (rt *readingTx) insertGroup(ctx context.Context, reqs []*groupReq) error {
-	if rt.db.Dialect == Postgres {
-		if err := rt.prefetchMeasures(ctx, reqs); err != nil {
-			return err
-		}
+	all := make([][]dtbase.ReadingSeries, len(reqs))
+	for i, r := range reqs {
+		all[i] = r.series
+	}
+	if err := rt.prefetchMeasures(ctx, all...); err != nil {
+		return err
 	}
 	rows := map[dtbase.Datatype][]groupRow{}
 	for i, r := range reqs {
@@ -233,17 +235,21 @@ func (rt *readingTx) touchGroup(rs []groupRow) {
 	}
 }
 
-// prefetchMeasures resolves the measures every request names in one
-// query, taking the key-share lock of their sensors (see resolve), and
-// caches those that match exactly one measure. The others are resolved one
-// by one, which also words their errors.
-func (rt *readingTx) prefetchMeasures(ctx context.Context, reqs []*groupReq) error {
+// prefetchMeasures resolves, on PostgreSQL, the measures the series name
+// in one query, taking the key-share lock of their sensors (see resolve),
+// and caches those that match exactly one measure. The others are resolved
+// one by one, which also words their errors. On SQLite a query costs no
+// round trip, and it does nothing.
+func (rt *readingTx) prefetchMeasures(ctx context.Context, series ...[]dtbase.ReadingSeries) error {
+	if rt.db.Dialect != Postgres {
+		return nil
+	}
 	var uids, names []string
 	var keys []readingKey
 	seen := map[readingKey]bool{}
-	for _, r := range reqs {
-		for j := range r.series {
-			s := &r.series[j]
+	for _, ss := range series {
+		for j := range ss {
+			s := &ss[j]
 			k := readingKey{uid: s.UniqueIdentifier, name: s.MeasureName}
 			if s.MeasureUnits != nil {
 				k.units, k.hasUnits = *s.MeasureUnits, true

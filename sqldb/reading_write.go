@@ -180,6 +180,11 @@ func (db *DB) InsertReadings(ctx context.Context, series []dtbase.ReadingSeries)
 		var res dtbase.ReadingInsertResult
 		err := db.withReadingTx(ctx, func(rt *readingTx) error {
 			rt.direct = direct
+			if len(series) > 1 {
+				if err := rt.prefetchMeasures(ctx, series); err != nil {
+					return err
+				}
+			}
 			var err error
 			res, err = rt.insertSeries(ctx, series)
 			return err
