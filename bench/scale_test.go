@@ -156,6 +156,12 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 		}
 		return
 	}
+	copyRows(tb, db, "bare_reading", rows, vs)
+}
+
+// copyRows copies rows (series i is sensor i+1) into table on PostgreSQL.
+func copyRows(tb testing.TB, db *sqldb.DB, table string, rows [][]int64, vs []float64) {
+	tb.Helper()
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
@@ -165,7 +171,7 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 	err = conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		n := len(rows) * len(vs)
-		_, err := pc.CopyFrom(ctx, pgx.Identifier{"bare_reading"}, []string{"sensor_id", "measure_id", "ts", "value"},
+		_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, []string{"sensor_id", "measure_id", "ts", "value"},
 			pgx.CopyFromSlice(n, func(k int) ([]any, error) {
 				i, j := k/len(vs), k%len(vs)
 				return []any{int64(1 + i), int64(measureID), rows[i][j], vs[j]}, nil
@@ -173,7 +179,7 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 		return err
 	})
 	if err != nil {
-		tb.Fatalf("copy: %v", err)
+		tb.Fatalf("copy into %s: %v", table, err)
 	}
 }
 
