@@ -12,12 +12,20 @@ import (
 )
 
 // upkeepRollups brings the rollups of every series the transaction wrote
-// up to date, as refreshRollups does series by series, in a constant
-// number of statements: on PostgreSQL one takes the series' locks (in one
-// order, see refreshRollups), and one folds the new buckets of every
-// series that only appended into its stored ones. A series whose fold is
-// refused (late data) or that was written by several batches is
-// recomputed alone.
+// up to date, in a constant number of statements: one folds the new
+// buckets of every series whose rows were all new and computed from its
+// one batch into the stored buckets, at every width, without reading
+// anything. That is exact when every stored bucket it meets ends before
+// the new readings in it (live data, an import in time order); a missing
+// bucket held no readings, since rollups follow every write. A series
+// whose fold is refused (late data: only the buckets merged exactly have
+// changed) or that was written by several batches is recomputed alone
+// over the span written.
+//
+// On PostgreSQL, two transactions writing one series would each compute
+// its buckets without the other's uncommitted readings; a transaction
+// lock per series, taken first and in one order (one statement for all),
+// makes the second wait and then read what the first committed.
 func (rt *readingTx) upkeepRollups(ctx context.Context) error {
 	keys := make([]seriesKey, 0, len(rt.touched))
 	for k, sp := range rt.touched {
@@ -74,8 +82,8 @@ const rollupUpkeepChunk = 2000
 
 // appendRollupsAll folds the finest buckets of each series in keys (its
 // span's pre), and the coarser ones made from them, into the stored
-// buckets, as appendRollups does for one series, and reports the series
-// whose every bucket was merged.
+// buckets (see rollupAppend), and reports the series whose every bucket
+// was merged.
 func (rt *readingTx) appendRollupsAll(ctx context.Context, keys []seriesKey) (map[seriesKey]bool, error) {
 	type bucket struct {
 		k  seriesKey
