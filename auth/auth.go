@@ -31,6 +31,13 @@ type Store interface {
 	dtbase.LoginThrottleStore
 }
 
+// uncachedSessions is implemented by a store that answers FindSession
+// from recent lookups: a refresh asks the database, so that a rotation
+// made by another replica is seen at once.
+type uncachedSessions interface {
+	FindSessionUncached(ctx context.Context, id string, now time.Time) (*dtbase.Session, *dtbase.User, error)
+}
+
 // Config holds the settings of an Auth.
 type Config struct {
 	Store  Store
@@ -259,7 +266,11 @@ func (a *Auth) Authenticate(ctx context.Context, authorization string, wantRefre
 		}
 		return nil, unauthorized(MsgInvalid)
 	}
-	s, u, err := a.store.FindSession(ctx, sid, now)
+	find := a.store.FindSession
+	if fresh, ok := a.store.(uncachedSessions); ok && wantRefresh {
+		find = fresh.FindSessionUncached
+	}
+	s, u, err := find(ctx, sid, now)
 	if dtbase.ErrorCode(err) == dtbase.ENOTFOUND {
 		return nil, unauthorized(MsgInvalid)
 	}

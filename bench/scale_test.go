@@ -1,16 +1,11 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -61,104 +55,8 @@ func runScaleBench(b *testing.B) {
 	fmt.Printf("\ndtbase scale benchmark on %s\n", db.Dialect)
 	b.StartTimer()
 
-	// --- Bulk: 10 series of 10k readings per transaction through the store,
-	// against the baseline load of the same rows, alternating, best of 3.
-	const bulkSeries, bulkLen = 10, 10_000
-	next := int64(1_600_000_000_000_000)
-	newRows := func() [][]int64 {
-		out := make([][]int64, bulkSeries)
-		for i := range out {
-			out[i], _ = series(next, bulkLen)
-			next += bulkLen * 1e6
-		}
-		return out
-	}
-	_, vals := series(0, bulkLen)
-	if db.Dialect == sqldb.Postgres {
-		if _, err := db.SQL().Exec(`CREATE TABLE bare_reading (sensor_id bigint, measure_id bigint, ts bigint, value float8)`); err != nil {
-			b.Fatal(err)
-		}
-	}
-	rawRate, bulkRate := 0.0, 0.0
-	for run := 0; run < 3; run++ {
-		rows := newRows()
-		start := time.Now()
-		baselineLoad(b, db, rows, vals)
-		rawRate = max(rawRate, float64(bulkSeries*bulkLen)/time.Since(start).Seconds())
-
-		rows = newRows()
-		ss := make([]dtbase.ReadingSeries, bulkSeries)
-		for i, ts := range rows {
-			ss[i] = floatSeries(sensorUID(1+i), ts, vals)
-		}
-		start = time.Now()
-		if _, err := db.InsertReadings(ctx, ss); err != nil {
-			b.Fatal(err)
-		}
-		bulkRate = max(bulkRate, float64(bulkSeries*bulkLen)/time.Since(start).Seconds())
-	}
-	baseName, target := "raw multi-row INSERT, same table", "≥ 0.9× raw"
-	if db.Dialect == sqldb.Postgres {
-		baseName, target = "COPY into a bare table", "≥ 0.5× bare COPY"
-	}
-	add("bulk baseline: "+baseName, "", "%.0f readings/s", rawRate)
-	add("bulk path (store, 100k/tx, with rollups)", target, "%.0f readings/s = %.2f× baseline", bulkRate, bulkRate/rawRate)
-
-	// --- 16 clients, one reading per request, over HTTP: with group commit
-	// and with a transaction per request (as before), alternating.
-	plain, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer plain.Close()
-	plain.SetGroupCommit(false)
-	srvGroup := httptest.NewServer(api.New(api.Config{Store: db, Secret: []byte("bench"), Logger: slog.New(slog.DiscardHandler)}))
-	defer srvGroup.Close()
-	srvPlain := httptest.NewServer(api.New(api.Config{Store: plain, Secret: []byte("bench"), Logger: slog.New(slog.DiscardHandler)}))
-	defer srvPlain.Close()
-	const clients, perClient = 16, 250
-	var smallNext atomic.Int64
-	smallNext.Store(1_300_000_000_000_000)
-	small := func(base string) (float64, int64) {
-		var errs atomic.Int64
-		var wg sync.WaitGroup
-		start := time.Now()
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				cl := newClient(base, token)
-				for i := 0; i < perClient; i++ {
-					ts := smallNext.Add(1e6)
-					body := readingBody(sensorUID(c), []int64{ts}, []float64{float64(i)})
-					req, _ := http.NewRequest(http.MethodPost, base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+token)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := cl.http.Do(req)
-					if err != nil {
-						errs.Add(1)
-						continue
-					}
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
-						errs.Add(1)
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return float64(clients*perClient) / time.Since(start).Seconds(), errs.Load()
-	}
-	plainRate, groupRate := 0.0, 0.0
-	var plainErrs, groupErrs int64
-	for run := 0; run < 2; run++ {
-		r, e := small(srvPlain.URL)
-		plainRate, plainErrs = max(plainRate, r), plainErrs+e
-		r, e = small(srvGroup.URL)
-		groupRate, groupErrs = max(groupRate, r), groupErrs+e
-	}
-	add("16 clients × 1 reading, tx per request", "", "%.0f readings/s, %d errors", plainRate, plainErrs)
-	add("16 clients × 1 reading, group commit", "≥ 4× tx per request", "%.0f readings/s = %.2f×, %d errors", groupRate, groupRate/plainRate, groupErrs)
+	bulkRate, rawRate := measureBulk(b, db, add)
+	groupRate, _ := measureSmall(b, db, dsn, token, add)
 
 	// --- The data set: one-minute data of many sensors, written through
 	// the bulk path one day (all sensors) per transaction.
@@ -234,7 +132,7 @@ func runScaleBench(b *testing.B) {
 	add(fmt.Sprintf("%d MB CSV upload (server process)", len(csv)>>20), "peak RSS +≤ 20 MB", "%s, peak RSS %+.1f MB", upTime.Round(time.Millisecond), float64(grown)/(1<<20))
 
 	b.ReportMetric(bulkRate/rawRate, "bulk/baseline")
-	b.ReportMetric(groupRate/plainRate, "group/plain")
+	b.ReportMetric(groupRate/todaySmallRate(db.Dialect), "group/today")
 	b.ReportMetric(float64(one)/float64(raw1000), "plot/raw1000")
 	b.ReportMetric(float64(grown)/(1<<20), "upload-rss-MB")
 	fmt.Printf("\ndtbase scale benchmark on %s\n", db.Dialect)
@@ -263,6 +161,12 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 		}
 		return
 	}
+	copyRows(tb, db, "bare_reading", rows, vs)
+}
+
+// copyRows copies rows (series i is sensor i+1) into table on PostgreSQL.
+func copyRows(tb testing.TB, db *sqldb.DB, table string, rows [][]int64, vs []float64) {
+	tb.Helper()
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
 	if err != nil {
@@ -272,7 +176,7 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 	err = conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		n := len(rows) * len(vs)
-		_, err := pc.CopyFrom(ctx, pgx.Identifier{"bare_reading"}, []string{"sensor_id", "measure_id", "ts", "value"},
+		_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, []string{"sensor_id", "measure_id", "ts", "value"},
 			pgx.CopyFromSlice(n, func(k int) ([]any, error) {
 				i, j := k/len(vs), k%len(vs)
 				return []any{int64(1 + i), int64(measureID), rows[i][j], vs[j]}, nil
@@ -280,7 +184,7 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 		return err
 	})
 	if err != nil {
-		tb.Fatalf("copy: %v", err)
+		tb.Fatalf("copy into %s: %v", table, err)
 	}
 }
 

@@ -114,16 +114,19 @@ func (db *DB) alertBatch(rb *readingBatch) *readingBatch {
 // evaluateAlerts decides the threshold and rate rules on the series just
 // written, in the inserting transaction, so an alert and its readings
 // commit together.
-func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpan) error {
+func (db *DB) evaluateAlerts(ctx context.Context, rt *readingTx, touched []alertSpan) error {
 	if len(touched) == 0 {
 		return nil
 	}
-	if err := markDerivedSpans(ctx, tx, touched); err != nil {
-		return wrapEval(err)
-	}
-	rules, err := db.alertRules.get(ctx, tx)
+	tx := rt.tx
+	rules, err := db.alertRules.get(ctx, rt)
 	if err != nil {
 		return wrapEval(err)
+	}
+	if slices.ContainsFunc(touched, func(sp alertSpan) bool { return rules.derivedInputs[sp.measureID] }) {
+		if err := markDerivedSpans(ctx, tx, touched); err != nil {
+			return wrapEval(err)
+		}
 	}
 	for i := range touched {
 		sp := &touched[i]
@@ -166,6 +169,9 @@ func (db *DB) evaluateAlerts(ctx context.Context, tx *sql.Tx, touched []alertSpa
 type ruleSet struct {
 	version   int64
 	byMeasure map[int64][]*ruleRow
+	// derivedInputs are the measures enabled rules on derived measures
+	// read, whose writes markDerivedSpans records.
+	derivedInputs map[int64]bool
 }
 
 // ruleCache keeps the rules ingest evaluates, reloaded when the version
@@ -177,7 +183,7 @@ type ruleCache struct {
 	last atomic.Pointer[ruleSet]
 }
 
-func (c *ruleCache) get(ctx context.Context, tx *sql.Tx) (*ruleSet, error) {
+func (c *ruleCache) get(ctx context.Context, tx readingQuerier) (*ruleSet, error) {
 	var v int64
 	if err := tx.QueryRowContext(ctx, `SELECT version FROM alert_rule_version WHERE id = 1`).Scan(&v); err != nil {
 		return nil, err
@@ -189,9 +195,25 @@ func (c *ruleCache) get(ctx context.Context, tx *sql.Tx) (*ruleSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := &ruleSet{version: v, byMeasure: map[int64][]*ruleRow{}}
+	rs := &ruleSet{version: v, byMeasure: map[int64][]*ruleRow{}, derivedInputs: map[int64]bool{}}
 	for _, r := range rules {
 		rs.byMeasure[r.MeasureID] = append(rs.byMeasure[r.MeasureID], r)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT i.measure_id FROM alert_rule_input i
+		JOIN alert_rule r ON r.id = i.rule_id WHERE r.enabled = $1`, true)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		rs.derivedInputs[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

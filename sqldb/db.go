@@ -43,6 +43,8 @@ type DB struct {
 	read    *sql.DB
 	group   *groupCommit // small inserts, committed together
 	replica *sql.DB      // reads of reading ranges and rollups, when set
+	stmts   *stmtCache   // SQLite: prepared statements of hot queries; shared by copies
+	auth    *authCache   // recent session and API key lookups
 
 	// noRollupReads makes reads compute from the readings alone: the
 	// reference the rollup tests compare against.
@@ -114,7 +116,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(DefaultSQLiteReaders)
-	db := &DB{Dialect: SQLite, write: w, read: r, alertRules: &ruleCache{}, Now: utcNow}
+	// Kept open: a new connection costs its open and its statements'
+	// preparation again.
+	r.SetMaxIdleConns(DefaultSQLiteReaders)
+	db := &DB{Dialect: SQLite, write: w, read: r, alertRules: &ruleCache{}, stmts: &stmtCache{}, auth: &authCache{}, Now: utcNow}
 	// The writer creates the file and sets WAL before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
@@ -138,7 +143,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{Dialect: Postgres, write: p, read: p, alertRules: &ruleCache{}, Now: utcNow}, nil
+	return &DB{Dialect: Postgres, write: p, read: p, alertRules: &ruleCache{}, stmts: &stmtCache{}, auth: &authCache{}, Now: utcNow}, nil
 }
 
 // createDatabaseIfMissing connects to the server's maintenance database and
@@ -236,6 +241,7 @@ func (db *DB) Close() error {
 	if db.replica != nil {
 		db.replica.Close()
 	}
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {

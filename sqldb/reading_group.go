@@ -10,8 +10,8 @@ import (
 // Group commit: many clients (or MQTT messages) each sending a few readings
 // would each pay a commit. Small inserts are queued to a committer that
 // takes everything queued while its previous transaction ran (at most
-// groupMax requests), writes each request under its own savepoint, so
-// that a bad request is rolled back alone, and commits once. A request is
+// groupMax requests), writes them together, leaving out a bad request
+// (see insertGroup), and commits once. A request is
 // answered only after that commit, so durability is that of any write.
 // The wait is bounded by one transaction.
 
@@ -121,34 +121,13 @@ func (g *groupCommit) commit(batch []*groupReq) {
 	// Clients that give up are answered by their own context; the shared
 	// transaction must not fail with them.
 	ctx := context.Background()
-	err := g.db.withReadingTx(ctx, func(rt *readingTx) error {
-		for k, r := range live {
-			sp := fmt.Sprintf("g%d", k)
-			if _, err := rt.tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			mark := rt.mark()
-			r.res, r.err = rt.insertSeries(ctx, r.series)
-			if r.err != nil {
-				r.err = badText(r.err)
-				if _, err := rt.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
-					return fmt.Errorf("rollback to savepoint: %w", err)
-				}
-				rt.reset(mark)
-				continue
-			}
-			if _, err := rt.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
-				return fmt.Errorf("release savepoint: %w", err)
-			}
-		}
-		return nil
-	})
+	err := g.db.withReadingTx(ctx, func(rt *readingTx) error { return rt.insertGroup(ctx, live) })
 	if err == nil {
 		return
 	}
 	for _, r := range live {
 		if r.err != nil {
-			continue // rolled back on its own; its answer stands
+			continue // refused on its own; its answer stands
 		}
 		for attempt := 0; ; attempt++ {
 			r.err = g.db.withReadingTx(r.ctx, func(rt *readingTx) error {
@@ -162,29 +141,6 @@ func (g *groupCommit) commit(batch []*groupReq) {
 			break
 		}
 	}
-}
-
-// txMark is what a rollback to a savepoint must restore of a readingTx:
-// row locks and written spans taken after the savepoint are gone.
-type txMark struct {
-	touched map[seriesKey]timeSpan
-	locked  map[int64]bool
-}
-
-func (rt *readingTx) mark() txMark {
-	m := txMark{touched: make(map[seriesKey]timeSpan, len(rt.touched)), locked: make(map[int64]bool, len(rt.locked))}
-	for k, v := range rt.touched {
-		m.touched[k] = v
-	}
-	for k, v := range rt.locked {
-		m.locked[k] = v
-	}
-	return m
-}
-
-func (rt *readingTx) reset(m txMark) {
-	rt.touched, rt.locked = m.touched, m.locked
-	clear(rt.cache) // a cached measure's sensor may no longer be locked
 }
 
 // SetGroupCommit turns group commit of small inserts on or off; off, each

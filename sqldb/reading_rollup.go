@@ -1,11 +1,9 @@
 package sqldb
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -112,55 +110,6 @@ func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure,
 	return nil
 }
 
-// refreshRollups recomputes, for every series the transaction wrote, the
-// buckets of every width that overlap the span written.
-//
-// On PostgreSQL, two transactions writing one series would each compute
-// its buckets without the other's uncommitted readings; a transaction
-// lock per series, taken in one order, makes the second wait and then
-// read what the first committed.
-func (rt *readingTx) refreshRollups(ctx context.Context) error {
-	keys := make([]seriesKey, 0, len(rt.touched))
-	for k, sp := range rt.touched {
-		if rolledUp(sp.dt) {
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, func(a, b seriesKey) int {
-		if c := cmp.Compare(a.sensor, b.sensor); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.measure, b.measure)
-	})
-	for _, k := range keys {
-		sp := rt.touched[k]
-		if rt.db.Dialect == Postgres {
-			if _, err := rt.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`,
-				int32(k.sensor), int32(k.measure)); err != nil {
-				return fmt.Errorf("lock series for rollups: %w", err)
-			}
-		}
-		m := dtbase.ReadingMeasure{SensorID: k.sensor, MeasureID: k.measure, Datatype: sp.dt, UniqueIdentifier: strconv.FormatInt(k.sensor, 10)}
-		if sp.batches == 1 && sp.pre != nil && sp.inserted == sp.distinct {
-			ok, err := rt.appendRollups(ctx, m, sp.pre)
-			if err != nil {
-				return err
-			}
-			if ok {
-				continue
-			}
-		}
-		pre, err := rt.exactPre(ctx, m, sp)
-		if err != nil {
-			return err
-		}
-		if err := rebuildRollups(ctx, rt.db.Dialect, rt, m, sp.lo, sp.hi, pre); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // rollupWindow is the number of buckets rebuilt per statement, so that
 // memory stays bounded for a write spanning years.
 const rollupWindow = 1000
@@ -237,36 +186,6 @@ const rollupAppend = ` ON CONFLICT (sensor_id, measure_id, width, bucket) DO UPD
 	max_ts = CASE WHEN excluded.vmax > reading_rollup.vmax THEN excluded.max_ts ELSE reading_rollup.max_ts END,
 	last_v = excluded.last_v, last_ts = excluded.last_ts
 	WHERE reading_rollup.last_ts < excluded.first_ts`
-
-// appendRollups folds the finest buckets of a batch whose rows were all
-// new into the stored buckets of every width, without reading anything:
-// exact when every stored bucket it meets ends before the batch's
-// readings in it (live data, an import in time order). A missing bucket
-// held no readings, since rollups follow every write. It reports false,
-// having changed only buckets it merged exactly, when some bucket was not
-// an append: the caller then recomputes.
-func (rt *readingTx) appendRollups(ctx context.Context, m dtbase.ReadingMeasure, finest []rollupRow) (bool, error) {
-	rows := finest
-	for i, ws := range rollupWidths {
-		if i > 0 {
-			w := ws * 1e6
-			var out []rollupRow
-			for k := range rows {
-				b := dtbase.FloorDiv(rows[k].Start, w) * w
-				if len(out) == 0 || out[len(out)-1].Start != b {
-					out = append(out, rollupRow{Start: b})
-				}
-				out[len(out)-1].Add(&rows[k])
-			}
-			rows = out
-		}
-		n, err := writeRollups(ctx, rt.db.Dialect, rt, m, ws, rows, rollupAppend)
-		if err != nil || n < int64(len(rows)) {
-			return false, err
-		}
-	}
-	return true, nil
-}
 
 // writeRollups writes rows of width ws with the given conflict clause and
 // returns the rows affected.

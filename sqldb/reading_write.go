@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -50,13 +49,14 @@ type timeSpan struct {
 
 // readingTx is one write transaction of readings.
 type readingTx struct {
-	db     *DB
-	tx     *sql.Tx
-	conn   *sql.Conn // PostgreSQL: the transaction's connection, for COPY
-	cache  map[readingKey]dtbase.ReadingMeasure
-	locked map[int64]bool
-	stmts  map[string]*sql.Stmt      // SQLite: prepared multi-row statements by table and row count
-	staged map[dtbase.Datatype]int64 // rows staged and not yet moved
+	db       *DB
+	tx       *sql.Tx
+	conn     *sql.Conn // PostgreSQL: the transaction's connection, for COPY
+	cache    map[readingKey]dtbase.ReadingMeasure
+	locked   map[int64]bool
+	stmts    map[string]*sql.Stmt      // SQLite: the transaction's prepared statements by query
+	uncached []string                  // SQLite: queries to add to the statement cache after the transaction
+	staged   map[dtbase.Datatype]int64 // rows staged and not yet moved
 	// direct lets a large batch into an empty range of its series be
 	// copied straight into the table, skipping the duplicate check; a
 	// concurrent writer of the same timestamps makes the transaction fail
@@ -92,8 +92,11 @@ func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) e
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	// Runs last, when the transaction has given back its connection.
+	var rt *readingTx
+	defer func() { db.cacheStmts(ctx, rt.uncached) }()
 	defer tx.Rollback()
-	rt := &readingTx{db: db, tx: tx, conn: conn, cache: map[readingKey]dtbase.ReadingMeasure{},
+	rt = &readingTx{db: db, tx: tx, conn: conn, cache: map[readingKey]dtbase.ReadingMeasure{},
 		locked: map[int64]bool{}, stmts: map[string]*sql.Stmt{}, staged: map[dtbase.Datatype]int64{},
 		touched: map[seriesKey]timeSpan{}}
 	defer rt.close()
@@ -103,12 +106,12 @@ func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) e
 	if _, err := rt.flush(ctx); err != nil {
 		return badText(err)
 	}
-	if err := rt.refreshRollups(ctx); err != nil {
+	if err := rt.upkeepRollups(ctx); err != nil {
 		return err
 	}
 	// Rows written, about to commit: alerts on the touched series are decided
 	// in the same transaction, so an alert commits with its readings.
-	if err := db.evaluateAlerts(ctx, tx, rt.alertSpans()); err != nil {
+	if err := db.evaluateAlerts(ctx, rt, rt.alertSpans()); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -133,7 +136,7 @@ func (rt *readingTx) resolve(ctx context.Context, s *dtbase.ReadingSeries) (dtba
 	if m, ok := rt.cache[k]; ok {
 		return m, nil
 	}
-	m, err := findReadingMeasure(ctx, rt.tx, s.UniqueIdentifier, s.MeasureName, s.MeasureUnits)
+	m, err := findReadingMeasure(ctx, rt, s.UniqueIdentifier, s.MeasureName, s.MeasureUnits)
 	if err != nil {
 		return m, err
 	}
@@ -178,6 +181,11 @@ func (db *DB) InsertReadings(ctx context.Context, series []dtbase.ReadingSeries)
 		var res dtbase.ReadingInsertResult
 		err := db.withReadingTx(ctx, func(rt *readingTx) error {
 			rt.direct = direct
+			if len(series) > 1 {
+				if err := rt.prefetchMeasures(ctx, series); err != nil {
+					return err
+				}
+			}
 			var err error
 			res, err = rt.insertSeries(ctx, series)
 			return err
@@ -378,26 +386,13 @@ func SQLiteReadingInsert(table string, n int) string {
 	return b.String()
 }
 
-func (rt *readingTx) stmt(ctx context.Context, table string, n int) (*sql.Stmt, error) {
-	key := table + "/" + strconv.Itoa(n)
-	if st, ok := rt.stmts[key]; ok {
-		return st, nil
-	}
-	st, err := rt.tx.PrepareContext(ctx, SQLiteReadingInsert(table, n))
-	if err != nil {
-		return nil, err
-	}
-	rt.stmts[key] = st
-	return st, nil
-}
-
 func (rt *readingTx) writeSQLite(ctx context.Context, rb *readingBatch) (int64, error) {
 	table := readingTable(rb.m.Datatype)
 	var inserted int64
 	args := make([]any, 0, 4*min(rb.len(), SQLiteReadingChunk))
 	for start := 0; start < rb.len(); start += SQLiteReadingChunk {
 		end := min(start+SQLiteReadingChunk, rb.len())
-		st, err := rt.stmt(ctx, table, end-start)
+		st, err := rt.prepared(ctx, SQLiteReadingInsert(table, end-start))
 		if err != nil {
 			return 0, err
 		}
@@ -559,23 +554,47 @@ func deleteSensorReadings(ctx context.Context, d Dialect, tx *sql.Tx, sensorID i
 	return nil
 }
 
-// prepared returns the transaction's prepared statement of q: modernc's
-// SQLite would otherwise compile every statement of the rollup upkeep
-// anew, which costs more than running it.
+// prepared returns the transaction's prepared statement of q on SQLite:
+// modernc's SQLite would otherwise compile every statement of the rollup
+// upkeep anew, which costs more than running it. A statement of the
+// store's cache is reused; another is prepared for this transaction and
+// cached after it.
 func (rt *readingTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := rt.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := rt.tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if cached := rt.db.stmts.get(rt.db.write, q); cached != nil {
+		st = rt.tx.StmtContext(ctx, cached)
+	} else {
+		var err error
+		if st, err = rt.tx.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		rt.uncached = append(rt.uncached, q)
 	}
 	rt.stmts[q] = st
 	return st, nil
 }
 
-// QueryContext runs a prepared query in the transaction.
+// cacheStmts adds the writer's statements of queries to the cache, once no
+// transaction holds the writer.
+func (db *DB) cacheStmts(ctx context.Context, queries []string) {
+	if db.Dialect != SQLite {
+		return
+	}
+	for _, q := range queries {
+		db.stmts.prepare(ctx, db.write, q)
+	}
+}
+
+// QueryContext runs a query in the transaction, prepared on SQLite. On
+// PostgreSQL pgx caches statements per connection, and preparing one per
+// transaction would cost two round trips.
 func (rt *readingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if rt.db.Dialect == Postgres {
+		return rt.tx.QueryContext(ctx, q, args...)
+	}
 	st, err := rt.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -583,8 +602,12 @@ func (rt *readingTx) QueryContext(ctx context.Context, q string, args ...any) (*
 	return st.QueryContext(ctx, args...)
 }
 
-// QueryRowContext runs a prepared single-row query in the transaction.
+// QueryRowContext runs a single-row query in the transaction, prepared on
+// SQLite.
 func (rt *readingTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if rt.db.Dialect == Postgres {
+		return rt.tx.QueryRowContext(ctx, q, args...)
+	}
 	st, err := rt.prepared(ctx, q)
 	if err != nil {
 		return rt.tx.QueryRowContext(ctx, q, args...) // reports the error
@@ -592,8 +615,11 @@ func (rt *readingTx) QueryRowContext(ctx context.Context, q string, args ...any)
 	return st.QueryRowContext(ctx, args...)
 }
 
-// ExecContext runs a prepared statement in the transaction.
+// ExecContext runs a statement in the transaction, prepared on SQLite.
 func (rt *readingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if rt.db.Dialect == Postgres {
+		return rt.tx.ExecContext(ctx, q, args...)
+	}
 	st, err := rt.prepared(ctx, q)
 	if err != nil {
 		return nil, err

@@ -28,12 +28,27 @@ func (db *DB) CreateSession(ctx context.Context, s *dtbase.Session) error {
 }
 
 // FindSession returns an unrevoked session that has not expired at now, and
-// its user, in one indexed lookup; ENOTFOUND otherwise.
+// its user, in one indexed lookup or from the lookups of the last
+// AuthCacheTTL; ENOTFOUND otherwise.
 func (db *DB) FindSession(ctx context.Context, id string, now time.Time) (*dtbase.Session, *dtbase.User, error) {
+	if s, u, ok := db.auth.session(id, now); ok {
+		return s, u, nil
+	}
+	epoch := db.auth.epoch.Load()
+	s, u, err := db.FindSessionUncached(ctx, id, now)
+	if err == nil {
+		db.auth.putSession(epoch, s, u)
+	}
+	return s, u, err
+}
+
+// FindSessionUncached is FindSession always asking the database: for a
+// refresh, which must see a rotation made by another replica.
+func (db *DB) FindSessionUncached(ctx context.Context, id string, now time.Time) (*dtbase.Session, *dtbase.User, error) {
 	s := dtbase.Session{ID: id}
 	var refresh sql.NullString
 	var created, expires int64
-	u, err := scanUser(db.read.QueryRowContext(ctx,
+	u, err := scanUser(db.queryRow(ctx, db.read,
 		`SELECT u.id, u.email, u.password_hash, u.role, u.time_created, u.session_version, s.refresh_id, s.time_created, s.expires
 		 FROM auth_session s JOIN app_user u ON u.id = s.user_id
 		 WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires > $2`, id, micros(now)), &refresh, &created, &expires)
@@ -51,6 +66,7 @@ func (db *DB) FindSession(ctx context.Context, id string, now time.Time) (*dtbas
 // a refresh token was used twice: the session is revoked and ECONFLICT
 // returned, so neither copy works again.
 func (db *DB) RotateSession(ctx context.Context, id, old, next string, expires time.Time) error {
+	defer db.auth.invalidate()
 	res, err := db.write.ExecContext(ctx,
 		`UPDATE auth_session SET refresh_id = $1, expires = $2 WHERE id = $3 AND refresh_id = $4 AND revoked_at IS NULL`,
 		next, micros(expires), id, old)
@@ -72,6 +88,7 @@ func (db *DB) RotateSession(ctx context.Context, id, old, next string, expires t
 
 // ExtendSession moves the expiry of an active session.
 func (db *DB) ExtendSession(ctx context.Context, id string, expires time.Time) error {
+	defer db.auth.invalidate()
 	if _, err := db.write.ExecContext(ctx, `UPDATE auth_session SET expires = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(expires), id); err != nil {
 		return fmt.Errorf("extend session: %w", err)
 	}
@@ -80,6 +97,7 @@ func (db *DB) ExtendSession(ctx context.Context, id string, expires time.Time) e
 
 // RevokeSession ends one session; ending an ended one is not an error.
 func (db *DB) RevokeSession(ctx context.Context, id string) error {
+	defer db.auth.invalidate()
 	if _, err := db.write.ExecContext(ctx, `UPDATE auth_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(db.Now()), id); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
@@ -89,6 +107,7 @@ func (db *DB) RevokeSession(ctx context.Context, id string) error {
 // EndUserSessions increments the user's session version, which every token
 // and cookie carries, and drops the user's session rows.
 func (db *DB) EndUserSessions(ctx context.Context, userID int64) error {
+	defer db.auth.invalidate()
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE app_user SET session_version = session_version + 1 WHERE id = $1`, userID)
 		if err != nil {

@@ -82,12 +82,14 @@ func (db *DB) ListUsers(ctx context.Context) ([]dtbase.User, error) {
 
 // DeleteUser removes a user; ENOTFOUND if there is none.
 func (db *DB) DeleteUser(ctx context.Context, email string) error {
+	defer db.auth.invalidate() // after the commit: see authCache
 	return db.execOne(ctx, "delete user", "User doesn't exist", `DELETE FROM app_user WHERE email = $1`, email)
 }
 
 // SetPassword replaces a user's password hash and ends the user's sessions
 // by moving the session version on; ENOTFOUND if there is none.
 func (db *DB) SetPassword(ctx context.Context, email string, hash []byte) error {
+	defer db.auth.invalidate() // after the commit: see authCache
 	return db.execOne(ctx, "set password", "User doesn't exist",
 		`UPDATE app_user SET password_hash = $1, time_updated = $2, session_version = session_version + 1 WHERE email = $3`, hash, micros(db.Now()), email)
 }
@@ -95,6 +97,7 @@ func (db *DB) SetPassword(ctx context.Context, email string, hash []byte) error 
 // SetRole changes a user's role and ends the user's sessions; ENOTFOUND if
 // there is none.
 func (db *DB) SetRole(ctx context.Context, email string, role dtbase.Role) error {
+	defer db.auth.invalidate() // after the commit: see authCache
 	return db.execOne(ctx, "set role", "User doesn't exist",
 		`UPDATE app_user SET role = $1, time_updated = $2, session_version = session_version + 1 WHERE email = $3`, string(role), micros(db.Now()), email)
 }
@@ -162,7 +165,11 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*dtbase.APIKey, error) {
 // does not exist or was revoked. Its last use is recorded at most once a
 // minute, so authenticating does not turn every read into a write.
 func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*dtbase.APIKey, error) {
-	k, err := scanAPIKey(db.read.QueryRowContext(ctx,
+	if k, ok := db.auth.key(hash); ok {
+		return k, nil
+	}
+	epoch := db.auth.epoch.Load()
+	k, err := scanAPIKey(db.queryRow(ctx, db.read,
 		`SELECT `+apiKeyColumns+` FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "API key not found")
@@ -176,6 +183,7 @@ func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*dtbase.APIKey
 			return nil, fmt.Errorf("record api key use: %w", err)
 		}
 	}
+	db.auth.putKey(epoch, hash, k)
 	return k, nil
 }
 
@@ -199,6 +207,7 @@ func (db *DB) ListAPIKeys(ctx context.Context) ([]dtbase.APIKey, error) {
 
 // RevokeAPIKey revokes the active key with this name; ENOTFOUND if none.
 func (db *DB) RevokeAPIKey(ctx context.Context, name string) error {
+	defer db.auth.invalidate() // after the commit: see authCache
 	return db.execOne(ctx, "revoke api key", "API key does not exist",
 		`UPDATE api_key SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL`, micros(db.Now()), name)
 }
