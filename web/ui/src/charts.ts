@@ -33,6 +33,15 @@ function fmtNum(x: number | null | undefined): string {
   return String(Number(x.toFixed(3)));
 }
 
+/** A legend value: the hovered point's, or the series' last one when the
+ * cursor is off the plot, so the legend never shows a bare dash. */
+function legendValue(u: uPlot, v: number | null, si: number, di: number | null): string {
+  if (di !== null && di !== undefined) return fmtNum(v);
+  const col = u.data[si] as (number | null | undefined)[];
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null && col[i] !== undefined) return fmtNum(col[i]);
+  return "";
+}
+
 function isoSeconds(ts: number): string {
   return new Date(Math.round(ts * 1000)).toISOString().replace(".000Z", "Z");
 }
@@ -45,6 +54,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 const fmtDay = uPlot.fmtDate("{YYYY}-{MM}-{DD}");
+const fmtFull = uPlot.fmtDate("{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}");
 const fmtMonthDay = uPlot.fmtDate("{MM}-{DD}");
 const fmtMinute = uPlot.fmtDate("{HH}:{mm}");
 const fmtSecond = uPlot.fmtDate("{HH}:{mm}:{ss}");
@@ -74,7 +84,8 @@ function baseOptions(width: number, height: number, title: string, units: string
       { stroke: "#5f6b7a", grid: { stroke: "#eef0f3" }, values: timeTicks, space: 60 },
       { stroke: "#5f6b7a", grid: { stroke: "#eef0f3" }, label: units || undefined, size: 60 },
     ],
-    series: [{ label: "Time (UTC)", value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" }],
+    // Off the plot, the legend shows each series' latest value (legendValue).
+    series: [{ label: "Time (UTC)", value: (_u, ts) => (ts === null ? "latest" : fmtFull(utc(ts))) }],
   };
 }
 
@@ -113,7 +124,7 @@ class FetchedCharts {
       const opts = baseOptions(fitWidth(root), compact ? 240 : 340, spec.title + (spec.units ? ` (${spec.units})` : ""), spec.units);
       spec.series.forEach((s, i) => {
         opts.series.push({ label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: false },
-          value: (_u, v) => fmtNum(v) });
+          value: legendValue });
       });
       opts.hooks = {
         setSelect: [(u) => this.selected(u)],
@@ -354,7 +365,7 @@ function drawRun(root: HTMLElement, cfg: RunConfig): void {
   const opts = baseOptions(fitWidth(root), 380, cfg.title, cfg.units);
   let other = 0;
   for (const s of series) {
-    const base: uPlot.Series = { label: s.label, spanGaps: true, value: (_u, v) => fmtNum(v) };
+    const base: uPlot.Series = { label: s.label, spanGaps: true, value: legendValue };
     switch (s.kind) {
       case "observed":
         Object.assign(base, { stroke: "#1d2430", width: 1.5, points: { show: true, size: 4, fill: "#1d2430" } });
