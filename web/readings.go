@@ -349,7 +349,13 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			spec := chartSpec{Title: m.Name, Units: derefString(m.Units)}
 			for _, x := range d.Sensors {
 				if chosen[x.UniqueIdentifier] {
-					spec.Series = append(spec.Series, seriesIdent{Sensor: x.UniqueIdentifier, MeasureID: m.ID, Label: x.UniqueIdentifier})
+					// Legends name a sensor by its name when it has one:
+					// ids are often opaque (MAC addresses).
+					label := x.UniqueIdentifier
+					if n := derefString(x.Name); n != "" {
+						label = n
+					}
+					spec.Series = append(spec.Series, seriesIdent{Sensor: x.UniqueIdentifier, MeasureID: m.ID, Label: label})
 					cfg.Series = append(cfg.Series, spec.Series[len(spec.Series)-1])
 				}
 			}

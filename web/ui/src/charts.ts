@@ -244,7 +244,9 @@ class FetchedCharts {
           const a = this.answers.get(this.key(s));
           if (!a) continue;
           const tr = el("tr");
-          tr.append(el("td", {}, p.spec.title), el("td", {}, s.label),
+          const sensor = el("td", {}, s.label);
+          if (s.label !== s.sensor) sensor.append(" ", el("span", { class: "id" }, s.sensor));
+          tr.append(el("td", {}, p.spec.title), sensor,
             el("td", { class: "num" }, a.stats.count.toLocaleString()), el("td", { class: "num" }, a.t.length.toLocaleString()),
             el("td", { class: "num" }, fmtNum(a.stats.min)), el("td", { class: "num" }, fmtNum(a.stats.mean)), el("td", { class: "num" }, fmtNum(a.stats.max)));
           tbody.appendChild(tr);
