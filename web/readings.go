@@ -21,6 +21,7 @@ func (h *Handler) readingRoutes(viewer dtbase.Role) {
 	m.Handle("GET /explorer", h.page(viewer, h.explorerPage))
 	m.Handle("GET /readings", h.page(viewer, h.readingsPage))
 	m.Handle("GET /ui/api/series", h.api(viewer, h.seriesJSON))
+	m.Handle("GET /ui/api/plots", h.api(viewer, h.plotsJSON))
 	m.Handle("GET /ui/api/readings.csv", h.api(viewer, h.readingsCSV))
 }
 
@@ -348,7 +349,13 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			spec := chartSpec{Title: m.Name, Units: derefString(m.Units)}
 			for _, x := range d.Sensors {
 				if chosen[x.UniqueIdentifier] {
-					spec.Series = append(spec.Series, seriesIdent{Sensor: x.UniqueIdentifier, MeasureID: m.ID, Label: x.UniqueIdentifier})
+					// Legends name a sensor by its name when it has one:
+					// ids are often opaque (MAC addresses).
+					label := x.UniqueIdentifier
+					if n := derefString(x.Name); n != "" {
+						label = n
+					}
+					spec.Series = append(spec.Series, seriesIdent{Sensor: x.UniqueIdentifier, MeasureID: m.ID, Label: label})
 					cfg.Series = append(cfg.Series, spec.Series[len(spec.Series)-1])
 				}
 			}
@@ -429,25 +436,37 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Write([]byte(b))
 }
 
-// resolveSeries finds the reading measure of a sensor and a measure id.
-func (h *Handler) resolveSeries(ctx context.Context, sensor, measureID string) (dtbase.ReadingMeasure, error) {
-	id, err := strconv.ParseInt(measureID, 10, 64)
-	if err != nil {
-		return dtbase.ReadingMeasure{}, invalid("measure must be a measure id, not %q", measureID)
-	}
-	if id < 0 {
-		return h.derivedSeries(ctx, sensor, id)
-	}
-	measures, err := h.store.ListMeasures(ctx)
-	if err != nil {
-		return dtbase.ReadingMeasure{}, err
-	}
-	for _, m := range measures {
-		if m.ID == id {
-			return h.store.FindReadingMeasure(ctx, sensor, m.Name, m.Units)
+// resolveSeriesList finds the reading measures of sensor and measure id
+// pairs (derived measures have negative ids), reading the list of measures
+// once.
+func (h *Handler) resolveSeriesList(ctx context.Context, sensors, measureIDs []string) ([]dtbase.ReadingMeasure, error) {
+	var measures []dtbase.Measure
+	out := make([]dtbase.ReadingMeasure, len(sensors))
+	for i, sensor := range sensors {
+		id, err := strconv.ParseInt(measureIDs[i], 10, 64)
+		if err != nil {
+			return nil, invalid("measure must be a measure id, not %q", measureIDs[i])
+		}
+		if id < 0 {
+			if out[i], err = h.derivedSeries(ctx, sensor, id); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if measures == nil {
+			if measures, err = h.store.ListMeasures(ctx); err != nil {
+				return nil, err
+			}
+		}
+		j := slices.IndexFunc(measures, func(m dtbase.Measure) bool { return m.ID == id })
+		if j < 0 {
+			return nil, dtbase.Errorf(dtbase.ENOTFOUND, "No measure with id %d", id)
+		}
+		if out[i], err = h.store.FindReadingMeasure(ctx, sensor, measures[j].Name, measures[j].Units); err != nil {
+			return nil, err
 		}
 	}
-	return dtbase.ReadingMeasure{}, dtbase.Errorf(dtbase.ENOTFOUND, "No measure with id %d", id)
+	return out, nil
 }
 
 // rangeParams reads from and to (any timestamp the API accepts).
@@ -482,31 +501,69 @@ type seriesAnswer struct {
 // peaks, and the exact count, min, max and mean over the range. One scan
 // of the range computes both, so a year of minute data costs one pass.
 func (h *Handler) seriesJSON(w http.ResponseWriter, r *http.Request, s *session) error {
-	ctx := r.Context()
 	q := r.URL.Query()
-	rm, err := h.resolveSeries(ctx, q.Get("sensor"), q.Get("measure"))
+	ans, err := h.plotAnswers(r.Context(), []string{q.Get("sensor")}, []string{q.Get("measure")}, q)
 	if err != nil {
 		return err
 	}
-	if rm.Datatype == dtbase.String {
-		return invalid("%s is a string measure and cannot be plotted", rm.MeasureName)
+	return writePlotJSON(w, r, ans[0])
+}
+
+// plotsJSON answers /ui/api/plots with sensor and measure repeated in
+// pairs (and from, to, points as /ui/api/series) with {"series": [...]},
+// one answer of /ui/api/series per pair in their order, read together in
+// one call of the store.
+func (h *Handler) plotsJSON(w http.ResponseWriter, r *http.Request, s *session) error {
+	q := r.URL.Query()
+	sensors, measures := q["sensor"], q["measure"]
+	if len(sensors) == 0 || len(sensors) != len(measures) {
+		return invalid("give sensor and measure in pairs")
+	}
+	ans, err := h.plotAnswers(r.Context(), sensors, measures, q)
+	if err != nil {
+		return err
+	}
+	return writePlotJSON(w, r, struct {
+		Series []*seriesAnswer `json:"series"`
+	}{ans})
+}
+
+// plotAnswers plots the series of the sensor and measure id pairs over the
+// range and points of q.
+func (h *Handler) plotAnswers(ctx context.Context, sensors, measures []string, q url.Values) ([]*seriesAnswer, error) {
+	rms, err := h.resolveSeriesList(ctx, sensors, measures)
+	if err != nil {
+		return nil, err
+	}
+	for _, rm := range rms {
+		if rm.Datatype == dtbase.String {
+			return nil, invalid("%s is a string measure and cannot be plotted", rm.MeasureName)
+		}
 	}
 	from, to, err := rangeParams(q)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	points := maxPlotPoints
 	if p, err := strconv.Atoi(q.Get("points")); err == nil && p >= 2 && p < points {
 		points = p
 	}
-	pts, sum, err := dtbase.PlotReadings(ctx, h.store, rm, from, to, points)
+	plots, err := dtbase.PlotSeries(ctx, h.store, rms, from, to, points)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ans := &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits),
-		Downsampled: int64(len(pts)) < sum.Count, Stats: sum}
-	ans.T, ans.V = plotArrays(pts)
-	body, err := toJSON(ans)
+	out := make([]*seriesAnswer, len(plots))
+	for i, p := range plots {
+		rm := rms[i]
+		out[i] = &seriesAnswer{Sensor: rm.UniqueIdentifier, Measure: rm.MeasureName, Units: derefString(rm.MeasureUnits),
+			Downsampled: int64(len(p.Points)) < p.Summary.Count, Stats: p.Summary}
+		out[i].T, out[i].V = plotArrays(p.Points)
+	}
+	return out, nil
+}
+
+func writePlotJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := toJSON(v)
 	if err != nil {
 		return err
 	}
@@ -541,11 +598,9 @@ func (h *Handler) readingsCSV(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
-	rms := make([]dtbase.ReadingMeasure, len(sensors))
-	for i := range sensors {
-		if rms[i], err = h.resolveSeries(ctx, sensors[i], measures[i]); err != nil {
-			return err
-		}
+	rms, err := h.resolveSeriesList(ctx, sensors, measures)
+	if err != nil {
+		return err
 	}
 	uid, names := "readings", []string(nil)
 	if len(rms) == 1 {

@@ -4,7 +4,8 @@
 # tests in Debian's chromium with node's test runner, and stops the server.
 # Screenshots of every page, at desktop and phone sizes, go to
 # $ARTIFACTS_DIR/screenshots (default web/e2e/artifacts) on every run; when a
-# test fails the server's log goes there too.
+# test fails the server's log goes there too. Arguments name test files to
+# run (e.g. tests/web.test.mjs); without any, every test runs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -48,7 +49,7 @@ echo "dtbase at $url" >&2
 
 status=0
 (cd "$here" && DTBASE_URL="$url" DTBASE_BIN="$work/dtbase" DTBASE_ADMIN_PASS="$pass" \
-  node --test --test-concurrency=1 --test-reporter=spec tests/) || status=$?
+  node --test --test-concurrency=1 --test-reporter=spec "${@:-tests/}") || status=$?
 if [ "$status" -ne 0 ]; then
   cp "$work/server.log" "$ARTIFACTS_DIR/server.log"
   echo "browser tests failed; screenshots and the server log are in $ARTIFACTS_DIR" >&2

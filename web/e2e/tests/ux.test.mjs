@@ -59,7 +59,7 @@ async function scrollingPanels(page, size, name) {
 // Pages whose tables are inherently wide (many coordinates, a heat map, a
 // statistics grid, user management) scroll them inside their panel on a
 // phone; every other page fits its panels to the width.
-const WIDE = new Set(["explorer", "schema-3d", "quality", "users", "alerts", "alert-rule"]);
+const WIDE = new Set(["explorer", "explorer-vpd", "schema-3d", "quality", "users", "alerts", "alert-rule"]);
 
 test("a CSV file uploaded on a sensor's page is plotted", async () => {
   await api.post("/sensor/insert-sensor", { type_name: "Aranet T&RH", unique_identifier: "ux-csv", name: "Uploaded bench", notes: "" }, 201);

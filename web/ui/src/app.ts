@@ -141,3 +141,6 @@ onReady(() => {
     if (el.id) poll(el.id, Number(el.dataset.refresh) || 2000);
   });
 });
+
+// A module to tsc, so its top-level names are its own (the bundle is an IIFE).
+export {};

@@ -1,9 +1,9 @@
 // Charts island: draws every element with a data-charts attribute with
 // uPlot. Three modes:
 //   explorer: one plot per measure, one line per sensor, data fetched
-//             downsampled from /ui/api/series; zooming fetches finer data
-//             for the new range, and the URL, the CSV link and the summary
-//             follow the range shown.
+//             downsampled from /ui/api/plots, all series in one request;
+//             zooming fetches finer data for the new range, and the URL,
+//             the CSV link and the summary follow the range shown.
 //   compact:  the same without zoom fetching (sensor page).
 //   run:      a model run's forecast with its interval band against the
 //             observed readings, data embedded in the page.
@@ -33,6 +33,15 @@ function fmtNum(x: number | null | undefined): string {
   return String(Number(x.toFixed(3)));
 }
 
+/** A legend value: the hovered point's, or the series' last one when the
+ * cursor is off the plot, so the legend never shows a bare dash. */
+function legendValue(u: uPlot, v: number | null, si: number, di: number | null): string {
+  if (di !== null && di !== undefined) return fmtNum(v);
+  const col = u.data[si] as (number | null | undefined)[];
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null && col[i] !== undefined) return fmtNum(col[i]);
+  return "";
+}
+
 function isoSeconds(ts: number): string {
   return new Date(Math.round(ts * 1000)).toISOString().replace(".000Z", "Z");
 }
@@ -45,6 +54,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 const fmtDay = uPlot.fmtDate("{YYYY}-{MM}-{DD}");
+const fmtFull = uPlot.fmtDate("{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}");
 const fmtMonthDay = uPlot.fmtDate("{MM}-{DD}");
 const fmtMinute = uPlot.fmtDate("{HH}:{mm}");
 const fmtSecond = uPlot.fmtDate("{HH}:{mm}:{ss}");
@@ -74,7 +84,8 @@ function baseOptions(width: number, height: number, title: string, units: string
       { stroke: "#5f6b7a", grid: { stroke: "#eef0f3" }, values: timeTicks, space: 60 },
       { stroke: "#5f6b7a", grid: { stroke: "#eef0f3" }, label: units || undefined, size: 60 },
     ],
-    series: [{ label: "Time (UTC)", value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" }],
+    // Off the plot, the legend shows each series' latest value (legendValue).
+    series: [{ label: "Time (UTC)", value: (_u, ts) => (ts === null ? "latest" : fmtFull(utc(ts))) }],
   };
 }
 
@@ -113,7 +124,7 @@ class FetchedCharts {
       const opts = baseOptions(fitWidth(root), compact ? 240 : 340, spec.title + (spec.units ? ` (${spec.units})` : ""), spec.units);
       spec.series.forEach((s, i) => {
         opts.series.push({ label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true, points: { show: false },
-          value: (_u, v) => fmtNum(v) });
+          value: legendValue });
       });
       opts.hooks = {
         setSelect: [(u) => this.selected(u)],
@@ -159,15 +170,14 @@ class FetchedCharts {
     for (const p of this.plots) p.status.textContent = "Loading…";
     const t0 = performance.now();
     try {
-      // At most four requests at a time, so many series do not swamp the server.
-      const queue = [...all];
-      const worker = async (): Promise<void> => {
-        for (let s = queue.shift(); s; s = queue.shift()) {
-          const q = new URLSearchParams({ sensor: s.sensor, measure: String(s.measure), from: isoSeconds(from), to: isoSeconds(to), points: String(points) });
-          this.answers.set(this.key(s), await getJSON<SeriesAnswer>("/ui/api/series?" + q.toString(), ctl.signal));
-        }
-      };
-      await Promise.all([worker(), worker(), worker(), worker()]);
+      // Every series in one request: the server reads them together.
+      const q = new URLSearchParams({ from: isoSeconds(from), to: isoSeconds(to), points: String(points) });
+      for (const s of all) {
+        q.append("sensor", s.sensor);
+        q.append("measure", String(s.measure));
+      }
+      const ans = await getJSON<{ series: SeriesAnswer[] }>("/ui/api/plots?" + q.toString(), ctl.signal);
+      all.forEach((s, i) => this.answers.set(this.key(s), ans.series[i]));
     } catch (e) {
       if ((e as Error).name === "AbortError") return;
       for (const p of this.plots) p.status.textContent = (e as Error).message;
@@ -234,7 +244,9 @@ class FetchedCharts {
           const a = this.answers.get(this.key(s));
           if (!a) continue;
           const tr = el("tr");
-          tr.append(el("td", {}, p.spec.title), el("td", {}, s.label),
+          const sensor = el("td", {}, s.label);
+          if (s.label !== s.sensor) sensor.append(" ", el("span", { class: "id" }, s.sensor));
+          tr.append(el("td", {}, p.spec.title), sensor,
             el("td", { class: "num" }, a.stats.count.toLocaleString()), el("td", { class: "num" }, a.t.length.toLocaleString()),
             el("td", { class: "num" }, fmtNum(a.stats.min)), el("td", { class: "num" }, fmtNum(a.stats.mean)), el("td", { class: "num" }, fmtNum(a.stats.max)));
           tbody.appendChild(tr);
@@ -355,7 +367,7 @@ function drawRun(root: HTMLElement, cfg: RunConfig): void {
   const opts = baseOptions(fitWidth(root), 380, cfg.title, cfg.units);
   let other = 0;
   for (const s of series) {
-    const base: uPlot.Series = { label: s.label, spanGaps: true, value: (_u, v) => fmtNum(v) };
+    const base: uPlot.Series = { label: s.label, spanGaps: true, value: legendValue };
     switch (s.kind) {
       case "observed":
         Object.assign(base, { stroke: "#1d2430", width: 1.5, points: { show: true, size: 4, fill: "#1d2430" } });

@@ -115,13 +115,29 @@ function init(): void {
   const target = focus.length ? flo.clone().add(fhi).multiplyScalar(0.5) : new Vector3();
   const radius = 1.5;
   const camera = new PerspectiveCamera(50, host.clientWidth / host.clientHeight, 0.05, 1000);
-  // Seen from the front and above, far enough for the box of the focused
-  // points to fill the view across and up.
+  // Seen from above, from the front or from the side, whichever shows the
+  // box of the focused points largest in this viewport's aspect (so a long
+  // thin site on a phone runs down the screen), just far enough that every
+  // corner of the box is in view.
   const half = fhi.clone().sub(flo).multiplyScalar(0.5).max(new Vector3(0.3, 0.3, 0.3));
+  const corners: Vector3[] = [];
+  for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) corners.push(new Vector3(sx * half.x, sy * half.y, sz * half.z));
+  const views = [new Vector3(0.1, 0.75, 1), new Vector3(1, 0.75, -0.1), new Vector3(0.1, 1.8, 1), new Vector3(1, 1.8, -0.1)].map((v) => v.normalize());
+  const distance = (dir: Vector3): number => {
+    const tv = Math.tan((camera.fov / 2) * Math.PI / 180), th = tv * camera.aspect;
+    const right = new Vector3(0, 1, 0).cross(dir).normalize(), up = dir.clone().cross(right);
+    // A corner at (x, y) across and up, z towards the camera, is in view
+    // from distance d when |x| <= th (d - z) and |y| <= tv (d - z).
+    return Math.max(...corners.map((c) => Math.max(Math.abs(c.dot(right)) / th, Math.abs(c.dot(up)) / tv) + c.dot(dir)));
+  };
   const fit = (): void => {
-    const v = (camera.fov / 2) * Math.PI / 180, h = Math.atan(Math.tan(v) * camera.aspect);
-    const dist = Math.max(half.x / Math.tan(h), (half.y + half.z * 0.5) / Math.tan(v)) * 1.2 + half.z;
-    camera.position.copy(target).add(new Vector3(0.1, 0.75, 1).normalize().multiplyScalar(Math.max(dist, radius)));
+    // The first view (from the front) unless another is much closer.
+    let best = views[0], d = distance(best);
+    for (const v of views.slice(1)) {
+      const dv = distance(v);
+      if (dv < d * 0.75) [best, d] = [v, dv];
+    }
+    camera.position.copy(target).add(best.clone().multiplyScalar(Math.max(d * 1.15, radius)));
     camera.lookAt(target);
   };
   fit();
@@ -156,12 +172,19 @@ function init(): void {
   const projected = new Vector3();
   const render = (): void => {
     renderer.render(scene, camera);
+    const box = host.getBoundingClientRect();
     for (const { at, el } of overlay) {
       projected.copy(at).project(camera);
       const visible = projected.z < 1 && Math.abs(projected.x) <= 1.05 && Math.abs(projected.y) <= 1.05;
       el.style.display = visible ? "block" : "none";
-      el.style.left = `${((projected.x + 1) / 2) * host.clientWidth}px`;
+      const left = ((projected.x + 1) / 2) * host.clientWidth;
+      el.style.left = `${left}px`;
       el.style.top = `${((1 - projected.y) / 2) * host.clientHeight}px`;
+      if (!visible) continue;
+      // A label near an edge slides in rather than being cut off.
+      const r = el.getBoundingClientRect();
+      const shift = Math.max(0, box.left + 4 - r.left) - Math.max(0, r.right - box.right + 4);
+      if (shift !== 0) el.style.left = `${left + shift}px`;
     }
   };
   controls.addEventListener("change", render);

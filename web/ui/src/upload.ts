@@ -165,3 +165,6 @@ function start(): void {
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 else start();
+
+// A module to tsc, so its top-level names are its own (the bundle is an IIFE).
+export {};
