@@ -137,7 +137,7 @@ func (db *DB) evaluateAlerts(ctx context.Context, rt *readingTx, touched []alert
 		tgt := sensorTargets{sensorID: sp.sensorID}
 		var matched []*ruleRow
 		for _, r := range onMeasure {
-			ok, err := tgt.matches(ctx, tx, r, sp)
+			ok, err := tgt.matches(ctx, rt, r, sp)
 			if err != nil {
 				return wrapEval(err)
 			}
@@ -148,7 +148,7 @@ func (db *DB) evaluateAlerts(ctx context.Context, rt *readingTx, touched []alert
 		if len(matched) == 0 {
 			continue
 		}
-		states, err := db.lockSeries(ctx, tx, matched, sp.sensorID)
+		states, err := db.lockSeries(ctx, rt, matched, sp.sensorID)
 		if err != nil {
 			return wrapEval(err)
 		}
@@ -157,7 +157,7 @@ func (db *DB) evaluateAlerts(ctx context.Context, rt *readingTx, touched []alert
 				return wrapEval(err)
 			}
 		}
-		if err := saveSeries(ctx, tx, sp.sensorID, matched, states); err != nil {
+		if err := saveSeries(ctx, rt, sp.sensorID, matched, states); err != nil {
 			return wrapEval(err)
 		}
 	}
@@ -236,7 +236,7 @@ type sensorTargets struct {
 // span. A location rule covers the sensors placed in the location or any
 // location under it when the readings were taken: placed there at the
 // start of the span or moved there within it.
-func (t *sensorTargets) matches(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan) (bool, error) {
+func (t *sensorTargets) matches(ctx context.Context, tx readingQuerier, r *ruleRow, sp *alertSpan) (bool, error) {
 	switch {
 	case r.sensorID.Valid:
 		return r.sensorID.Int64 == t.sensorID, nil
@@ -262,7 +262,7 @@ func (t *sensorTargets) matches(ctx context.Context, tx *sql.Tx, r *ruleRow, sp 
 // placedUnder returns the locations a sensor was under between from and
 // to: those it was placed in (its placement at from and any installed
 // until to) and every location above them.
-func placedUnder(ctx context.Context, tx *sql.Tx, sensorID, from, to int64) (map[int64]bool, error) {
+func placedUnder(ctx context.Context, tx readingQuerier, sensorID, from, to int64) (map[int64]bool, error) {
 	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE up(id) AS (
 		SELECT sl.location_id FROM sensor_location sl WHERE sl.sensor_id = $1 AND sl.installation_datetime <= $3
 			AND sl.installation_datetime >= COALESCE((SELECT max(x.installation_datetime) FROM sensor_location x
@@ -305,7 +305,7 @@ type seriesState struct {
 // state rows are locked until commit, in rule order so that two
 // transactions cannot deadlock on them; SQLite's one writer serialises
 // the decisions already.
-func (db *DB) lockSeries(ctx context.Context, tx *sql.Tx, rules []*ruleRow, sensorID int64) (map[int64]*seriesState, error) {
+func (db *DB) lockSeries(ctx context.Context, tx readingExecer, rules []*ruleRow, sensorID int64) (map[int64]*seriesState, error) {
 	ids := make([]any, 0, len(rules)+1)
 	ids = append(ids, sensorID)
 	in := make([]string, len(rules))
@@ -358,7 +358,7 @@ func (db *DB) lockSeries(ctx context.Context, tx *sql.Tx, rules []*ruleRow, sens
 }
 
 // saveSeries stores the states that changed, in one statement.
-func saveSeries(ctx context.Context, tx *sql.Tx, sensorID int64, rules []*ruleRow, states map[int64]*seriesState) error {
+func saveSeries(ctx context.Context, tx readingExecer, sensorID int64, rules []*ruleRow, states map[int64]*seriesState) error {
 	var rows []string
 	var args []any
 	for _, r := range rules {

@@ -23,6 +23,13 @@ type readingQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// readingExecer also writes: a *sql.Tx, or a readingTx whose statements
+// are prepared once on SQLite.
+type readingExecer interface {
+	readingQuerier
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // readingTable names the table that stores readings of datatype d. d has
 // been read from the database, so it is one of the four.
 func readingTable(d dtbase.Datatype) string { return "reading_" + string(d) }
