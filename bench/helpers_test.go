@@ -8,6 +8,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -195,6 +196,24 @@ func (c *client) do(tb testing.TB, method, path, ctype string, body []byte, want
 		tb.Fatalf("%s %s: reading the answer: %v", method, path, err)
 	}
 	return n
+}
+
+// insertReadings posts an insert-sensor-readings body and returns the
+// status; the answer is drained, so that the connection is kept alive.
+func (c *client) insertReadings(body []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, c.base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
 }
 
 // childEnv names the database a child server process serves.

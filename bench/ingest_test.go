@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -187,18 +185,7 @@ func measureSmall(b *testing.B, db *sqldb.DB, dsn, token string, add func(name, 
 				for i := 0; i < perClient; i++ {
 					ts := smallNext.Add(1e6)
 					body := readingBody(sensorUID(c), []int64{ts}, []float64{float64(i)})
-					req, _ := http.NewRequest(http.MethodPost, base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+token)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := cl.http.Do(req)
-					if err != nil {
-						errs.Add(1)
-						continue
-					}
-					// Drained, so that the connection is kept alive.
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
+					if status, err := cl.insertReadings(body); err != nil || status != http.StatusCreated {
 						errs.Add(1)
 					}
 				}
