@@ -224,6 +224,18 @@ func (l *latencies) summary() string {
 	return fmt.Sprintf("%d requests, p50 %s, p99 %s, max %s", len(s), q(0.5), q(0.99), s[len(s)-1].Round(time.Millisecond))
 }
 
+// lastLogging returns the index of the last replica in rs whose log holds
+// line, or -1 when none does.
+func lastLogging(rs []*replica, line string) int {
+	leader := -1
+	for i, r := range rs {
+		if strings.Contains(r.log.String(), line) {
+			leader = i
+		}
+	}
+	return leader
+}
+
 // callCounter is a service that counts its calls per scheduled due time.
 type callCounter struct {
 	mu     sync.Mutex
@@ -416,12 +428,7 @@ func TestReplicas(t *testing.T) {
 
 	// Half-way, stop the replica running the schedules: another takes over.
 	time.Sleep(time.Duration(seconds) * time.Second / 2)
-	leader := -1
-	for i, r := range rs {
-		if strings.Contains(r.log.String(), "now runs the schedules") {
-			leader = i
-		}
-	}
+	leader := lastLogging(rs, "now runs the schedules")
 	if leader < 0 {
 		t.Errorf("no replica reports running the schedules")
 		leader = 0
