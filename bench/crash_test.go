@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase/sqldb"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestReadingCrashDuringIngest kills the server (SIGKILL) while clients
@@ -155,13 +154,7 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 // process on it, returning the database, the process and a client of it.
 func crashServer(t *testing.T) (string, *child, *client) {
 	t.Helper()
-	dsn := sqldbtest.DSN(t)
-	db, err := sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setupFixture(t, db)
-	token := apiKey(t, db)
+	db, dsn, token := fixtureDB(t)
 	db.Close()
 	ch := startChild(t, dsn)
 	c := newClient(ch.base, token)

@@ -30,6 +30,7 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // The fixture: one sensor type with a float measure, and sensors
@@ -40,6 +41,19 @@ const (
 )
 
 func sensorUID(i int) string { return "S" + strconv.Itoa(i) }
+
+// fixtureDB opens a fresh test database holding the fixture and returns
+// it, its DSN and an API key; the caller closes it.
+func fixtureDB(tb testing.TB) (*sqldb.DB, string, string) {
+	tb.Helper()
+	dsn := sqldbtest.DSN(tb)
+	db, err := sqldb.Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	setupFixture(tb, db)
+	return db, dsn, apiKey(tb, db)
+}
 
 func setupFixture(tb testing.TB, db *sqldb.DB) {
 	tb.Helper()

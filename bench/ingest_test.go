@@ -17,7 +17,6 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 var ingestPart = flag.String("ingest.part", "", "BenchmarkIngest: only \"bulk\" or only \"small\"")
@@ -29,14 +28,7 @@ var ingestPart = flag.String("ingest.part", "", "BenchmarkIngest: only \"bulk\" 
 func BenchmarkIngest(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		ctx := context.Background()
-		dsn := sqldbtest.DSN(b)
-		db, err := sqldb.Open(ctx, dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		setupFixture(b, db)
-		token := apiKey(b, db)
+		db, dsn, token := fixtureDB(b)
 		add := func(name, target, format string, args ...any) {
 			fmt.Printf("  %-46s %-22s %s\n", name, target, fmt.Sprintf(format, args...))
 		}
