@@ -320,31 +320,26 @@ const alertSelect = `SELECT a.id, a.rule_id, r.name, r.severity, s.unique_identi
 // alertWhere builds the filter of alerts and events; col is the time
 // column filtered by From and To.
 func alertWhere(f dtbase.AlertFilter, col string) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
+	var p params
 	if f.RuleName != nil {
-		add("r.name = $%d", *f.RuleName)
+		p.add("r.name = $%d", *f.RuleName)
 	}
 	if f.Sensor != nil {
-		add("s.unique_identifier = $%d", *f.Sensor)
+		p.add("s.unique_identifier = $%d", *f.Sensor)
 	}
 	if f.State != nil {
-		add("a.state = $%d", *f.State)
+		p.add("a.state = $%d", *f.State)
 	}
 	if f.From != nil {
-		add(col+" >= $%d", micros(*f.From))
+		p.add(col+" >= $%d", micros(*f.From))
 	}
 	if f.To != nil {
-		add(col+" <= $%d", micros(*f.To))
+		p.add(col+" <= $%d", micros(*f.To))
 	}
-	if len(conds) == 0 {
+	if len(p.clauses) == 0 {
 		return "", nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return " WHERE " + strings.Join(p.clauses, " AND "), p.args
 }
 
 func limitOf(f dtbase.AlertFilter) int {
@@ -357,20 +352,13 @@ func limitOf(f dtbase.AlertFilter) int {
 // ListAlerts returns alerts, firing first, then newest first.
 func (db *DB) ListAlerts(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.Alert, error) {
 	where, args := alertWhere(f, "a.fired_at")
-	rows, err := db.read.QueryContext(ctx, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d OFFSET %d`, limitOf(f), max(f.Offset, 0)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.Alert{}
-	for rows.Next() {
-		var a dtbase.Alert
+	return queryAll(ctx, db.read, "list alerts", func(rows *sql.Rows, a *dtbase.Alert) error {
 		var since, fired int64
 		var resolved sql.NullInt64
 		var by, note sql.NullString
 		var value sql.NullFloat64
 		if err := rows.Scan(&a.ID, &a.RuleID, &a.RuleName, &a.Severity, &a.Sensor, &a.Measure, &a.State, &since, &fired, &resolved, &by, &note, &value, &a.Message); err != nil {
-			return nil, fmt.Errorf("list alerts: %w", err)
+			return err
 		}
 		a.Since, a.FiredAt, a.ResolvedAt = fromMicros(since), fromMicros(fired), nullMicros(resolved)
 		if by.Valid {
@@ -382,9 +370,8 @@ func (db *DB) ListAlerts(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.Al
 		if value.Valid {
 			a.Value = &value.Float64
 		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return nil
+	}, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d OFFSET %d`, limitOf(f), max(f.Offset, 0)), args...)
 }
 
 const eventSelect = `SELECT e.id, e.alert_id, r.name, r.severity, s.unique_identifier, coalesce(d.name, m.name), e.kind, e.at, e.data_at, a.value, e.by_user, e.note, a.message
@@ -413,20 +400,10 @@ func scanEvent(row scanner) (dtbase.AlertEvent, error) {
 // ListAlertEvents returns events, newest first.
 func (db *DB) ListAlertEvents(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.AlertEvent, error) {
 	where, args := alertWhere(f, "e.data_at")
-	rows, err := db.read.QueryContext(ctx, eventSelect+where+fmt.Sprintf(` ORDER BY e.at DESC, e.data_at DESC LIMIT %d`, limitOf(f)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list alert events: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.AlertEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list alert events: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.read, "list alert events", func(rows *sql.Rows, e *dtbase.AlertEvent) (err error) {
+		*e, err = scanEvent(rows)
+		return err
+	}, eventSelect+where+fmt.Sprintf(` ORDER BY e.at DESC, e.data_at DESC LIMIT %d`, limitOf(f)), args...)
 }
 
 // AcknowledgeAlert records who acknowledged a firing alert.

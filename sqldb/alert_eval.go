@@ -537,7 +537,8 @@ func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *al
 		}
 		kept[id] = true
 	}
-	if err := db.resolveOrphans(ctx, tx, r, sp, start, end, kept); err != nil {
+	quiet := func(since int64) (int64, error) { return quietAfter(ctx, tx, r.Condition, sp, since) }
+	if err := db.resolveOrphans(ctx, tx, r.ID, sp.sensorID, start, end, kept, quiet); err != nil {
 		return err
 	}
 	// A replay that ended at a quiet reading leaves the state after it as
@@ -602,13 +603,14 @@ func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 	return id, db.resolveAlert(ctx, tx, r.ID, id, *ep.ResolvedAt, now)
 }
 
-// resolveOrphans resolves the alerts still open in the replayed range
-// that no episode of the replay holds: a late clear reading cut their
-// breach short of the condition's duration. Each resolves at the first
-// quiet reading after its start.
-func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan, start, end int64, kept map[int64]bool) error {
+// resolveOrphans resolves the alerts of one rule and sensor still open in
+// the replayed range that no episode of the replay holds: a late clear
+// reading cut their breach short of the condition's duration. Each resolves
+// at the first quiet reading after its start, which quiet finds (1<<63-1
+// when there is none yet, and the alert stays open).
+func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, ruleID, sensorID, start, end int64, kept map[int64]bool, quiet func(since int64) (int64, error)) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, since FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since >= $4 AND since <= $5`,
-		r.ID, sp.sensorID, dtbase.AlertResolved, start, end)
+		ruleID, sensorID, dtbase.AlertResolved, start, end)
 	if err != nil {
 		return err
 	}
@@ -629,14 +631,14 @@ func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *al
 		return err
 	}
 	for _, o := range orphans {
-		at, err := quietAfter(ctx, tx, r.Condition, sp, o.since)
+		at, err := quiet(o.since)
 		if err != nil {
 			return err
 		}
 		if at == 1<<63-1 {
 			continue
 		}
-		if err := db.resolveAlert(ctx, tx, r.ID, o.id, fromMicros(at), db.Now()); err != nil {
+		if err := db.resolveAlert(ctx, tx, ruleID, o.id, fromMicros(at), db.Now()); err != nil {
 			return err
 		}
 	}

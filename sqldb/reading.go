@@ -342,8 +342,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 	}
 	var found []row
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
-		var where []string
-		var args []any
+		var p params
 		if f.TypeName != nil {
 			if !storableText(*f.TypeName) {
 				return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *f.TypeName)
@@ -356,8 +355,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 			if err != nil {
 				return fmt.Errorf("latest readings: %w", err)
 			}
-			args = append(args, typeID)
-			where = append(where, fmt.Sprintf("s.type_id = $%d", len(args)))
+			p.add("s.type_id = $%d", typeID)
 		}
 		if f.UniqueIdentifiers != nil {
 			if len(f.UniqueIdentifiers) == 0 {
@@ -376,14 +374,13 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 				if err != nil {
 					return fmt.Errorf("latest readings: %w", err)
 				}
-				args = append(args, id)
-				ph = append(ph, fmt.Sprintf("$%d", len(args)))
+				ph = append(ph, p.arg(id))
 			}
-			where = append(where, "s.id IN ("+strings.Join(ph, ", ")+")")
+			p.clauses = append(p.clauses, "s.id IN ("+strings.Join(ph, ", ")+")")
 		}
 		cond := ""
-		if len(where) > 0 {
-			cond = " AND " + strings.Join(where, " AND ")
+		if len(p.clauses) > 0 {
+			cond = " AND " + strings.Join(p.clauses, " AND ")
 		}
 		for _, d := range dtbase.Datatypes {
 			t := readingTable(d)
@@ -408,7 +405,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 					CROSS JOIN LATERAL (SELECT r.ts, r.value` + strings.TrimSuffix(newest, ")") + `) r
 					WHERE m.datatype = '` + string(d) + `'` + cond
 			}
-			rows, err := tx.QueryContext(ctx, q, args...)
+			rows, err := tx.QueryContext(ctx, q, p.args...)
 			if err != nil {
 				return fmt.Errorf("latest readings: %w", err)
 			}

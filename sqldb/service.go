@@ -149,31 +149,27 @@ func (db *DB) UpdateService(ctx context.Context, name string, upd dtbase.Service
 	if err := upd.Validate(); err != nil {
 		return err
 	}
-	sets := []string{"time_updated = $1"}
-	args := []any{micros(db.Now())}
-	add := func(col string, v any) {
-		args = append(args, v)
-		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
-	}
+	var p params
+	p.add("time_updated = $%d", micros(db.Now()))
 	if upd.URL != nil {
-		add("url", *upd.URL)
+		p.add("url = $%d", *upd.URL)
 	}
 	if upd.HTTPMethod != nil {
-		add("http_method", *upd.HTTPMethod)
+		p.add("http_method = $%d", *upd.HTTPMethod)
 	}
 	if upd.Timeout != nil {
-		add("timeout_seconds", timeoutSeconds(*upd.Timeout))
+		p.add("timeout_seconds = $%d", timeoutSeconds(*upd.Timeout))
 	}
 	switch {
 	case upd.Credential != nil:
-		add("credential_header", upd.Credential.Header)
-		add("credential_sealed", upd.Credential.Sealed)
+		p.add("credential_header = $%d", upd.Credential.Header)
+		p.add("credential_sealed = $%d", upd.Credential.Sealed)
 	case upd.ClearCredential:
-		add("credential_header", nil)
-		add("credential_sealed", nil)
+		p.add("credential_header = $%d", nil)
+		p.add("credential_sealed = $%d", nil)
 	}
-	args = append(args, name)
-	query := fmt.Sprintf(`UPDATE service SET %s WHERE name = $%d`, strings.Join(sets, ", "), len(args))
+	args := append(p.args, name)
+	query := fmt.Sprintf(`UPDATE service SET %s WHERE name = $%d`, strings.Join(p.clauses, ", "), len(args))
 	return db.execOne(ctx, "update service", msgServiceMissing, query, args...)
 }
 
@@ -551,20 +547,18 @@ func (db *DB) FindRun(ctx context.Context, id int64) (*dtbase.ServiceRun, error)
 // ListRuns returns the runs that f selects in id order. A parameter set
 // name without a service name selects that set's runs across services.
 func (db *DB) ListRuns(ctx context.Context, f dtbase.RunFilter) ([]dtbase.ServiceRun, error) {
-	var where []string
-	var args []any
+	var p params
 	if f.ServiceName != nil {
-		args = append(args, *f.ServiceName)
-		where = append(where, fmt.Sprintf("s.name = $%d", len(args)))
+		p.add("s.name = $%d", *f.ServiceName)
 	}
 	if f.ParameterSetName != nil {
-		args = append(args, *f.ParameterSetName)
-		where = append(where, fmt.Sprintf("r.parameter_set_name = $%d", len(args)))
+		p.add("r.parameter_set_name = $%d", *f.ParameterSetName)
 	}
 	query := runSelect
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
+	if len(p.clauses) > 0 {
+		query += " WHERE " + strings.Join(p.clauses, " AND ")
 	}
+	args := p.args
 	if f.Limit > 0 {
 		args = append(args, f.Limit)
 		query += fmt.Sprintf(" ORDER BY r.id DESC LIMIT $%d", len(args))
