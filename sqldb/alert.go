@@ -53,21 +53,11 @@ func scanChannel(row scanner) (dtbase.AlertChannel, error) {
 
 // ListAlertChannels returns the channels, without secrets.
 func (db *DB) ListAlertChannels(ctx context.Context) ([]dtbase.AlertChannel, error) {
-	rows, err := db.read.QueryContext(ctx, channelSelect+` ORDER BY c.id`)
-	if err != nil {
-		return nil, fmt.Errorf("list alert channels: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.AlertChannel
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list alert channels: %w", err)
-		}
+	return queryAll(ctx, db.read, "list alert channels", func(rows *sql.Rows, c *dtbase.AlertChannel) (err error) {
+		*c, err = scanChannel(rows)
 		c.Secret = nil
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return err
+	}, channelSelect+` ORDER BY c.id`)
 }
 
 // DeleteAlertChannel removes a channel that no rule uses.
@@ -243,9 +233,7 @@ func scanRule(row scanner) (*ruleRow, error) {
 	return &r, nil
 }
 
-func queryRules(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, where string, args ...any) ([]*ruleRow, error) {
+func queryRules(ctx context.Context, q queryer, where string, args ...any) ([]*ruleRow, error) {
 	rows, err := q.QueryContext(ctx, ruleSelect+" "+where+" ORDER BY r.id", args...)
 	if err != nil {
 		return nil, err
@@ -355,22 +343,9 @@ func (db *DB) ListAlerts(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.Al
 	return queryAll(ctx, db.read, "list alerts", func(rows *sql.Rows, a *dtbase.Alert) error {
 		var since, fired int64
 		var resolved sql.NullInt64
-		var by, note sql.NullString
-		var value sql.NullFloat64
-		if err := rows.Scan(&a.ID, &a.RuleID, &a.RuleName, &a.Severity, &a.Sensor, &a.Measure, &a.State, &since, &fired, &resolved, &by, &note, &value, &a.Message); err != nil {
-			return err
-		}
+		err := rows.Scan(&a.ID, &a.RuleID, &a.RuleName, &a.Severity, &a.Sensor, &a.Measure, &a.State, &since, &fired, &resolved, &a.AckBy, &a.AckNote, &a.Value, &a.Message)
 		a.Since, a.FiredAt, a.ResolvedAt = fromMicros(since), fromMicros(fired), nullMicros(resolved)
-		if by.Valid {
-			a.AckBy = &by.String
-		}
-		if note.Valid {
-			a.AckNote = &note.String
-		}
-		if value.Valid {
-			a.Value = &value.Float64
-		}
-		return nil
+		return err
 	}, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d OFFSET %d`, limitOf(f), max(f.Offset, 0)), args...)
 }
 
@@ -381,19 +356,9 @@ const eventSelect = `SELECT e.id, e.alert_id, r.name, r.severity, s.unique_ident
 func scanEvent(row scanner) (dtbase.AlertEvent, error) {
 	var e dtbase.AlertEvent
 	var at, dataAt int64
-	var value sql.NullFloat64
-	var by, note sql.NullString
-	err := row.Scan(&e.ID, &e.AlertID, &e.RuleName, &e.Severity, &e.Sensor, &e.Measure, &e.Kind, &at, &dataAt, &value, &by, &note, &e.Message)
+	// NULL columns scan into nil pointers.
+	err := row.Scan(&e.ID, &e.AlertID, &e.RuleName, &e.Severity, &e.Sensor, &e.Measure, &e.Kind, &at, &dataAt, &e.Value, &e.By, &e.Note, &e.Message)
 	e.At, e.DataAt = fromMicros(at), fromMicros(dataAt)
-	if value.Valid {
-		e.Value = &value.Float64
-	}
-	if by.Valid {
-		e.By = &by.String
-	}
-	if note.Valid {
-		e.Note = &note.String
-	}
 	return e, err
 }
 

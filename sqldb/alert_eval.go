@@ -183,7 +183,7 @@ type ruleCache struct {
 	last atomic.Pointer[ruleSet]
 }
 
-func (c *ruleCache) get(ctx context.Context, tx readingQuerier) (*ruleSet, error) {
+func (c *ruleCache) get(ctx context.Context, tx queryer) (*ruleSet, error) {
 	var v int64
 	if err := tx.QueryRowContext(ctx, `SELECT version FROM alert_rule_version WHERE id = 1`).Scan(&v); err != nil {
 		return nil, err

@@ -322,9 +322,10 @@ func (db *DB) withReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return badText(fn(tx))
 }
 
-// queryer runs queries: the database or a transaction.
+// queryer runs reads: the database (a pool) or a transaction.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // queryAll runs query and scans every row with scan, closing the rows

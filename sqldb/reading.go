@@ -17,12 +17,6 @@ import (
 
 var _ dtbase.ReadingStore = (*DB)(nil)
 
-// readingQuerier is what measure resolution needs: a transaction or a pool.
-type readingQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // readingTable names the table that stores readings of datatype d. d has
 // been read from the database, so it is one of the four.
 func readingTable(d dtbase.Datatype) string { return "reading_" + string(d) }
@@ -55,7 +49,7 @@ func storableText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-func findReadingMeasure(ctx context.Context, q readingQuerier, uid, name string, units *string) (dtbase.ReadingMeasure, error) {
+func findReadingMeasure(ctx context.Context, q queryer, uid, name string, units *string) (dtbase.ReadingMeasure, error) {
 	if !storableText(name) || units != nil && !storableText(*units) {
 		return dtbase.ReadingMeasure{}, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor measure %q does not exist", name)
 	}
@@ -122,7 +116,7 @@ func findReadingMeasure(ctx context.Context, q readingQuerier, uid, name string,
 // resolve: the measure does not exist at all (checked first, as the
 // original does), the sensor does not exist, or the sensor's type lacks
 // the measure.
-func unknownSensorOrMeasure(ctx context.Context, q readingQuerier, uid, name string, units *string) error {
+func unknownSensorOrMeasure(ctx context.Context, q queryer, uid, name string, units *string) error {
 	measureExists := false
 	mrows, err := q.QueryContext(ctx, `SELECT units FROM sensor_measure WHERE name = $1`, name)
 	if err != nil {

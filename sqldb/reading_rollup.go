@@ -51,7 +51,7 @@ func rawRowsSQL(d dtbase.Datatype) string {
 
 // scanRawAsRows calls fn with each reading of m in [lo, hi] as a bucket of
 // one, in time order.
-func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
+func scanRawAsRows(ctx context.Context, q queryer, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
 	rows, err := q.QueryContext(ctx, rawRowsSQL(m.Datatype), m.SensorID, m.MeasureID, lo, hi)
 	if err != nil {
 		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
@@ -89,7 +89,7 @@ const plotBucketsSQL = "SELECT bucket, n, vsum, vmin, min_ts, vmax, max_ts, firs
 
 // scanRollups calls fn with the stored buckets of width w (seconds) of m
 // whose start is in [lo, hi], in time order.
-func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
+func scanRollups(ctx context.Context, q queryer, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
 	rows, err := q.QueryContext(ctx, rollupRowsSQL, m.SensorID, m.MeasureID, w, lo, hi)
 	if err != nil {
 		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)

@@ -111,23 +111,13 @@ func (db *DB) CreateService(ctx context.Context, s *dtbase.Service) error {
 
 // ListServices returns all services in id order, without sealed credentials.
 func (db *DB) ListServices(ctx context.Context) ([]dtbase.Service, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+serviceColumns+` FROM service ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.Service
-	for rows.Next() {
-		s, err := scanService(rows, false)
-		if err != nil {
-			return nil, fmt.Errorf("list services: %w", err)
+	return queryAll(ctx, db.read, "list services", func(rows *sql.Rows, s *dtbase.Service) error {
+		got, err := scanService(rows, false)
+		if err == nil {
+			*s = *got
 		}
-		out = append(out, *s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	return out, nil
+		return err
+	}, `SELECT `+serviceColumns+` FROM service ORDER BY id`)
 }
 
 // FindService returns a service with its sealed credential; ENOTFOUND
@@ -227,23 +217,13 @@ func (db *DB) ListParameterSets(ctx context.Context, serviceName *string) ([]dtb
 		query += ` WHERE s.name = $1`
 		args = append(args, *serviceName)
 	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY p.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list parameter sets: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.ParameterSet
-	for rows.Next() {
-		p, err := scanParameterSet(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list parameter sets: %w", err)
+	return queryAll(ctx, db.read, "list parameter sets", func(rows *sql.Rows, p *dtbase.ParameterSet) error {
+		got, err := scanParameterSet(rows)
+		if err == nil {
+			*p = *got
 		}
-		out = append(out, *p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list parameter sets: %w", err)
-	}
-	return out, nil
+		return err
+	}, query+` ORDER BY p.id`, args...)
 }
 
 // UpdateParameterSet replaces a set's parameters; ENOTFOUND "Parameter set
@@ -565,21 +545,15 @@ func (db *DB) ListRuns(ctx context.Context, f dtbase.RunFilter) ([]dtbase.Servic
 	} else {
 		query += " ORDER BY r.id"
 	}
-	rows, err := db.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.ServiceRun
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
+	out, err := queryAll(ctx, db.read, "list runs", func(rows *sql.Rows, r *dtbase.ServiceRun) error {
+		got, err := scanRun(rows)
+		if err == nil {
+			*r = *got
 		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return err
+	}, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	if f.Limit > 0 {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
