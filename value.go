@@ -213,16 +213,23 @@ func (v Value) AppendJSON(b []byte) []byte {
 // Float reads a numeric or boolean value as a float, booleans as 0 and 1,
 // as a plot draws them; ok is false for a string or no value.
 func (v Value) Float() (f float64, ok bool) {
+	if v.Kind == KindBoolean {
+		if v.B {
+			return 1, true
+		}
+		return 0, true
+	}
+	return v.Number()
+}
+
+// Number reads a float or integer value as a float, as statistics and
+// models use them; ok is false for any other value.
+func (v Value) Number() (f float64, ok bool) {
 	switch v.Kind {
 	case KindFloat:
 		return v.F, true
 	case KindInteger:
 		return float64(v.I), true
-	case KindBoolean:
-		if v.B {
-			return 1, true
-		}
-		return 0, true
 	}
 	return 0, false
 }

@@ -140,18 +140,27 @@ func (s *smtpServer) messages(n int) []string {
 
 func ptr[T any](v T) *T { return &v }
 
-// TestNotifications fires and resolves a threshold alert and delivers both
-// events to a signed webhook (which fails once, so the retry is seen) and
-// by e-mail through a real SMTP server.
-func TestNotifications(t *testing.T) {
-	ctx := context.Background()
+// roomDB opens a test store holding sensor R1 of a type room with one
+// float measure, temperature.
+func roomDB(t *testing.T) *sqldb.DB {
+	t.Helper()
 	db := sqldbtest.Open(t)
+	ctx := context.Background()
 	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// TestNotifications fires and resolves a threshold alert and delivers both
+// events to a signed webhook (which fails once, so the retry is seen) and
+// by e-mail through a real SMTP server.
+func TestNotifications(t *testing.T) {
+	ctx := context.Background()
+	db := roomDB(t)
 	sealer, err := servicerun.NewSealer([]byte("test key"))
 	if err != nil {
 		t.Fatal(err)
@@ -259,13 +268,7 @@ func insert(t *testing.T, db *sqldb.DB, uid string, t0 time.Time, vals ...float6
 // arrives, and each event reaches the webhook once.
 func TestStalenessNotification(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
-		t.Fatal(err)
-	}
+	db := roomDB(t)
 	hook := newWebhook(t, "", 0)
 	if err := db.CreateAlertChannel(ctx, &dtbase.AlertChannel{Name: "hook", Kind: dtbase.ChannelWebhook, URL: hook.srv.URL}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // Sizes of the benchmark. Together they run in well under three minutes
@@ -40,14 +38,8 @@ type figure struct {
 
 func runReadingBench(b *testing.B) {
 	b.StopTimer()
-	dsn := sqldbtest.DSN(b)
-	db, err := sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, dsn, token := fixtureDB(b)
 	defer db.Close()
-	setupFixture(b, db)
-	token := apiKey(b, db)
 	srv := httptest.NewServer(api.New(api.Config{Store: db, Secret: []byte("bench"), Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	c := newClient(srv.URL, token)

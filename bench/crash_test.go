@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"sync"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase/sqldb"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestReadingCrashDuringIngest kills the server (SIGKILL) while clients
@@ -26,18 +24,7 @@ func TestReadingCrashDuringIngest(t *testing.T) {
 		perRequest = 20_000
 		clients    = 3
 	)
-	dsn := sqldbtest.DSN(t)
-	db, err := sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setupFixture(t, db)
-	token := apiKey(t, db)
-	db.Close()
-
-	ch := startChild(t, dsn)
-	c := newClient(ch.base, token)
-	c.http.Timeout = 30 * time.Second
+	dsn, ch, c := crashServer(t)
 	var (
 		next    atomic.Int64 // the next request number
 		acked   sync.Map     // request number → true once answered 201
@@ -55,40 +42,23 @@ func TestReadingCrashDuringIngest(t *testing.T) {
 				r := next.Add(1) - 1
 				ts, _ := series(1_700_000_000_000_000+r*perRequest*1e6, perRequest)
 				body := readingBody(sensorUID(0), ts, vals)
-				req, _ := http.NewRequest(http.MethodPost, ch.base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/json")
 				sent.Add(1)
-				resp, err := c.http.Do(req)
+				status, err := c.insertReadings(body)
 				if err != nil {
 					return // the server is gone
 				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusCreated {
+				if status == http.StatusCreated {
 					acked.Store(r, true)
 					once.Do(func() { close(started) })
 				} else {
-					t.Errorf("request %d: status %d", r, resp.StatusCode)
+					t.Errorf("request %d: status %d", r, status)
 					return
 				}
 			}
 		}()
 	}
-	select {
-	case <-started:
-	case <-time.After(60 * time.Second):
-		t.Fatal("no request succeeded within a minute")
-	}
 	// Let a few more requests get under way, then kill mid-ingest.
-	time.Sleep(700 * time.Millisecond)
-	ch.kill()
-	wg.Wait()
-
-	db, err = sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("reopen after the crash: %v", err)
-	}
-	defer db.Close()
+	db := killWhenStarted(t, dsn, ch, started, &wg, 700*time.Millisecond, "no request succeeded within a minute")
 	if db.Dialect == sqldb.SQLite {
 		var res string
 		if err := db.SQL().QueryRow("PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
@@ -130,18 +100,7 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 		t.Skip("starts a server process")
 	}
 	const clients = 16
-	dsn := sqldbtest.DSN(t)
-	db, err := sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setupFixture(t, db)
-	token := apiKey(t, db)
-	db.Close()
-
-	ch := startChild(t, dsn)
-	c := newClient(ch.base, token)
-	c.http.Timeout = 30 * time.Second
+	dsn, ch, c := crashServer(t)
 	var (
 		acked   [clients][]int64 // per client, the timestamps answered 201
 		total   atomic.Int64
@@ -156,16 +115,12 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 			for i := int64(0); ; i++ {
 				ts := 1_700_000_000_000_000 + i*1e6
 				body := readingBody(sensorUID(w), []int64{ts}, []float64{float64(i)})
-				req, _ := http.NewRequest(http.MethodPost, ch.base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := c.http.Do(req)
+				status, err := c.insertReadings(body)
 				if err != nil {
 					return // the server is gone
 				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusCreated {
-					t.Errorf("client %d: status %d", w, resp.StatusCode)
+				if status != http.StatusCreated {
+					t.Errorf("client %d: status %d", w, status)
 					return
 				}
 				acked[w] = append(acked[w], ts)
@@ -175,20 +130,7 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 			}
 		}()
 	}
-	select {
-	case <-started:
-	case <-time.After(60 * time.Second):
-		t.Fatal("200 requests did not succeed within a minute")
-	}
-	time.Sleep(300 * time.Millisecond)
-	ch.kill()
-	wg.Wait()
-
-	db, err = sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("reopen after the crash: %v", err)
-	}
-	defer db.Close()
+	db := killWhenStarted(t, dsn, ch, started, &wg, 300*time.Millisecond, "200 requests did not succeed within a minute")
 	var missing int
 	for w := range acked {
 		for _, ts := range acked[w] {
@@ -206,4 +148,37 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 		t.Fatalf("%d of %d acknowledged readings are missing after the crash", missing, total.Load())
 	}
 	t.Logf("%d acknowledged readings from %d clients, all stored", total.Load(), clients)
+}
+
+// crashServer stores the fixture in a fresh database and starts a server
+// process on it, returning the database, the process and a client of it.
+func crashServer(t *testing.T) (string, *child, *client) {
+	t.Helper()
+	db, dsn, token := fixtureDB(t)
+	db.Close()
+	ch := startChild(t, dsn)
+	c := newClient(ch.base, token)
+	c.http.Timeout = 30 * time.Second
+	return dsn, ch, c
+}
+
+// killWhenStarted waits for started (failing with msg after a minute), lets
+// the requests under way go on for settle, kills the server and waits for
+// the clients, then reopens the database, closed at the end of the test.
+func killWhenStarted(t *testing.T, dsn string, ch *child, started <-chan struct{}, wg *sync.WaitGroup, settle time.Duration, msg string) *sqldb.DB {
+	t.Helper()
+	select {
+	case <-started:
+	case <-time.After(60 * time.Second):
+		t.Fatal(msg)
+	}
+	time.Sleep(settle)
+	ch.kill()
+	wg.Wait()
+	db, err := sqldb.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("reopen after the crash: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -8,6 +8,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // The fixture: one sensor type with a float measure, and sensors
@@ -39,6 +41,19 @@ const (
 )
 
 func sensorUID(i int) string { return "S" + strconv.Itoa(i) }
+
+// fixtureDB opens a fresh test database holding the fixture and returns
+// it, its DSN and an API key; the caller closes it.
+func fixtureDB(tb testing.TB) (*sqldb.DB, string, string) {
+	tb.Helper()
+	dsn := sqldbtest.DSN(tb)
+	db, err := sqldb.Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	setupFixture(tb, db)
+	return db, dsn, apiKey(tb, db)
+}
 
 func setupFixture(tb testing.TB, db *sqldb.DB) {
 	tb.Helper()
@@ -195,6 +210,24 @@ func (c *client) do(tb testing.TB, method, path, ctype string, body []byte, want
 		tb.Fatalf("%s %s: reading the answer: %v", method, path, err)
 	}
 	return n
+}
+
+// insertReadings posts an insert-sensor-readings body and returns the
+// status; the answer is drained, so that the connection is kept alive.
+func (c *client) insertReadings(body []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, c.base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
 }
 
 // childEnv names the database a child server process serves.

@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -19,7 +17,6 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 var ingestPart = flag.String("ingest.part", "", "BenchmarkIngest: only \"bulk\" or only \"small\"")
@@ -31,14 +28,7 @@ var ingestPart = flag.String("ingest.part", "", "BenchmarkIngest: only \"bulk\" 
 func BenchmarkIngest(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		ctx := context.Background()
-		dsn := sqldbtest.DSN(b)
-		db, err := sqldb.Open(ctx, dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		setupFixture(b, db)
-		token := apiKey(b, db)
+		db, dsn, token := fixtureDB(b)
 		add := func(name, target, format string, args ...any) {
 			fmt.Printf("  %-46s %-22s %s\n", name, target, fmt.Sprintf(format, args...))
 		}
@@ -187,18 +177,7 @@ func measureSmall(b *testing.B, db *sqldb.DB, dsn, token string, add func(name, 
 				for i := 0; i < perClient; i++ {
 					ts := smallNext.Add(1e6)
 					body := readingBody(sensorUID(c), []int64{ts}, []float64{float64(i)})
-					req, _ := http.NewRequest(http.MethodPost, base+"/sensor/insert-sensor-readings", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+token)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := cl.http.Do(req)
-					if err != nil {
-						errs.Add(1)
-						continue
-					}
-					// Drained, so that the connection is kept alive.
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
+					if status, err := cl.insertReadings(body); err != nil || status != http.StatusCreated {
 						errs.Add(1)
 					}
 				}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/sqldb"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // The data set of the scale benchmark: one-minute readings of many sensors.
@@ -39,14 +38,8 @@ func BenchmarkScale(b *testing.B) {
 func runScaleBench(b *testing.B) {
 	b.StopTimer()
 	ctx := context.Background()
-	dsn := sqldbtest.DSN(b)
-	db, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, dsn, token := fixtureDB(b)
 	defer db.Close()
-	setupFixture(b, db)
-	token := apiKey(b, db)
 	var figs []figure
 	add := func(name, target, format string, args ...any) {
 		figs = append(figs, figure{name, fmt.Sprintf(format, args...), target})

@@ -55,7 +55,7 @@ func prepareHourly(points []dtbase.ModelPoint, tolerance time.Duration, fill dtb
 	var buckets []bucket
 	used := 0
 	for _, p := range points {
-		f, ok := pointFloat(p.Value)
+		f, ok := p.Value.Number()
 		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 			continue
 		}
@@ -121,16 +121,6 @@ func fillGaps(values []float64, observed []bool, fill dtbase.ForecastFill) {
 		}
 		last = i
 	}
-}
-
-func pointFloat(v dtbase.Value) (float64, bool) {
-	switch v.Kind {
-	case dtbase.KindFloat:
-		return v.F, true
-	case dtbase.KindInteger:
-		return float64(v.I), true
-	}
-	return 0, false
 }
 
 // isConstant reports whether the values of x that are not NaN are all

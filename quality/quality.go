@@ -126,7 +126,7 @@ func Analyze(rs []dtbase.Reading, from, to time.Time, opt Options) *Report {
 	}
 	items := make([]dtbase.ReadingStats, len(rs))
 	for i, r := range rs {
-		v, _ := number(r.Value)
+		v, _ := r.Value.Number()
 		items[i] = dtbase.OneReading(r.Time.UnixMicro(), v)
 	}
 	return analyze(items, d, from, to, opt)
@@ -321,15 +321,4 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// number returns v as a float for float and integer values.
-func number(v dtbase.Value) (float64, bool) {
-	switch v.Kind {
-	case dtbase.KindFloat:
-		return v.F, true
-	case dtbase.KindInteger:
-		return float64(v.I), true
-	}
-	return 0, false
 }

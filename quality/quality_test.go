@@ -10,23 +10,33 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/quality"
+	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-// TestCheckHandComputed stores a ten-minute series with a 50-minute gap,
-// two flat runs, a reading over the physical range and a duplicate, and
-// compares the report with figures worked out by hand.
-func TestCheckHandComputed(t *testing.T) {
-	ctx := context.Background()
+// humidityDB opens a test store holding sensor s1 of a type th with one
+// float measure, humidity in %.
+func humidityDB(t *testing.T) *sqldb.DB {
+	t.Helper()
 	db := sqldbtest.Open(t)
+	ctx := context.Background()
 	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "humidity", Units: ptr("%"), Datatype: dtbase.Float}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// TestCheckHandComputed stores a ten-minute series with a 50-minute gap,
+// two flat runs, a reading over the physical range and a duplicate, and
+// compares the report with figures worked out by hand.
+func TestCheckHandComputed(t *testing.T) {
+	ctx := context.Background()
+	db := humidityDB(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 	minutes := []int{0, 10, 20, 30, 80, 90, 100, 110, 120}

@@ -109,7 +109,7 @@ func readMarked(ctx context.Context, store dtbase.ReadingStore, m dtbase.Reading
 			j++
 		}
 		err := store.ScanReadings(ctx, m, at(items[i].FirstTs), at(items[j].LastTs), func(r dtbase.Reading) error {
-			v, _ := number(r.Value)
+			v, _ := r.Value.Number()
 			out = append(out, dtbase.OneReading(r.Time.UnixMicro(), v))
 			return nil
 		})

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/quality"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestCheckFromRollupsMatchesReadings stores three days of minute data
@@ -20,13 +19,7 @@ import (
 // from every reading, for ranges and options of all kinds.
 func TestCheckFromRollupsMatchesReadings(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "humidity", Units: ptr("%"), Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
-		t.Fatal(err)
-	}
+	db := humidityDB(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(3, 19))
 	var ts []time.Time

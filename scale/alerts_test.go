@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,12 +96,7 @@ func TestReplicaAlerts(t *testing.T) {
 	}
 	// Half-way, stop the replica that sends the notifications.
 	time.Sleep(time.Duration(seconds) * time.Second / 2)
-	leader := -1
-	for i, r := range rs {
-		if strings.Contains(r.log.String(), "alerts: this replica now evaluates") {
-			leader = i
-		}
-	}
+	leader := lastLogging(rs, "alerts: this replica now evaluates")
 	if leader < 0 {
 		t.Fatal("no replica reports sending notifications")
 	}

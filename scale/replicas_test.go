@@ -224,6 +224,18 @@ func (l *latencies) summary() string {
 	return fmt.Sprintf("%d requests, p50 %s, p99 %s, max %s", len(s), q(0.5), q(0.99), s[len(s)-1].Round(time.Millisecond))
 }
 
+// lastLogging returns the index of the last replica in rs whose log holds
+// line, or -1 when none does.
+func lastLogging(rs []*replica, line string) int {
+	leader := -1
+	for i, r := range rs {
+		if strings.Contains(r.log.String(), line) {
+			leader = i
+		}
+	}
+	return leader
+}
+
 // callCounter is a service that counts its calls per scheduled due time.
 type callCounter struct {
 	mu     sync.Mutex
@@ -357,16 +369,21 @@ func TestReplicas(t *testing.T) {
 				}
 				r := live(rd + k)
 				retry := func(status int, err error) bool { return err != nil && status == 0 && r.stopped.Load() }
+				// read asks r for the readings of one sensor in a range,
+				// timing the request.
+				read := func(sensor int, from, to string) (got []reading, status int, err error) {
+					start := time.Now()
+					status, err = c.post(r.url, "/sensor/sensor-readings", map[string]string{"unique_identifier": "s-" + strconv.Itoa(sensor),
+						"measure_name": "value", "dt_from": from, "dt_to": to}, &got)
+					readLat.add(time.Since(start))
+					return got, status, err
+				}
 				if k%10 == 9 {
 					// A whole series: at least every reading acknowledged
 					// before the request was sent, in time order.
 					sensor := rng.IntN(sensors)
 					want := ackedCount[sensor].Load()
-					var got []reading
-					start := time.Now()
-					status, err := c.post(r.url, "/sensor/sensor-readings", map[string]string{"unique_identifier": "s-" + strconv.Itoa(sensor),
-						"measure_name": "value", "dt_from": base.Format(time.RFC3339), "dt_to": base.AddDate(1, 0, 0).Format(time.RFC3339)}, &got)
-					readLat.add(time.Since(start))
+					got, status, err := read(sensor, base.Format(time.RFC3339), base.AddDate(1, 0, 0).Format(time.RFC3339))
 					if retry(status, err) {
 						continue
 					}
@@ -393,12 +410,7 @@ func TestReplicas(t *testing.T) {
 				}
 				b := acked[rng.IntN(len(acked))]
 				ackedMu.Unlock()
-				var got []reading
-				start := time.Now()
-				status, err := c.post(r.url, "/sensor/sensor-readings", map[string]string{"unique_identifier": "s-" + strconv.Itoa(b.sensor),
-					"measure_name": "value", "dt_from": b.points[0].Timestamp.Format(time.RFC3339Nano),
-					"dt_to": b.points[batch-1].Timestamp.Format(time.RFC3339Nano)}, &got)
-				readLat.add(time.Since(start))
+				got, status, err := read(b.sensor, b.points[0].Timestamp.Format(time.RFC3339Nano), b.points[batch-1].Timestamp.Format(time.RFC3339Nano))
 				if retry(status, err) {
 					continue
 				}
@@ -416,12 +428,7 @@ func TestReplicas(t *testing.T) {
 
 	// Half-way, stop the replica running the schedules: another takes over.
 	time.Sleep(time.Duration(seconds) * time.Second / 2)
-	leader := -1
-	for i, r := range rs {
-		if strings.Contains(r.log.String(), "now runs the schedules") {
-			leader = i
-		}
-	}
+	leader := lastLogging(rs, "now runs the schedules")
 	if leader < 0 {
 		t.Errorf("no replica reports running the schedules")
 		leader = 0

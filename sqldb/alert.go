@@ -53,21 +53,11 @@ func scanChannel(row scanner) (dtbase.AlertChannel, error) {
 
 // ListAlertChannels returns the channels, without secrets.
 func (db *DB) ListAlertChannels(ctx context.Context) ([]dtbase.AlertChannel, error) {
-	rows, err := db.read.QueryContext(ctx, channelSelect+` ORDER BY c.id`)
-	if err != nil {
-		return nil, fmt.Errorf("list alert channels: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.AlertChannel
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list alert channels: %w", err)
-		}
+	return queryAll(ctx, db.read, "list alert channels", func(rows *sql.Rows, c *dtbase.AlertChannel) (err error) {
+		*c, err = scanChannel(rows)
 		c.Secret = nil
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return err
+	}, channelSelect+` ORDER BY c.id`)
 }
 
 // DeleteAlertChannel removes a channel that no rule uses.
@@ -243,9 +233,7 @@ func scanRule(row scanner) (*ruleRow, error) {
 	return &r, nil
 }
 
-func queryRules(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, where string, args ...any) ([]*ruleRow, error) {
+func queryRules(ctx context.Context, q queryer, where string, args ...any) ([]*ruleRow, error) {
 	rows, err := q.QueryContext(ctx, ruleSelect+" "+where+" ORDER BY r.id", args...)
 	if err != nil {
 		return nil, err
@@ -320,31 +308,26 @@ const alertSelect = `SELECT a.id, a.rule_id, r.name, r.severity, s.unique_identi
 // alertWhere builds the filter of alerts and events; col is the time
 // column filtered by From and To.
 func alertWhere(f dtbase.AlertFilter, col string) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
-	}
+	var p params
 	if f.RuleName != nil {
-		add("r.name = $%d", *f.RuleName)
+		p.add("r.name = $%d", *f.RuleName)
 	}
 	if f.Sensor != nil {
-		add("s.unique_identifier = $%d", *f.Sensor)
+		p.add("s.unique_identifier = $%d", *f.Sensor)
 	}
 	if f.State != nil {
-		add("a.state = $%d", *f.State)
+		p.add("a.state = $%d", *f.State)
 	}
 	if f.From != nil {
-		add(col+" >= $%d", micros(*f.From))
+		p.add(col+" >= $%d", micros(*f.From))
 	}
 	if f.To != nil {
-		add(col+" <= $%d", micros(*f.To))
+		p.add(col+" <= $%d", micros(*f.To))
 	}
-	if len(conds) == 0 {
+	if len(p.clauses) == 0 {
 		return "", nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return " WHERE " + strings.Join(p.clauses, " AND "), p.args
 }
 
 func limitOf(f dtbase.AlertFilter) int {
@@ -357,34 +340,13 @@ func limitOf(f dtbase.AlertFilter) int {
 // ListAlerts returns alerts, firing first, then newest first.
 func (db *DB) ListAlerts(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.Alert, error) {
 	where, args := alertWhere(f, "a.fired_at")
-	rows, err := db.read.QueryContext(ctx, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d OFFSET %d`, limitOf(f), max(f.Offset, 0)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.Alert{}
-	for rows.Next() {
-		var a dtbase.Alert
+	return queryAll(ctx, db.read, "list alerts", func(rows *sql.Rows, a *dtbase.Alert) error {
 		var since, fired int64
 		var resolved sql.NullInt64
-		var by, note sql.NullString
-		var value sql.NullFloat64
-		if err := rows.Scan(&a.ID, &a.RuleID, &a.RuleName, &a.Severity, &a.Sensor, &a.Measure, &a.State, &since, &fired, &resolved, &by, &note, &value, &a.Message); err != nil {
-			return nil, fmt.Errorf("list alerts: %w", err)
-		}
+		err := rows.Scan(&a.ID, &a.RuleID, &a.RuleName, &a.Severity, &a.Sensor, &a.Measure, &a.State, &since, &fired, &resolved, &a.AckBy, &a.AckNote, &a.Value, &a.Message)
 		a.Since, a.FiredAt, a.ResolvedAt = fromMicros(since), fromMicros(fired), nullMicros(resolved)
-		if by.Valid {
-			a.AckBy = &by.String
-		}
-		if note.Valid {
-			a.AckNote = &note.String
-		}
-		if value.Valid {
-			a.Value = &value.Float64
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return err
+	}, alertSelect+where+fmt.Sprintf(` ORDER BY CASE a.state WHEN 'firing' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.fired_at DESC, a.id DESC LIMIT %d OFFSET %d`, limitOf(f), max(f.Offset, 0)), args...)
 }
 
 const eventSelect = `SELECT e.id, e.alert_id, r.name, r.severity, s.unique_identifier, coalesce(d.name, m.name), e.kind, e.at, e.data_at, a.value, e.by_user, e.note, a.message
@@ -394,39 +356,19 @@ const eventSelect = `SELECT e.id, e.alert_id, r.name, r.severity, s.unique_ident
 func scanEvent(row scanner) (dtbase.AlertEvent, error) {
 	var e dtbase.AlertEvent
 	var at, dataAt int64
-	var value sql.NullFloat64
-	var by, note sql.NullString
-	err := row.Scan(&e.ID, &e.AlertID, &e.RuleName, &e.Severity, &e.Sensor, &e.Measure, &e.Kind, &at, &dataAt, &value, &by, &note, &e.Message)
+	// NULL columns scan into nil pointers.
+	err := row.Scan(&e.ID, &e.AlertID, &e.RuleName, &e.Severity, &e.Sensor, &e.Measure, &e.Kind, &at, &dataAt, &e.Value, &e.By, &e.Note, &e.Message)
 	e.At, e.DataAt = fromMicros(at), fromMicros(dataAt)
-	if value.Valid {
-		e.Value = &value.Float64
-	}
-	if by.Valid {
-		e.By = &by.String
-	}
-	if note.Valid {
-		e.Note = &note.String
-	}
 	return e, err
 }
 
 // ListAlertEvents returns events, newest first.
 func (db *DB) ListAlertEvents(ctx context.Context, f dtbase.AlertFilter) ([]dtbase.AlertEvent, error) {
 	where, args := alertWhere(f, "e.data_at")
-	rows, err := db.read.QueryContext(ctx, eventSelect+where+fmt.Sprintf(` ORDER BY e.at DESC, e.data_at DESC LIMIT %d`, limitOf(f)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list alert events: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.AlertEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list alert events: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.read, "list alert events", func(rows *sql.Rows, e *dtbase.AlertEvent) (err error) {
+		*e, err = scanEvent(rows)
+		return err
+	}, eventSelect+where+fmt.Sprintf(` ORDER BY e.at DESC, e.data_at DESC LIMIT %d`, limitOf(f)), args...)
 }
 
 // AcknowledgeAlert records who acknowledged a firing alert.

@@ -371,35 +371,9 @@ func (db *DB) replayDerived(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 		}
 		kept[id] = true
 	}
-	// Alerts still open in the range that the replay no longer holds: a
-	// late clear point cut their breach short.
-	rows, err := tx.QueryContext(ctx, `SELECT id, since FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since >= $4 AND since <= $5`,
-		r.ID, sensorID, dtbase.AlertResolved, start, end)
-	if err != nil {
+	quiet := func(since int64) (int64, error) { return quietPointAfter(c, all, since), nil }
+	if err := db.resolveOrphans(ctx, tx, r.ID, sensorID, start, end, kept, quiet); err != nil {
 		return err
-	}
-	type open struct{ id, since int64 }
-	var orphans []open
-	for rows.Next() {
-		var o open
-		if err := rows.Scan(&o.id, &o.since); err != nil {
-			rows.Close()
-			return err
-		}
-		if !kept[o.id] {
-			orphans = append(orphans, o)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, o := range orphans {
-		if at := quietPointAfter(c, all, o.since); at != 1<<63-1 {
-			if err := db.resolveAlert(ctx, tx, r.ID, o.id, fromMicros(at), db.Now()); err != nil {
-				return err
-			}
-		}
 	}
 	// The replay decided everything up to its last point: when that is the
 	// end of the series or past what the stored state had seen, its state

@@ -183,7 +183,7 @@ type ruleCache struct {
 	last atomic.Pointer[ruleSet]
 }
 
-func (c *ruleCache) get(ctx context.Context, tx readingQuerier) (*ruleSet, error) {
+func (c *ruleCache) get(ctx context.Context, tx queryer) (*ruleSet, error) {
 	var v int64
 	if err := tx.QueryRowContext(ctx, `SELECT version FROM alert_rule_version WHERE id = 1`).Scan(&v); err != nil {
 		return nil, err
@@ -236,7 +236,7 @@ type sensorTargets struct {
 // span. A location rule covers the sensors placed in the location or any
 // location under it when the readings were taken: placed there at the
 // start of the span or moved there within it.
-func (t *sensorTargets) matches(ctx context.Context, tx readingQuerier, r *ruleRow, sp *alertSpan) (bool, error) {
+func (t *sensorTargets) matches(ctx context.Context, tx queryer, r *ruleRow, sp *alertSpan) (bool, error) {
 	switch {
 	case r.sensorID.Valid:
 		return r.sensorID.Int64 == t.sensorID, nil
@@ -262,7 +262,7 @@ func (t *sensorTargets) matches(ctx context.Context, tx readingQuerier, r *ruleR
 // placedUnder returns the locations a sensor was under between from and
 // to: those it was placed in (its placement at from and any installed
 // until to) and every location above them.
-func placedUnder(ctx context.Context, tx readingQuerier, sensorID, from, to int64) (map[int64]bool, error) {
+func placedUnder(ctx context.Context, tx queryer, sensorID, from, to int64) (map[int64]bool, error) {
 	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE up(id) AS (
 		SELECT sl.location_id FROM sensor_location sl WHERE sl.sensor_id = $1 AND sl.installation_datetime <= $3
 			AND sl.installation_datetime >= COALESCE((SELECT max(x.installation_datetime) FROM sensor_location x
@@ -305,7 +305,7 @@ type seriesState struct {
 // state rows are locked until commit, in rule order so that two
 // transactions cannot deadlock on them; SQLite's one writer serialises
 // the decisions already.
-func (db *DB) lockSeries(ctx context.Context, tx readingExecer, rules []*ruleRow, sensorID int64) (map[int64]*seriesState, error) {
+func (db *DB) lockSeries(ctx context.Context, tx execQueryer, rules []*ruleRow, sensorID int64) (map[int64]*seriesState, error) {
 	ids := make([]any, 0, len(rules)+1)
 	ids = append(ids, sensorID)
 	in := make([]string, len(rules))
@@ -358,7 +358,7 @@ func (db *DB) lockSeries(ctx context.Context, tx readingExecer, rules []*ruleRow
 }
 
 // saveSeries stores the states that changed, in one statement.
-func saveSeries(ctx context.Context, tx readingExecer, sensorID int64, rules []*ruleRow, states map[int64]*seriesState) error {
+func saveSeries(ctx context.Context, tx execQueryer, sensorID int64, rules []*ruleRow, states map[int64]*seriesState) error {
 	var rows []string
 	var args []any
 	for _, r := range rules {
@@ -537,7 +537,8 @@ func (db *DB) evaluateSeries(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *al
 		}
 		kept[id] = true
 	}
-	if err := db.resolveOrphans(ctx, tx, r, sp, start, end, kept); err != nil {
+	quiet := func(since int64) (int64, error) { return quietAfter(ctx, tx, r.Condition, sp, since) }
+	if err := db.resolveOrphans(ctx, tx, r.ID, sp.sensorID, start, end, kept, quiet); err != nil {
 		return err
 	}
 	// A replay that ended at a quiet reading leaves the state after it as
@@ -602,13 +603,14 @@ func (db *DB) recordEpisode(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 	return id, db.resolveAlert(ctx, tx, r.ID, id, *ep.ResolvedAt, now)
 }
 
-// resolveOrphans resolves the alerts still open in the replayed range
-// that no episode of the replay holds: a late clear reading cut their
-// breach short of the condition's duration. Each resolves at the first
-// quiet reading after its start.
-func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *alertSpan, start, end int64, kept map[int64]bool) error {
+// resolveOrphans resolves the alerts of one rule and sensor still open in
+// the replayed range that no episode of the replay holds: a late clear
+// reading cut their breach short of the condition's duration. Each resolves
+// at the first quiet reading after its start, which quiet finds (1<<63-1
+// when there is none yet, and the alert stays open).
+func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, ruleID, sensorID, start, end int64, kept map[int64]bool, quiet func(since int64) (int64, error)) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, since FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since >= $4 AND since <= $5`,
-		r.ID, sp.sensorID, dtbase.AlertResolved, start, end)
+		ruleID, sensorID, dtbase.AlertResolved, start, end)
 	if err != nil {
 		return err
 	}
@@ -629,14 +631,14 @@ func (db *DB) resolveOrphans(ctx context.Context, tx *sql.Tx, r *ruleRow, sp *al
 		return err
 	}
 	for _, o := range orphans {
-		at, err := quietAfter(ctx, tx, r.Condition, sp, o.since)
+		at, err := quiet(o.since)
 		if err != nil {
 			return err
 		}
 		if at == 1<<63-1 {
 			continue
 		}
-		if err := db.resolveAlert(ctx, tx, r.ID, o.id, fromMicros(at), db.Now()); err != nil {
+		if err := db.resolveAlert(ctx, tx, ruleID, o.id, fromMicros(at), db.Now()); err != nil {
 			return err
 		}
 	}

@@ -101,21 +101,11 @@ func (db *DB) ListDeliveries(ctx context.Context, limit int) ([]dtbase.Delivery,
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT d.outbox_id, o.event_id, c.name, d.attempt, d.at, d.ok, d.detail
-		FROM alert_delivery d JOIN alert_outbox o ON o.id = d.outbox_id JOIN alert_channel c ON c.id = o.channel_id ORDER BY d.at DESC, d.id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.Delivery{}
-	for rows.Next() {
-		var d dtbase.Delivery
+	return queryAll(ctx, db.read, "list deliveries", func(rows *sql.Rows, d *dtbase.Delivery) error {
 		var at int64
-		if err := rows.Scan(&d.OutboxID, &d.EventID, &d.Channel, &d.Attempt, &at, &d.OK, &d.Detail); err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
-		}
+		err := rows.Scan(&d.OutboxID, &d.EventID, &d.Channel, &d.Attempt, &at, &d.OK, &d.Detail)
 		d.At = fromMicros(at)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT d.outbox_id, o.event_id, c.name, d.attempt, d.at, d.ok, d.detail
+		FROM alert_delivery d JOIN alert_outbox o ON o.id = d.outbox_id JOIN alert_channel c ON c.id = o.channel_id ORDER BY d.at DESC, d.id DESC LIMIT $1`, limit)
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -319,6 +320,63 @@ func (db *DB) withReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	return badText(fn(tx))
+}
+
+// queryer runs reads: the database (a pool) or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// execQueryer also writes: a *sql.Tx, or a readingTx whose statements are
+// prepared once on SQLite.
+type execQueryer interface {
+	queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// queryAll runs query and scans every row with scan, closing the rows
+// before it returns so that a transaction can run the next query; what
+// names the read in errors. No rows is an empty slice, not nil, which JSON
+// renders as [].
+func queryAll[T any](ctx context.Context, q queryer, what string, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// params collects a query's numbered parameters and the clauses (WHERE
+// conditions, SET assignments) that use them.
+type params struct {
+	args    []any
+	clauses []string
+}
+
+// add appends v as the next parameter and clause, format with that
+// parameter's number in place of its %d.
+func (p *params) add(format string, v any) {
+	p.args = append(p.args, v)
+	p.clauses = append(p.clauses, fmt.Sprintf(format, len(p.args)))
+}
+
+// arg appends v as the next parameter and returns its placeholder.
+func (p *params) arg(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
 }
 
 // sqlArg is the database parameter of a value: its Go scalar.

@@ -123,28 +123,15 @@ func nullOf(v any) sql.NullInt64 {
 // ListDerivedMeasures returns every definition; see
 // dtbase.DerivedMeasureStore.
 func (db *DB) ListDerivedMeasures(ctx context.Context) ([]dtbase.DerivedMeasure, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT d.id, d.name, d.units, d.expression, t.name, d.location_id, s.unique_identifier,
+	return queryAll(ctx, db.read, "list derived measures", func(rows *sql.Rows, d *dtbase.DerivedMeasure) error {
+		var vf, vt sql.NullInt64
+		err := rows.Scan(&d.ID, &d.Name, &d.Units, &d.Expression, &d.SensorType, &d.LocationID, &d.UniqueIdentifier, &d.Aggregate, &vf, &vt)
+		d.ValidFrom, d.ValidTo = nullMicros(vf), nullMicros(vt)
+		return err
+	}, `SELECT d.id, d.name, d.units, d.expression, t.name, d.location_id, s.unique_identifier,
 			d.aggregate, d.valid_from, d.valid_to
 		FROM derived_measure d LEFT JOIN sensor_type t ON t.id = d.sensor_type_id LEFT JOIN sensor s ON s.id = d.sensor_id
 		ORDER BY d.id`)
-	if err != nil {
-		return nil, fmt.Errorf("list derived measures: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.DerivedMeasure{}
-	for rows.Next() {
-		var d dtbase.DerivedMeasure
-		var vf, vt sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.Name, &d.Units, &d.Expression, &d.SensorType, &d.LocationID, &d.UniqueIdentifier, &d.Aggregate, &vf, &vt); err != nil {
-			return nil, fmt.Errorf("list derived measures: %w", err)
-		}
-		d.ValidFrom, d.ValidTo = nullMicros(vf), nullMicros(vt)
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list derived measures: %w", err)
-	}
-	return out, nil
 }
 
 // DeleteDerivedMeasure deletes every definition of a name; see

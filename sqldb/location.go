@@ -188,28 +188,15 @@ func schemaByID(ctx context.Context, tx *sql.Tx, cache map[int64]*dtbase.Locatio
 }
 
 func schemaIdentifiers(ctx context.Context, tx *sql.Tx, schemaID int64) ([]dtbase.Identifier, error) {
-	rows, err := tx.QueryContext(ctx, `
+	return queryAll(ctx, tx, "list schema identifiers", func(rows *sql.Rows, id *dtbase.Identifier) error {
+		var dt string
+		err := rows.Scan(&id.ID, &id.Name, &id.Units, &dt)
+		id.Datatype = dtbase.Datatype(dt)
+		return err
+	}, `
 		SELECT i.id, i.name, i.units, i.datatype
 		FROM location_schema_identifier r JOIN location_identifier i ON i.id = r.identifier_id
 		WHERE r.schema_id = $1 ORDER BY r.id`, schemaID)
-	if err != nil {
-		return nil, fmt.Errorf("list schema identifiers: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.Identifier{}
-	for rows.Next() {
-		var id dtbase.Identifier
-		var dt string
-		if err := rows.Scan(&id.ID, &id.Name, &id.Units, &dt); err != nil {
-			return nil, fmt.Errorf("list schema identifiers: %w", err)
-		}
-		id.Datatype = dtbase.Datatype(dt)
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list schema identifiers: %w", err)
-	}
-	return out, nil
 }
 
 // ListLocationSchemas returns every schema in id order, each with its
@@ -258,25 +245,16 @@ func (db *DB) ListLocationIdentifiers(ctx context.Context) ([]dtbase.Identifier,
 
 // listNamedUnits lists a table of (name, units, datatype) rows in id order.
 func listNamedUnits[T any](ctx context.Context, q *sql.DB, table string, mk func(int64, string, *string, dtbase.Datatype) T) ([]T, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, name, units, datatype FROM `+table+` ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", table, err)
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
+	return queryAll(ctx, q, "list "+table, func(rows *sql.Rows, v *T) error {
 		var id int64
 		var name, dt string
 		var units *string
 		if err := rows.Scan(&id, &name, &units, &dt); err != nil {
-			return nil, fmt.Errorf("list %s: %w", table, err)
+			return err
 		}
-		out = append(out, mk(id, name, units, dtbase.Datatype(dt)))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list %s: %w", table, err)
-	}
-	return out, nil
+		*v = mk(id, name, units, dtbase.Datatype(dt))
+		return nil
+	}, `SELECT id, name, units, datatype FROM `+table+` ORDER BY id`)
 }
 
 // DeleteLocationSchema deletes a schema and its identifier links.

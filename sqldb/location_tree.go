@@ -186,23 +186,10 @@ func placedWhere(ctx context.Context, tx *sql.Tx, at int64, cond string, root ..
 		q = fmt.Sprintf(q, 1)
 		args = []any{at}
 	}
-	rows, err := tx.QueryContext(ctx, q+` ORDER BY s.unique_identifier`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sensors placed: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.PlacedSensor{}
-	for rows.Next() {
-		var p dtbase.PlacedSensor
+	return queryAll(ctx, tx, "sensors placed", func(rows *sql.Rows, p *dtbase.PlacedSensor) error {
 		var inst int64
-		if err := rows.Scan(&p.UniqueIdentifier, &p.TypeName, &p.LocationID, &inst); err != nil {
-			return nil, fmt.Errorf("sensors placed: %w", err)
-		}
+		err := rows.Scan(&p.UniqueIdentifier, &p.TypeName, &p.LocationID, &inst)
 		p.Installed = fromMicros(inst)
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sensors placed: %w", err)
-	}
-	return out, nil
+		return err
+	}, q+` ORDER BY s.unique_identifier`, args...)
 }

@@ -16,12 +16,6 @@ import (
 
 var _ dtbase.ModelStore = (*DB)(nil)
 
-// modelQueryer is what both *sql.Tx and *sql.DB offer for reads.
-type modelQueryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // modelUnitsEq returns a condition that col equals parameter $n, where a
 // NULL parameter matches a NULL column: the identity of measures treats
 // NULL units as one value. PostgreSQL spells it IS NOT DISTINCT FROM and
@@ -70,29 +64,16 @@ func (db *DB) CreateModel(ctx context.Context, name string) error {
 
 // ListModels returns every model in id order.
 func (db *DB) ListModels(ctx context.Context) ([]dtbase.Model, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, time_created FROM model ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list models: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.Model
-	for rows.Next() {
-		var m dtbase.Model
+	return queryAll(ctx, db.read, "list models", func(rows *sql.Rows, m *dtbase.Model) error {
 		var created int64
-		if err := rows.Scan(&m.ID, &m.Name, &created); err != nil {
-			return nil, fmt.Errorf("list models: %w", err)
-		}
+		err := rows.Scan(&m.ID, &m.Name, &created)
 		m.Created = fromMicros(created)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list models: %w", err)
-	}
-	return out, nil
+		return err
+	}, `SELECT id, name, time_created FROM model ORDER BY id`)
 }
 
 // modelID returns the id of the named model; ENOTFOUND if there is none.
-func modelID(ctx context.Context, q modelQueryer, name string) (int64, error) {
+func modelID(ctx context.Context, q queryer, name string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM model WHERE name = $1`, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -132,7 +113,7 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 
 // modelScenarioID returns the id of a model's scenario, or 0 if the model
 // has no such scenario.
-func (db *DB) modelScenarioID(ctx context.Context, q modelQueryer, modelID int64, description *string) (int64, error) {
+func (db *DB) modelScenarioID(ctx context.Context, q queryer, modelID int64, description *string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM model_scenario WHERE model_id = $1 AND `+db.modelUnitsEq("description", 2),
 		modelID, description).Scan(&id)
@@ -285,7 +266,7 @@ func scanModelMeasures(rows *sql.Rows) ([]dtbase.ModelMeasure, error) {
 
 // findModelMeasures returns the model measures named name, with the given
 // units unless units is nil, in id order.
-func findModelMeasures(ctx context.Context, q modelQueryer, name string, units *string) ([]dtbase.ModelMeasure, error) {
+func findModelMeasures(ctx context.Context, q queryer, name string, units *string) ([]dtbase.ModelMeasure, error) {
 	query, args := `SELECT id, name, units, datatype FROM model_measure WHERE name = $1`, []any{name}
 	if units != nil {
 		query += ` AND units = $2`
@@ -620,27 +601,17 @@ func (db *DB) ListModelRuns(ctx context.Context, f dtbase.ModelRunFilter) ([]dtb
 		query += ` AND s.description = $4`
 		args = append(args, *f.Scenario)
 	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY r.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list model runs: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.ModelRun
-	for rows.Next() {
-		r, err := scanModelRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list model runs: %w", err)
+	return queryAll(ctx, db.read, "list model runs", func(rows *sql.Rows, r *dtbase.ModelRun) error {
+		got, err := scanModelRun(rows)
+		if err == nil {
+			*r = got.ModelRun
+			r.Details = nil // only FindModelRun returns details
 		}
-		r.Details = nil // only FindModelRun returns details
-		out = append(out, r.ModelRun)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list model runs: %w", err)
-	}
-	return out, nil
+		return err
+	}, query+` ORDER BY r.id`, args...)
 }
 
-func findModelRun(ctx context.Context, q modelQueryer, id int64) (*modelRunRow, error) {
+func findModelRun(ctx context.Context, q queryer, id int64) (*modelRunRow, error) {
 	r, err := scanModelRun(q.QueryRowContext(ctx, modelRunSelect+` WHERE r.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "No such model run")

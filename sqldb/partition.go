@@ -189,7 +189,7 @@ func (db *DB) ListPartitions(ctx context.Context) ([]Partition, error) {
 	return listPartitions(ctx, db.write)
 }
 
-func listPartitions(ctx context.Context, q readingQuerier) ([]Partition, error) {
+func listPartitions(ctx context.Context, q queryer) ([]Partition, error) {
 	var out []Partition
 	for _, d := range dtbase.Datatypes {
 		table := readingTable(d)

@@ -17,19 +17,6 @@ import (
 
 var _ dtbase.ReadingStore = (*DB)(nil)
 
-// readingQuerier is what measure resolution needs: a transaction or a pool.
-type readingQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// readingExecer also writes: a *sql.Tx, or a readingTx whose statements
-// are prepared once on SQLite.
-type readingExecer interface {
-	readingQuerier
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // readingTable names the table that stores readings of datatype d. d has
 // been read from the database, so it is one of the four.
 func readingTable(d dtbase.Datatype) string { return "reading_" + string(d) }
@@ -62,7 +49,7 @@ func storableText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-func findReadingMeasure(ctx context.Context, q readingQuerier, uid, name string, units *string) (dtbase.ReadingMeasure, error) {
+func findReadingMeasure(ctx context.Context, q queryer, uid, name string, units *string) (dtbase.ReadingMeasure, error) {
 	if !storableText(name) || units != nil && !storableText(*units) {
 		return dtbase.ReadingMeasure{}, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor measure %q does not exist", name)
 	}
@@ -129,7 +116,7 @@ func findReadingMeasure(ctx context.Context, q readingQuerier, uid, name string,
 // resolve: the measure does not exist at all (checked first, as the
 // original does), the sensor does not exist, or the sensor's type lacks
 // the measure.
-func unknownSensorOrMeasure(ctx context.Context, q readingQuerier, uid, name string, units *string) error {
+func unknownSensorOrMeasure(ctx context.Context, q queryer, uid, name string, units *string) error {
 	measureExists := false
 	mrows, err := q.QueryContext(ctx, `SELECT units FROM sensor_measure WHERE name = $1`, name)
 	if err != nil {
@@ -349,8 +336,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 	}
 	var found []row
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
-		var where []string
-		var args []any
+		var p params
 		if f.TypeName != nil {
 			if !storableText(*f.TypeName) {
 				return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *f.TypeName)
@@ -363,8 +349,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 			if err != nil {
 				return fmt.Errorf("latest readings: %w", err)
 			}
-			args = append(args, typeID)
-			where = append(where, fmt.Sprintf("s.type_id = $%d", len(args)))
+			p.add("s.type_id = $%d", typeID)
 		}
 		if f.UniqueIdentifiers != nil {
 			if len(f.UniqueIdentifiers) == 0 {
@@ -383,14 +368,13 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 				if err != nil {
 					return fmt.Errorf("latest readings: %w", err)
 				}
-				args = append(args, id)
-				ph = append(ph, fmt.Sprintf("$%d", len(args)))
+				ph = append(ph, p.arg(id))
 			}
-			where = append(where, "s.id IN ("+strings.Join(ph, ", ")+")")
+			p.clauses = append(p.clauses, "s.id IN ("+strings.Join(ph, ", ")+")")
 		}
 		cond := ""
-		if len(where) > 0 {
-			cond = " AND " + strings.Join(where, " AND ")
+		if len(p.clauses) > 0 {
+			cond = " AND " + strings.Join(p.clauses, " AND ")
 		}
 		for _, d := range dtbase.Datatypes {
 			t := readingTable(d)
@@ -415,7 +399,7 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 					CROSS JOIN LATERAL (SELECT r.ts, r.value` + strings.TrimSuffix(newest, ")") + `) r
 					WHERE m.datatype = '` + string(d) + `'` + cond
 			}
-			rows, err := tx.QueryContext(ctx, q, args...)
+			rows, err := tx.QueryContext(ctx, q, p.args...)
 			if err != nil {
 				return fmt.Errorf("latest readings: %w", err)
 			}

@@ -134,6 +134,15 @@ func (rt *readingTx) insertGroupSQLite(ctx context.Context, d dtbase.Datatype, r
 	return nil
 }
 
+// groupColumn gathers the values of rows, each from its batch's column.
+func groupColumn[T any](rs []groupRow, col func(*readingBatch) []T) []T {
+	v := make([]T, len(rs))
+	for i := range rs {
+		v[i] = col(rs[i].rb)[rs[i].k]
+	}
+	return v
+}
+
 // insertGroupPostgres inserts rows in one statement from arrays, in their
 // order, and marks those that were new.
 func (rt *readingTx) insertGroupPostgres(ctx context.Context, d dtbase.Datatype, rs []groupRow) error {
@@ -141,29 +150,13 @@ func (rt *readingTx) insertGroupPostgres(ctx context.Context, d dtbase.Datatype,
 	var vals any
 	switch d {
 	case dtbase.Float:
-		v := make([]float64, len(rs))
-		for i := range rs {
-			v[i] = rs[i].rb.f[rs[i].k]
-		}
-		vals = v
+		vals = groupColumn(rs, func(rb *readingBatch) []float64 { return rb.f })
 	case dtbase.Integer:
-		v := make([]int64, len(rs))
-		for i := range rs {
-			v[i] = rs[i].rb.i[rs[i].k]
-		}
-		vals = v
+		vals = groupColumn(rs, func(rb *readingBatch) []int64 { return rb.i })
 	case dtbase.String:
-		v := make([]string, len(rs))
-		for i := range rs {
-			v[i] = rs[i].rb.s[rs[i].k]
-		}
-		vals = v
+		vals = groupColumn(rs, func(rb *readingBatch) []string { return rb.s })
 	case dtbase.Boolean:
-		v := make([]bool, len(rs))
-		for i := range rs {
-			v[i] = rs[i].rb.b[rs[i].k]
-		}
-		vals = v
+		vals = groupColumn(rs, func(rb *readingBatch) []bool { return rb.b })
 	}
 	for i := range rs {
 		k := rs[i].key()

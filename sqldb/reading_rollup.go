@@ -51,7 +51,7 @@ func rawRowsSQL(d dtbase.Datatype) string {
 
 // scanRawAsRows calls fn with each reading of m in [lo, hi] as a bucket of
 // one, in time order.
-func scanRawAsRows(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
+func scanRawAsRows(ctx context.Context, q queryer, m dtbase.ReadingMeasure, lo, hi int64, fn func(*rollupRow) error) error {
 	rows, err := q.QueryContext(ctx, rawRowsSQL(m.Datatype), m.SensorID, m.MeasureID, lo, hi)
 	if err != nil {
 		return fmt.Errorf("read readings of sensor %q: %w", m.UniqueIdentifier, err)
@@ -89,7 +89,7 @@ const plotBucketsSQL = "SELECT bucket, n, vsum, vmin, min_ts, vmax, max_ts, firs
 
 // scanRollups calls fn with the stored buckets of width w (seconds) of m
 // whose start is in [lo, hi], in time order.
-func scanRollups(ctx context.Context, q readingQuerier, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
+func scanRollups(ctx context.Context, q queryer, m dtbase.ReadingMeasure, w, lo, hi int64, fn func(*rollupRow) error) error {
 	rows, err := q.QueryContext(ctx, rollupRowsSQL, m.SensorID, m.MeasureID, w, lo, hi)
 	if err != nil {
 		return fmt.Errorf("read rollups of sensor %q: %w", m.UniqueIdentifier, err)
@@ -193,31 +193,10 @@ func writeRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Readin
 	var affected int64
 	for start := 0; start < len(rows); start += rollupInsertChunk {
 		chunk := rows[start:min(start+rollupInsertChunk, len(rows))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO reading_rollup (sensor_id, measure_id, width, " + rollupColumns + ") VALUES ")
-		args := make([]any, 0, 14*len(chunk))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			// '?' on SQLite, whose numbered parameters are looked up by
-			// name at a cost that grows with their number.
-			b.WriteByte('(')
-			for k := range 14 {
-				if k > 0 {
-					b.WriteByte(',')
-				}
-				if d == Postgres {
-					b.WriteString("$" + strconv.Itoa(len(args)+k+1))
-				} else {
-					b.WriteByte('?')
-				}
-			}
-			b.WriteByte(')')
-			args = append(args, m.SensorID, m.MeasureID, ws, r.Start, r.N, r.Sum, r.Min, r.MinTs, r.Max, r.MaxTs, r.First, r.FirstTs, r.Last, r.LastTs)
-		}
-		b.WriteString(onConflict)
-		r, err := tx.ExecContext(ctx, b.String(), args...)
+		q, args := rollupInsert(d, len(chunk), func(i int) (sensorID, measureID, width int64, r *rollupRow) {
+			return m.SensorID, m.MeasureID, ws, &chunk[i]
+		})
+		r, err := tx.ExecContext(ctx, q+onConflict, args...)
 		if err != nil {
 			return 0, fmt.Errorf("write rollups: %w", err)
 		}
@@ -228,6 +207,37 @@ func writeRollups(ctx context.Context, d Dialect, tx *readingTx, m dtbase.Readin
 		affected += n
 	}
 	return affected, nil
+}
+
+// rollupInsert builds the INSERT of n rollup rows, row(i) giving the i-th
+// row's series, width and bucket, and its arguments; the caller appends the
+// conflict clause.
+func rollupInsert(d Dialect, n int, row func(i int) (sensorID, measureID, width int64, r *rollupRow)) (string, []any) {
+	var b strings.Builder
+	b.WriteString("INSERT INTO reading_rollup (sensor_id, measure_id, width, " + rollupColumns + ") VALUES ")
+	args := make([]any, 0, 14*n)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// '?' on SQLite, whose numbered parameters are looked up by
+		// name at a cost that grows with their number.
+		b.WriteByte('(')
+		for k := range 14 {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			if d == Postgres {
+				b.WriteString("$" + strconv.Itoa(len(args)+k+1))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+		sensorID, measureID, width, r := row(i)
+		args = append(args, sensorID, measureID, width, r.Start, r.N, r.Sum, r.Min, r.MinTs, r.Max, r.MaxTs, r.First, r.FirstTs, r.Last, r.LastTs)
+	}
+	return b.String(), args
 }
 
 // SetRollupReads turns reading from rollups on (the default) or off; off,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/dtbase/dtbase"
 )
@@ -116,30 +115,10 @@ func (rt *readingTx) appendRollupsAll(ctx context.Context, keys []seriesKey) (ma
 	got := map[seriesKey]int{}
 	for start := 0; start < len(all); start += rollupUpkeepChunk {
 		chunk := all[start:min(start+rollupUpkeepChunk, len(all))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO reading_rollup (sensor_id, measure_id, width, " + rollupColumns + ") VALUES ")
-		args := make([]any, 0, 14*len(chunk))
-		for i, c := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for j := range 14 {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				if rt.db.Dialect == Postgres {
-					b.WriteString("$" + strconv.Itoa(len(args)+j+1))
-				} else {
-					b.WriteByte('?') // see writeRollups
-				}
-			}
-			b.WriteByte(')')
-			r := c.r
-			args = append(args, c.k.sensor, c.k.measure, c.ws, r.Start, r.N, r.Sum, r.Min, r.MinTs, r.Max, r.MaxTs, r.First, r.FirstTs, r.Last, r.LastTs)
-		}
-		b.WriteString(rollupAppend + " RETURNING sensor_id, measure_id")
-		rows, err := rt.QueryContext(ctx, b.String(), args...)
+		q, args := rollupInsert(rt.db.Dialect, len(chunk), func(i int) (sensorID, measureID, width int64, r *rollupRow) {
+			return chunk[i].k.sensor, chunk[i].k.measure, chunk[i].ws, &chunk[i].r
+		})
+		rows, err := rt.QueryContext(ctx, q+rollupAppend+" RETURNING sensor_id, measure_id", args...)
 		if err != nil {
 			return nil, fmt.Errorf("write rollups: %w", err)
 		}

@@ -43,21 +43,10 @@ func (db *DB) SetSensorTypeRetention(ctx context.Context, typeName string, days 
 // ListSensorTypeRetentions returns the types with a retention setting, by
 // name.
 func (db *DB) ListSensorTypeRetentions(ctx context.Context) ([]dtbase.SensorTypeRetention, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT t.name, r.keep_days FROM sensor_type_retention r
+	return queryAll(ctx, db.read, "list retentions", func(rows *sql.Rows, r *dtbase.SensorTypeRetention) error {
+		return rows.Scan(&r.SensorType, &r.Days)
+	}, `SELECT t.name, r.keep_days FROM sensor_type_retention r
 		JOIN sensor_type t ON t.id = r.type_id ORDER BY t.name`)
-	if err != nil {
-		return nil, fmt.Errorf("list retentions: %w", err)
-	}
-	defer rows.Close()
-	out := []dtbase.SensorTypeRetention{}
-	for rows.Next() {
-		var r dtbase.SensorTypeRetention
-		if err := rows.Scan(&r.SensorType, &r.Days); err != nil {
-			return nil, fmt.Errorf("list retentions: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // RetentionPolicy holds the server's retention defaults; 0 means for ever.

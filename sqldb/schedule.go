@@ -34,9 +34,7 @@ func scanSchedule(row scanner) (*dtbase.Schedule, error) {
 	return &s, nil
 }
 
-func querySchedules(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]dtbase.Schedule, error) {
+func querySchedules(ctx context.Context, q queryer, query string, args ...any) ([]dtbase.Schedule, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -331,19 +331,17 @@ func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtb
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		set, args := []string{}, []any{}
+		var p params
 		if upd.Name != nil {
-			args = append(args, *upd.Name)
-			set = append(set, fmt.Sprintf("name = $%d", len(args)))
+			p.add("name = $%d", *upd.Name)
 		}
 		if upd.Notes != nil {
-			args = append(args, *upd.Notes)
-			set = append(set, fmt.Sprintf("notes = $%d", len(args)))
+			p.add("notes = $%d", *upd.Notes)
 		}
-		args = append(args, micros(db.Now()), uniqueIdentifier)
-		set = append(set, fmt.Sprintf("time_updated = $%d", len(args)-1))
+		p.add("time_updated = $%d", micros(db.Now()))
+		args := append(p.args, uniqueIdentifier)
 		res, err := tx.ExecContext(ctx,
-			`UPDATE sensor SET `+strings.Join(set, ", ")+fmt.Sprintf(` WHERE unique_identifier = $%d`, len(args)), args...)
+			`UPDATE sensor SET `+strings.Join(p.clauses, ", ")+fmt.Sprintf(` WHERE unique_identifier = $%d`, len(args)), args...)
 		if err != nil {
 			return fmt.Errorf("edit sensor: %w", err)
 		}
@@ -501,27 +499,4 @@ func (db *DB) deleteUnreferenced(ctx context.Context, kind, table, keyColumn, ke
 		}
 		return nil
 	})
-}
-
-// queryAll runs query in tx and scans every row with scan, closing the
-// rows before it returns so that tx can run the next query; what names the
-// read in errors.
-func queryAll[T any](ctx context.Context, tx *sql.Tx, what string, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		var v T
-		if err := scan(rows, &v); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return out, nil
 }

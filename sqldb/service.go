@@ -111,23 +111,13 @@ func (db *DB) CreateService(ctx context.Context, s *dtbase.Service) error {
 
 // ListServices returns all services in id order, without sealed credentials.
 func (db *DB) ListServices(ctx context.Context) ([]dtbase.Service, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+serviceColumns+` FROM service ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.Service
-	for rows.Next() {
-		s, err := scanService(rows, false)
-		if err != nil {
-			return nil, fmt.Errorf("list services: %w", err)
+	return queryAll(ctx, db.read, "list services", func(rows *sql.Rows, s *dtbase.Service) error {
+		got, err := scanService(rows, false)
+		if err == nil {
+			*s = *got
 		}
-		out = append(out, *s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	return out, nil
+		return err
+	}, `SELECT `+serviceColumns+` FROM service ORDER BY id`)
 }
 
 // FindService returns a service with its sealed credential; ENOTFOUND
@@ -149,31 +139,27 @@ func (db *DB) UpdateService(ctx context.Context, name string, upd dtbase.Service
 	if err := upd.Validate(); err != nil {
 		return err
 	}
-	sets := []string{"time_updated = $1"}
-	args := []any{micros(db.Now())}
-	add := func(col string, v any) {
-		args = append(args, v)
-		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
-	}
+	var p params
+	p.add("time_updated = $%d", micros(db.Now()))
 	if upd.URL != nil {
-		add("url", *upd.URL)
+		p.add("url = $%d", *upd.URL)
 	}
 	if upd.HTTPMethod != nil {
-		add("http_method", *upd.HTTPMethod)
+		p.add("http_method = $%d", *upd.HTTPMethod)
 	}
 	if upd.Timeout != nil {
-		add("timeout_seconds", timeoutSeconds(*upd.Timeout))
+		p.add("timeout_seconds = $%d", timeoutSeconds(*upd.Timeout))
 	}
 	switch {
 	case upd.Credential != nil:
-		add("credential_header", upd.Credential.Header)
-		add("credential_sealed", upd.Credential.Sealed)
+		p.add("credential_header = $%d", upd.Credential.Header)
+		p.add("credential_sealed = $%d", upd.Credential.Sealed)
 	case upd.ClearCredential:
-		add("credential_header", nil)
-		add("credential_sealed", nil)
+		p.add("credential_header = $%d", nil)
+		p.add("credential_sealed = $%d", nil)
 	}
-	args = append(args, name)
-	query := fmt.Sprintf(`UPDATE service SET %s WHERE name = $%d`, strings.Join(sets, ", "), len(args))
+	args := append(p.args, name)
+	query := fmt.Sprintf(`UPDATE service SET %s WHERE name = $%d`, strings.Join(p.clauses, ", "), len(args))
 	return db.execOne(ctx, "update service", msgServiceMissing, query, args...)
 }
 
@@ -231,23 +217,13 @@ func (db *DB) ListParameterSets(ctx context.Context, serviceName *string) ([]dtb
 		query += ` WHERE s.name = $1`
 		args = append(args, *serviceName)
 	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY p.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list parameter sets: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.ParameterSet
-	for rows.Next() {
-		p, err := scanParameterSet(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list parameter sets: %w", err)
+	return queryAll(ctx, db.read, "list parameter sets", func(rows *sql.Rows, p *dtbase.ParameterSet) error {
+		got, err := scanParameterSet(rows)
+		if err == nil {
+			*p = *got
 		}
-		out = append(out, *p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list parameter sets: %w", err)
-	}
-	return out, nil
+		return err
+	}, query+` ORDER BY p.id`, args...)
 }
 
 // UpdateParameterSet replaces a set's parameters; ENOTFOUND "Parameter set
@@ -551,41 +527,33 @@ func (db *DB) FindRun(ctx context.Context, id int64) (*dtbase.ServiceRun, error)
 // ListRuns returns the runs that f selects in id order. A parameter set
 // name without a service name selects that set's runs across services.
 func (db *DB) ListRuns(ctx context.Context, f dtbase.RunFilter) ([]dtbase.ServiceRun, error) {
-	var where []string
-	var args []any
+	var p params
 	if f.ServiceName != nil {
-		args = append(args, *f.ServiceName)
-		where = append(where, fmt.Sprintf("s.name = $%d", len(args)))
+		p.add("s.name = $%d", *f.ServiceName)
 	}
 	if f.ParameterSetName != nil {
-		args = append(args, *f.ParameterSetName)
-		where = append(where, fmt.Sprintf("r.parameter_set_name = $%d", len(args)))
+		p.add("r.parameter_set_name = $%d", *f.ParameterSetName)
 	}
 	query := runSelect
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
+	if len(p.clauses) > 0 {
+		query += " WHERE " + strings.Join(p.clauses, " AND ")
 	}
+	args := p.args
 	if f.Limit > 0 {
 		args = append(args, f.Limit)
 		query += fmt.Sprintf(" ORDER BY r.id DESC LIMIT $%d", len(args))
 	} else {
 		query += " ORDER BY r.id"
 	}
-	rows, err := db.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.ServiceRun
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
+	out, err := queryAll(ctx, db.read, "list runs", func(rows *sql.Rows, r *dtbase.ServiceRun) error {
+		got, err := scanRun(rows)
+		if err == nil {
+			*r = *got
 		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+		return err
+	}, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	if f.Limit > 0 {
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {

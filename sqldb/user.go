@@ -58,26 +58,13 @@ func scanUser(row scanner, extra ...any) (*dtbase.User, error) {
 
 // ListUsers returns all users in id order, without password hashes.
 func (db *DB) ListUsers(ctx context.Context) ([]dtbase.User, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, email, role, time_created FROM app_user ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.User
-	for rows.Next() {
-		var u dtbase.User
+	return queryAll(ctx, db.read, "list users", func(rows *sql.Rows, u *dtbase.User) error {
 		var role string
 		var created int64
-		if err := rows.Scan(&u.ID, &u.Email, &role, &created); err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
+		err := rows.Scan(&u.ID, &u.Email, &role, &created)
 		u.Role, u.Created = dtbase.Role(role), fromMicros(created)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
+		return err
+	}, `SELECT id, email, role, time_created FROM app_user ORDER BY id`)
 }
 
 // DeleteUser removes a user; ENOTFOUND if there is none.
@@ -189,20 +176,13 @@ func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*dtbase.APIKey
 
 // ListAPIKeys returns all keys, revoked ones included, in id order.
 func (db *DB) ListAPIKeys(ctx context.Context) ([]dtbase.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_key ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list api keys: %w", err)
+	return queryAll(ctx, db.read, "list api keys", func(rows *sql.Rows, k *dtbase.APIKey) error {
+		got, err := scanAPIKey(rows)
+		if err == nil {
+			*k = *got
 		}
-		out = append(out, *k)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT `+apiKeyColumns+` FROM api_key ORDER BY id`)
 }
 
 // RevokeAPIKey revokes the active key with this name; ENOTFOUND if none.
