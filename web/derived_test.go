@@ -21,11 +21,7 @@ func TestDerivedMeasurePages(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
 	ctx := context.Background()
-	kpa := "kPa"
-	d := &dtbase.DerivedMeasure{Name: "vpd", Units: &kpa, Expression: "vpd(temperature, humidity)", SensorType: strPtr("Aranet T&RH")}
-	if err := derive.Define(ctx, e.db, d); err != nil {
-		t.Fatal(err)
-	}
+	d := e.defineVPD(t)
 	id := strconv.FormatInt(-d.ID, 10)
 	b := e.browser()
 	b.login("viewer@example.com")
@@ -47,7 +43,7 @@ func TestDerivedMeasurePages(t *testing.T) {
 	rng := "&from=" + url.QueryEscape(dtbase.FormatTime(end.Add(-time.Hour))) + "&to=" + url.QueryEscape(dtbase.FormatTime(end))
 	p = b.get("/ui/api/series?sensor=sensor-a&measure=" + id + rng)
 	var ans seriesAnswer
-	if err := json.Unmarshal([]byte(p.Body), &ans); p.Status != http.StatusOK || err != nil || ans.Measure != "vpd" || ans.Units != kpa || len(ans.V) != 7 {
+	if err := json.Unmarshal([]byte(p.Body), &ans); p.Status != http.StatusOK || err != nil || ans.Measure != "vpd" || ans.Units != *d.Units || len(ans.V) != 7 {
 		t.Fatalf("series: %d %s, want 7 vpd points", p.Status, p.Body)
 	}
 	m, err := derive.Find(ctx, e.db, "vpd")
@@ -71,4 +67,16 @@ func TestDerivedMeasurePages(t *testing.T) {
 			t.Errorf("%s: %d, no latest vpd %s", path, p.Status, want)
 		}
 	}
+}
+
+// defineVPD defines the vapour-pressure deficit of the seeded T&RH sensors
+// as a derived measure.
+func (e *testEnv) defineVPD(t *testing.T) *dtbase.DerivedMeasure {
+	t.Helper()
+	kpa := "kPa"
+	d := &dtbase.DerivedMeasure{Name: "vpd", Units: &kpa, Expression: "vpd(temperature, humidity)", SensorType: strPtr("Aranet T&RH")}
+	if err := derive.Define(context.Background(), e.db, d); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
-	"github.com/dtbase/dtbase/derive"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -22,11 +21,7 @@ func TestPlotsEqualSeries(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
 	ctx := context.Background()
-	kpa := "kPa"
-	d := &dtbase.DerivedMeasure{Name: "vpd", Units: &kpa, Expression: "vpd(temperature, humidity)", SensorType: strPtr("Aranet T&RH")}
-	if err := derive.Define(ctx, e.db, d); err != nil {
-		t.Fatal(err)
-	}
+	d := e.defineVPD(t)
 	ids := map[string]string{"vpd": strconv.FormatInt(-d.ID, 10)}
 	types, err := e.db.ListSensorTypes(ctx)
 	if err != nil {
