@@ -259,10 +259,7 @@ func (s *Server) insertAlertChannel(ctx context.Context, req *channelBody) (deta
 		}
 		c.Secret = sealed
 	}
-	if err := s.store.CreateAlertChannel(ctx, c); err != nil {
-		return detail{}, fieldError422(err, nil)
-	}
-	return detail{"Alert channel created successfully."}, nil
+	return done(fieldError422(s.store.CreateAlertChannel(ctx, c), nil), "Alert channel created successfully.")
 }
 
 // relocate renames the field of a URL check's 422.
@@ -278,41 +275,28 @@ func relocate(err error, field string) error {
 
 func (s *Server) listAlertChannels(ctx context.Context, _ *noBody) ([]channelInfo, error) {
 	cs, err := s.store.ListAlertChannels(ctx)
-	out := make([]channelInfo, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, channelInfo{c.Name, c.Kind, c.URL, c.SMTPHost, c.SMTPPort, c.SMTPSecurity, c.SMTPUser, c.From, c.Recipients})
-	}
-	return out, err
+	return each(cs, func(c dtbase.AlertChannel) channelInfo {
+		return channelInfo{c.Name, c.Kind, c.URL, c.SMTPHost, c.SMTPPort, c.SMTPSecurity, c.SMTPUser, c.From, c.Recipients}
+	}), err
 }
 
 func (s *Server) deleteAlertChannel(ctx context.Context, req *nameRequest) (detail, error) {
-	if err := s.store.DeleteAlertChannel(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Alert channel deleted successfully."}, nil
+	return done(s.store.DeleteAlertChannel(ctx, req.Name), "Alert channel deleted successfully.")
 }
 
 func (s *Server) insertAlertRule(ctx context.Context, req *ruleBody) (detail, error) {
-	if err := s.store.CreateAlertRule(ctx, req.rule()); err != nil {
-		return detail{}, fieldError422(err, nil)
-	}
-	return detail{"Alert rule created successfully."}, nil
+	return done(fieldError422(s.store.CreateAlertRule(ctx, req.rule()), nil), "Alert rule created successfully.")
 }
 
 func (s *Server) editAlertRule(ctx context.Context, req *ruleBody) (detail, error) {
-	if err := s.store.UpdateAlertRule(ctx, req.rule()); err != nil {
-		return detail{}, fieldError422(err, nil)
-	}
-	return detail{"Alert rule edited successfully."}, nil
+	return done(fieldError422(s.store.UpdateAlertRule(ctx, req.rule()), nil), "Alert rule edited successfully.")
 }
 
 func (s *Server) listAlertRules(ctx context.Context, _ *noBody) ([]ruleInfo, error) {
 	rules, err := s.store.ListAlertRules(ctx)
-	out := make([]ruleInfo, 0, len(rules))
-	for _, r := range rules {
-		out = append(out, ruleInfo{r.Name, r.Target, r.Measure, r.Condition, r.Severity, r.Channels, r.Enabled, timePtr(r.SilencedUntil)})
-	}
-	return out, err
+	return each(rules, func(r dtbase.AlertRule) ruleInfo {
+		return ruleInfo{r.Name, r.Target, r.Measure, r.Condition, r.Severity, r.Channels, r.Enabled, timePtr(r.SilencedUntil)}
+	}), err
 }
 
 func timePtr(t *time.Time) *dtbase.Time {
@@ -324,10 +308,7 @@ func timePtr(t *time.Time) *dtbase.Time {
 }
 
 func (s *Server) deleteAlertRule(ctx context.Context, req *nameRequest) (detail, error) {
-	if err := s.store.DeleteAlertRule(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Alert rule deleted successfully."}, nil
+	return done(s.store.DeleteAlertRule(ctx, req.Name), "Alert rule deleted successfully.")
 }
 
 func (s *Server) silenceAlertRule(ctx context.Context, req *silenceRequest) (detail, error) {
@@ -393,12 +374,10 @@ func (s *Server) listAlerts(ctx context.Context, req *alertFilterBody) ([]alertI
 		return nil, err
 	}
 	alerts, err := s.store.ListAlerts(ctx, f)
-	out := make([]alertInfo, 0, len(alerts))
-	for _, a := range alerts {
-		out = append(out, alertInfo{a.ID, a.RuleName, a.Severity, a.Sensor, a.Measure, a.State, dtbase.Time(a.Since), dtbase.Time(a.FiredAt),
-			timePtr(a.ResolvedAt), a.AckBy, a.AckNote, a.Value, a.Message})
-	}
-	return out, err
+	return each(alerts, func(a dtbase.Alert) alertInfo {
+		return alertInfo{a.ID, a.RuleName, a.Severity, a.Sensor, a.Measure, a.State, dtbase.Time(a.Since), dtbase.Time(a.FiredAt),
+			timePtr(a.ResolvedAt), a.AckBy, a.AckNote, a.Value, a.Message}
+	}), err
 }
 
 func (s *Server) listAlertEvents(ctx context.Context, req *alertFilterBody) ([]eventInfo, error) {
@@ -407,12 +386,10 @@ func (s *Server) listAlertEvents(ctx context.Context, req *alertFilterBody) ([]e
 		return nil, err
 	}
 	events, err := s.store.ListAlertEvents(ctx, f)
-	out := make([]eventInfo, 0, len(events))
-	for _, e := range events {
-		out = append(out, eventInfo{e.ID, e.AlertID, e.RuleName, e.Severity, e.Sensor, e.Measure, e.Kind, dtbase.Time(e.At), dtbase.Time(e.DataAt),
-			e.Value, e.By, e.Note, e.Message})
-	}
-	return out, err
+	return each(events, func(e dtbase.AlertEvent) eventInfo {
+		return eventInfo{e.ID, e.AlertID, e.RuleName, e.Severity, e.Sensor, e.Measure, e.Kind, dtbase.Time(e.At), dtbase.Time(e.DataAt),
+			e.Value, e.By, e.Note, e.Message}
+	}), err
 }
 
 func (s *Server) acknowledgeAlert(ctx context.Context, req *acknowledgeRequest) (detail, error) {
@@ -421,10 +398,7 @@ func (s *Server) acknowledgeAlert(ctx context.Context, req *acknowledgeRequest) 
 	if req.Note != nil {
 		note = *req.Note
 	}
-	if err := s.store.AcknowledgeAlert(ctx, req.AlertID, p.Email, note); err != nil {
-		return detail{}, err
-	}
-	return detail{"Alert acknowledged."}, nil
+	return done(s.store.AcknowledgeAlert(ctx, req.AlertID, p.Email, note), "Alert acknowledged.")
 }
 
 func (s *Server) listAlertDeliveries(ctx context.Context, req *limitBody) ([]deliveryInfo, error) {
@@ -433,9 +407,7 @@ func (s *Server) listAlertDeliveries(ctx context.Context, req *limitBody) ([]del
 		limit = *req.Limit
 	}
 	ds, err := s.store.ListDeliveries(ctx, limit)
-	out := make([]deliveryInfo, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, deliveryInfo{d.EventID, d.Channel, d.Attempt, dtbase.Time(d.At), d.OK, d.Detail})
-	}
-	return out, err
+	return each(ds, func(d dtbase.Delivery) deliveryInfo {
+		return deliveryInfo{d.EventID, d.Channel, d.Attempt, dtbase.Time(d.At), d.OK, d.Detail}
+	}), err
 }

@@ -94,10 +94,7 @@ func (s *Server) logoutEverywhere(ctx context.Context, _ *noBody) (detail, error
 	if p.UserID == 0 {
 		return detail{}, dtbase.Errorf(dtbase.EINVALID, "Only a user signed in with a password has sessions to end; revoke an API key instead")
 	}
-	if err := s.auth.SignOutEverywhere(ctx, p.UserID); err != nil {
-		return detail{}, err
-	}
-	return detail{"Signed out everywhere"}, nil
+	return done(s.auth.SignOutEverywhere(ctx, p.UserID), "Signed out everywhere")
 }
 
 type clientIPKey struct{}

@@ -81,26 +81,18 @@ const derivedHelp = "expression is arithmetic (+ - * / ^, parentheses) over numb
 func (s *Server) insertDerivedMeasure(ctx context.Context, req *derivedMeasureBody) (detail, error) {
 	d := &dtbase.DerivedMeasure{Name: req.Name, Units: req.Units, Expression: req.Expression, SensorType: req.SensorType,
 		LocationID: req.LocationID, UniqueIdentifier: req.UniqueIdentifier, Aggregate: req.Aggregate, ValidFrom: req.ValidFrom, ValidTo: req.ValidTo}
-	if err := derive.Define(ctx, s.store, d); err != nil {
-		return detail{}, fieldError422(err, req.Expression)
-	}
-	return detail{"Derived measure inserted"}, nil
+	return done(fieldError422(derive.Define(ctx, s.store, d), req.Expression), "Derived measure inserted")
 }
 
 func (s *Server) listDerivedMeasures(ctx context.Context, _ *noBody) ([]derivedMeasureBody, error) {
 	all, err := s.store.ListDerivedMeasures(ctx)
-	out := make([]derivedMeasureBody, len(all))
-	for i, d := range all {
-		out[i] = derivedMeasureBody{d.Name, d.Units, d.Expression, d.SensorType, d.LocationID, d.UniqueIdentifier, d.Aggregate, d.ValidFrom, d.ValidTo}
-	}
-	return out, err
+	return each(all, func(d dtbase.DerivedMeasure) derivedMeasureBody {
+		return derivedMeasureBody{d.Name, d.Units, d.Expression, d.SensorType, d.LocationID, d.UniqueIdentifier, d.Aggregate, d.ValidFrom, d.ValidTo}
+	}), err
 }
 
 func (s *Server) deleteDerivedMeasure(ctx context.Context, req *derivedNameRequest) (detail, error) {
-	if err := s.store.DeleteDerivedMeasure(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Derived measure deleted"}, nil
+	return done(s.store.DeleteDerivedMeasure(ctx, req.Name), "Derived measure deleted")
 }
 
 func (s *Server) derivedReadings(ctx context.Context, req *derivedReadingsRequest) ([]readingPoint, error) {
@@ -145,11 +137,9 @@ func (s *Server) derivedAggregate(ctx context.Context, req *derivedAggregateRequ
 	if err != nil {
 		return nil, err
 	}
-	out := make([]derivedBucketOut, len(bs))
-	for i, b := range bs {
-		out[i] = derivedBucketOut{dtbase.Time(b.Start), b.Value, b.Sensors}
-	}
-	return out, nil
+	return each(bs, func(b derive.Bucket) derivedBucketOut {
+		return derivedBucketOut{dtbase.Time(b.Start), b.Value, b.Sensors}
+	}), nil
 }
 
 // derivedReadingsCSV answers a derived series in readings.csv's layout.

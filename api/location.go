@@ -52,19 +52,15 @@ type editLocationRequest struct {
 }
 
 func identifiersFrom(in []identifierBody) []dtbase.Identifier {
-	out := make([]dtbase.Identifier, len(in))
-	for i, id := range in {
-		out[i] = dtbase.Identifier{Name: id.Name, Units: id.Units, Datatype: dtbase.Datatype(id.Datatype)}
-	}
-	return out
+	return each(in, func(id identifierBody) dtbase.Identifier {
+		return dtbase.Identifier{Name: id.Name, Units: id.Units, Datatype: dtbase.Datatype(id.Datatype)}
+	})
 }
 
 func identifierBodies(in []dtbase.Identifier) []identifierBody {
-	out := make([]identifierBody, len(in))
-	for i, id := range in {
-		out[i] = identifierBody{id.Name, id.Units, string(id.Datatype)}
-	}
-	return out
+	return each(in, func(id dtbase.Identifier) identifierBody {
+		return identifierBody{id.Name, id.Units, string(id.Datatype)}
+	})
 }
 
 func schemaBody(s dtbase.LocationSchema) locationSchemaBody {
@@ -169,11 +165,7 @@ func (s *Server) locationRoutes() {
 }
 
 func (s *Server) insertLocationSchema(ctx context.Context, req *locationSchemaBody) (detail, error) {
-	err := s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)})
-	if err != nil {
-		return detail{}, err
-	}
-	return detail{"Location schema inserted"}, nil
+	return done(s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)}), "Location schema inserted")
 }
 
 func (s *Server) insertLocation(ctx context.Context, req *insertLocationRequest) (schemaNameResponse, error) {
@@ -185,10 +177,8 @@ func (s *Server) insertLocation(ctx context.Context, req *insertLocationRequest)
 }
 
 func (s *Server) insertLocationForSchema(ctx context.Context, req *coordinatesRequest) (detail, error) {
-	if _, err := s.store.CreateLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location inserted"}, nil
+	_, err := s.store.CreateLocation(ctx, req.SchemaName, req.Coordinates)
+	return done(err, "Location inserted")
 }
 
 func (s *Server) listLocations(ctx context.Context, req *listLocationsRequest) ([]locationRow, error) {
@@ -197,20 +187,14 @@ func (s *Server) listLocations(ctx context.Context, req *listLocationsRequest) (
 		filter = *req.Coordinates
 	}
 	locs, err := s.store.FindLocations(ctx, req.SchemaName, filter)
-	out := make([]locationRow, len(locs))
-	for i, l := range locs {
-		out[i] = locationRow{loc: l}
-	}
-	return out, err
+	return each(locs, func(l dtbase.Location) locationRow {
+		return locationRow{loc: l}
+	}), err
 }
 
 func (s *Server) listLocationSchemas(ctx context.Context, _ *noBody) ([]locationSchemaBody, error) {
 	schemas, err := s.store.ListLocationSchemas(ctx)
-	out := make([]locationSchemaBody, len(schemas))
-	for i, sc := range schemas {
-		out[i] = schemaBody(sc)
-	}
-	return out, err
+	return each(schemas, schemaBody), err
 }
 
 func (s *Server) listLocationIdentifiers(ctx context.Context, _ *noBody) ([]identifierBody, error) {
@@ -227,22 +211,14 @@ func (s *Server) getSchemaDetails(ctx context.Context, req *schemaNameRequest) (
 }
 
 func (s *Server) deleteLocationSchema(ctx context.Context, req *schemaNameRequest) (detail, error) {
-	if err := s.store.DeleteLocationSchema(ctx, req.SchemaName); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location schema '" + req.SchemaName + "' has been deleted."}, nil
+	return done(s.store.DeleteLocationSchema(ctx, req.SchemaName), "Location schema '"+req.SchemaName+"' has been deleted.")
 }
 
 func (s *Server) deleteLocation(ctx context.Context, req *coordinatesRequest) (detail, error) {
-	if err := s.store.DeleteLocation(ctx, req.SchemaName, req.Coordinates); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location deleted"}, nil
+	return done(s.store.DeleteLocation(ctx, req.SchemaName, req.Coordinates), "Location deleted")
 }
 
 func (s *Server) editLocation(ctx context.Context, req *editLocationRequest) (detail, error) {
-	if _, err := s.store.UpdateLocation(ctx, req.SchemaName, req.Coordinates, req.NewCoordinates); err != nil {
-		return detail{}, err
-	}
-	return detail{"Location edited"}, nil
+	_, err := s.store.UpdateLocation(ctx, req.SchemaName, req.Coordinates, req.NewCoordinates)
+	return done(err, "Location edited")
 }

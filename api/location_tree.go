@@ -71,10 +71,7 @@ func (s *Server) locationTreeRoutes() {
 }
 
 func (s *Server) setLocationParent(ctx context.Context, req *setParentRequest) (detail, error) {
-	if err := s.store.SetLocationParent(ctx, req.LocationID, req.ParentID); err != nil {
-		return detail{}, fieldError422(err, req.ParentID)
-	}
-	return detail{"Location moved"}, nil
+	return done(fieldError422(s.store.SetLocationParent(ctx, req.LocationID, req.ParentID), req.ParentID), "Location moved")
 }
 
 func (s *Server) locationTree(ctx context.Context, _ *noBody) ([]locationNodeOut, error) {
@@ -83,11 +80,9 @@ func (s *Server) locationTree(ctx context.Context, _ *noBody) ([]locationNodeOut
 		return nil, err
 	}
 	counts := dtbase.TreeCounts(nodes)
-	out := make([]locationNodeOut, len(nodes))
-	for i, n := range nodes {
-		out[i] = locationNodeOut{locationInfoOf(n.Location), n.ParentID, n.Sensors, counts[n.ID]}
-	}
-	return out, nil
+	return each(nodes, func(n dtbase.LocationNode) locationNodeOut {
+		return locationNodeOut{locationInfoOf(n.Location), n.ParentID, n.Sensors, counts[n.ID]}
+	}), nil
 }
 
 func (s *Server) subtreeSensors(ctx context.Context, req *subtreeSensorsRequest) ([]placedSensorOut, error) {
@@ -99,11 +94,9 @@ func (s *Server) subtreeSensors(ctx context.Context, req *subtreeSensorsRequest)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]placedSensorOut, len(ps))
-	for i, p := range ps {
-		out[i] = placedSensorOut{p.UniqueIdentifier, p.TypeName, p.LocationID, dtbase.Time(p.Installed)}
-	}
-	return out, nil
+	return each(ps, func(p dtbase.PlacedSensor) placedSensorOut {
+		return placedSensorOut{p.UniqueIdentifier, p.TypeName, p.LocationID, dtbase.Time(p.Installed)}
+	}), nil
 }
 
 // sensorsUnderNow returns the unique identifiers of the sensors placed at
@@ -113,11 +106,7 @@ func (s *Server) sensorsUnderNow(ctx context.Context, id int64) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	uids := make([]string, len(ps))
-	for i, p := range ps {
-		uids[i] = p.UniqueIdentifier
-	}
-	return uids, nil
+	return each(ps, func(p dtbase.PlacedSensor) string { return p.UniqueIdentifier }), nil
 }
 
 func (s *Server) subtreeLatestReadings(ctx context.Context, req *locationIDRequest) ([]readingLatestOut, error) {

@@ -319,73 +319,48 @@ func (s *Server) modelRoutes() {
 }
 
 func (s *Server) insertModel(ctx context.Context, req *modelNameRequest) (detail, error) {
-	if err := s.store.CreateModel(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Model inserted"}, nil
+	return done(s.store.CreateModel(ctx, req.Name), "Model inserted")
 }
 
 func (s *Server) listModels(ctx context.Context, _ *noBody) ([]modelBody, error) {
 	models, err := s.store.ListModels(ctx)
-	out := make([]modelBody, len(models))
-	for i, m := range models {
-		out[i] = modelBody{m.Name}
-	}
-	return out, err
+	return each(models, func(m dtbase.Model) modelBody {
+		return modelBody{m.Name}
+	}), err
 }
 
 func (s *Server) deleteModel(ctx context.Context, req *modelNameRequest) (detail, error) {
-	if err := s.store.DeleteModel(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Model deleted"}, nil
+	return done(s.store.DeleteModel(ctx, req.Name), "Model deleted")
 }
 
 func (s *Server) insertModelScenario(ctx context.Context, req *modelScenarioBody) (detail, error) {
-	if err := s.store.CreateModelScenario(ctx, req.ModelName, req.Description); err != nil {
-		return detail{}, err
-	}
-	return detail{"Model scenario inserted"}, nil
+	return done(s.store.CreateModelScenario(ctx, req.ModelName, req.Description), "Model scenario inserted")
 }
 
 func (s *Server) listModelScenarios(ctx context.Context, _ *noBody) ([]modelScenarioBody, error) {
 	scenarios, err := s.store.ListModelScenarios(ctx)
-	out := make([]modelScenarioBody, len(scenarios))
-	for i, sc := range scenarios {
-		out[i] = modelScenarioBody{sc.ModelName, sc.Description}
-	}
-	return out, err
+	return each(scenarios, func(sc dtbase.ModelScenario) modelScenarioBody {
+		return modelScenarioBody{sc.ModelName, sc.Description}
+	}), err
 }
 
 func (s *Server) deleteModelScenario(ctx context.Context, req *modelScenarioBody) (detail, error) {
-	if err := s.store.DeleteModelScenario(ctx, req.ModelName, req.Description); err != nil {
-		return detail{}, err
-	}
-	return detail{"Model scenario deleted"}, nil
+	return done(s.store.DeleteModelScenario(ctx, req.ModelName, req.Description), "Model scenario deleted")
 }
 
 func (s *Server) insertModelMeasure(ctx context.Context, req *modelMeasureBody) (detail, error) {
-	err := s.store.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: req.Name, Units: req.Units, Datatype: dtbase.Datatype(req.Datatype)})
-	if err != nil {
-		return detail{}, err
-	}
-	return detail{"Model measure inserted"}, nil
+	return done(s.store.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: req.Name, Units: req.Units, Datatype: dtbase.Datatype(req.Datatype)}), "Model measure inserted")
 }
 
 func (s *Server) listModelMeasures(ctx context.Context, _ *noBody) ([]modelMeasureBody, error) {
 	ms, err := s.store.ListModelMeasures(ctx)
-	out := make([]modelMeasureBody, len(ms))
-	for i, m := range ms {
-		out[i] = modelMeasureBody{m.Name, m.Units, string(m.Datatype)}
-	}
-	return out, err
+	return each(ms, func(m dtbase.ModelMeasure) modelMeasureBody {
+		return modelMeasureBody{m.Name, m.Units, string(m.Datatype)}
+	}), err
 }
 
 func (s *Server) deleteModelMeasure(ctx context.Context, req *deleteModelMeasureRequest) (detail, error) {
-	if err := s.store.DeleteModelMeasure(ctx, req.Name, req.Units); err != nil {
-		return detail{}, err
-	}
-	return detail{"Model measure deleted"}, nil
+	return done(s.store.DeleteModelMeasure(ctx, req.Name, req.Units), "Model measure deleted")
 }
 
 // insertModelRunDoc describes /model/insert-model-run in the OpenAPI document.
@@ -426,11 +401,7 @@ func (s *Server) listModelRuns(ctx context.Context, req *listModelRunsRequest) (
 		f.To = *req.DtTo
 	}
 	runs, err := s.store.ListModelRuns(ctx, f)
-	out := make([]modelRunBody, len(runs))
-	for i, r := range runs {
-		out[i] = modelRunBodyOf(r)
-	}
-	return out, err
+	return each(runs, modelRunBodyOf), err
 }
 
 func (s *Server) getModelRun(ctx context.Context, req *runIDRequest) (modelOutputs, error) {
@@ -448,10 +419,7 @@ func (s *Server) getModelRunSensorMeasure(ctx context.Context, req *runIDRequest
 }
 
 func (s *Server) deleteModelRun(ctx context.Context, req *runIDRequest) (detail, error) {
-	if err := s.store.DeleteModelRun(ctx, req.RunID); err != nil {
-		return detail{}, err
-	}
-	return detail{"Model run deleted"}, nil
+	return done(s.store.DeleteModelRun(ctx, req.RunID), "Model run deleted")
 }
 
 // getModelRunComparisonDoc describes /model/get-model-run-comparison in the OpenAPI document.

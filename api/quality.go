@@ -168,11 +168,9 @@ func (s *Server) dataQualityOverview(ctx context.Context, req *qualityOverviewRe
 	if err != nil {
 		return nil, err
 	}
-	out := make([]qualityOut, len(rows))
-	for i, r := range rows {
-		out[i] = qualityOf(r.UniqueIdentifier, r.MeasureName, r.MeasureUnits, r.Report, false)
-	}
-	return out, nil
+	return each(rows, func(r quality.Row) qualityOut {
+		return qualityOf(r.UniqueIdentifier, r.MeasureName, r.MeasureUnits, r.Report, false)
+	}), nil
 }
 
 func qualityOf(uid, name string, units *string, rep *quality.Report, lists bool) qualityOut {
@@ -199,10 +197,7 @@ func qualityOf(uid, name string, units *string, rep *quality.Report, lists bool)
 }
 
 func (s *Server) setMeasureRange(ctx context.Context, req *measureRangeRequest) (detail, error) {
-	if err := s.store.SetMeasureRange(ctx, req.MeasureName, req.MeasureUnits, dtbase.MeasureRange{Min: req.Min, Max: req.Max}); err != nil {
-		return detail{}, err
-	}
-	return detail{"Measure range set"}, nil
+	return done(s.store.SetMeasureRange(ctx, req.MeasureName, req.MeasureUnits, dtbase.MeasureRange{Min: req.Min, Max: req.Max}), "Measure range set")
 }
 
 // dataQualityCSV answers the data quality of one series as CSV.

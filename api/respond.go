@@ -58,6 +58,25 @@ type detail struct {
 	Detail string `json:"detail"`
 }
 
+// done is the answer of a write whose success is a message: msg when err
+// is nil, else err.
+func done(err error, msg string) (detail, error) {
+	if err != nil {
+		return detail{}, err
+	}
+	return detail{msg}, nil
+}
+
+// each converts every item of a list read to its wire form. The result is
+// never nil, so an empty list is answered as [].
+func each[S, T any](in []S, conv func(S) T) []T {
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = conv(v)
+	}
+	return out
+}
+
 // writeError answers with err's status and message. Internal errors are
 // logged with the request's logger and reported to the client generically.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -35,17 +35,12 @@ func (s *Server) updateRetention(ctx context.Context, req *retentionRequest) (de
 	if d := req.RetentionDays; d != nil && (*d < 0 || *d > dtbase.MaxRetentionDays) {
 		return detail{}, invalidField([]any{"retention_days"}, fmt.Sprintf("retention_days must be between 0 and %d", dtbase.MaxRetentionDays), *d)
 	}
-	if err := s.store.SetSensorTypeRetention(ctx, req.Name, req.RetentionDays); err != nil {
-		return detail{}, err
-	}
-	return detail{"Retention set"}, nil
+	return done(s.store.SetSensorTypeRetention(ctx, req.Name, req.RetentionDays), "Retention set")
 }
 
 func (s *Server) listRetentions(ctx context.Context, _ *noBody) ([]retentionOut, error) {
 	rs, err := s.store.ListSensorTypeRetentions(ctx)
-	out := make([]retentionOut, len(rs))
-	for i, r := range rs {
-		out[i] = retentionOut{r.SensorType, r.Days}
-	}
-	return out, err
+	return each(rs, func(r dtbase.SensorTypeRetention) retentionOut {
+		return retentionOut{r.SensorType, r.Days}
+	}), err
 }

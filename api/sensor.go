@@ -104,11 +104,9 @@ func typeBody(t dtbase.SensorType) sensorTypeBody {
 }
 
 func measureBodies(ms []dtbase.Measure) []identifierBody {
-	out := make([]identifierBody, len(ms))
-	for i, m := range ms {
-		out[i] = identifierBody{m.Name, m.Units, string(m.Datatype)}
-	}
-	return out
+	return each(ms, func(m dtbase.Measure) identifierBody {
+		return identifierBody{m.Name, m.Units, string(m.Datatype)}
+	})
 }
 
 func (s *Server) sensorRoutes() {
@@ -147,52 +145,35 @@ func (s *Server) insertSensorType(ctx context.Context, req *insertSensorTypeRequ
 	for i, m := range req.Measures {
 		t.Measures[i] = dtbase.Measure{Name: m.Name, Units: m.Units, Datatype: dtbase.Datatype(m.Datatype)}
 	}
-	if err := s.store.CreateSensorType(ctx, t); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor type inserted"}, nil
+	return done(s.store.CreateSensorType(ctx, t), "Sensor type inserted")
 }
 
 func (s *Server) insertSensor(ctx context.Context, req *insertSensorRequest) (detail, error) {
-	err := s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes})
-	if err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor inserted"}, nil
+	return done(s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes}), "Sensor inserted")
 }
 
 func (s *Server) insertSensorLocation(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
-	if _, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor location inserted"}, nil
+	_, err := s.store.CreateSensorPlacement(ctx, req.UniqueIdentifier, req.SchemaName, req.Coordinates, req.InstallationDatetime)
+	return done(err, "Sensor location inserted")
 }
 
 func (s *Server) listSensorLocations(ctx context.Context, req *uniqueIdentifierRequest) ([]locationRow, error) {
 	ps, err := s.store.ListSensorPlacements(ctx, req.UniqueIdentifier)
-	out := make([]locationRow, len(ps))
-	for i := range ps {
-		out[i] = locationRow{loc: ps[i].Location, installed: &ps[i].Installed}
-	}
-	return out, err
+	return each(ps, func(p dtbase.SensorPlacement) locationRow {
+		return locationRow{loc: p.Location, installed: &p.Installed}
+	}), err
 }
 
 func (s *Server) listSensors(ctx context.Context, req *listSensorsRequest) ([]sensorBody, error) {
 	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName})
-	out := make([]sensorBody, len(sensors))
-	for i, x := range sensors {
-		out[i] = sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
-	}
-	return out, err
+	return each(sensors, func(x dtbase.Sensor) sensorBody {
+		return sensorBody{x.UniqueIdentifier, x.Name, x.Notes}
+	}), err
 }
 
 func (s *Server) listSensorTypes(ctx context.Context, _ *noBody) ([]sensorTypeBody, error) {
 	types, err := s.store.ListSensorTypes(ctx)
-	out := make([]sensorTypeBody, len(types))
-	for i, t := range types {
-		out[i] = typeBody(t)
-	}
-	return out, err
+	return each(types, typeBody), err
 }
 
 func (s *Server) listMeasures(ctx context.Context, _ *noBody) ([]identifierBody, error) {
@@ -201,24 +182,15 @@ func (s *Server) listMeasures(ctx context.Context, _ *noBody) ([]identifierBody,
 }
 
 func (s *Server) deleteSensor(ctx context.Context, req *uniqueIdentifierRequest) (detail, error) {
-	if err := s.store.DeleteSensor(ctx, req.UniqueIdentifier); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor deleted"}, nil
+	return done(s.store.DeleteSensor(ctx, req.UniqueIdentifier), "Sensor deleted")
 }
 
 func (s *Server) deleteSensorType(ctx context.Context, req *typeNameRequest) (detail, error) {
-	if err := s.store.DeleteSensorType(ctx, req.TypeName); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor type deleted"}, nil
+	return done(s.store.DeleteSensorType(ctx, req.TypeName), "Sensor type deleted")
 }
 
 func (s *Server) editSensor(ctx context.Context, req *editSensorRequest) (detail, error) {
-	if err := s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor edited"}, nil
+	return done(s.store.UpdateSensor(ctx, req.UniqueIdentifier, dtbase.SensorUpdate{Name: &req.Name, Notes: &req.Notes}), "Sensor edited")
 }
 
 func (s *Server) getSensor(ctx context.Context, req *uniqueIdentifierRequest) (getSensorResponse, error) {
@@ -237,9 +209,7 @@ func (s *Server) getSensor(ctx context.Context, req *uniqueIdentifierRequest) (g
 
 func (s *Server) listSensorsDetails(ctx context.Context, req *listSensorsRequest) ([]sensorDetailsBody, error) {
 	sensors, err := s.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: req.TypeName, WithLocation: true})
-	out := make([]sensorDetailsBody, len(sensors))
-	for i, x := range sensors {
-		out[i] = sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
-	}
-	return out, err
+	return each(sensors, func(x dtbase.Sensor) sensorDetailsBody {
+		return sensorDetailsBody{x.UniqueIdentifier, x.Name, x.Notes, x.TypeName, dtbase.Time(x.Created), placementInfoOf(x.Location)}
+	}), err
 }

@@ -212,26 +212,18 @@ func (s *Server) insertService(ctx context.Context, req *insertServiceRequest) (
 		return detail{}, err
 	}
 	svc.Credential = cred
-	if err := s.store.CreateService(ctx, svc); err != nil {
-		return detail{}, err
-	}
-	return detail{"Service created successfully."}, nil
+	return done(s.store.CreateService(ctx, svc), "Service created successfully.")
 }
 
 func (s *Server) listServices(ctx context.Context, _ *noBody) ([]serviceInfo, error) {
 	services, err := s.store.ListServices(ctx)
-	out := make([]serviceInfo, 0, len(services))
-	for _, svc := range services {
-		out = append(out, serviceInfo{svc.Name, svc.URL, svc.HTTPMethod})
-	}
-	return out, err
+	return each(services, func(svc dtbase.Service) serviceInfo {
+		return serviceInfo{svc.Name, svc.URL, svc.HTTPMethod}
+	}), err
 }
 
 func (s *Server) deleteService(ctx context.Context, req *nameRequest) (detail, error) {
-	if err := s.store.DeleteService(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Service deleted successfully."}, nil
+	return done(s.store.DeleteService(ctx, req.Name), "Service deleted successfully.")
 }
 
 func (s *Server) insertParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
@@ -239,33 +231,22 @@ func (s *Server) insertParameterSet(ctx context.Context, req *parameterSetReques
 		return detail{}, err
 	}
 	p := &dtbase.ParameterSet{ServiceName: req.ServiceName, Name: req.Name, Parameters: json.RawMessage(req.Parameters)}
-	if err := s.store.CreateParameterSet(ctx, p); err != nil {
-		return detail{}, err
-	}
-	return detail{"Parameter set created successfully."}, nil
+	return done(s.store.CreateParameterSet(ctx, p), "Parameter set created successfully.")
 }
 
 func (s *Server) deleteParameterSet(ctx context.Context, req *parameterSetRef) (detail, error) {
-	if err := s.store.DeleteParameterSet(ctx, req.ServiceName, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Parameter set deleted successfully."}, nil
+	return done(s.store.DeleteParameterSet(ctx, req.ServiceName, req.Name), "Parameter set deleted successfully.")
 }
 
 func (s *Server) listParameterSets(ctx context.Context, req *serviceFilter) ([]parameterSetInfo, error) {
 	sets, err := s.store.ListParameterSets(ctx, req.ServiceName)
-	out := make([]parameterSetInfo, 0, len(sets))
-	for _, p := range sets {
-		out = append(out, parameterSetInfo{p.ServiceName, p.Name, JSONObject(p.Parameters)})
-	}
-	return out, err
+	return each(sets, func(p dtbase.ParameterSet) parameterSetInfo {
+		return parameterSetInfo{p.ServiceName, p.Name, JSONObject(p.Parameters)}
+	}), err
 }
 
 func (s *Server) editParameterSet(ctx context.Context, req *parameterSetRequest) (detail, error) {
-	if err := s.store.UpdateParameterSet(ctx, req.ServiceName, req.Name, json.RawMessage(req.Parameters)); err != nil {
-		return detail{}, err
-	}
-	return detail{"Parameter set edited successfully."}, nil
+	return done(s.store.UpdateParameterSet(ctx, req.ServiceName, req.Name, json.RawMessage(req.Parameters)), "Parameter set edited successfully.")
 }
 
 func (s *Server) listRuns(ctx context.Context, req *listRunsRequest) ([]runInfo, error) {
@@ -273,11 +254,7 @@ func (s *Server) listRuns(ctx context.Context, req *listRunsRequest) ([]runInfo,
 		return nil, invalidField([]any{"limit"}, "Input should be greater than or equal to 0", req.Limit)
 	}
 	runs, err := s.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: req.ServiceName, ParameterSetName: req.ParameterSetName, Limit: req.Limit})
-	out := make([]runInfo, 0, len(runs))
-	for i := range runs {
-		out = append(out, newRunInfo(&runs[i]))
-	}
-	return out, err
+	return each(runs, func(r dtbase.ServiceRun) runInfo { return newRunInfo(&r) }), err
 }
 
 func (s *Server) cancelRun(ctx context.Context, req *getRunRequest) (runServiceResponse, error) {
@@ -301,20 +278,20 @@ func (s *Server) getRun(ctx context.Context, req *getRunRequest) (runInfo, error
 
 func (s *Server) listServicesDetails(ctx context.Context, _ *noBody) ([]serviceDetails, error) {
 	services, err := s.store.ListServices(ctx)
-	out := make([]serviceDetails, 0, len(services))
-	for _, svc := range services {
-		d := serviceDetails{Name: svc.Name, URL: svc.URL, HTTPMethod: svc.HTTPMethod, TimeoutSeconds: int64(dtbase.DefaultServiceTimeout / time.Second),
-			TimeCreated: dtbase.Time(svc.Created)}
-		if svc.Timeout > 0 {
-			d.TimeoutSeconds = int64(svc.Timeout / time.Second)
-		}
-		if svc.Credential != nil {
-			d.CredentialHeader = &svc.Credential.Header
-		}
-		d.Builtin = nonEmpty(svc.Builtin)
-		out = append(out, d)
+	return each(services, serviceDetailsOf), err
+}
+
+func serviceDetailsOf(svc dtbase.Service) serviceDetails {
+	d := serviceDetails{Name: svc.Name, URL: svc.URL, HTTPMethod: svc.HTTPMethod, TimeoutSeconds: int64(dtbase.DefaultServiceTimeout / time.Second),
+		TimeCreated: dtbase.Time(svc.Created)}
+	if svc.Timeout > 0 {
+		d.TimeoutSeconds = int64(svc.Timeout / time.Second)
 	}
-	return out, err
+	if svc.Credential != nil {
+		d.CredentialHeader = &svc.Credential.Header
+	}
+	d.Builtin = nonEmpty(svc.Builtin)
+	return d
 }
 
 func (s *Server) editService(ctx context.Context, req *editServiceRequest) (detail, error) {
@@ -354,10 +331,7 @@ func (s *Server) editService(ctx context.Context, req *editServiceRequest) (deta
 		return detail{}, err
 	}
 	upd.Credential, upd.ClearCredential = cred, req.ClearCredential
-	if err := s.store.UpdateService(ctx, req.Name, upd); err != nil {
-		return detail{}, err
-	}
-	return detail{"Service edited successfully."}, nil
+	return done(s.store.UpdateService(ctx, req.Name, upd), "Service edited successfully.")
 }
 
 // runServiceRoute registers run-service. It answers 200 whenever the
@@ -579,13 +553,10 @@ func (s *Server) insertSchedule(ctx context.Context, req *scheduleRequest) (sche
 
 func (s *Server) listSchedules(ctx context.Context, req *serviceFilter) ([]scheduleInfo, error) {
 	list, err := s.store.ListSchedules(ctx, req.ServiceName)
-	out := make([]scheduleInfo, 0, len(list))
-	for i := range list {
-		sc := &list[i]
-		out = append(out, scheduleInfo{ServiceName: sc.ServiceName, Name: sc.Name, Cron: sc.Cron, TimeZone: sc.TimeZone,
-			ParameterSetName: sc.ParameterSetName, Enabled: sc.Enabled, NextRun: nextRun(sc), LastRun: optTime(sc.LastRun)})
-	}
-	return out, err
+	return each(list, func(sc dtbase.Schedule) scheduleInfo {
+		return scheduleInfo{ServiceName: sc.ServiceName, Name: sc.Name, Cron: sc.Cron, TimeZone: sc.TimeZone,
+			ParameterSetName: sc.ParameterSetName, Enabled: sc.Enabled, NextRun: nextRun(&sc), LastRun: optTime(sc.LastRun)}
+	}), err
 }
 
 func (s *Server) editSchedule(ctx context.Context, req *scheduleRequest) (scheduleCreated, error) {
@@ -612,10 +583,7 @@ func (s *Server) disableSchedule(ctx context.Context, req *scheduleRef) (schedul
 }
 
 func (s *Server) deleteSchedule(ctx context.Context, req *scheduleRef) (detail, error) {
-	if err := s.store.DeleteSchedule(ctx, req.ServiceName, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"Schedule deleted successfully."}, nil
+	return done(s.store.DeleteSchedule(ctx, req.ServiceName, req.Name), "Schedule deleted successfully.")
 }
 
 func (s *Server) setScheduleEnabled(ctx context.Context, req *scheduleRef, enable bool, text string) (scheduleCreated, error) {

@@ -188,15 +188,9 @@ func (s *Server) setSitePlacement(ctx context.Context, req *sitePlacementBody) (
 		return detail{}, dtbase.Errorf(dtbase.EINVALID, "offset has %d numbers; it needs 3 (east, north, up, in metres).", len(req.Offset))
 	}
 	copy(p.Offset[:], req.Offset)
-	if err := s.store.SetSitePlacement(ctx, req.SchemaName, p); err != nil {
-		return detail{}, err
-	}
-	return detail{"Site placement saved"}, nil
+	return done(s.store.SetSitePlacement(ctx, req.SchemaName, p), "Site placement saved")
 }
 
 func (s *Server) deleteSiteModel(ctx context.Context, req *schemaNameRequest) (detail, error) {
-	if err := s.store.DeleteSiteModel(ctx, req.SchemaName); err != nil {
-		return detail{}, err
-	}
-	return detail{"Site model of '" + req.SchemaName + "' deleted"}, nil
+	return done(s.store.DeleteSiteModel(ctx, req.SchemaName), "Site model of '"+req.SchemaName+"' deleted")
 }

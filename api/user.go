@@ -84,11 +84,9 @@ func (s *Server) userRoutes() {
 
 func (s *Server) listUsers(ctx context.Context, _ *noBody) ([]string, error) {
 	users, err := s.store.ListUsers(ctx)
-	out := make([]string, 0, len(users))
-	for _, u := range users {
-		out = append(out, u.Email)
-	}
-	return out, err
+	return each(users, func(u dtbase.User) string {
+		return u.Email
+	}), err
 }
 
 func (s *Server) createUser(ctx context.Context, req *createUserRequest) (detail, error) {
@@ -113,17 +111,11 @@ func (s *Server) createUser(ctx context.Context, req *createUserRequest) (detail
 	if err != nil {
 		return detail{}, err
 	}
-	if err := s.store.CreateUser(ctx, &dtbase.User{Email: req.Email, PasswordHash: hash, Role: role}); err != nil {
-		return detail{}, err
-	}
-	return detail{"User created"}, nil
+	return done(s.store.CreateUser(ctx, &dtbase.User{Email: req.Email, PasswordHash: hash, Role: role}), "User created")
 }
 
 func (s *Server) deleteUser(ctx context.Context, req *emailRequest) (detail, error) {
-	if err := s.store.DeleteUser(ctx, req.Email); err != nil {
-		return detail{}, err
-	}
-	return detail{"User deleted"}, nil
+	return done(s.store.DeleteUser(ctx, req.Email), "User deleted")
 }
 
 func (s *Server) changePassword(ctx context.Context, req *changePasswordRequest) (detail, error) {
@@ -134,29 +126,21 @@ func (s *Server) changePassword(ctx context.Context, req *changePasswordRequest)
 	if err != nil {
 		return detail{}, err
 	}
-	if err := s.store.SetPassword(ctx, req.Email, hash); err != nil {
-		return detail{}, err
-	}
-	return detail{"Password changed"}, nil
+	return done(s.store.SetPassword(ctx, req.Email, hash), "Password changed")
 }
 
 func (s *Server) listUsersDetails(ctx context.Context, _ *noBody) ([]userInfo, error) {
 	users, err := s.store.ListUsers(ctx)
-	out := make([]userInfo, 0, len(users))
-	for _, u := range users {
-		out = append(out, userInfo{u.Email, u.Role, dtbase.Time(u.Created)})
-	}
-	return out, err
+	return each(users, func(u dtbase.User) userInfo {
+		return userInfo{u.Email, u.Role, dtbase.Time(u.Created)}
+	}), err
 }
 
 func (s *Server) setRole(ctx context.Context, req *setRoleRequest) (detail, error) {
 	if err := validRole(req.Role); err != nil {
 		return detail{}, err
 	}
-	if err := s.store.SetRole(ctx, req.Email, req.Role); err != nil {
-		return detail{}, err
-	}
-	return detail{"Role changed"}, nil
+	return done(s.store.SetRole(ctx, req.Email, req.Role), "Role changed")
 }
 
 func (s *Server) createApiKey(ctx context.Context, req *createAPIKeyRequest) (createdAPIKey, error) {
@@ -177,18 +161,13 @@ func (s *Server) createApiKey(ctx context.Context, req *createAPIKeyRequest) (cr
 
 func (s *Server) listApiKeys(ctx context.Context, _ *noBody) ([]apiKeyInfo, error) {
 	keys, err := s.store.ListAPIKeys(ctx)
-	out := make([]apiKeyInfo, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)})
-	}
-	return out, err
+	return each(keys, func(k dtbase.APIKey) apiKeyInfo {
+		return apiKeyInfo{k.Name, k.Role, k.Prefix, k.CreatedBy, dtbase.Time(k.Created), optTime(k.LastUsed), optTime(k.Revoked)}
+	}), err
 }
 
 func (s *Server) revokeApiKey(ctx context.Context, req *nameRequest) (detail, error) {
-	if err := s.store.RevokeAPIKey(ctx, req.Name); err != nil {
-		return detail{}, err
-	}
-	return detail{"API key revoked"}, nil
+	return done(s.store.RevokeAPIKey(ctx, req.Name), "API key revoked")
 }
 
 func optTime(t *time.Time) *dtbase.Time {
