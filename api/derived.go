@@ -107,21 +107,21 @@ func (s *Server) derivedReadings(ctx context.Context, req *derivedReadingsReques
 	}); err != nil {
 		return nil, err
 	}
-	out := []readingPoint{}
 	if len(req.Bucket) > 0 && string(req.Bucket) != "null" {
 		width, err := parseBucketWidth(req.Bucket)
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range derive.BucketMeans(rs, width) {
-			out = append(out, readingPoint{dtbase.FloatValue(b.Value), dtbase.Time(b.Start)})
-		}
-		return out, nil
+		return each(derive.BucketMeans(rs, width), func(b derive.Bucket) readingPoint {
+			return readingPoint{dtbase.FloatValue(b.Value), dtbase.Time(b.Start)}
+		}), nil
 	}
-	for _, r := range rs {
-		out = append(out, readingPoint{r.Value, dtbase.Time(r.Time)})
-	}
-	return out, nil
+	return each(rs, pointOf), nil
+}
+
+// pointOf is a reading as the JSON reads answer it.
+func pointOf(r dtbase.Reading) readingPoint {
+	return readingPoint{r.Value, dtbase.Time(r.Time)}
 }
 
 func (s *Server) derivedAggregate(ctx context.Context, req *derivedAggregateRequest) ([]derivedBucketOut, error) {
@@ -146,10 +146,8 @@ func (s *Server) derivedAggregate(ctx context.Context, req *derivedAggregateRequ
 func (s *Server) derivedReadingsCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
 	c := queryCheck{q: q}
-	c.require("unique_identifier", "derived_name", "dt_from", "dt_to")
-	var from, to time.Time
-	c.time("dt_from", &from)
-	c.time("dt_to", &to)
+	c.require("unique_identifier", "derived_name")
+	from, to := c.timeRange()
 	if c.failed(w, r) {
 		return
 	}

@@ -13,14 +13,11 @@ import (
 func TestDerivedMeasuresAPI(t *testing.T) {
 	e := newEnv(t)
 	ids := seedTree(e) // farm → tunnel → zone → shelf; s1 (type th, temperature in C) on the shelf
-	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "trh", "description": nil,
-		"measures": []any{map[string]any{"name": "temperature", "units": "C", "datatype": "float"},
-			map[string]any{"name": "relative humidity", "units": "%", "datatype": "float"},
-			map[string]any{"name": "tempF", "units": "F", "datatype": "float"}}})
+	e.floatType("trh", "temperature", "C", "relative humidity", "%", "tempF", "F")
 	temps, rhs := []float64{20, 25, 30, 18}, []float64{40, 50, 60, 95}
 	stamps := []string{"2024-01-01T00:00:00Z", "2024-01-01T00:10:00Z", "2024-01-01T00:20:00Z", "2024-01-01T01:00:00Z"}
 	for _, uid := range []string{"t1", "t2"} {
-		e.must(201, "/sensor/insert-sensor", map[string]any{"type_name": "trh", "unique_identifier": uid, "name": nil, "notes": nil})
+		e.sensor("trh", uid)
 		e.must(201, "/sensor/insert-sensor-location", map[string]any{"unique_identifier": uid, "schema_name": "place",
 			"coordinates": map[string]any{"name": "zone"}, "installation_datetime": "2024-01-01T00:00:00Z"})
 		e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": uid, "measure_name": "temperature", "readings": temps, "timestamps": stamps})
@@ -139,10 +136,8 @@ func TestDerivedMeasuresAPI(t *testing.T) {
 // of stored measures, with the store wrapped as dtbase serve wraps it.
 func TestDerivedInMeasureReads(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Store = derive.WithDerived(c.Store) })
-	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "trh", "description": nil,
-		"measures": []any{map[string]any{"name": "temperature", "units": "C", "datatype": "float"},
-			map[string]any{"name": "rh", "units": "%", "datatype": "float"}}})
-	e.must(201, "/sensor/insert-sensor", map[string]any{"type_name": "trh", "unique_identifier": "t1", "name": nil, "notes": nil})
+	e.floatType("trh", "temperature", "C", "rh", "%")
+	e.sensor("trh", "t1")
 	stamps := []string{"2024-01-01T00:00:00Z", "2024-01-01T00:30:00Z", "2024-01-01T01:00:00Z", "2024-01-01T01:30:00Z"}
 	e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": "t1", "measure_name": "temperature", "readings": []float64{10, 20, 30, 40}, "timestamps": stamps})
 	e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": "t1", "measure_name": "rh", "readings": []float64{50, 50, 50, 50}, "timestamps": stamps})

@@ -152,6 +152,23 @@ func (e *testEnv) must(want int, path string, body any) response {
 	return r
 }
 
+// floatType creates a sensor type without a description whose measures are
+// floats, given as name, units pairs.
+func (e *testEnv) floatType(name string, nameUnits ...string) {
+	e.t.Helper()
+	measures := []any{}
+	for i := 0; i+1 < len(nameUnits); i += 2 {
+		measures = append(measures, map[string]any{"name": nameUnits[i], "units": nameUnits[i+1], "datatype": "float"})
+	}
+	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": name, "description": nil, "measures": measures})
+}
+
+// sensor creates a sensor of a type, without a name or notes.
+func (e *testEnv) sensor(typeName, uid string) {
+	e.t.Helper()
+	e.must(201, "/sensor/insert-sensor", map[string]any{"type_name": typeName, "unique_identifier": uid, "name": nil, "notes": nil})
+}
+
 // jsonEq reports whether two JSON texts are equal as values.
 func jsonEq(t testing.TB, got []byte, want string) {
 	t.Helper()

@@ -144,7 +144,7 @@ func (s *Server) subtreeReadings(ctx context.Context, req *subtreeReadingsReques
 		}
 		series := sensorSeriesOut{UniqueIdentifier: uid, Readings: []readingPoint{}}
 		err = s.store.ScanReadings(ctx, m, req.DtFrom, req.DtTo, func(r dtbase.Reading) error {
-			series.Readings = append(series.Readings, readingPoint{r.Value, dtbase.Time(r.Time)})
+			series.Readings = append(series.Readings, pointOf(r))
 			return nil
 		})
 		if err != nil {

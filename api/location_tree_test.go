@@ -26,9 +26,8 @@ func seedTree(e *testEnv) map[string]int64 {
 	for child, parent := range map[string]string{"tunnel": "farm", "zone": "tunnel", "shelf": "zone"} {
 		e.must(200, "/location/set-location-parent", map[string]any{"location_id": ids[child], "parent_id": ids[parent]})
 	}
-	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "th", "description": nil,
-		"measures": []any{map[string]any{"name": "temperature", "units": "C", "datatype": "float"}}})
-	e.must(201, "/sensor/insert-sensor", map[string]any{"type_name": "th", "unique_identifier": "s1", "name": nil, "notes": nil})
+	e.floatType("th", "temperature", "C")
+	e.sensor("th", "s1")
 	e.must(201, "/sensor/insert-sensor-location", map[string]any{"unique_identifier": "s1", "schema_name": "place",
 		"coordinates": map[string]any{"name": "shelf"}, "installation_datetime": "2024-01-01T00:00:00Z"})
 	e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": "s1", "measure_name": "temperature",

@@ -177,22 +177,18 @@ func qualityOf(uid, name string, units *string, rep *quality.Report, lists bool)
 	out := qualityOut{UniqueIdentifier: uid, MeasureName: name, MeasureUnits: units, Readings: rep.Readings,
 		IntervalSeconds: rep.Interval.Seconds(), CoveragePercent: rep.Coverage, GapCount: rep.GapCount,
 		OutOfRangeCount: rep.OutOfRangeCount, FlatlineCount: rep.FlatlineCount,
-		Gaps: []gapOut{}, OutOfRange: []readingPoint{}, Flatlines: []flatlineOut{}, Days: make([]dayOut, len(rep.Days))}
-	for i, d := range rep.Days {
-		out.Days[i] = dayOut{d.Date.Format(time.DateOnly), d.Readings, d.Coverage}
-	}
+		Gaps: []gapOut{}, OutOfRange: []readingPoint{}, Flatlines: []flatlineOut{},
+		Days: each(rep.Days, func(d quality.Day) dayOut { return dayOut{d.Date.Format(time.DateOnly), d.Readings, d.Coverage} })}
 	if !lists {
 		return out
 	}
-	for _, g := range rep.Gaps {
-		out.Gaps = append(out.Gaps, gapOut{dtbase.Time(g.Start), dtbase.Time(g.End), g.Length().Seconds()})
-	}
-	for _, f := range rep.Flatlines {
-		out.Flatlines = append(out.Flatlines, flatlineOut{dtbase.Time(f.Start), dtbase.Time(f.End), f.End.Sub(f.Start).Seconds(), f.Value, f.Readings})
-	}
-	for _, r := range rep.OutOfRange {
-		out.OutOfRange = append(out.OutOfRange, readingPoint{r.Value, dtbase.Time(r.Time)})
-	}
+	out.Gaps = each(rep.Gaps, func(g quality.Gap) gapOut {
+		return gapOut{dtbase.Time(g.Start), dtbase.Time(g.End), g.Length().Seconds()}
+	})
+	out.Flatlines = each(rep.Flatlines, func(f quality.Flatline) flatlineOut {
+		return flatlineOut{dtbase.Time(f.Start), dtbase.Time(f.End), f.End.Sub(f.Start).Seconds(), f.Value, f.Readings}
+	})
+	out.OutOfRange = each(rep.OutOfRange, pointOf)
 	return out
 }
 
@@ -204,10 +200,8 @@ func (s *Server) setMeasureRange(ctx context.Context, req *measureRangeRequest) 
 func (s *Server) dataQualityCSV(w http.ResponseWriter, r *http.Request, _ []byte) {
 	q := r.URL.Query()
 	c := queryCheck{q: q}
-	c.require("unique_identifier", "measure_name", "dt_from", "dt_to")
-	var from, to time.Time
-	c.time("dt_from", &from)
-	c.time("dt_to", &to)
+	c.require("unique_identifier", "measure_name")
+	from, to := c.timeRange()
 	var qo qualityOptions
 	for _, p := range []struct {
 		name string

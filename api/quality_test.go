@@ -9,9 +9,8 @@ import (
 
 func TestDataQualityAPI(t *testing.T) {
 	e := newEnv(t)
-	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "th", "description": nil,
-		"measures": []any{map[string]any{"name": "humidity", "units": "%", "datatype": "float"}}})
-	e.must(201, "/sensor/insert-sensor", map[string]any{"type_name": "th", "unique_identifier": "s1", "name": nil, "notes": nil})
+	e.floatType("th", "humidity", "%")
+	e.sensor("th", "s1")
 	// Hourly, with the 03:00 and 04:00 readings missing and 05:00 over 100 %.
 	e.must(201, "/sensor/insert-sensor-readings", map[string]any{"unique_identifier": "s1", "measure_name": "humidity",
 		"readings": []float64{50, 50, 50, 120, 51, 52},

@@ -15,25 +15,22 @@ import (
 // statusOf maps an application error code to its HTTP status. It is the only
 // place that does.
 func statusOf(code string) int {
-	switch code {
-	case dtbase.EINVALID, dtbase.ENOTFOUND:
-		return http.StatusBadRequest // the original answers unknown names with 400
-	case dtbase.ECONFLICT:
-		return http.StatusConflict
-	case dtbase.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case dtbase.EFORBIDDEN:
-		return http.StatusForbidden
-	case dtbase.EUNPROCESSABLE:
-		return http.StatusUnprocessableEntity
-	case dtbase.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case dtbase.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case dtbase.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
+	if status, ok := statusByCode[code]; ok {
+		return status
 	}
 	return http.StatusInternalServerError
+}
+
+var statusByCode = map[string]int{
+	dtbase.EINVALID:       http.StatusBadRequest, // the original answers unknown names with 400
+	dtbase.ENOTFOUND:      http.StatusBadRequest,
+	dtbase.ECONFLICT:      http.StatusConflict,
+	dtbase.EUNAUTHORIZED:  http.StatusUnauthorized,
+	dtbase.EFORBIDDEN:     http.StatusForbidden,
+	dtbase.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	dtbase.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	dtbase.ERATELIMIT:     http.StatusTooManyRequests,
+	dtbase.EUNAVAILABLE:   http.StatusServiceUnavailable,
 }
 
 // writeJSON writes v as compact JSON without HTML escaping.

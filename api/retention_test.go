@@ -9,9 +9,8 @@ import (
 
 func TestSensorTypeRetentionAPI(t *testing.T) {
 	e := newEnv(t)
-	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "th", "description": nil,
-		"measures": []any{map[string]any{"name": "humidity", "units": "%", "datatype": "float"}}})
-	e.must(201, "/sensor/insert-sensor-type", map[string]any{"name": "co2", "description": nil, "measures": []any{}})
+	e.floatType("th", "humidity", "%")
+	e.floatType("co2")
 	for _, c := range []struct {
 		name   string
 		role   dtbase.Role

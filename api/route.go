@@ -84,6 +84,14 @@ func (c *queryCheck) time(name string, t *time.Time) {
 	*t = parsed
 }
 
+// timeRange notes a missing dt_from or dt_to and returns the range they give.
+func (c *queryCheck) timeRange() (from, to time.Time) {
+	c.require("dt_from", "dt_to")
+	c.time("dt_from", &from)
+	c.time("dt_to", &to)
+	return from, to
+}
+
 // failed answers the errors found, if any, and reports whether it did.
 func (c *queryCheck) failed(w http.ResponseWriter, r *http.Request) bool {
 	if len(c.errs) == 0 {
