@@ -168,8 +168,7 @@ func (c *Client) SilenceAlertRule(ctx context.Context, name string, d time.Durat
 
 // PreviewAlertRule replays a rule, not stored, over the last days of data.
 func (c *Client) PreviewAlertRule(ctx context.Context, r AlertRule, days float64) (AlertPreview, error) {
-	var out AlertPreview
-	return out, c.call(ctx, http.MethodPost, "/alert/preview-rule", map[string]any{"rule": r, "days": days}, http.StatusOK, &out)
+	return fetch[AlertPreview](ctx, c, http.MethodPost, "/alert/preview-rule", map[string]any{"rule": r, "days": days}, http.StatusOK)
 }
 
 // ListAlerts lists alerts, firing first.

@@ -299,8 +299,15 @@ func encodePayload(payload any) ([]byte, error) {
 
 // list calls an endpoint that answers a JSON list with 200.
 func list[T any](ctx context.Context, c *Client, method, path string, payload any) ([]T, error) {
-	var out []T
-	return out, c.call(ctx, method, path, payload, http.StatusOK, &out)
+	return fetch[[]T](ctx, c, method, path, payload, http.StatusOK)
+}
+
+// fetch calls an endpoint and decodes its answer, expected with status
+// want (0: any 2xx), into a T.
+func fetch[T any](ctx context.Context, c *Client, method, path string, payload any, want int) (T, error) {
+	var out T
+	err := c.call(ctx, method, path, payload, want, &out)
+	return out, err
 }
 
 // call authenticates, sends, and retries once with a renewed token when the
@@ -339,11 +346,17 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, tok
 }
 
 func (c *Client) sendStatus(ctx context.Context, method, path string, body []byte, token string, want int, out any) (int, error) {
-	resp, err := c.do(ctx, method, path, body, token, nil)
+	resp, err := c.do(ctx, method, path, bytesReader(body), token, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	return answer(resp, method, path, want, out)
+}
+
+// answer reads an answer and, when its status is want, decodes it into out
+// (unless out is nil). It returns the status of a successful answer.
+func answer(resp *http.Response, method, path string, want int, out any) (int, error) {
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return 0, fmt.Errorf("dtbase client: %s %s: read answer: %w", method, path, err)
@@ -371,12 +384,17 @@ func success(status, want int) bool {
 	return status >= 200 && status < 300
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte, token string, header http.Header) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+// bytesReader reads body; a nil body is no body.
+func bytesReader(body []byte) io.Reader {
+	if body == nil {
+		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	return bytes.NewReader(body)
+}
+
+// do sends one request; a body without a Content-Type in header is JSON.
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, token string, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, fmt.Errorf("dtbase client: %w", err)
 	}
@@ -408,7 +426,7 @@ func (c *Client) stream(ctx context.Context, method, path string, query url.Valu
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.do(ctx, method, path, body, token, header)
+		resp, err := c.do(ctx, method, path, bytesReader(body), token, header)
 		if err != nil {
 			return nil, err
 		}
@@ -422,6 +440,28 @@ func (c *Client) stream(ctx context.Context, method, path string, query url.Valu
 		}
 		return nil, newError(method, path, resp.StatusCode, data)
 	}
+}
+
+// upload sends a body that can be read only once, such as a file, with
+// its content type, and decodes the 201 answer into out. It is not retried
+// after a rejected token, since the body cannot be sent again, so the
+// client renews an expiring token before sending.
+func (c *Client) upload(ctx context.Context, method, path string, query url.Values, body io.Reader, contentType string, out any) error {
+	token, err := c.bearer(ctx)
+	if err != nil {
+		return err
+	}
+	target := path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	resp, err := c.do(ctx, method, target, body, token, http.Header{"Content-Type": {contentType}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = answer(resp, method, path, http.StatusCreated, out)
+	return err
 }
 
 // Detail is the answer of most writes: {"detail": "..."}.

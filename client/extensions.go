@@ -53,9 +53,8 @@ type SensorSummary struct {
 // GetSensor returns a sensor with its type, current location and location
 // history, newest first (/sensor/get-sensor); 400 for an unknown sensor.
 func (c *Client) GetSensor(ctx context.Context, uniqueIdentifier string) (SensorDetails, error) {
-	var out SensorDetails
-	return out, c.call(ctx, http.MethodPost, "/sensor/get-sensor",
-		map[string]string{"unique_identifier": uniqueIdentifier}, http.StatusOK, &out)
+	return fetch[SensorDetails](ctx, c, http.MethodPost, "/sensor/get-sensor",
+		map[string]string{"unique_identifier": uniqueIdentifier}, http.StatusOK)
 }
 
 // ListSensorsDetails lists sensors with their type and current location, of
@@ -96,8 +95,7 @@ func (c *Client) InsertReadingsBatch(ctx context.Context, series []Readings) (In
 	for i, r := range series {
 		body.Series[i] = r.body()
 	}
-	var out InsertSummary
-	return out, c.call(ctx, http.MethodPost, "/sensor/insert-readings-batch", body, http.StatusCreated, &out)
+	return fetch[InsertSummary](ctx, c, http.MethodPost, "/sensor/insert-readings-batch", body, http.StatusCreated)
 }
 
 // Bucket is one time bucket of an aggregated read. Only the aggregates asked
@@ -262,19 +260,8 @@ func (c *Client) ReadingsCSV(ctx context.Context, q CSVQuery) (io.ReadCloser, er
 // token, so the client renews an expiring token before sending.
 func (c *Client) UploadReadingsCSV(ctx context.Context, csv io.Reader) (InsertSummary, error) {
 	var out InsertSummary
-	token, err := c.bearer(ctx)
-	if err != nil {
-		return out, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/sensor/upload-readings-csv", csv)
-	if err != nil {
-		return out, fmt.Errorf("dtbase client: %w", err)
-	}
-	req.Header.Set("Content-Type", "text/csv")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return out, c.doRequest(req, http.StatusCreated, &out)
+	err := c.upload(ctx, http.MethodPost, "/sensor/upload-readings-csv", nil, csv, "text/csv", &out)
+	return out, err
 }
 
 // UploadReadingsCSVForm uploads a CSV file as the part "file" of a
@@ -293,40 +280,11 @@ func (c *Client) UploadReadingsCSVForm(ctx context.Context, filename string, csv
 		pw.CloseWithError(err)
 	}()
 	var out InsertSummary
-	token, err := c.bearer(ctx)
+	err := c.upload(ctx, http.MethodPost, "/sensor/upload-readings-csv", nil, pr, mw.FormDataContentType(), &out)
 	if err != nil {
-		pr.CloseWithError(err)
-		return out, err
+		pr.CloseWithError(err) // stops the writer when the form was not sent
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/sensor/upload-readings-csv", pr)
-	if err != nil {
-		return out, fmt.Errorf("dtbase client: %w", err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return out, c.doRequest(req, http.StatusCreated, &out)
-}
-
-// doRequest sends a prepared request and decodes its answer.
-func (c *Client) doRequest(req *http.Request, want int, out any) error {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("dtbase client: %s %s: %w", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("dtbase client: %s %s: read answer: %w", req.Method, req.URL.Path, err)
-	}
-	if !success(resp.StatusCode, want) {
-		return newError(req.Method, req.URL.Path, resp.StatusCode, data)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("dtbase client: %s %s: decode answer: %w", req.Method, req.URL.Path, err)
-	}
-	return nil
+	return out, err
 }
 
 func formatWire(t time.Time) string {
@@ -371,8 +329,7 @@ func (c *Client) GetModelRunComparison(ctx context.Context, runID int64, toleran
 		RunID            int64    `json:"run_id"`
 		ToleranceMinutes *float64 `json:"tolerance_minutes,omitempty"`
 	}{runID, toleranceMinutes}
-	var out ModelRunComparison
-	return out, c.call(ctx, http.MethodPost, "/model/get-model-run-comparison", req, http.StatusOK, &out)
+	return fetch[ModelRunComparison](ctx, c, http.MethodPost, "/model/get-model-run-comparison", req, http.StatusOK)
 }
 
 // ARIMARequest is the body of RunARIMA: the sensors and measures to
@@ -422,6 +379,5 @@ type ARIMAResponse struct {
 // RunARIMA fits the built-in SARIMA model to each sensor measure and stores
 // the forecasts as model runs (/model/run-arima).
 func (c *Client) RunARIMA(ctx context.Context, r ARIMARequest) (ARIMAResponse, error) {
-	var out ARIMAResponse
-	return out, c.call(ctx, http.MethodPost, "/model/run-arima", r, http.StatusCreated, &out)
+	return fetch[ARIMAResponse](ctx, c, http.MethodPost, "/model/run-arima", r, http.StatusCreated)
 }

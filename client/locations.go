@@ -106,9 +106,8 @@ func (c *Client) ListLocationIdentifiers(ctx context.Context) ([]LocationIdentif
 // GetSchemaDetails returns one schema (/location/get-schema-details); 400
 // if there is none.
 func (c *Client) GetSchemaDetails(ctx context.Context, schemaName string) (LocationSchema, error) {
-	var out LocationSchema
-	return out, c.call(ctx, http.MethodPost, "/location/get-schema-details",
-		map[string]string{"schema_name": schemaName}, http.StatusOK, &out)
+	return fetch[LocationSchema](ctx, c, http.MethodPost, "/location/get-schema-details",
+		map[string]string{"schema_name": schemaName}, http.StatusOK)
 }
 
 // DeleteLocationSchema deletes a schema that no location uses

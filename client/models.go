@@ -131,8 +131,7 @@ func (c *Client) InsertModelRun(ctx context.Context, r NewModelRun) (InsertedMod
 	for _, m := range r.Measures {
 		req.MeasuresAndValues = append(req.MeasuresAndValues, series{m.MeasureName, m.Values, m.Timestamps})
 	}
-	var out InsertedModelRun
-	return out, c.call(ctx, http.MethodPost, "/model/insert-model-run", req, http.StatusCreated, &out)
+	return fetch[InsertedModelRun](ctx, c, http.MethodPost, "/model/insert-model-run", req, http.StatusCreated)
 }
 
 // ModelRun is an entry of ListModelRuns.
@@ -175,8 +174,7 @@ func (c *Client) ListModelRuns(ctx context.Context, q ModelRunsQuery) ([]ModelRu
 // GetModelRun returns a run's outputs by model measure name
 // (/model/get-model-run). An unknown run gives an empty map.
 func (c *Client) GetModelRun(ctx context.Context, runID int64) (map[string][]Reading, error) {
-	var out map[string][]Reading
-	return out, c.call(ctx, http.MethodPost, "/model/get-model-run", map[string]int64{"run_id": runID}, http.StatusOK, &out)
+	return fetch[map[string][]Reading](ctx, c, http.MethodPost, "/model/get-model-run", map[string]int64{"run_id": runID}, http.StatusOK)
 }
 
 // RunSensorMeasure is the sensor series a run is compared with.
@@ -188,7 +186,6 @@ type RunSensorMeasure struct {
 // GetModelRunSensorMeasure returns the sensor series a run forecasts
 // (/model/get-model-run-sensor-measure); 400 for an unknown run.
 func (c *Client) GetModelRunSensorMeasure(ctx context.Context, runID int64) (RunSensorMeasure, error) {
-	var out RunSensorMeasure
-	return out, c.call(ctx, http.MethodPost, "/model/get-model-run-sensor-measure",
-		map[string]int64{"run_id": runID}, http.StatusOK, &out)
+	return fetch[RunSensorMeasure](ctx, c, http.MethodPost, "/model/get-model-run-sensor-measure",
+		map[string]int64{"run_id": runID}, http.StatusOK)
 }

@@ -93,8 +93,7 @@ func (c *Client) DataQuality(ctx context.Context, q QualityQuery) (QualityReport
 		GapFactor        *float64 `json:"gap_factor,omitempty"`
 		FlatlineMinutes  *float64 `json:"flatline_minutes,omitempty"`
 	}{q.UniqueIdentifier, q.MeasureName, q.MeasureUnits, wireTime{&q.From}, wireTime{&q.To}, optFloat(q.GapFactor), optFloat(q.FlatlineMinutes)}
-	var out QualityReport
-	return out, c.call(ctx, http.MethodPost, "/sensor/data-quality", req, http.StatusOK, &out)
+	return fetch[QualityReport](ctx, c, http.MethodPost, "/sensor/data-quality", req, http.StatusOK)
 }
 
 // DataQualityOverview checks every numeric measure of every sensor, or of

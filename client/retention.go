@@ -26,6 +26,5 @@ func (c *Client) SetSensorTypeRetention(ctx context.Context, typeName string, da
 // ListSensorTypeRetentions returns the sensor types with a retention of
 // their own (/sensor/list-sensor-type-retentions).
 func (c *Client) ListSensorTypeRetentions(ctx context.Context) ([]SensorTypeRetention, error) {
-	var out []SensorTypeRetention
-	return out, c.call(ctx, http.MethodGet, "/sensor/list-sensor-type-retentions", nil, http.StatusOK, &out)
+	return list[SensorTypeRetention](ctx, c, http.MethodGet, "/sensor/list-sensor-type-retentions", nil)
 }

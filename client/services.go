@@ -133,8 +133,7 @@ type RunServiceResponse struct {
 // (/service/run-service). It succeeds whatever the service answered; the
 // answer is in the run log (GetRun).
 func (c *Client) RunService(ctx context.Context, r RunServiceRequest) (RunServiceResponse, error) {
-	var out RunServiceResponse
-	return out, c.call(ctx, http.MethodPost, "/service/run-service", r, 0, &out)
+	return fetch[RunServiceResponse](ctx, c, http.MethodPost, "/service/run-service", r, 0)
 }
 
 // RunsQuery filters the run log; empty fields do not filter. Limit
@@ -152,8 +151,7 @@ func (c *Client) ListRuns(ctx context.Context, q RunsQuery) ([]ServiceRun, error
 
 // GetRun returns one run of the log by id (/service/get-run, an extension).
 func (c *Client) GetRun(ctx context.Context, runID int64) (ServiceRun, error) {
-	var out ServiceRun
-	return out, c.call(ctx, http.MethodPost, "/service/get-run", map[string]int64{"run_id": runID}, http.StatusOK, &out)
+	return fetch[ServiceRun](ctx, c, http.MethodPost, "/service/get-run", map[string]int64{"run_id": runID}, http.StatusOK)
 }
 
 // CancelRun stops a pending or running run, on whichever replica runs it
@@ -231,14 +229,12 @@ type ScheduleResult struct {
 
 // InsertSchedule creates a schedule (/service/insert-schedule).
 func (c *Client) InsertSchedule(ctx context.Context, s Schedule) (ScheduleResult, error) {
-	var out ScheduleResult
-	return out, c.call(ctx, http.MethodPost, "/service/insert-schedule", s, http.StatusCreated, &out)
+	return fetch[ScheduleResult](ctx, c, http.MethodPost, "/service/insert-schedule", s, http.StatusCreated)
 }
 
 // EditSchedule replaces a schedule's settings (/service/edit-schedule).
 func (c *Client) EditSchedule(ctx context.Context, s Schedule) (ScheduleResult, error) {
-	var out ScheduleResult
-	return out, c.call(ctx, http.MethodPost, "/service/edit-schedule", s, http.StatusOK, &out)
+	return fetch[ScheduleResult](ctx, c, http.MethodPost, "/service/edit-schedule", s, http.StatusOK)
 }
 
 // ListSchedules lists the schedules, of one service when serviceName is
@@ -252,16 +248,14 @@ func (c *Client) ListSchedules(ctx context.Context, serviceName string) ([]Sched
 
 // EnableSchedule turns a schedule on (/service/enable-schedule).
 func (c *Client) EnableSchedule(ctx context.Context, serviceName, name string) (ScheduleResult, error) {
-	var out ScheduleResult
-	return out, c.call(ctx, http.MethodPost, "/service/enable-schedule",
-		map[string]string{"service_name": serviceName, "name": name}, http.StatusOK, &out)
+	return fetch[ScheduleResult](ctx, c, http.MethodPost, "/service/enable-schedule",
+		map[string]string{"service_name": serviceName, "name": name}, http.StatusOK)
 }
 
 // DisableSchedule turns a schedule off (/service/disable-schedule).
 func (c *Client) DisableSchedule(ctx context.Context, serviceName, name string) (ScheduleResult, error) {
-	var out ScheduleResult
-	return out, c.call(ctx, http.MethodPost, "/service/disable-schedule",
-		map[string]string{"service_name": serviceName, "name": name}, http.StatusOK, &out)
+	return fetch[ScheduleResult](ctx, c, http.MethodPost, "/service/disable-schedule",
+		map[string]string{"service_name": serviceName, "name": name}, http.StatusOK)
 }
 
 // DeleteSchedule deletes a schedule; its runs stay in the log

@@ -49,20 +49,8 @@ func (c *Client) UploadSiteModel(ctx context.Context, schemaName string, model [
 	if bytes.HasPrefix(bytes.TrimLeft(model, " \t\r\n"), []byte("{")) {
 		ct = "model/gltf+json"
 	}
-	token, err := c.bearer(ctx)
-	if err != nil {
-		return out, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/location/upload-site-model", bytes.NewReader(model))
-	if err != nil {
-		return out, fmt.Errorf("dtbase client: %w", err)
-	}
-	req.URL.RawQuery = url.Values{"schema_name": {schemaName}}.Encode()
-	req.Header.Set("Content-Type", ct)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return out, c.doRequest(req, http.StatusCreated, &out)
+	err := c.upload(ctx, http.MethodPost, "/location/upload-site-model", url.Values{"schema_name": {schemaName}}, bytes.NewReader(model), ct, &out)
+	return out, err
 }
 
 // SiteModelFile downloads a schema's site model (/location/site-model).
@@ -82,8 +70,7 @@ func (c *Client) SiteModelFile(ctx context.Context, schemaName string) ([]byte, 
 // GetSite returns a schema's site model version and placement
 // (/location/get-site).
 func (c *Client) GetSite(ctx context.Context, schemaName string) (Site, error) {
-	var out Site
-	return out, c.call(ctx, http.MethodPost, "/location/get-site", schemaNameBody{schemaName}, http.StatusOK, &out)
+	return fetch[Site](ctx, c, http.MethodPost, "/location/get-site", schemaNameBody{schemaName}, http.StatusOK)
 }
 
 // SetSitePlacement stores a schema's placement (/location/set-site-placement).

@@ -64,9 +64,8 @@ type CreatedAPIKey struct {
 // CreateAPIKey creates an API key with a role (/user/create-api-key, an
 // extension; admin only). Use the returned Key with WithAPIKey.
 func (c *Client) CreateAPIKey(ctx context.Context, name string, role Role) (CreatedAPIKey, error) {
-	var out CreatedAPIKey
-	return out, c.call(ctx, http.MethodPost, "/user/create-api-key",
-		map[string]string{"name": name, "role": string(role)}, http.StatusCreated, &out)
+	return fetch[CreatedAPIKey](ctx, c, http.MethodPost, "/user/create-api-key",
+		map[string]string{"name": name, "role": string(role)}, http.StatusCreated)
 }
 
 // APIKey describes a key; its secret is never listed.
