@@ -12,21 +12,13 @@ func TestAlerts(t *testing.T) {
 	s := newServer(t)
 	c := adminClient(t, s)
 	ctx := context.Background()
-	if err := s.DB.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DB.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertAlertChannel(ctx, AlertChannel{Name: "hook", Kind: "webhook", URL: "https://example.org/hook"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.DB.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}))
+	must(t, s.DB.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}))
+	must(t, c.InsertAlertChannel(ctx, AlertChannel{Name: "hook", Kind: "webhook", URL: "https://example.org/hook"}))
 	sensor, limit := "R1", 28.0
 	rule := AlertRule{Name: "warm", Target: AlertTarget{Sensor: &sensor}, Measure: "temperature", Channels: []string{"hook"},
 		Condition: AlertCondition{Kind: "threshold", Op: "above", Value: &limit}}
-	if err := c.InsertAlertRule(ctx, rule); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertAlertRule(ctx, rule))
 	bad := rule
 	bad.Name, bad.Measure = "bad", "nope"
 	if err := c.InsertAlertRule(ctx, bad); err == nil {
@@ -41,9 +33,7 @@ func TestAlerts(t *testing.T) {
 	if err != nil || len(alerts) != 1 || alerts[0].State != "firing" {
 		t.Fatalf("alerts: %+v %v", alerts, err)
 	}
-	if err := c.AcknowledgeAlert(ctx, alerts[0].ID, "on it"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.AcknowledgeAlert(ctx, alerts[0].ID, "on it"))
 	events, err := c.ListAlertEvents(ctx, AlertQuery{})
 	if err != nil || len(events) != 2 {
 		t.Fatalf("events: %+v %v", events, err)
@@ -52,9 +42,7 @@ func TestAlerts(t *testing.T) {
 	if err != nil || p.Fired != 1 {
 		t.Fatalf("preview: %+v %v", p, err)
 	}
-	if err := c.SilenceAlertRule(ctx, "warm", time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.SilenceAlertRule(ctx, "warm", time.Hour))
 	rules, err := c.ListAlertRules(ctx)
 	if err != nil || len(rules) != 1 || rules[0].SilencedUntil == nil {
 		t.Fatalf("rules: %+v %v", rules, err)
@@ -65,13 +53,7 @@ func TestAlerts(t *testing.T) {
 	if _, err := c.ListAlertDeliveries(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.EditAlertRule(ctx, rule); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteAlertRule(ctx, "warm"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteAlertChannel(ctx, "hook"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.EditAlertRule(ctx, rule))
+	must(t, c.DeleteAlertRule(ctx, "warm"))
+	must(t, c.DeleteAlertChannel(ctx, "hook"))
 }

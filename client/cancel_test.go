@@ -14,16 +14,12 @@ func TestCancelRun(t *testing.T) {
 	ctx := context.Background()
 	c := adminClient(t, s)
 	timeout := 3600
-	if err := c.InsertService(ctx, NewService{Name: "hang", URL: hang.URL, HTTPMethod: "POST", TimeoutSeconds: &timeout}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertService(ctx, NewService{Name: "hang", URL: hang.URL, HTTPMethod: "POST", TimeoutSeconds: &timeout}))
 	res, err := c.RunService(ctx, RunServiceRequest{ServiceName: "hang", Async: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CancelRun(ctx, res.RunID); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.CancelRun(ctx, res.RunID))
 	waitRun(t, c, res.RunID, "failed")
 	if err, ok := c.CancelRun(ctx, res.RunID).(*Error); !ok || err.Status != http.StatusConflict || err.Detail != "Service run has already finished." {
 		t.Fatalf("cancel a finished run: %v", err)

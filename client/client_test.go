@@ -82,6 +82,14 @@ func newServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 	return ts
 }
 
+// must fails the test at once on an error.
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func adminClient(t *testing.T, s *testServer) *Client {
 	return New(s.URL, WithCredentials(adminEmail, adminPass))
 }
@@ -208,9 +216,7 @@ func TestUsersAndAPIKeys(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
 	c := adminClient(t, s)
-	if err := c.CreateUser(ctx, "v@example.com", "viewer password", RoleViewer); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.CreateUser(ctx, "v@example.com", "viewer password", RoleViewer))
 	if err := c.CreateUser(ctx, "v@example.com", "pw", ""); !IsExists(err) {
 		t.Fatalf("got %v, want exists already", err)
 	}
@@ -221,9 +227,7 @@ func TestUsersAndAPIKeys(t *testing.T) {
 	if err := viewer.InsertSensorType(ctx, SensorType{Name: "x"}); StatusOf(err) != 403 {
 		t.Fatalf("viewer write: %v, want 403", err)
 	}
-	if err := c.SetRole(ctx, "v@example.com", RoleEditor); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.SetRole(ctx, "v@example.com", RoleEditor))
 	details, err := c.ListUsersDetails(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -231,9 +235,7 @@ func TestUsersAndAPIKeys(t *testing.T) {
 	if len(details) != 2 || details[1].Email != "v@example.com" || details[1].Role != RoleEditor || details[1].TimeCreated.IsZero() {
 		t.Fatalf("details %+v", details)
 	}
-	if err := viewer.ChangePassword(ctx, "v@example.com", "second password"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, viewer.ChangePassword(ctx, "v@example.com", "second password"))
 	if _, err := New(s.URL).Login(ctx, "v@example.com", "second password"); err != nil {
 		t.Fatal(err)
 	}
@@ -246,9 +248,7 @@ func TestUsersAndAPIKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := New(s.URL, WithTokens(pair.AccessToken, pair.RefreshToken))
-	if err := signing.SignOutEverywhere(ctx); err != nil {
-		t.Fatal(err)
-	}
+	must(t, signing.SignOutEverywhere(ctx))
 	if _, err := other.ListSensors(ctx, ""); StatusOf(err) != 401 {
 		t.Fatalf("other device after sign-out everywhere: %v, want 401", err)
 	}
@@ -261,22 +261,16 @@ func TestUsersAndAPIKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	kc := New(s.URL, WithAPIKey(key.Key))
-	if err := kc.InsertSensorType(ctx, SensorType{Name: "by-key"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, kc.InsertSensorType(ctx, SensorType{Name: "by-key"}))
 	keys, err := c.ListAPIKeys(ctx)
 	if err != nil || len(keys) != 1 || keys[0].Name != "ingest" || keys[0].LastUsed == nil {
 		t.Fatalf("keys %+v, %v", keys, err)
 	}
-	if err := c.RevokeAPIKey(ctx, "ingest"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.RevokeAPIKey(ctx, "ingest"))
 	if _, err := kc.ListSensors(ctx, ""); StatusOf(err) != 401 {
 		t.Fatalf("revoked key: %v", err)
 	}
-	if err := c.DeleteUser(ctx, "v@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteUser(ctx, "v@example.com"))
 	if err := c.DeleteUser(ctx, "v@example.com"); StatusOf(err) != 400 {
 		t.Fatalf("delete twice: %v", err)
 	}
@@ -287,16 +281,12 @@ func TestLocations(t *testing.T) {
 	ctx := context.Background()
 	c := adminClient(t, s)
 	ids := []LocationIdentifier{{Name: "x", Units: Str("m"), Datatype: Float}, {Name: "room", Datatype: String}}
-	if err := c.InsertLocationSchema(ctx, LocationSchema{Name: "lab", Identifiers: ids}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertLocationSchema(ctx, LocationSchema{Name: "lab", Identifiers: ids}))
 	for _, co := range []Coordinates{
 		{"x": dtbase.FloatValue(1), "room": dtbase.StringValue("a")},
 		{"x": dtbase.IntValue(2), "room": dtbase.StringValue("b")},
 	} {
-		if err := c.InsertLocationForSchema(ctx, "lab", co); err != nil {
-			t.Fatal(err)
-		}
+		must(t, c.InsertLocationForSchema(ctx, "lab", co))
 	}
 	locs, err := c.ListLocations(ctx, "lab", nil)
 	if err != nil {
@@ -327,13 +317,9 @@ func TestLocations(t *testing.T) {
 	}
 	for _, room := range []string{"a", "b"} {
 		x := map[string]float64{"a": 1, "b": 2}[room]
-		if err := c.DeleteLocation(ctx, "lab", Coordinates{"x": dtbase.FloatValue(x), "room": dtbase.StringValue(room)}); err != nil {
-			t.Fatal(err)
-		}
+		must(t, c.DeleteLocation(ctx, "lab", Coordinates{"x": dtbase.FloatValue(x), "room": dtbase.StringValue(room)}))
 	}
-	if err := c.DeleteLocationSchema(ctx, "lab"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteLocationSchema(ctx, "lab"))
 	if _, err := c.GetSchemaDetails(ctx, "lab"); StatusOf(err) != 400 {
 		t.Fatalf("deleted schema: %v", err)
 	}
@@ -347,21 +333,15 @@ func TestSensorsAndReadings(t *testing.T) {
 		{Name: "temperature", Units: Str("K"), Datatype: Float},
 		{Name: "door", Datatype: Boolean},
 	}}
-	if err := c.InsertSensorType(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertSensorType(ctx, st))
 	if err := c.InsertSensorType(ctx, st); !IsExists(err) {
 		t.Fatalf("duplicate type: %v", err)
 	}
-	if err := c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t1", Name: Str("T1")}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t1", Name: Str("T1")}))
 	base := time.Date(2024, 1, 5, 15, 0, 0, 0, time.UTC)
 	ts := []time.Time{base, base.Add(time.Minute), base.Add(2 * time.Minute)}
-	if err := c.InsertSensorReadings(ctx, Readings{UniqueIdentifier: "t1", MeasureName: "temperature",
-		Values: Floats(291, 292.5, 293), Timestamps: ts}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertSensorReadings(ctx, Readings{UniqueIdentifier: "t1", MeasureName: "temperature",
+		Values: Floats(291, 292.5, 293), Timestamps: ts}))
 	got, err := c.SensorReadings(ctx, ReadingsQuery{UniqueIdentifier: "t1", MeasureName: "temperature", From: base, To: ts[2]})
 	if err != nil {
 		t.Fatal(err)
@@ -383,45 +363,35 @@ func TestSensorsAndReadings(t *testing.T) {
 	if ms, err := c.ListMeasures(ctx); err != nil || len(ms) != 2 {
 		t.Fatalf("measures %+v %v", ms, err)
 	}
-	if err := c.EditSensor(ctx, "t1", "renamed", "notes"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertLocationSchema(ctx, LocationSchema{Name: "rooms", Identifiers: []LocationIdentifier{{Name: "room", Datatype: String}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertLocationForSchema(ctx, "rooms", Coordinates{"room": dtbase.StringValue("lab")}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.EditSensor(ctx, "t1", "renamed", "notes"))
 	installed := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := c.InsertSensorLocation(ctx, NewSensorLocation{UniqueIdentifier: "t1", SchemaName: "rooms",
-		Coordinates: Coordinates{"room": dtbase.StringValue("lab")}, InstallationDatetime: &installed}); err != nil {
-		t.Fatal(err)
-	}
+	placeInLab(t, c, installed)
 	hist, err := c.ListSensorLocations(ctx, "t1")
 	if err != nil || len(hist) != 1 || hist[0].Coordinates["room"] != dtbase.StringValue("lab") || !hist[0].InstallationDatetime.Equal(installed) {
 		t.Fatalf("history %+v %v", hist, err)
 	}
-	if err := c.DeleteSensor(ctx, "t1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteSensorType(ctx, "thermo"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteSensor(ctx, "t1"))
+	must(t, c.DeleteSensorType(ctx, "thermo"))
+}
+
+// placeInLab places the sensor t1, from installed, in the room "lab" of a
+// new location schema "rooms".
+func placeInLab(t *testing.T, c *Client, installed time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	lab := Coordinates{"room": dtbase.StringValue("lab")}
+	must(t, c.InsertLocationSchema(ctx, LocationSchema{Name: "rooms", Identifiers: []LocationIdentifier{{Name: "room", Datatype: String}}}))
+	must(t, c.InsertLocationForSchema(ctx, "rooms", lab))
+	must(t, c.InsertSensorLocation(ctx, NewSensorLocation{UniqueIdentifier: "t1", SchemaName: "rooms", Coordinates: lab, InstallationDatetime: &installed}))
 }
 
 func TestModels(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
 	c := adminClient(t, s)
-	if err := c.InsertModel(ctx, "arima"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertModelMeasure(ctx, ModelMeasure{Name: "mean", Units: "K", Datatype: Float}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertModelScenario(ctx, "arima", Str("base")); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertModel(ctx, "arima"))
+	must(t, c.InsertModelMeasure(ctx, ModelMeasure{Name: "mean", Units: "K", Datatype: Float}))
+	must(t, c.InsertModelScenario(ctx, "arima", Str("base")))
 	base := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
 	created := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
 	out, err := c.InsertModelRun(ctx, NewModelRun{ModelName: "arima", ScenarioDescription: "base", TimeCreated: &created,
@@ -456,45 +426,27 @@ func TestModels(t *testing.T) {
 	if mm, err := c.ListModelMeasures(ctx); err != nil || len(mm) != 1 {
 		t.Fatalf("measures %+v %v", mm, err)
 	}
-	if err := c.InsertModelScenario(ctx, "arima", Str("other")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteModelScenario(ctx, "arima", Str("other")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertModelMeasure(ctx, ModelMeasure{Name: "unused", Units: "", Datatype: Integer}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteModelMeasure(ctx, "unused"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertModel(ctx, "spare"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteModel(ctx, "spare"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertModelScenario(ctx, "arima", Str("other")))
+	must(t, c.DeleteModelScenario(ctx, "arima", Str("other")))
+	must(t, c.InsertModelMeasure(ctx, ModelMeasure{Name: "unused", Units: "", Datatype: Integer}))
+	must(t, c.DeleteModelMeasure(ctx, "unused"))
+	must(t, c.InsertModel(ctx, "spare"))
+	must(t, c.DeleteModel(ctx, "spare"))
 }
 
 func TestServices(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
 	c := adminClient(t, s)
-	if err := c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}))
 	if err := c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}); !IsExists(err) {
 		t.Fatalf("duplicate service: %v", err)
 	}
 	if svcs, err := c.ListServices(ctx); err != nil || len(svcs) != 1 || svcs[0].HTTPMethod != "POST" {
 		t.Fatalf("services %+v %v", svcs, err)
 	}
-	if err := c.InsertParameterSet(ctx, "svc", "p", map[string]any{"a": 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EditParameterSet(ctx, "svc", "p", map[string]any{"a": 2}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertParameterSet(ctx, "svc", "p", map[string]any{"a": 1}))
+	must(t, c.EditParameterSet(ctx, "svc", "p", map[string]any{"a": 2}))
 	sets, err := c.ListParameterSets(ctx, "svc")
 	if err != nil || len(sets) != 1 || string(sets[0].Parameters) != `{"a":2}` {
 		t.Fatalf("sets %+v %v", sets, err)
@@ -502,12 +454,8 @@ func TestServices(t *testing.T) {
 	if runs, err := c.ListRuns(ctx, RunsQuery{ServiceName: "svc"}); err != nil || len(runs) != 0 {
 		t.Fatalf("runs %+v %v", runs, err)
 	}
-	if err := c.DeleteParameterSet(ctx, "svc", "p"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DeleteService(ctx, "svc"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteParameterSet(ctx, "svc", "p"))
+	must(t, c.DeleteService(ctx, "svc"))
 	if err := c.DeleteService(ctx, "svc"); StatusOf(err) != 400 {
 		t.Fatalf("delete twice: %v", err)
 	}

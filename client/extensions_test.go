@@ -20,21 +20,15 @@ import (
 func seedSensor(t *testing.T, c *Client, base time.Time, n int) {
 	t.Helper()
 	ctx := context.Background()
-	if err := c.InsertSensorType(ctx, SensorType{Name: "thermo", Measures: []SensorMeasure{
-		{Name: "temperature", Units: Str("K"), Datatype: Float}, {Name: "label", Datatype: String}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t1"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertSensorType(ctx, SensorType{Name: "thermo", Measures: []SensorMeasure{
+		{Name: "temperature", Units: Str("K"), Datatype: Float}, {Name: "label", Datatype: String}}}))
+	must(t, c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t1"}))
 	r := Readings{UniqueIdentifier: "t1", MeasureName: "temperature"}
 	for i := 0; i < n; i++ {
 		r.Values = append(r.Values, dtbase.FloatValue(280+10*math.Sin(float64(i)/24*2*math.Pi)+float64(i%3)))
 		r.Timestamps = append(r.Timestamps, base.Add(time.Duration(i)*time.Hour))
 	}
-	if err := c.InsertSensorReadings(ctx, r); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertSensorReadings(ctx, r))
 }
 
 func TestReadingExtensions(t *testing.T) {
@@ -101,9 +95,7 @@ func TestReadingExtensions(t *testing.T) {
 	}
 
 	// Upload the download into a second sensor.
-	if err := c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t2"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertSensor(ctx, NewSensor{TypeName: "thermo", UniqueIdentifier: "t2"}))
 	up, err := c.UploadReadingsCSV(ctx, strings.NewReader(strings.ReplaceAll(string(csv), "\nt1,", "\nt2,")))
 	if err != nil || up.Inserted != 48 {
 		t.Fatalf("upload %+v %v", up, err)
@@ -125,20 +117,8 @@ func TestSensorAndLocationExtensions(t *testing.T) {
 	ctx := context.Background()
 	c := adminClient(t, s)
 	seedSensor(t, c, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 1)
-	if err := c.InsertLocationSchema(ctx, LocationSchema{Name: "rooms", Identifiers: []LocationIdentifier{{Name: "room", Datatype: String}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.InsertLocationForSchema(ctx, "rooms", Coordinates{"room": dtbase.StringValue("lab")}); err != nil {
-		t.Fatal(err)
-	}
-	installed := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := c.InsertSensorLocation(ctx, NewSensorLocation{UniqueIdentifier: "t1", SchemaName: "rooms",
-		Coordinates: Coordinates{"room": dtbase.StringValue("lab")}, InstallationDatetime: &installed}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EditLocation(ctx, "rooms", Coordinates{"room": dtbase.StringValue("lab")}, Coordinates{"room": dtbase.StringValue("lab 2")}); err != nil {
-		t.Fatal(err)
-	}
+	placeInLab(t, c, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC))
+	must(t, c.EditLocation(ctx, "rooms", Coordinates{"room": dtbase.StringValue("lab")}, Coordinates{"room": dtbase.StringValue("lab 2")}))
 	d, err := c.GetSensor(ctx, "t1")
 	if err != nil {
 		t.Fatal(err)
@@ -163,13 +143,9 @@ func TestModelExtensions(t *testing.T) {
 	base := time.Now().UTC().Truncate(time.Hour).Add(-72 * time.Hour)
 	seedSensor(t, c, base, 72)
 	for _, m := range []string{"forecast", "upper"} {
-		if err := c.InsertModelMeasure(ctx, ModelMeasure{Name: m, Units: "K", Datatype: Float}); err != nil {
-			t.Fatal(err)
-		}
+		must(t, c.InsertModelMeasure(ctx, ModelMeasure{Name: m, Units: "K", Datatype: Float}))
 	}
-	if err := c.InsertModel(ctx, "naive"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertModel(ctx, "naive"))
 	ts := []time.Time{base.Add(70 * time.Hour), base.Add(71 * time.Hour)}
 	run, err := c.InsertModelRun(ctx, NewModelRun{ModelName: "naive", ScenarioDescription: "s", CreateScenario: true,
 		SensorUniqueID: Str("t1"), SensorMeasure: &MeasureRef{Name: Str("temperature"), Units: Str("K")},
@@ -185,9 +161,7 @@ func TestModelExtensions(t *testing.T) {
 	if cmp.Run.ID != run.ID || len(cmp.Forecast["forecast"]) != 2 || len(cmp.Observed) == 0 || len(cmp.Metrics) == 0 {
 		t.Fatalf("comparison %+v", cmp)
 	}
-	if err := c.DeleteModelRun(ctx, run.ID); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteModelRun(ctx, run.ID))
 	if got, err := c.GetModelRun(ctx, run.ID); err != nil || len(got) != 0 {
 		t.Fatalf("deleted run: %v %v", got, err)
 	}
@@ -222,17 +196,13 @@ func TestServiceExtensions(t *testing.T) {
 	ctx := context.Background()
 	c := adminClient(t, s)
 	timeout := 5
-	if err := c.InsertService(ctx, NewService{Name: "echo", URL: target.URL, HTTPMethod: "POST", TimeoutSeconds: &timeout,
-		CredentialHeader: Str("X-Key"), CredentialValue: Str("sekrit")}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertService(ctx, NewService{Name: "echo", URL: target.URL, HTTPMethod: "POST", TimeoutSeconds: &timeout,
+		CredentialHeader: Str("X-Key"), CredentialValue: Str("sekrit")}))
 	details, err := c.ListServicesDetails(ctx)
 	if err != nil || len(details) != 1 || details[0].TimeoutSeconds != 5 || *details[0].CredentialHeader != "X-Key" {
 		t.Fatalf("details %+v %v", details, err)
 	}
-	if err := c.InsertParameterSet(ctx, "echo", "p", map[string]any{"n": 1}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertParameterSet(ctx, "echo", "p", map[string]any{"n": 1}))
 	res, err := c.RunService(ctx, RunServiceRequest{ServiceName: "echo", ParameterSetName: Str("p")})
 	if err != nil || res.RunID == 0 {
 		t.Fatalf("run %+v %v", res, err)
@@ -253,9 +223,7 @@ func TestServiceExtensions(t *testing.T) {
 	if err != nil || len(runs) != 1 || runs[0].RunID != async.RunID {
 		t.Fatalf("runs %+v %v", runs, err)
 	}
-	if err := c.EditService(ctx, ServiceEdit{Name: "echo", ClearCredential: true, URL: Str(target.URL + "/x")}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.EditService(ctx, ServiceEdit{Name: "echo", ClearCredential: true, URL: Str(target.URL + "/x")}))
 	if d, _ := c.ListServicesDetails(ctx); d[0].CredentialHeader != nil || !strings.HasSuffix(d[0].URL, "/x") {
 		t.Fatalf("edited %+v", d)
 	}
@@ -280,9 +248,7 @@ func TestServiceExtensions(t *testing.T) {
 	if _, err := c.InsertSchedule(ctx, Schedule{ServiceName: "echo", Name: "bad", Cron: "not cron"}); StatusOf(err) != 400 && StatusOf(err) != 422 {
 		t.Fatalf("bad cron: %v", err)
 	}
-	if err := c.DeleteSchedule(ctx, "echo", "hourly"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteSchedule(ctx, "echo", "hourly"))
 }
 
 // waitRun polls a run until its status is want, failing after two

@@ -18,9 +18,7 @@ func TestTreeAndQualityClient(t *testing.T) {
 	farm, shelf := locs[0], locs[1]
 
 	c := adminClient(t, s)
-	if err := c.SetLocationParent(ctx, shelf.ID, &farm.ID); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.SetLocationParent(ctx, shelf.ID, &farm.ID))
 	if err := c.SetLocationParent(ctx, farm.ID, &shelf.ID); StatusOf(err) != 422 {
 		t.Errorf("cycle: %v", err)
 	}
@@ -41,9 +39,7 @@ func TestTreeAndQualityClient(t *testing.T) {
 		t.Errorf("series %+v %v", series, err)
 	}
 
-	if err := c.SetMeasureRange(ctx, "temperature", nil, nil, ptrTo(2.5)); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.SetMeasureRange(ctx, "temperature", nil, nil, ptrTo(2.5)))
 	q := QualityQuery{UniqueIdentifier: "s1", MeasureName: "temperature", From: t0, To: t0.Add(5 * time.Hour)}
 	rep, err := c.DataQuality(ctx, q)
 	if err != nil || rep.GapCount != 1 || !rep.Gaps[0].Start.Equal(t0.Add(time.Hour)) || rep.OutOfRangeCount != 1 || len(rep.Days) != 1 {
@@ -69,15 +65,11 @@ func TestDerivedClient(t *testing.T) {
 	ctx := context.Background()
 	farm := placedSensor(t, s.DB, []string{"farm"}, 0, time.Hour)[0]
 	c := adminClient(t, s)
-	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "double", Expression: "2*temperature", SensorType: ptrTo("th")}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "double", Expression: "2*temperature", SensorType: ptrTo("th")}))
 	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "bad", Expression: "2*", SensorType: ptrTo("th")}); StatusOf(err) != 422 {
 		t.Errorf("bad expression: %v", err)
 	}
-	if err := c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "total", Expression: "temperature", LocationID: &farm.ID, Aggregate: ptrTo("sum")}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.InsertDerivedMeasure(ctx, DerivedMeasure{Name: "total", Expression: "temperature", LocationID: &farm.ID, Aggregate: ptrTo("sum")}))
 	list, err := c.ListDerivedMeasures(ctx)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("list %v %v", list, err)
@@ -99,9 +91,7 @@ func TestDerivedClient(t *testing.T) {
 	if string(b) != "unique_identifier,measure_name,measure_units,timestamp,value\r\ns1,double,,2024-01-01T00:00:00Z,2.0\r\n" {
 		t.Errorf("csv %q", b)
 	}
-	if err := c.DeleteDerivedMeasure(ctx, "double"); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.DeleteDerivedMeasure(ctx, "double"))
 }
 
 func ptrTo[T any](v T) *T { return &v }
@@ -116,9 +106,7 @@ var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 func placedSensor(t *testing.T, db *sqldb.DB, names []string, offsets ...time.Duration) []*dtbase.Location {
 	t.Helper()
 	ctx := context.Background()
-	if err := db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "place", Identifiers: []dtbase.Identifier{{Name: "name", Datatype: dtbase.String}}}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "place", Identifiers: []dtbase.Identifier{{Name: "name", Datatype: dtbase.String}}}))
 	var locs []*dtbase.Location
 	for _, n := range names {
 		l, err := db.CreateLocation(ctx, "place", dtbase.Coordinates{"name": dtbase.StringValue(n)})
@@ -127,12 +115,8 @@ func placedSensor(t *testing.T, db *sqldb.DB, names []string, offsets ...time.Du
 		}
 		locs = append(locs, l)
 	}
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}))
+	must(t, db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}))
 	if _, err := db.CreateSensorPlacement(ctx, "s1", "place", dtbase.Coordinates{"name": dtbase.StringValue(names[len(names)-1])}, t0); err != nil {
 		t.Fatal(err)
 	}

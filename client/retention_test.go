@@ -10,14 +10,10 @@ import (
 func TestSensorTypeRetentionClient(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
-	if err := s.DB.CreateSensorType(ctx, &dtbase.SensorType{Name: "th"}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.DB.CreateSensorType(ctx, &dtbase.SensorType{Name: "th"}))
 	c := adminClient(t, s)
 	days := 90
-	if err := c.SetSensorTypeRetention(ctx, "th", &days); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.SetSensorTypeRetention(ctx, "th", &days))
 	got, err := c.ListSensorTypeRetentions(ctx)
 	if err != nil || len(got) != 1 || got[0] != (SensorTypeRetention{Name: "th", RetentionDays: 90}) {
 		t.Fatalf("list = %+v, %v", got, err)
@@ -25,9 +21,7 @@ func TestSensorTypeRetentionClient(t *testing.T) {
 	if err := c.SetSensorTypeRetention(ctx, "nope", &days); err == nil {
 		t.Error("an unknown type was accepted")
 	}
-	if err := c.SetSensorTypeRetention(ctx, "th", nil); err != nil {
-		t.Fatal(err)
-	}
+	must(t, c.SetSensorTypeRetention(ctx, "th", nil))
 	if got, err := c.ListSensorTypeRetentions(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("after clearing: %+v, %v", got, err)
 	}

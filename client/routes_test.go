@@ -28,9 +28,7 @@ func TestClientCoversEveryRoute(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
+	must(t, json.NewDecoder(resp.Body).Decode(&doc))
 	if len(doc.Paths) < 49 {
 		t.Fatalf("the OpenAPI document has %d paths, want at least DTBase's 49", len(doc.Paths))
 	}
