@@ -277,9 +277,8 @@ func TestUsersAndAPIKeys(t *testing.T) {
 }
 
 func TestLocations(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	ids := []LocationIdentifier{{Name: "x", Units: Str("m"), Datatype: Float}, {Name: "room", Datatype: String}}
 	must(t, c.InsertLocationSchema(ctx, LocationSchema{Name: "lab", Identifiers: ids}))
 	for _, co := range []Coordinates{
@@ -326,9 +325,8 @@ func TestLocations(t *testing.T) {
 }
 
 func TestSensorsAndReadings(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	st := SensorType{Name: "thermo", Description: Str("a thermometer"), Measures: []SensorMeasure{
 		{Name: "temperature", Units: Str("K"), Datatype: Float},
 		{Name: "door", Datatype: Boolean},
@@ -386,9 +384,8 @@ func placeInLab(t *testing.T, c *Client, installed time.Time) {
 }
 
 func TestModels(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	must(t, c.InsertModel(ctx, "arima"))
 	must(t, c.InsertModelMeasure(ctx, ModelMeasure{Name: "mean", Units: "K", Datatype: Float}))
 	must(t, c.InsertModelScenario(ctx, "arima", Str("base")))
@@ -435,9 +432,8 @@ func TestModels(t *testing.T) {
 }
 
 func TestServices(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	must(t, c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}))
 	if err := c.InsertService(ctx, NewService{Name: "svc", URL: "http://127.0.0.1:9/", HTTPMethod: "POST"}); !IsExists(err) {
 		t.Fatalf("duplicate service: %v", err)
@@ -462,9 +458,8 @@ func TestServices(t *testing.T) {
 }
 
 func TestPostSteps(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	steps := []Step{
 		{"/sensor/insert-sensor-type", map[string]any{"name": "t", "measures": []map[string]any{{"name": "m", "units": nil, "datatype": "float"}}}},
 		{"/sensor/insert-sensor", map[string]any{"type_name": "t", "unique_identifier": "s"}},

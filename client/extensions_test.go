@@ -32,9 +32,8 @@ func seedSensor(t *testing.T, c *Client, base time.Time, n int) {
 }
 
 func TestReadingExtensions(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	seedSensor(t, c, base, 48)
 	q := ReadingsQuery{UniqueIdentifier: "t1", MeasureName: "temperature", From: base, To: base.Add(47 * time.Hour)}
@@ -113,9 +112,8 @@ func TestReadingExtensions(t *testing.T) {
 }
 
 func TestSensorAndLocationExtensions(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	seedSensor(t, c, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 1)
 	placeInLab(t, c, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC))
 	must(t, c.EditLocation(ctx, "rooms", Coordinates{"room": dtbase.StringValue("lab")}, Coordinates{"room": dtbase.StringValue("lab 2")}))
@@ -137,9 +135,8 @@ func TestSensorAndLocationExtensions(t *testing.T) {
 }
 
 func TestModelExtensions(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	base := time.Now().UTC().Truncate(time.Hour).Add(-72 * time.Hour)
 	seedSensor(t, c, base, 72)
 	for _, m := range []string{"forecast", "upper"} {

@@ -9,9 +9,8 @@ import (
 )
 
 func TestSiteModel(t *testing.T) {
-	s := newServer(t)
+	c := adminClient(t, newServer(t))
 	ctx := context.Background()
-	c := adminClient(t, s)
 	must(t, c.InsertLocationSchema(ctx, LocationSchema{Name: "hall", Identifiers: []LocationIdentifier{
 		{Name: "x", Datatype: Float}, {Name: "y", Datatype: Float}}}))
 	glb := dtbase.EncodeGLB([]byte(`{"asset":{"version":"2.0"},"buffers":[{"byteLength":4}]}`), []byte{1, 2, 3, 4})
