@@ -165,7 +165,8 @@ func (s *Server) locationRoutes() {
 }
 
 func (s *Server) insertLocationSchema(ctx context.Context, req *locationSchemaBody) (detail, error) {
-	return done(s.store.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)}), "Location schema inserted")
+	sc := &dtbase.LocationSchema{Name: req.Name, Description: req.Description, Identifiers: identifiersFrom(req.Identifiers)}
+	return done(s.store.CreateLocationSchema(ctx, sc), "Location schema inserted")
 }
 
 func (s *Server) insertLocation(ctx context.Context, req *insertLocationRequest) (schemaNameResponse, error) {

@@ -349,7 +349,8 @@ func (s *Server) deleteModelScenario(ctx context.Context, req *modelScenarioBody
 }
 
 func (s *Server) insertModelMeasure(ctx context.Context, req *modelMeasureBody) (detail, error) {
-	return done(s.store.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: req.Name, Units: req.Units, Datatype: dtbase.Datatype(req.Datatype)}), "Model measure inserted")
+	m := &dtbase.ModelMeasure{Name: req.Name, Units: req.Units, Datatype: dtbase.Datatype(req.Datatype)}
+	return done(s.store.CreateModelMeasure(ctx, m), "Model measure inserted")
 }
 
 func (s *Server) listModelMeasures(ctx context.Context, _ *noBody) ([]modelMeasureBody, error) {

@@ -149,7 +149,8 @@ func (s *Server) insertSensorType(ctx context.Context, req *insertSensorTypeRequ
 }
 
 func (s *Server) insertSensor(ctx context.Context, req *insertSensorRequest) (detail, error) {
-	return done(s.store.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes}), "Sensor inserted")
+	x := &dtbase.Sensor{UniqueIdentifier: req.UniqueIdentifier, TypeName: req.TypeName, Name: req.Name, Notes: req.Notes}
+	return done(s.store.CreateSensor(ctx, x), "Sensor inserted")
 }
 
 func (s *Server) insertSensorLocation(ctx context.Context, req *insertSensorLocationRequest) (detail, error) {
