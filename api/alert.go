@@ -295,16 +295,8 @@ func (s *Server) editAlertRule(ctx context.Context, req *ruleBody) (detail, erro
 func (s *Server) listAlertRules(ctx context.Context, _ *noBody) ([]ruleInfo, error) {
 	rules, err := s.store.ListAlertRules(ctx)
 	return each(rules, func(r dtbase.AlertRule) ruleInfo {
-		return ruleInfo{r.Name, r.Target, r.Measure, r.Condition, r.Severity, r.Channels, r.Enabled, timePtr(r.SilencedUntil)}
+		return ruleInfo{r.Name, r.Target, r.Measure, r.Condition, r.Severity, r.Channels, r.Enabled, optTime(r.SilencedUntil)}
 	}), err
-}
-
-func timePtr(t *time.Time) *dtbase.Time {
-	if t == nil {
-		return nil
-	}
-	v := dtbase.Time(*t)
-	return &v
 }
 
 func (s *Server) deleteAlertRule(ctx context.Context, req *nameRequest) (detail, error) {
@@ -345,7 +337,7 @@ func (s *Server) previewAlertRule(ctx context.Context, req *previewRequest) (pre
 	}
 	out := previewResponse{Fired: len(eps), From: dtbase.Time(from), To: dtbase.Time(to), Episodes: make([]previewEpisode, 0, len(eps))}
 	for _, e := range eps {
-		out.Episodes = append(out.Episodes, previewEpisode{e.Sensor, dtbase.Time(e.Since), dtbase.Time(e.FiredAt), timePtr(e.ResolvedAt), e.Value})
+		out.Episodes = append(out.Episodes, previewEpisode{e.Sensor, dtbase.Time(e.Since), dtbase.Time(e.FiredAt), optTime(e.ResolvedAt), e.Value})
 	}
 	return out, nil
 }
@@ -376,7 +368,7 @@ func (s *Server) listAlerts(ctx context.Context, req *alertFilterBody) ([]alertI
 	alerts, err := s.store.ListAlerts(ctx, f)
 	return each(alerts, func(a dtbase.Alert) alertInfo {
 		return alertInfo{a.ID, a.RuleName, a.Severity, a.Sensor, a.Measure, a.State, dtbase.Time(a.Since), dtbase.Time(a.FiredAt),
-			timePtr(a.ResolvedAt), a.AckBy, a.AckNote, a.Value, a.Message}
+			optTime(a.ResolvedAt), a.AckBy, a.AckNote, a.Value, a.Message}
 	}), err
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -32,9 +33,7 @@ func TestNoServerErrorsOnBadInput(t *testing.T) {
 			"empty body":     ``,
 		}
 		if rt.req != nil {
-			for name, body := range fieldVariants(rt.req, long) {
-				bodies[name] = body
-			}
+			maps.Copy(bodies, fieldVariants(rt.req, long))
 		}
 		for name, body := range bodies {
 			t.Run(rt.path+"/"+name, func(t *testing.T) {
@@ -48,16 +47,23 @@ func TestNoServerErrorsOnBadInput(t *testing.T) {
 				if r.Status >= 500 {
 					t.Fatalf("status %d for %s: %s", r.Status, body[:min(len(body), 200)], r.Body)
 				}
-				if r.Status >= 400 {
-					var d struct {
-						Detail json.RawMessage `json:"detail"`
-					}
-					if err := json.Unmarshal(r.Body, &d); err != nil || len(d.Detail) == 0 {
-						t.Fatalf("status %d without a JSON detail: %s", r.Status, r.Body)
-					}
-				}
+				wantJSONDetail(t, r)
 			})
 		}
+	}
+}
+
+// wantJSONDetail fails the test when an error answer has no JSON detail.
+func wantJSONDetail(t *testing.T, r response) {
+	t.Helper()
+	if r.Status < 400 {
+		return
+	}
+	var d struct {
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(r.Body, &d); err != nil || len(d.Detail) == 0 {
+		t.Fatalf("status %d without a JSON detail: %s", r.Status, r.Body)
 	}
 }
 

@@ -170,6 +170,7 @@ func (s *Server) revokeApiKey(ctx context.Context, req *nameRequest) (detail, er
 	return done(s.store.RevokeAPIKey(ctx, req.Name), "API key revoked")
 }
 
+// optTime is an optional time in the wire form; nil stays nil.
 func optTime(t *time.Time) *dtbase.Time {
 	if t == nil {
 		return nil
