@@ -436,37 +436,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.received, err = register(reg, m.received); err != nil {
-		return nil, err
-	}
-	if m.stored, err = register(reg, m.stored); err != nil {
-		return nil, err
-	}
-	if m.duplicates, err = register(reg, m.duplicates); err != nil {
-		return nil, err
-	}
-	if m.rejected, err = register(reg, m.rejected); err != nil {
-		return nil, err
-	}
-	if m.connected, err = register(reg, m.connected); err != nil {
-		return nil, err
-	}
-	if m.commit, err = register(reg, m.commit); err != nil {
+	register(reg, &m.received, &err)
+	register(reg, &m.stored, &err)
+	register(reg, &m.duplicates, &err)
+	register(reg, &m.rejected, &err)
+	register(reg, &m.connected, &err)
+	register(reg, &m.commit, &err)
+	if err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// register registers c, or returns the collector registered before under
-// the same name, so a subscriber restarted in the same process keeps
-// counting where the last one stopped.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
+// register registers *c, or replaces it with the collector registered
+// before under the same name, so a subscriber restarted in the same process
+// keeps counting where the last one stopped. A failure is kept in *err; once
+// it is set, register does nothing, so a run of calls stops at the first.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C, err *error) {
+	if *err != nil {
+		return
+	}
+	*err = reg.Register(*c)
 	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
+	if errors.As(*err, &are) {
 		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
+			*c, *err = existing, nil
 		}
 	}
-	return c, err
 }

@@ -49,8 +49,7 @@ func TestIngestThroughput(t *testing.T) {
 		c.BatchDelay = 50 * time.Millisecond
 		c.ReceiveMaximum = 4 * batch
 	}
-	sub := newSubscriber(t, db, b.addr(), "dtbase-bench", nil, configure)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-bench", nil, configure)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p := newPublisher(b.addr(), "bench-publisher")

@@ -188,6 +188,15 @@ func newSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus
 	return s
 }
 
+// connectedSubscriber starts a subscriber as newSubscriber does and waits
+// until it is connected.
+func connectedSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus.Registerer, mod func(*Config)) *Subscriber {
+	t.Helper()
+	s := newSubscriber(t, db, addr, clientID, reg, mod)
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return s.Connected() == 1 })
+	return s
+}
+
 // hangAfter bounds a wait for something that must happen: long enough
 // that only a hang, never a busy machine, reaches it.
 const hangAfter = 2 * time.Minute
@@ -218,8 +227,7 @@ func testNoLoss(t *testing.T, proto string) {
 	db := fixture(t, sensors)
 	b := startBroker(t)
 	addr := b.addr() + "?protocol=" + proto
-	sub := newSubscriber(t, db, addr, "dtbase-noloss", nil, nil)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, addr, "dtbase-noloss", nil, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
@@ -295,11 +303,10 @@ func TestBadInput(t *testing.T) {
 	db := fixture(t, 2)
 	b := startBroker(t)
 	reg := prometheus.NewRegistry()
-	sub := newSubscriber(t, db, b.addr(), "dtbase-bad", reg, func(c *Config) {
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-bad", reg, func(c *Config) {
 		pats, _ := ParsePatterns("test/+sensor/+measure, other/#?sensor=s1&measure=temperature")
 		c.Patterns = pats
 	})
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
 	p := newPublisher(b.addr(), "device-bad")
@@ -378,8 +385,7 @@ func TestBadInput(t *testing.T) {
 func TestCreateSensorsFromTemplate(t *testing.T) {
 	db := fixture(t, 0)
 	b := startBroker(t)
-	sub := newSubscriber(t, db, b.addr(), "dtbase-template", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-template", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
 	p := newPublisher(b.addr(), "device-new")
 	defer p.close()
 	ctx := context.Background()
@@ -401,8 +407,7 @@ func TestFallbackTo311(t *testing.T) {
 	db := fixture(t, 1)
 	b := startBroker(t)
 	proxy := v311OnlyProxy(t, fmt.Sprintf("127.0.0.1:%d", b.port))
-	sub := newSubscriber(t, db, "mqtt://"+proxy, "dtbase-fallback", nil, nil)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, "mqtt://"+proxy, "dtbase-fallback", nil, nil)
 	p := newPublisher(b.addr(), "device-fb")
 	defer p.close()
 	for i := 0; i < 20; i++ {
@@ -490,8 +495,7 @@ func TestDatabaseOutage(t *testing.T) {
 	b := startBroker(t)
 	fs := &flakyStore{Store: db}
 	fs.failures.Store(4)
-	sub := newSubscriber(t, fs, b.addr(), "dtbase-outage", nil, nil)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, fs, b.addr(), "dtbase-outage", nil, nil)
 	p := newPublisher(b.addr(), "device-outage")
 	defer p.close()
 	for i := 0; i < 50; i++ {
