@@ -102,25 +102,13 @@ func (s *Subscriber) commit(ctx context.Context, batch []*message) bool {
 		if it.reject != "" {
 			continue
 		}
-		for attempt := 1; ; attempt++ {
-			err := s.resolve(ctx, it)
-			if err == nil {
-				break
-			}
-			if !s.wait(ctx, attempt, "resolve sensor measure", err) {
-				return false
-			}
+		if !s.retry(ctx, "resolve sensor measure", func() error { return s.resolve(ctx, it) }) {
+			return false
 		}
 	}
 	began := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := s.insert(ctx, items)
-		if err == nil {
-			break
-		}
-		if !s.wait(ctx, attempt, "insert readings", err) {
-			return false
-		}
+	if !s.retry(ctx, "insert readings", func() error { return s.insert(ctx, items) }) {
+		return false
 	}
 	for _, it := range items {
 		if it.reject != "" {
@@ -140,19 +128,25 @@ func (s *Subscriber) commit(ctx context.Context, batch []*message) bool {
 	return true
 }
 
-// wait sleeps before retrying a failed database call; false when ctx ended.
-func (s *Subscriber) wait(ctx context.Context, attempt int, what string, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	if attempt == 1 || attempt%10 == 0 {
-		s.log.Warn("mqtt ingest: database call failed; retrying", "op", what, "err", err, "attempt", attempt)
-	}
-	select {
-	case <-time.After(backoff(attempt, 100*time.Millisecond, 5*time.Second)):
-		return true
-	case <-ctx.Done():
-		return false
+// retry makes the database call what until it succeeds, sleeping between
+// attempts; false when ctx ended first.
+func (s *Subscriber) retry(ctx context.Context, what string, call func() error) bool {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			s.log.Warn("mqtt ingest: database call failed; retrying", "op", what, "err", err, "attempt", attempt)
+		}
+		select {
+		case <-time.After(backoff(attempt, 100*time.Millisecond, 5*time.Second)):
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
