@@ -197,6 +197,17 @@ func connectedSubscriber(t testing.TB, db Store, addr, clientID string, reg prom
 	return s
 }
 
+// publishValues publishes n readings, the i-th (from 0) with the value i
+// at 1700000000+i seconds on topic(i).
+func publishValues(t testing.TB, p *publisher, n int, topic func(i int) string) {
+	t.Helper()
+	for i := range n {
+		if err := p.publish(context.Background(), topic(i), []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // hangAfter bounds a wait for something that must happen: long enough
 // that only a hang, never a busy machine, reaches it.
 const hangAfter = 2 * time.Minute
@@ -388,12 +399,7 @@ func TestCreateSensorsFromTemplate(t *testing.T) {
 	sub := connectedSubscriber(t, db, b.addr(), "dtbase-template", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
 	p := newPublisher(b.addr(), "device-new")
 	defer p.close()
-	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		if err := p.publish(ctx, fmt.Sprintf("test/new%d/temperature", i%2), []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishValues(t, p, 5, func(i int) string { return fmt.Sprintf("test/new%d/temperature", i%2) })
 	waitFor(t, "five readings", hangAfter, func() bool { return sub.Stats().Stored == 5 })
 	if got := len(readings(t, db, "new0", "temperature")) + len(readings(t, db, "new1", "temperature")); got != 5 {
 		t.Fatalf("stored %d, want 5", got)
@@ -410,11 +416,7 @@ func TestFallbackTo311(t *testing.T) {
 	sub := connectedSubscriber(t, db, "mqtt://"+proxy, "dtbase-fallback", nil, nil)
 	p := newPublisher(b.addr(), "device-fb")
 	defer p.close()
-	for i := 0; i < 20; i++ {
-		if err := p.publish(context.Background(), "test/s0/temperature", []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishValues(t, p, 20, func(int) string { return "test/s0/temperature" })
 	waitFor(t, "twenty readings", hangAfter, func() bool { return sub.Stats().Stored == 20 })
 }
 
@@ -498,11 +500,7 @@ func TestDatabaseOutage(t *testing.T) {
 	sub := connectedSubscriber(t, fs, b.addr(), "dtbase-outage", nil, nil)
 	p := newPublisher(b.addr(), "device-outage")
 	defer p.close()
-	for i := 0; i < 50; i++ {
-		if err := p.publish(context.Background(), "test/s0/temperature", []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishValues(t, p, 50, func(int) string { return "test/s0/temperature" })
 	waitFor(t, "fifty readings", hangAfter, func() bool { return sub.Stats().Stored == 50 })
 	if st := sub.Stats(); st.Rejected != 0 || fs.failures.Load() >= 0 {
 		t.Fatalf("stats %+v, failures left %d", st, fs.failures.Load())
