@@ -216,11 +216,7 @@ func readingsOf(ctx context.Context, store Store, d *dtbase.DerivedMeasure, uid 
 		if err != nil {
 			return err
 		}
-		err = store.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
-			inputs[i] = append(inputs[i], r)
-			return nil
-		})
-		if err != nil {
+		if inputs[i], err = dtbase.CollectReadings(ctx, store, m, from, to); err != nil {
 			return err
 		}
 	}

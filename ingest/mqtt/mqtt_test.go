@@ -151,9 +151,7 @@ func readings(t testing.TB, db *sqldb.DB, sensor, measure string) []dtbase.Readi
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []dtbase.Reading
-	err = db.ScanReadings(context.Background(), m, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		func(r dtbase.Reading) error { out = append(out, r); return nil })
+	out, err := dtbase.CollectReadings(context.Background(), db, m, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
