@@ -138,16 +138,7 @@ type AlertRule struct {
 // (EUNPROCESSABLE through *FieldError). Whether the sensor, measure and
 // channels exist is the store's check.
 func (r *AlertRule) Validate() error {
-	if r.Name == "" {
-		return fieldErr("name", "Must not be empty")
-	}
-	if err := checkLen("name", r.Name, MaxNameLen); err != nil {
-		return err
-	}
-	if r.Measure == "" {
-		return fieldErr("measure", "Must not be empty")
-	}
-	if err := checkLen("measure", r.Measure, MaxNameLen); err != nil {
+	if err := firstErr(requiredName("name", r.Name), requiredName("measure", r.Measure)); err != nil {
 		return err
 	}
 	n := 0
@@ -256,6 +247,15 @@ func fieldErr(field, msg string) error {
 	return &Error{Code: EUNPROCESSABLE, Message: field + ": " + msg, Err: &FieldError{Field: field, Message: msg, Pos: -1}}
 }
 
+// requiredName checks a name that must be given (EUNPROCESSABLE naming
+// field when empty) and fit MaxNameLen (EINVALID).
+func requiredName(field, s string) error {
+	if s == "" {
+		return fieldErr(field, "Must not be empty")
+	}
+	return checkLen(field, s, MaxNameLen)
+}
+
 // FieldErr is fieldErr for the store.
 func FieldErr(field, msg string) error { return fieldErr(field, msg) }
 
@@ -281,10 +281,7 @@ type AlertChannel struct {
 
 // Validate checks the channel's fields.
 func (c *AlertChannel) Validate() error {
-	if c.Name == "" {
-		return fieldErr("name", "Must not be empty")
-	}
-	if err := checkLen("name", c.Name, MaxNameLen); err != nil {
+	if err := requiredName("name", c.Name); err != nil {
 		return err
 	}
 	switch c.Kind {

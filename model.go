@@ -255,7 +255,7 @@ func ScoreForecast(outputs []ModelOutput, observed []ModelPoint, tolerance time.
 	obsOK := make([]bool, len(observed))
 	for i, p := range observed {
 		obsTimes[i] = p.Time.UnixMicro()
-		obsValues[i], obsOK[i] = skillNumeric(p.Value)
+		obsValues[i], obsOK[i] = p.Value.Number()
 	}
 	out := []ForecastSkill{}
 	for i := range outputs {
@@ -282,7 +282,7 @@ func ScoreForecast(outputs []ModelOutput, observed []ModelPoint, tolerance time.
 		var sumAbs, sumSq float64
 		inside, withBounds := 0, 0
 		for _, p := range o.Points {
-			f, ok := skillNumeric(p.Value)
+			f, ok := p.Value.Number()
 			if !ok {
 				continue
 			}
@@ -341,7 +341,7 @@ func skillWindowMean(times []int64, values []float64, ok []bool, lo, hi int64) (
 func skillPointMap(points []ModelPoint) map[int64]float64 {
 	m := make(map[int64]float64, len(points))
 	for _, p := range points {
-		if f, ok := skillNumeric(p.Value); ok {
+		if f, ok := p.Value.Number(); ok {
 			m[p.Time.UnixMicro()] = f
 		}
 	}
@@ -349,17 +349,6 @@ func skillPointMap(points []ModelPoint) map[int64]float64 {
 }
 
 func skillIsNumeric(d Datatype) bool { return d == Float || d == Integer }
-
-// skillNumeric returns a number value as a float.
-func skillNumeric(v Value) (float64, bool) {
-	switch v.Kind {
-	case KindFloat:
-		return v.F, true
-	case KindInteger:
-		return float64(v.I), true
-	}
-	return 0, false
-}
 
 // Validate checks the model's name against MaxNameLen; EINVALID naming the
 // field.

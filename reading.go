@@ -132,6 +132,17 @@ type ReadingStore interface {
 	LatestReadings(ctx context.Context, f LatestReadingFilter) ([]LatestReading, error)
 }
 
+// CollectReadings returns the readings of m with from <= time <= to, in
+// time order, as store.ScanReadings gives them, in one slice.
+func CollectReadings(ctx context.Context, store ReadingStore, m ReadingMeasure, from, to time.Time) ([]Reading, error) {
+	var rs []Reading
+	err := store.ScanReadings(ctx, m, from, to, func(r Reading) error {
+		rs = append(rs, r)
+		return nil
+	})
+	return rs, err
+}
+
 // UnknownSensorError is the cause of the ENOTFOUND that FindReadingMeasure
 // returns for a sensor that does not exist, so that callers with the
 // original's "unknown sensor gives an empty list" rule can tell it apart.

@@ -42,48 +42,55 @@ func TestAppendFloat(t *testing.T) {
 	}
 }
 
-func TestParseValueJSON(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want Value
-		ok   bool
-	}{
-		{`1`, IntValue(1), true},
-		{`-7`, IntValue(-7), true},
-		{`1.0`, FloatValue(1), true},
-		{`1e3`, FloatValue(1000), true},
-		{`1E-3`, FloatValue(0.001), true},
-		{`true`, BoolValue(true), true},
-		{`false`, BoolValue(false), true},
-		{`"x"`, StringValue("x"), true},
-		{`"é\n\"q\""`, StringValue("é\n\"q\""), true},
-		{`""`, StringValue(""), true},
-		{`9223372036854775807`, IntValue(math.MaxInt64), true},
-		{`null`, Value{}, false},
-		{`[1]`, Value{}, false},
-		{`{}`, Value{}, false},
-		{`NaN`, Value{}, false},
-		{`Infinity`, Value{}, false},
-		{`-Infinity`, Value{}, false},
-		{`1e999`, Value{}, false},
-		{`9223372036854775808`, Value{}, false},
-		{`"`, Value{}, false},
-		{``, Value{}, false},
-	} {
-		got, msg := ParseValueJSON([]byte(c.in))
+// conversion is a case of a function that reads or converts a value: in,
+// for datatype d, gives want, or fails when ok is false.
+type conversion[In any] struct {
+	in   In
+	d    Datatype
+	want Value
+	ok   bool
+}
+
+// testConversions runs the cases of convert, whose empty message means
+// success.
+func testConversions[In any](t *testing.T, name string, cases []conversion[In], convert func(In, Datatype) (Value, string)) {
+	t.Helper()
+	for _, c := range cases {
+		got, msg := convert(c.in, c.d)
 		if (msg == "") != c.ok || (c.ok && got != c.want) {
-			t.Errorf("ParseValueJSON(%s) = %+v, %q; want %+v, ok %v", c.in, got, msg, c.want, c.ok)
+			t.Errorf("%s(%+v, %q) = %+v, %q; want %+v, ok %v", name, c.in, c.d, got, msg, c.want, c.ok)
 		}
 	}
 }
 
+func TestParseValueJSON(t *testing.T) {
+	testConversions(t, "ParseValueJSON", []conversion[string]{
+		{in: `1`, want: IntValue(1), ok: true},
+		{in: `-7`, want: IntValue(-7), ok: true},
+		{in: `1.0`, want: FloatValue(1), ok: true},
+		{in: `1e3`, want: FloatValue(1000), ok: true},
+		{in: `1E-3`, want: FloatValue(0.001), ok: true},
+		{in: `true`, want: BoolValue(true), ok: true},
+		{in: `false`, want: BoolValue(false), ok: true},
+		{in: `"x"`, want: StringValue("x"), ok: true},
+		{in: `"é\n\"q\""`, want: StringValue("é\n\"q\""), ok: true},
+		{in: `""`, want: StringValue(""), ok: true},
+		{in: `9223372036854775807`, want: IntValue(math.MaxInt64), ok: true},
+		{in: `null`},
+		{in: `[1]`},
+		{in: `{}`},
+		{in: `NaN`},
+		{in: `Infinity`},
+		{in: `-Infinity`},
+		{in: `1e999`},
+		{in: `9223372036854775808`},
+		{in: `"`},
+		{in: ``},
+	}, func(in string, _ Datatype) (Value, string) { return ParseValueJSON([]byte(in)) })
+}
+
 func TestValueCoerce(t *testing.T) {
-	for _, c := range []struct {
-		v    Value
-		d    Datatype
-		want Value
-		ok   bool
-	}{
+	testConversions(t, "Coerce", []conversion[Value]{
 		{IntValue(3), Float, FloatValue(3), true},
 		{FloatValue(3.5), Float, FloatValue(3.5), true},
 		{BoolValue(true), Float, Value{}, false},
@@ -98,21 +105,11 @@ func TestValueCoerce(t *testing.T) {
 		{StringValue("a"), String, StringValue("a"), true},
 		{IntValue(1), String, Value{}, false},
 		{IntValue(1), Datatype("complex"), Value{}, false},
-	} {
-		got, msg := c.v.Coerce(c.d)
-		if (msg == "") != c.ok || (c.ok && got != c.want) {
-			t.Errorf("%+v.Coerce(%s) = %+v, %q; want %+v, ok %v", c.v, c.d, got, msg, c.want, c.ok)
-		}
-	}
+	}, Value.Coerce)
 }
 
 func TestParseValueText(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		d    Datatype
-		want Value
-		ok   bool
-	}{
+	testConversions(t, "ParseValueText", []conversion[string]{
 		{"1.5", Float, FloatValue(1.5), true},
 		{" 2 ", Float, FloatValue(2), true},
 		{"NaN", Float, Value{}, false},
@@ -127,12 +124,7 @@ func TestParseValueText(t *testing.T) {
 		{"0", Boolean, BoolValue(false), true},
 		{"yes", Boolean, Value{}, false},
 		{"12", String, StringValue("12"), true},
-	} {
-		got, msg := ParseValueText(c.in, c.d)
-		if (msg == "") != c.ok || (c.ok && got != c.want) {
-			t.Errorf("ParseValueText(%q, %s) = %+v, %q; want %+v, ok %v", c.in, c.d, got, msg, c.want, c.ok)
-		}
-	}
+	}, ParseValueText)
 }
 
 // FuzzParseValueJSON checks that the value decoder never panics, agrees

@@ -7,7 +7,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
+	"github.com/dtbase/dtbase/demo/demotest"
 )
 
 // TestForecastBreachOnDemo runs the demo's ARIMA forecasts and checks that
@@ -15,12 +15,8 @@ import (
 // threshold within the horizon, and resolves when it no longer does.
 func TestForecastBreachOnDemo(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Now().UTC()
-	sum, err := demo.Load(ctx, db, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sum := demotest.Open(t, now)
 	if n, err := demoForecasts(ctx, db, sum); err != nil || n == 0 {
 		t.Fatalf("demo forecasts: %d %v", n, err)
 	}

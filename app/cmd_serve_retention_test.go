@@ -76,8 +76,8 @@ func TestMaintenanceLeader(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var got []dtbase.Reading
-		if err := db.ScanReadings(ctx, m, old.Add(-time.Hour), now, func(r dtbase.Reading) error { got = append(got, r); return nil }); err != nil {
+		got, err := dtbase.CollectReadings(ctx, db, m, old.Add(-time.Hour), now)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) == 1 && got[0].Time.Equal(recent.Truncate(time.Microsecond)) {

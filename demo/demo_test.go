@@ -7,21 +7,13 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
+	"github.com/dtbase/dtbase/demo/demotest"
 )
 
 func TestLoad(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2025, 6, 1, 12, 34, 56, 0, time.UTC)
-	db.Now = func() time.Time { return now }
-
-	start := time.Now()
-	sum, err := demo.Load(ctx, db, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("loaded %+v in %v", sum, time.Since(start))
+	db, sum := demotest.Open(t, now)
 	if sum.Skipped || sum.SensorTypes != 2 || sum.Sensors != 32 {
 		t.Errorf("summary %+v: want 2 types and 32 sensors", sum)
 	}

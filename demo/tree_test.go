@@ -8,20 +8,15 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/demo"
+	"github.com/dtbase/dtbase/demo/demotest"
 	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/quality"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 func TestDemoTreeVPDAndGaps(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2025, 6, 1, 12, 34, 56, 0, time.UTC)
-	db.Now = func() time.Time { return now }
-	sum, err := demo.Load(ctx, db, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sum := demotest.Open(t, now)
 	farms, err := db.FindLocations(ctx, demo.SiteSchemaName, dtbase.Coordinates{"kind": dtbase.StringValue("farm")})
 	if err != nil || len(farms) != 1 {
 		t.Fatalf("farm %v %v", farms, err)

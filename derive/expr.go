@@ -74,23 +74,22 @@ type function struct {
 	help  string
 }
 
+// fold applies f to the arguments from left to right: f(f(a, b), c)…
+func fold(f func(x, y float64) float64) func([]float64) float64 {
+	return func(a []float64) float64 {
+		m := a[0]
+		for _, x := range a[1:] {
+			m = f(m, x)
+		}
+		return m
+	}
+}
+
 // functions are the built-ins. Temperatures are in °C and relative
 // humidities in %.
 var functions = map[string]function{
-	"min": {-1, func(a []float64) float64 {
-		m := a[0]
-		for _, x := range a[1:] {
-			m = math.Min(m, x)
-		}
-		return m
-	}, "min(a, b, ...)"},
-	"max": {-1, func(a []float64) float64 {
-		m := a[0]
-		for _, x := range a[1:] {
-			m = math.Max(m, x)
-		}
-		return m
-	}, "max(a, b, ...)"},
+	"min":  {-1, fold(math.Min), "min(a, b, ...)"},
+	"max":  {-1, fold(math.Max), "max(a, b, ...)"},
 	"exp":  {1, func(a []float64) float64 { return math.Exp(a[0]) }, "exp(x)"},
 	"log":  {1, func(a []float64) float64 { return math.Log(a[0]) }, "log(x), natural"},
 	"pow":  {2, func(a []float64) float64 { return math.Pow(a[0], a[1]) }, "pow(x, y)"},

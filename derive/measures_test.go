@@ -66,3 +66,17 @@ func TestLatestFromInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketMeans: buckets are aligned to multiples of the width since the
+// epoch, before 1970 as after, and each holds the mean of its readings.
+func TestBucketMeans(t *testing.T) {
+	at := func(s int64) time.Time { return time.Unix(s, 0).UTC() }
+	var rs []dtbase.Reading
+	for i, s := range []int64{-90, -61, -60, -1, 0, 59, 60, 150} {
+		rs = append(rs, dtbase.Reading{Time: at(s), Value: dtbase.FloatValue(float64(i))})
+	}
+	want := []Bucket{{at(-120), 0.5, 1}, {at(-60), 2.5, 1}, {at(0), 4.5, 1}, {at(60), 6, 1}, {at(120), 7, 1}}
+	if diff := cmp.Diff(want, BucketMeans(rs, time.Minute)); diff != "" {
+		t.Errorf("buckets (-want +got):\n%s", diff)
+	}
+}

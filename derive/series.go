@@ -216,11 +216,7 @@ func readingsOf(ctx context.Context, store Store, d *dtbase.DerivedMeasure, uid 
 		if err != nil {
 			return err
 		}
-		err = store.ScanReadings(ctx, m, from, to, func(r dtbase.Reading) error {
-			inputs[i] = append(inputs[i], r)
-			return nil
-		})
-		if err != nil {
+		if inputs[i], err = dtbase.CollectReadings(ctx, store, m, from, to); err != nil {
 			return err
 		}
 	}
@@ -294,8 +290,7 @@ func BucketMeans(rs []dtbase.Reading, width time.Duration) []Bucket {
 	var counts []int
 	w := width.Microseconds()
 	for _, r := range rs {
-		us := r.Time.UnixMicro()
-		start := us - ((us%w)+w)%w
+		start := dtbase.FloorDiv(r.Time.UnixMicro(), w) * w
 		if k := len(out) - 1; k >= 0 && out[k].Start.UnixMicro() == start {
 			counts[k]++
 			out[k].Value += (r.Value.F - out[k].Value) / float64(counts[k]) // running mean

@@ -47,12 +47,11 @@ func (h *hourlySeries) End() time.Time {
 // time order with float values. It returns EINVALID when nothing is left or
 // less than half the grid was observed.
 func prepareHourly(points []dtbase.ModelPoint, tolerance time.Duration, fill dtbase.ForecastFill) (*hourlySeries, error) {
-	type bucket struct {
-		hour  time.Time
-		sum   float64
-		count int
-	}
-	var buckets []bucket
+	var buckets []dtbase.ReadingBucket
+	agg := dtbase.NewAggregator(dtbase.Float, time.Hour.Microseconds(), func(b dtbase.ReadingBucket) error {
+		buckets = append(buckets, b)
+		return nil
+	})
 	used := 0
 	for _, p := range points {
 		f, ok := p.Value.Number()
@@ -64,26 +63,24 @@ func prepareHourly(points []dtbase.ModelPoint, tolerance time.Duration, fill dtb
 			continue
 		}
 		used++
-		// Readings arrive in time order, so an hour's readings are adjacent.
-		if n := len(buckets); n > 0 && buckets[n-1].hour.Equal(hour) {
-			buckets[n-1].sum += f
-			buckets[n-1].count++
-			continue
-		}
-		buckets = append(buckets, bucket{hour: hour, sum: f, count: 1})
+		// The reading counts in the hour it is snapped to; readings arrive
+		// in time order, so an hour's readings are adjacent.
+		st := dtbase.OneReading(hour.UnixMicro(), f)
+		_ = agg.Add(&st) // emit never fails
 	}
+	_ = agg.Flush()
 	if len(buckets) == 0 {
 		if len(points) == 0 {
 			return nil, dtbase.Errorf(dtbase.EINVALID, "no readings in the training window")
 		}
 		return nil, dtbase.Errorf(dtbase.EINVALID, "none of the %d readings in the training window lies within %v of an hour", len(points), tolerance)
 	}
-	start, end := buckets[0].hour, buckets[len(buckets)-1].hour
+	start, end := buckets[0].Start, buckets[len(buckets)-1].Start
 	n := int(end.Sub(start)/time.Hour) + 1
 	h := &hourlySeries{Start: start, Values: make([]float64, n), Observed: make([]bool, n), Readings: len(points), Used: used}
 	for _, b := range buckets {
-		i := int(b.hour.Sub(start) / time.Hour)
-		h.Values[i], h.Observed[i] = b.sum/float64(b.count), true
+		i := int(b.Start.Sub(start) / time.Hour)
+		h.Values[i], h.Observed[i] = b.Mean.F, true
 	}
 	if share := float64(len(buckets)) / float64(n); share < minObservedShare {
 		return nil, dtbase.Errorf(dtbase.EINVALID, "only %d of the %d hours from %s to %s have readings (%.0f%%); at least %.0f%% are needed",

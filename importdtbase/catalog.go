@@ -123,11 +123,7 @@ func (im *importer) copyLinks(ctx context.Context, source, target, a, b, aTable,
 		if err := r.Scan(&x, &y); err != nil {
 			return fmt.Errorf("read %s: %w", source, err)
 		}
-		nx, err := im.ref(aTable, x)
-		if err != nil {
-			return err
-		}
-		ny, err := im.ref(bTable, y)
+		nx, ny, err := im.refPair(aTable, x, bTable, y)
 		if err != nil {
 			return err
 		}
@@ -407,11 +403,7 @@ func (im *importer) copySensors(ctx context.Context) error {
 		if err := r.Scan(&sensor, &loc, &installed); err != nil {
 			return fmt.Errorf("read sensor_location: %w", err)
 		}
-		ns, err := im.ref("sensor", sensor)
-		if err != nil {
-			return err
-		}
-		nl, err := im.ref("location", loc)
+		ns, nl, err := im.refPair("sensor", sensor, "location", loc)
 		if err != nil {
 			return err
 		}

@@ -509,6 +509,16 @@ func (im *importer) ref(table string, srcID int64) (int64, error) {
 	return id, nil
 }
 
+// refPair maps two source ids, each as ref does.
+func (im *importer) refPair(aTable string, a int64, bTable string, b int64) (int64, int64, error) {
+	na, err := im.ref(aTable, a)
+	if err != nil {
+		return 0, 0, err
+	}
+	nb, err := im.ref(bTable, b)
+	return na, nb, err
+}
+
 // query streams the rows of a source query to fn.
 func (im *importer) query(ctx context.Context, q string, fn func(pgx.Rows) error) error {
 	rows, err := im.src.Query(ctx, q)

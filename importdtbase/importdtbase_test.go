@@ -416,27 +416,24 @@ func TestImportDTBaseRejectsOtherSources(t *testing.T) {
 	if sqldbtest.PostgresURL() == "" {
 		t.Skip("SKIPPED: the rest needs PostgreSQL; set DT_TEST_POSTGRES_URL")
 	}
-	// A database of ours is not an original one.
-	ours := sqldbtest.DSN(t)
-	theirs, err := sqldb.Open(context.Background(), ours)
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs.Close()
-	_, err = importdtbase.Import(context.Background(), db, ours, importdtbase.Options{})
-	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), "not of the original") {
-		t.Errorf("our own database as the source: %v", err)
-	}
-	// An empty database lacks the original's tables.
-	empty := sqldbtest.DSN(t)
-	e, err := sqldb.OpenNoMigrate(context.Background(), empty)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
-	_, err = importdtbase.Import(context.Background(), db, empty, importdtbase.Options{})
-	if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), `missing tables "User"`) {
-		t.Errorf("an empty database as the source: %v", err)
+	for _, c := range []struct {
+		name string
+		open func(context.Context, string) (*sqldb.DB, error)
+		want string
+	}{
+		{"our own database", sqldb.Open, "not of the original"},             // a database of ours is not an original one
+		{"an empty database", sqldb.OpenNoMigrate, `missing tables "User"`}, // it lacks the original's tables
+	} {
+		dsn := sqldbtest.DSN(t)
+		src, err := c.open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		_, err = importdtbase.Import(context.Background(), db, dsn, importdtbase.Options{})
+		if dtbase.ErrorCode(err) != dtbase.EINVALID || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s as the source: %v", c.name, err)
+		}
 	}
 }
 

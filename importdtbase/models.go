@@ -126,11 +126,7 @@ func (im *importer) copyModels(ctx context.Context) error {
 		if err := r.Scan(&id, &run, &measure); err != nil {
 			return fmt.Errorf("read model_product: %w", err)
 		}
-		nr, err := im.ref("model_run", run)
-		if err != nil {
-			return err
-		}
-		nm, err := im.ref("model_measure", measure)
+		nr, nm, err := im.refPair("model_run", run, "model_measure", measure)
 		if err != nil {
 			return err
 		}

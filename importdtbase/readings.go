@@ -31,10 +31,7 @@ func (im *importer) copyReadings(ctx context.Context) error {
 				return nil
 			}
 			if sensor != lastSensor || measure != lastMeasure {
-				if ns, err = im.ref("sensor", sensor); err != nil {
-					return err
-				}
-				if nm, err = im.ref("sensor_measure", measure); err != nil {
+				if ns, nm, err = im.refPair("sensor", sensor, "sensor_measure", measure); err != nil {
 					return err
 				}
 				lastSensor, lastMeasure = sensor, measure

@@ -93,15 +93,22 @@ POLISH_OPTIONS = [
 ALPHA = 0.05
 
 
-def airline():
+def second_column(path):
+    """Read the second column of a CSV file after its header line, an empty
+    cell as missing (NaN)."""
     values = []
-    with open(AIRLINE_CSV) as f:
-        next(f)  # header: month,passengers
+    with open(path) as f:
+        next(f)
         for line in f:
             line = line.strip()
             if line:
-                values.append(float(line.split(",")[1]))
+                value = line.split(",")[1]
+                values.append(float(value) if value else np.nan)
     return np.array(values)
+
+
+def airline():
+    return second_column(AIRLINE_CSV)  # month,passengers
 
 
 def prepare_crop():
@@ -140,15 +147,7 @@ def prepare_crop():
 
 
 def crop_temperature():
-    values = []
-    with open(CROP_CSV) as f:
-        next(f)  # header: hour,temperature
-        for line in f:
-            line = line.strip()
-            if line:
-                value = line.split(",")[1]
-                values.append(float(value) if value else np.nan)
-    return np.array(values)
+    return second_column(CROP_CSV)  # hour,temperature
 
 
 def with_missing(series, indices):
@@ -361,6 +360,29 @@ def write_fixtures():
             np.round(fx["params"], 5)))
 
 
+# The fits timed on the airline and the CROP series: a label, options of
+# the model, options of fit().
+TIMED_FITS = [
+    ("simple_differencing=True, fit()", {}, {}),
+    ("simple_differencing=True, fit(cov_type='none')", {},
+     {"cov_type": "none"}),
+    ("simple_differencing=False (default), fit()",
+     {"simple_differencing": False}, {}),
+]
+
+
+def time_fits(case, repeats, model_options=None, fit_options=None):
+    """Fit the model of case repeats times; return the median wall time in
+    milliseconds and the last fit's results."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        res = build(case, **(model_options or {})).fit(
+            disp=False, **(fit_options or {}))
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1e3, res
+
+
 def time_airline(repeats):
     """Print the median wall time of statsmodels fitting the airline model.
 
@@ -368,27 +390,12 @@ def time_airline(repeats):
     Go package does not do, so the time without it is shown as well.
     """
     case = next(cases())
-
-    def run(model_options, fit_options):
-        times = []
-        for _ in range(repeats):
-            began = time.perf_counter()
-            build(case, **model_options).fit(disp=False, **fit_options)
-            times.append(time.perf_counter() - began)
-        return statistics.median(times) * 1e3
-
     print("statsmodels %s SARIMAX airline (0,1,1)(0,1,1,12) on log "
           "passengers, median of %d fits:"
           % (statsmodels.__version__, repeats))
-    rows = [
-        ("simple_differencing=True, fit()", {}, {}),
-        ("simple_differencing=True, fit(cov_type='none')", {},
-         {"cov_type": "none"}),
-        ("simple_differencing=False (default), fit()",
-         {"simple_differencing": False}, {}),
-    ]
-    for label, model_options, fit_options in rows:
-        print("  %-48s %8.1f ms" % (label, run(model_options, fit_options)))
+    for label, model_options, fit_options in TIMED_FITS:
+        ms, _ = time_fits(case, repeats, model_options, fit_options)
+        print("  %-48s %8.1f ms" % (label, ms))
 
 
 def time_crop(repeats):
@@ -404,29 +411,13 @@ def time_crop(repeats):
     statsmodels' default of 50 L-BFGS iterations may stop short.
     """
     case = next(c for c in cases() if c["name"] == "crop_temperature")
-
-    def run(model_options, fit_options):
-        times = []
-        for _ in range(repeats):
-            began = time.perf_counter()
-            res = build(case, **model_options).fit(disp=False, **fit_options)
-            times.append(time.perf_counter() - began)
-        return statistics.median(times) * 1e3, res
-
     print("statsmodels %s SARIMAX %s%s on %d hours of CROP temperature, "
           "median of %d fits:" % (statsmodels.__version__, CROP_ORDER,
                                   CROP_SEASONAL_ORDER, len(case["series"]),
                                   repeats))
-    rows = [
-        ("simple_differencing=True, fit()", {}, {}),
-        ("simple_differencing=True, fit(cov_type='none')", {},
-         {"cov_type": "none"}),
-        ("simple_differencing=False (default), fit()",
-         {"simple_differencing": False}, {}),
-    ]
     primary = None
-    for label, model_options, fit_options in rows:
-        ms, res = run(model_options, fit_options)
+    for label, model_options, fit_options in TIMED_FITS:
+        ms, res = time_fits(case, repeats, model_options, fit_options)
         print("  %-48s %8.1f ms  llf %.4f converged %s" % (
             label, ms, res.llf, res.mle_retvals.get("converged")))
         if fit_options.get("cov_type") == "none":
@@ -462,16 +453,12 @@ def time_sixty_days(repeats):
     series = np.loadtxt(SIXTY_DAYS_CSV, delimiter=",", skiprows=1)[:, 1]
     case = {"series": series, "order": CROP_ORDER,
             "seasonal_order": CROP_SEASONAL_ORDER, "trend": "n"}
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        res = build(case).fit(disp=False, cov_type="none")
-        times.append(time.perf_counter() - began)
+    ms, res = time_fits(case, repeats, fit_options={"cov_type": "none"})
     print("statsmodels %s SARIMAX %s%s on %d hours (60 days), median of %d "
           "fits: llf %.4f" % (statsmodels.__version__, CROP_ORDER,
                               CROP_SEASONAL_ORDER, len(series), repeats,
                               res.llf))
-    print("statsmodels_ms %.3f" % (statistics.median(times) * 1e3))
+    print("statsmodels_ms %.3f" % ms)
 
 
 def main():

@@ -22,37 +22,34 @@ cd "$(dirname "$0")/.."
 benchtime=${1:-5s}
 repeats=${2:-9}
 
-go_out=$(go test -run '^$' -bench '^BenchmarkFitCROP$' -benchtime "$benchtime" ./forecast/arima)
-echo "$go_out" | grep -E '^(goos|goarch|cpu|Benchmark)'
-go_ns=$(echo "$go_out" | awk '/^BenchmarkFitCROP/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }')
-if [ -z "$go_ns" ]; then
-  echo "no BenchmarkFitCROP result" >&2
-  exit 1
-fi
+# compare BENCHMARK BENCHTIME FLAG REPEATS TITLE: runs the Go benchmark and
+# arima_reference.py FLAG (statsmodels fitting the same model to the same
+# series, median of REPEATS fits) and prints both and their ratio under TITLE.
+header='goos|goarch|cpu|' # the machine, shown once
+compare() {
+  local go_out go_ns py_out py_ms
+  go_out=$(go test -run '^$' -bench "^$1\$" -benchtime "$2" ./forecast/arima)
+  echo "$go_out" | grep -E "^(${header}Benchmark)"
+  header=
+  go_ns=$(echo "$go_out" | awk -v b="$1" '$1 ~ "^" b { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }')
+  if [ -z "$go_ns" ]; then
+    echo "no $1 result" >&2
+    exit 1
+  fi
 
-py_out=$(/usr/bin/python3 -W ignore scripts/arima_reference.py --time-crop --repeats "$repeats")
-echo "$py_out" | grep -v '^statsmodels_ms'
-py_ms=$(echo "$py_out" | awk '/^statsmodels_ms/ { print $2 }')
+  py_out=$(/usr/bin/python3 -W ignore scripts/arima_reference.py "$3" --repeats "$4")
+  echo "$py_out" | grep -v '^statsmodels_ms'
+  py_ms=$(echo "$py_out" | awk '/^statsmodels_ms/ { print $2 }')
 
-awk -v ns="$go_ns" -v ms="$py_ms" 'BEGIN {
-  go_ms = ns / 1e6
-  printf "\n(4,1,2)(1,1,0,24) on 481 hours of CROP temperature:\n"
-  printf "  Go arima.Fit                                %8.1f ms\n", go_ms
-  printf "  statsmodels fit(cov_type=\"none\")            %8.1f ms\n", ms
-  printf "  ratio statsmodels / Go                      %8.1f\n", ms / go_ms
-}'
+  awk -v ns="$go_ns" -v ms="$py_ms" -v title="$5" 'BEGIN {
+    go_ms = ns / 1e6
+    printf "\n%s:\n", title
+    printf "  Go arima.Fit                                %8.1f ms\n", go_ms
+    printf "  statsmodels fit(cov_type=\"none\")            %8.1f ms\n", ms
+    printf "  ratio statsmodels / Go                      %8.1f\n", ms / go_ms
+  }'
+}
 
+compare BenchmarkFitCROP "$benchtime" --time-crop "$repeats" "(4,1,2)(1,1,0,24) on 481 hours of CROP temperature"
 # The same model on 60 days of hourly data, the original's training window.
-go_out=$(go test -run '^$' -bench '^BenchmarkFit60Days$' -benchtime 3x ./forecast/arima)
-echo "$go_out" | grep -E '^Benchmark'
-go_ns=$(echo "$go_out" | awk '/^BenchmarkFit60Days/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") print $i }')
-py_out=$(/usr/bin/python3 -W ignore scripts/arima_reference.py --time-60d --repeats 3 2>/dev/null)
-echo "$py_out" | grep -v '^statsmodels_ms'
-py_ms=$(echo "$py_out" | awk '/^statsmodels_ms/ { print $2 }')
-awk -v ns="$go_ns" -v ms="$py_ms" 'BEGIN {
-  go_ms = ns / 1e6
-  printf "\n(4,1,2)(1,1,0,24) on 60 days (1440 hours) of hourly data:\n"
-  printf "  Go arima.Fit                                %8.1f ms\n", go_ms
-  printf "  statsmodels fit(cov_type=\"none\")            %8.1f ms\n", ms
-  printf "  ratio statsmodels / Go                      %8.1f\n", ms / go_ms
-}'
+compare BenchmarkFit60Days 3x --time-60d 3 "(4,1,2)(1,1,0,24) on 60 days (1440 hours) of hourly data"

@@ -103,6 +103,21 @@ const maxPrefixLen = 24
 
 var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
+// parseConfig parses the value s of key, def when s is empty. A value
+// parse refuses is added to errs ("key must be what") and gives def, so
+// that validate does not report the same key again.
+func parseConfig[T any](s string, def T, parse func(string) (T, error), key, what string, errs *[]error) T {
+	if s == "" {
+		return def
+	}
+	v, err := parse(s)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s must be %s, got %q", key, what, s))
+		return def
+	}
+	return v
+}
+
 // loadConfig reads the stack configuration and validates it. It returns one error that lists
 // every problem, so a user fixes them all in one go rather than one `pulumi up` at a time. The
 // passwords must have been set with `pulumi config set --secret`, so that they are never
@@ -122,29 +137,10 @@ func loadConfig(ctx *pulumi.Context) (Config, error) {
 		return v
 	}
 	getInt := func(key string, def int) int {
-		s := get(key)
-		if s == "" {
-			return def
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s must be an integer, got %q", key, s))
-			return def // so that validate does not report the same key again
-		}
-		return n
+		return parseConfig(get(key), def, strconv.Atoi, key, "an integer", &errs)
 	}
-
 	getBool := func(key string, def bool) bool {
-		s := get(key)
-		if s == "" {
-			return def
-		}
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", key, s))
-			return def
-		}
-		return b
+		return parseConfig(get(key), def, strconv.ParseBool, key, "true or false", &errs)
 	}
 
 	cfg := Config{

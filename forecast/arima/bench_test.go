@@ -10,25 +10,13 @@ import (
 // BenchmarkFitAirline times Fit on the Box-Jenkins airline model, the
 // figure to compare with `scripts/arima_reference.py --time`.
 func BenchmarkFitAirline(b *testing.B) {
-	f := loadFixture(b, "airline_log")
-	spec := f.spec()
-	for b.Loop() {
-		if _, err := Fit(f.Series, spec); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkFit(b, "airline_log")
 }
 
 // BenchmarkFitSensorHourly times Fit on five days of hourly readings with a
 // daily season, (1,0,0)(1,1,0,24).
 func BenchmarkFitSensorHourly(b *testing.B) {
-	f := loadFixture(b, "sensor_hourly")
-	spec := f.spec()
-	for b.Loop() {
-		if _, err := Fit(f.Series, spec); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkFit(b, "sensor_hourly")
 }
 
 // BenchmarkFitCROP times Fit of the original DTBase's default order
@@ -37,19 +25,19 @@ func BenchmarkFitSensorHourly(b *testing.B) {
 // runs it next to statsmodels fitting the same model to the same series
 // (scripts/arima_reference.py --time-crop) and prints both.
 func BenchmarkFitCROP(b *testing.B) {
-	f := loadFixture(b, "crop_temperature")
-	spec := f.spec()
-	for b.Loop() {
-		if _, err := Fit(f.Series, spec); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkFit(b, "crop_temperature")
 }
 
 // BenchmarkFitCROPMissing is BenchmarkFitCROP with 9 of the hours
 // missing, which rules out the fast Chandrasekhar recursions.
 func BenchmarkFitCROPMissing(b *testing.B) {
-	f := loadFixture(b, "crop_temperature_missing")
+	benchmarkFit(b, "crop_temperature_missing")
+}
+
+// benchmarkFit times Fit on the series of the named fixture, with its
+// specification.
+func benchmarkFit(b *testing.B, name string) {
+	f := loadFixture(b, name)
 	spec := f.spec()
 	for b.Loop() {
 		if _, err := Fit(f.Series, spec); err != nil {

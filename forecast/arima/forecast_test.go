@@ -20,17 +20,22 @@ func mustModel(t *testing.T, spec Spec, params Params) *Model {
 	return m
 }
 
-func checkForecast(t *testing.T, fc Forecast, wantMean, wantVar []float64) {
+// checkForecast forecasts steps ahead of m at the 95% level and checks
+// step h (1, 2, … in order) against the mean and variance want(h) gives.
+func checkForecast(t *testing.T, m *Model, steps int, want func(h int) (mean, variance float64)) {
 	t.Helper()
+	fc, err := m.Forecast(steps, 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const z95 = 1.959963984540054
-	for h := range wantMean {
-		se := math.Sqrt(wantVar[h])
-		if math.Abs(fc.Mean[h]-wantMean[h]) > 1e-9*max(1, math.Abs(wantMean[h])) ||
-			math.Abs(fc.StdErr[h]-se) > 1e-9*se ||
-			math.Abs(fc.Lower[h]-(wantMean[h]-z95*se)) > 1e-9*max(1, math.Abs(wantMean[h])) ||
-			math.Abs(fc.Upper[h]-(wantMean[h]+z95*se)) > 1e-9*max(1, math.Abs(wantMean[h])) {
+	for h := 1; h <= steps; h++ {
+		mean, variance := want(h)
+		i, se, tol := h-1, math.Sqrt(variance), 1e-9*max(1, math.Abs(mean))
+		if math.Abs(fc.Mean[i]-mean) > tol || math.Abs(fc.StdErr[i]-se) > 1e-9*se ||
+			math.Abs(fc.Lower[i]-(mean-z95*se)) > tol || math.Abs(fc.Upper[i]-(mean+z95*se)) > tol {
 			t.Errorf("step %d: mean %.12g se %.12g [%.12g, %.12g], want mean %.12g se %.12g",
-				h+1, fc.Mean[h], fc.StdErr[h], fc.Lower[h], fc.Upper[h], wantMean[h], se)
+				h, fc.Mean[i], fc.StdErr[i], fc.Lower[i], fc.Upper[i], mean, se)
 		}
 	}
 }
@@ -38,53 +43,30 @@ func checkForecast(t *testing.T, fc Forecast, wantMean, wantVar []float64) {
 func TestForecastRandomWalk(t *testing.T) {
 	const sigma2 = 0.7
 	m := mustModel(t, Spec{Order: Order{D: 1}}, Params{Sigma2: sigma2})
-	fc, err := m.Forecast(5, 0.05)
-	if err != nil {
-		t.Fatal(err)
-	}
 	last := testSeries[len(testSeries)-1]
-	var mean, variance []float64
-	for h := 1; h <= 5; h++ {
-		mean = append(mean, last)
-		variance = append(variance, sigma2*float64(h))
-	}
-	checkForecast(t, fc, mean, variance)
+	checkForecast(t, m, 5, func(h int) (float64, float64) { return last, sigma2 * float64(h) })
 }
 
 func TestForecastSeasonalRandomWalk(t *testing.T) {
 	const sigma2, s = 0.3, 4
 	m := mustModel(t, Spec{Seasonal: SeasonalOrder{D: 1, S: s}}, Params{Sigma2: sigma2})
-	fc, err := m.Forecast(9, 0.05)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := len(testSeries)
-	var mean, variance []float64
-	for h := 1; h <= 9; h++ {
+	checkForecast(t, m, 9, func(h int) (float64, float64) {
 		// The value one season before, and one more innovation per season.
-		mean = append(mean, testSeries[n-s+(h-1)%s])
-		variance = append(variance, sigma2*float64((h+s-1)/s))
-	}
-	checkForecast(t, fc, mean, variance)
+		return testSeries[n-s+(h-1)%s], sigma2 * float64((h+s-1)/s)
+	})
 }
 
 func TestForecastTwiceIntegrated(t *testing.T) {
 	const sigma2 = 0.5
 	m := mustModel(t, Spec{Order: Order{D: 2}}, Params{Sigma2: sigma2})
-	fc, err := m.Forecast(4, 0.05)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := len(testSeries)
 	slope := testSeries[n-1] - testSeries[n-2]
-	var mean, variance []float64
 	sum := 0.0
-	for h := 1; h <= 4; h++ {
-		mean = append(mean, testSeries[n-1]+float64(h)*slope)
+	checkForecast(t, m, 4, func(h int) (float64, float64) {
 		sum += float64(h * h) // y_{n+h} carries e_{n+j} with weight h-j+1
-		variance = append(variance, sigma2*sum)
-	}
-	checkForecast(t, fc, mean, variance)
+		return testSeries[n-1] + float64(h)*slope, sigma2 * sum
+	})
 }
 
 // TestForecastDriftTimeIndex pins down the trend's time index: with d = 1
@@ -93,19 +75,12 @@ func TestForecastTwiceIntegrated(t *testing.T) {
 func TestForecastDriftTimeIndex(t *testing.T) {
 	const sigma2, drift = 0.4, 0.05
 	m := mustModel(t, Spec{Order: Order{D: 1}, Trend: TrendLinear}, Params{Drift: drift, Sigma2: sigma2})
-	fc, err := m.Forecast(3, 0.05)
-	if err != nil {
-		t.Fatal(err)
-	}
 	nDiff := len(testSeries) - 1
 	level := testSeries[len(testSeries)-1]
-	var mean, variance []float64
-	for h := 1; h <= 3; h++ {
+	checkForecast(t, m, 3, func(h int) (float64, float64) {
 		level += drift * float64(nDiff+h-1)
-		mean = append(mean, level)
-		variance = append(variance, sigma2*float64(h))
-	}
-	checkForecast(t, fc, mean, variance)
+		return level, sigma2 * float64(h)
+	})
 }
 
 // TestFitWhiteNoiseWithConstant checks that the estimates are the sample

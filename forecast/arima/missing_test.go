@@ -130,17 +130,8 @@ func TestForecastWithMissingEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc, err := m.Forecast(4, 0.05)
-	if err != nil {
-		t.Fatal(err)
-	}
 	last := testSeries[len(testSeries)-1]
-	var mean, variance []float64
-	for h := 1; h <= 4; h++ {
-		mean = append(mean, last)
-		variance = append(variance, sigma2*float64(h+2))
-	}
-	checkForecast(t, fc, mean, variance)
+	checkForecast(t, m, 4, func(h int) (float64, float64) { return last, sigma2 * float64(h+2) })
 }
 
 // TestForecastBridgesGap checks that forecasts use what the levels say
@@ -155,9 +146,5 @@ func TestForecastBridgesGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc, err := m.Forecast(2, 0.05)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkForecast(t, fc, []float64{3.3 + drift, 3.3 + 2*drift}, []float64{sigma2, 2 * sigma2})
+	checkForecast(t, m, 2, func(h int) (float64, float64) { return 3.3 + float64(h)*drift, float64(h) * sigma2 })
 }

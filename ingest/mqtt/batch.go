@@ -102,25 +102,13 @@ func (s *Subscriber) commit(ctx context.Context, batch []*message) bool {
 		if it.reject != "" {
 			continue
 		}
-		for attempt := 1; ; attempt++ {
-			err := s.resolve(ctx, it)
-			if err == nil {
-				break
-			}
-			if !s.wait(ctx, attempt, "resolve sensor measure", err) {
-				return false
-			}
+		if !s.retry(ctx, "resolve sensor measure", func() error { return s.resolve(ctx, it) }) {
+			return false
 		}
 	}
 	began := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := s.insert(ctx, items)
-		if err == nil {
-			break
-		}
-		if !s.wait(ctx, attempt, "insert readings", err) {
-			return false
-		}
+	if !s.retry(ctx, "insert readings", func() error { return s.insert(ctx, items) }) {
+		return false
 	}
 	for _, it := range items {
 		if it.reject != "" {
@@ -140,19 +128,25 @@ func (s *Subscriber) commit(ctx context.Context, batch []*message) bool {
 	return true
 }
 
-// wait sleeps before retrying a failed database call; false when ctx ended.
-func (s *Subscriber) wait(ctx context.Context, attempt int, what string, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	if attempt == 1 || attempt%10 == 0 {
-		s.log.Warn("mqtt ingest: database call failed; retrying", "op", what, "err", err, "attempt", attempt)
-	}
-	select {
-	case <-time.After(backoff(attempt, 100*time.Millisecond, 5*time.Second)):
-		return true
-	case <-ctx.Done():
-		return false
+// retry makes the database call what until it succeeds, sleeping between
+// attempts; false when ctx ended first.
+func (s *Subscriber) retry(ctx context.Context, what string, call func() error) bool {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			s.log.Warn("mqtt ingest: database call failed; retrying", "op", what, "err", err, "attempt", attempt)
+		}
+		select {
+		case <-time.After(backoff(attempt, 100*time.Millisecond, 5*time.Second)):
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -436,37 +430,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.received, err = register(reg, m.received); err != nil {
-		return nil, err
-	}
-	if m.stored, err = register(reg, m.stored); err != nil {
-		return nil, err
-	}
-	if m.duplicates, err = register(reg, m.duplicates); err != nil {
-		return nil, err
-	}
-	if m.rejected, err = register(reg, m.rejected); err != nil {
-		return nil, err
-	}
-	if m.connected, err = register(reg, m.connected); err != nil {
-		return nil, err
-	}
-	if m.commit, err = register(reg, m.commit); err != nil {
+	register(reg, &m.received, &err)
+	register(reg, &m.stored, &err)
+	register(reg, &m.duplicates, &err)
+	register(reg, &m.rejected, &err)
+	register(reg, &m.connected, &err)
+	register(reg, &m.commit, &err)
+	if err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// register registers c, or returns the collector registered before under
-// the same name, so a subscriber restarted in the same process keeps
-// counting where the last one stopped.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
+// register registers *c, or replaces it with the collector registered
+// before under the same name, so a subscriber restarted in the same process
+// keeps counting where the last one stopped. A failure is kept in *err; once
+// it is set, register does nothing, so a run of calls stops at the first.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C, err *error) {
+	if *err != nil {
+		return
+	}
+	*err = reg.Register(*c)
 	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
+	if errors.As(*err, &are) {
 		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
+			*c, *err = existing, nil
 		}
 	}
-	return c, err
 }

@@ -44,40 +44,44 @@ func TestIngestThroughput(t *testing.T) {
 	// MQTT.
 	db := fixture(t, sensors)
 	b := startBroker(t)
-	sub := newSubscriber(t, db, b.addr(), "dtbase-bench", nil, func(c *Config) {
+	configure := func(c *Config) {
 		c.BatchSize = batch
 		c.BatchDelay = 50 * time.Millisecond
 		c.ReceiveMaximum = 4 * batch
-	})
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	}
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-bench", nil, configure)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p := newPublisher(b.addr(), "bench-publisher")
 	defer p.close()
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	// One connection with many QoS 1 publishes in flight, as a gateway
+	// publishAll publishes the n readings, at offset + i seconds, over one
+	// connection with many QoS 1 publishes in flight, as a gateway
 	// forwarding many devices does.
-	for w := 0; w < 256; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
+	publishAll := func(offset time.Duration) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < 256; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(n) {
+						return
+					}
+					payload := fmt.Sprintf(`{"value": %d.25, "timestamp": %q}`, i, dtbase.FormatTime(base.Add(offset+time.Duration(i)*time.Second)))
+					if err := p.publish(ctx, fmt.Sprintf("test/s%d/temperature", i%sensors), []byte(payload)); err != nil {
+						t.Error(err)
+						return
+					}
 				}
-				payload := fmt.Sprintf(`{"value": %d.25, "timestamp": %q}`, i, dtbase.FormatTime(base.Add(time.Duration(i)*time.Second)))
-				if err := p.publish(ctx, fmt.Sprintf("test/s%d/temperature", i%sensors), []byte(payload)); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	start := time.Now()
+	publishAll(0)
 	published := time.Since(start)
 	waitFor(t, "every reading stored", 5*time.Minute, func() bool { return sub.Stats().Stored >= int64(n) })
 	mqttElapsed := time.Since(start)
@@ -91,43 +95,25 @@ func TestIngestThroughput(t *testing.T) {
 	if err := sub.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	next.Store(0)
-	offset := time.Duration(n) * time.Second
-	for w := 0; w < 256; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				payload := fmt.Sprintf(`{"value": %d.25, "timestamp": %q}`, i, dtbase.FormatTime(base.Add(offset+time.Duration(i)*time.Second)))
-				if err := p.publish(ctx, fmt.Sprintf("test/s%d/temperature", i%sensors), []byte(payload)); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	publishAll(time.Duration(n) * time.Second)
 	start = time.Now()
-	sub2 := newSubscriber(t, db, b.addr(), "dtbase-bench", nil, func(c *Config) {
-		c.BatchSize = batch
-		c.BatchDelay = 50 * time.Millisecond
-		c.ReceiveMaximum = 4 * batch
-	})
+	sub2 := newSubscriber(t, db, b.addr(), "dtbase-bench", nil, configure)
 	waitFor(t, "the backlog stored", 5*time.Minute, func() bool { return sub2.Stats().Stored >= int64(n) })
 	drainElapsed := time.Since(start)
 	st2 := sub2.Stats()
 
-	// HTTP API on a fresh database of the same engine.
-	db2 := fixture(t, sensors)
-	apitest.AddUser(t, db2, "bench@example.com", "pw", dtbase.RoleEditor)
-	c := client.New(apitest.Serve(t, apitest.Config(db2)), client.WithCredentials("bench@example.com", "pw"))
-	if _, err := c.ListSensors(ctx, ""); err != nil { // log in outside the timing
-		t.Fatal(err)
+	// apiClient serves the HTTP API on a fresh database of the same engine
+	// and logs a client in, outside the timing.
+	apiClient := func() *client.Client {
+		db := fixture(t, sensors)
+		apitest.AddUser(t, db, "bench@example.com", "pw", dtbase.RoleEditor)
+		c := client.New(apitest.Serve(t, apitest.Config(db)), client.WithCredentials("bench@example.com", "pw"))
+		if _, err := c.ListSensors(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
+	c := apiClient()
 	perSensor := make([]client.Readings, sensors)
 	for s := range perSensor {
 		perSensor[s] = client.Readings{UniqueIdentifier: fmt.Sprintf("s%d", s), MeasureName: "temperature"}
@@ -148,12 +134,7 @@ func TestIngestThroughput(t *testing.T) {
 
 	// The same through insert-readings-batch, each request shaped like an
 	// MQTT commit: 500 readings spread over the sensors.
-	db3 := fixture(t, sensors)
-	apitest.AddUser(t, db3, "bench@example.com", "pw", dtbase.RoleEditor)
-	c3 := client.New(apitest.Serve(t, apitest.Config(db3)), client.WithCredentials("bench@example.com", "pw"))
-	if _, err := c3.ListSensors(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
+	c3 := apiClient()
 	start = time.Now()
 	for lo := 0; lo < n; lo += batch {
 		series := make([]client.Readings, sensors)

@@ -15,8 +15,7 @@ import (
 func TestTemplateSensorNameLimit(t *testing.T) {
 	db := fixture(t, 0)
 	b := startBroker(t)
-	sub := newSubscriber(t, db, b.addr(), "dtbase-limit", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-limit", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
 	p := newPublisher(b.addr(), "device-limit")
 	defer p.close()
 	ctx := context.Background()

@@ -151,9 +151,7 @@ func readings(t testing.TB, db *sqldb.DB, sensor, measure string) []dtbase.Readi
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []dtbase.Reading
-	err = db.ScanReadings(context.Background(), m, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		func(r dtbase.Reading) error { out = append(out, r); return nil })
+	out, err := dtbase.CollectReadings(context.Background(), db, m, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +186,26 @@ func newSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus
 	return s
 }
 
+// connectedSubscriber starts a subscriber as newSubscriber does and waits
+// until it is connected.
+func connectedSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus.Registerer, mod func(*Config)) *Subscriber {
+	t.Helper()
+	s := newSubscriber(t, db, addr, clientID, reg, mod)
+	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return s.Connected() == 1 })
+	return s
+}
+
+// publishValues publishes n readings, the i-th (from 0) with the value i
+// at 1700000000+i seconds on topic(i).
+func publishValues(t testing.TB, p *publisher, n int, topic func(i int) string) {
+	t.Helper()
+	for i := range n {
+		if err := p.publish(context.Background(), topic(i), []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // hangAfter bounds a wait for something that must happen: long enough
 // that only a hang, never a busy machine, reaches it.
 const hangAfter = 2 * time.Minute
@@ -218,8 +236,7 @@ func testNoLoss(t *testing.T, proto string) {
 	db := fixture(t, sensors)
 	b := startBroker(t)
 	addr := b.addr() + "?protocol=" + proto
-	sub := newSubscriber(t, db, addr, "dtbase-noloss", nil, nil)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, addr, "dtbase-noloss", nil, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
@@ -295,11 +312,10 @@ func TestBadInput(t *testing.T) {
 	db := fixture(t, 2)
 	b := startBroker(t)
 	reg := prometheus.NewRegistry()
-	sub := newSubscriber(t, db, b.addr(), "dtbase-bad", reg, func(c *Config) {
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-bad", reg, func(c *Config) {
 		pats, _ := ParsePatterns("test/+sensor/+measure, other/#?sensor=s1&measure=temperature")
 		c.Patterns = pats
 	})
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
 	p := newPublisher(b.addr(), "device-bad")
@@ -378,16 +394,10 @@ func TestBadInput(t *testing.T) {
 func TestCreateSensorsFromTemplate(t *testing.T) {
 	db := fixture(t, 0)
 	b := startBroker(t)
-	sub := newSubscriber(t, db, b.addr(), "dtbase-template", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, b.addr(), "dtbase-template", nil, func(c *Config) { c.CreateSensorsOfType = "thermo" })
 	p := newPublisher(b.addr(), "device-new")
 	defer p.close()
-	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		if err := p.publish(ctx, fmt.Sprintf("test/new%d/temperature", i%2), []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishValues(t, p, 5, func(i int) string { return fmt.Sprintf("test/new%d/temperature", i%2) })
 	waitFor(t, "five readings", hangAfter, func() bool { return sub.Stats().Stored == 5 })
 	if got := len(readings(t, db, "new0", "temperature")) + len(readings(t, db, "new1", "temperature")); got != 5 {
 		t.Fatalf("stored %d, want 5", got)
@@ -401,15 +411,10 @@ func TestFallbackTo311(t *testing.T) {
 	db := fixture(t, 1)
 	b := startBroker(t)
 	proxy := v311OnlyProxy(t, fmt.Sprintf("127.0.0.1:%d", b.port))
-	sub := newSubscriber(t, db, "mqtt://"+proxy, "dtbase-fallback", nil, nil)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, db, "mqtt://"+proxy, "dtbase-fallback", nil, nil)
 	p := newPublisher(b.addr(), "device-fb")
 	defer p.close()
-	for i := 0; i < 20; i++ {
-		if err := p.publish(context.Background(), "test/s0/temperature", []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishValues(t, p, 20, func(int) string { return "test/s0/temperature" })
 	waitFor(t, "twenty readings", hangAfter, func() bool { return sub.Stats().Stored == 20 })
 }
 
@@ -490,15 +495,10 @@ func TestDatabaseOutage(t *testing.T) {
 	b := startBroker(t)
 	fs := &flakyStore{Store: db}
 	fs.failures.Store(4)
-	sub := newSubscriber(t, fs, b.addr(), "dtbase-outage", nil, nil)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return sub.Connected() == 1 })
+	sub := connectedSubscriber(t, fs, b.addr(), "dtbase-outage", nil, nil)
 	p := newPublisher(b.addr(), "device-outage")
 	defer p.close()
-	for i := 0; i < 50; i++ {
-		if err := p.publish(context.Background(), "test/s0/temperature", []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishValues(t, p, 50, func(int) string { return "test/s0/temperature" })
 	waitFor(t, "fifty readings", hangAfter, func() bool { return sub.Stats().Stored == 50 })
 	if st := sub.Stats(); st.Rejected != 0 || fs.failures.Load() >= 0 {
 		t.Fatalf("stats %+v, failures left %d", st, fs.failures.Load())

@@ -122,11 +122,8 @@ func readings(t *testing.T, db *sqldb.DB, sensor string, m dtbase.Measure) []dtb
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []dtbase.Reading
-	if err := db.ScanReadings(context.Background(), rm, time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), func(r dtbase.Reading) error {
-		out = append(out, r)
-		return nil
-	}); err != nil {
+	out, err := dtbase.CollectReadings(context.Background(), db, rm, time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
