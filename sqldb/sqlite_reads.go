@@ -101,7 +101,8 @@ func (p *seriesReads) close() {
 
 func openSeriesConn(path string) (*seriesConn, error) {
 	c := &seriesConn{tls: libc.NewTLS(), stmts: map[string]*seriesStmt{}}
-	name, err := libc.CString(path)
+	// Named as the driver's pools name it, so that both open the same file.
+	name, err := libc.CString("file:" + path)
 	if err != nil {
 		c.tls.Close()
 		return nil, err
@@ -109,7 +110,7 @@ func openSeriesConn(path string) (*seriesConn, error) {
 	defer libc.Xfree(c.tls, name)
 	out := c.tls.Alloc(8)
 	defer c.tls.Free(8)
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, out, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, out, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
 	c.db = cPointer(out)
 	if rc != sqlite3.SQLITE_OK {
 		err := c.err(rc)
