@@ -173,8 +173,10 @@ func (c *seriesConn) stmt(q string) (*seriesStmt, error) {
 	return s, nil
 }
 
-// query runs q, scanning each row into q.dest (*int64, *float64 or
-// *sql.NullInt64) before calling q.row.
+// query runs q, whose arguments are int64, scanning each row into q.dest
+// before calling q.row: *sql.NullInt64 for a column that may be NULL,
+// *int64 or *float64 for NOT NULL ones (SQLite converts, as
+// sqlite3_column_int64 and sqlite3_column_double do).
 func (c *seriesConn) query(ctx context.Context, q seriesQuery) error {
 	s, err := c.stmt(q.sql)
 	if err != nil {
