@@ -45,6 +45,7 @@ type DB struct {
 	group   *groupCommit // small inserts, committed together
 	replica *sql.DB      // reads of reading ranges and rollups, when set
 	stmts   *stmtCache   // SQLite: prepared statements of hot queries; shared by copies
+	series  *seriesReads // SQLite: the connections of plot and aggregate reads
 	auth    *authCache   // recent session and API key lookups
 
 	// noRollupReads makes reads compute from the readings alone: the
@@ -120,7 +121,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// Kept open: a new connection costs its open and its statements'
 	// preparation again.
 	r.SetMaxIdleConns(DefaultSQLiteReaders)
-	db := &DB{Dialect: SQLite, write: w, read: r, alertRules: &ruleCache{}, stmts: &stmtCache{}, auth: &authCache{}, Now: utcNow}
+	db := &DB{Dialect: SQLite, write: w, read: r, alertRules: &ruleCache{}, stmts: &stmtCache{}, series: &seriesReads{path: path}, auth: &authCache{}, Now: utcNow}
 	// The writer creates the file and sets WAL before any reader opens it.
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
@@ -243,6 +244,9 @@ func (db *DB) Close() error {
 		db.replica.Close()
 	}
 	db.stmts.close()
+	if db.series != nil {
+		db.series.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {

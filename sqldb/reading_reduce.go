@@ -3,10 +3,8 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -360,26 +358,21 @@ type seriesQuery struct {
 
 // runQueries runs qs in order: on PostgreSQL as one pgx batch, one round
 // trip for all, scanned without database/sql's per-value conversions; on
-// SQLite, which has no round trips to save, one after the other.
+// SQLite, which has no round trips to save, one after the other on a
+// connection of seriesReads, which scans without the driver's per-value
+// costs.
 func (db *DB) runQueries(ctx context.Context, qs []seriesQuery) error {
 	if len(qs) == 0 {
 		return nil
+	}
+	if db.Dialect != Postgres {
+		return db.series.run(ctx, qs)
 	}
 	conn, err := db.readings().Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if db.Dialect != Postgres {
-		return conn.Raw(func(dc any) error {
-			for _, q := range qs {
-				if err := runDriverQuery(ctx, dc.(driver.QueryerContext), q); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
 	return conn.Raw(func(dc any) error {
 		var b pgx.Batch
 		for _, q := range qs {
@@ -412,61 +405,6 @@ func (db *DB) runQueries(ctx context.Context, qs []seriesQuery) error {
 		}
 		return br.Close()
 	})
-}
-
-// runDriverQuery runs q on an SQLite connection's driver, assigning the
-// integers and doubles it returns without database/sql's conversions.
-func runDriverQuery(ctx context.Context, dc driver.QueryerContext, q seriesQuery) error {
-	args := make([]driver.NamedValue, len(q.args))
-	for k, a := range q.args {
-		args[k] = driver.NamedValue{Ordinal: k + 1, Value: a}
-	}
-	rows, err := dc.QueryContext(ctx, q.sql, args)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	vals := make([]driver.Value, len(q.dest))
-	for {
-		if err := rows.Next(vals); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		for k, v := range vals {
-			if err := assignValue(q.dest[k], v); err != nil {
-				return err
-			}
-		}
-		if err := q.row(); err != nil {
-			return err
-		}
-	}
-}
-
-// assignValue stores v, an integer, a double or NULL, in dest.
-func assignValue(dest any, v driver.Value) error {
-	switch d := dest.(type) {
-	case *int64:
-		if x, ok := v.(int64); ok {
-			*d = x
-			return nil
-		}
-	case *float64:
-		switch x := v.(type) {
-		case float64:
-			*d = x
-			return nil
-		case int64:
-			*d = float64(x)
-			return nil
-		}
-	case *sql.NullInt64:
-		x, ok := v.(int64)
-		*d = sql.NullInt64{Int64: x, Valid: ok}
-		return nil
-	}
-	return fmt.Errorf("cannot store %T in %T", v, dest)
 }
 
 // feedRange calls fn, in time order, with buckets that hold every reading
