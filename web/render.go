@@ -55,6 +55,12 @@ func mustPages(st *staticFiles) *pageSet {
 				Datatypes []dtbase.Datatype
 			}{n, dts}
 		},
+		"newfields": func(kind string, dts []dtbase.Datatype) any {
+			return struct {
+				Kind      string
+				Datatypes []dtbase.Datatype
+			}{kind, dts}
+		},
 		// limit is a text limit of the domain, for maxlength attributes.
 		"limit": func(name string) (int, error) {
 			if n, ok := dtbase.TextLimits[name]; ok {
