@@ -20,8 +20,7 @@ var (
 // TestDashboard: the dashboard groups, filters and pages sensors, and marks
 // stale series however many there are.
 func TestDashboard(t *testing.T) {
-	e := newEnv(t)
-	e.seed() // sensor-a…f (T&RH) and sensor-g, sensor-h (CO2), live
+	e := newSeededEnv(t) // sensor-a…f (T&RH) and sensor-g, sensor-h (CO2), live
 	ctx := context.Background()
 	end := e.clock().Truncate(10 * time.Minute)
 	// Old-1 stopped two days ago; 30 sensors have no readings.
@@ -42,8 +41,7 @@ func TestDashboard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := e.browser()
-	b.login("viewer@example.com")
+	b := e.signIn("viewer@example.com")
 	sensorsOn := func(p page) []string {
 		var out []string
 		for _, m := range dashSensor.FindAllStringSubmatch(p.Body, -1) {
