@@ -28,6 +28,26 @@ func (e *testEnv) getWith(t *testing.T, cookie, path string) int {
 	return e.browser().do(req).Status
 }
 
+// mustEndSession submits a form that ends the session (signing out, a new
+// password): the answer sends the browser to the login page, and it is
+// signed out.
+func (b *browser) mustEndSession(t *testing.T, path string, form url.Values, referer string) {
+	t.Helper()
+	if res := b.submit(path, form, referer); res.Status != http.StatusSeeOther || res.Location != "/login" {
+		t.Fatalf("%s: %d to %q, want the login page", path, res.Status, res.Location)
+	}
+	b.wantSignedOut(t, "after "+path+", the browser")
+}
+
+// wantSignedOut stops the test unless the browser has no session: the
+// dashboard sends it to the login page.
+func (b *browser) wantSignedOut(t *testing.T, who string) {
+	t.Helper()
+	if p := b.get("/"); p.Status != http.StatusSeeOther {
+		t.Fatalf("%s is still signed in: %d", who, p.Status)
+	}
+}
+
 // TestSignOutEndsTheSession covers finding 3 in the browser: a copy of the
 // cookie is refused after sign-out, on the server.
 func TestSignOutEndsTheSession(t *testing.T) {
@@ -47,21 +67,14 @@ func TestSignOutEndsTheSession(t *testing.T) {
 	})
 	t.Run("sign out everywhere", func(t *testing.T) {
 		b, other := e.signIn("editor@example.com"), e.signIn("editor@example.com")
-		res := b.submit("/account/logout-everywhere", url.Values{}, "/account")
-		if res.Status != http.StatusSeeOther || res.Location != "/login" {
-			t.Fatalf("sign out everywhere: %d to %q", res.Status, res.Location)
-		}
-		if p := other.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("the other browser's session survived: %d", p.Status)
-		}
+		b.mustEndSession(t, "/account/logout-everywhere", url.Values{}, "/account")
+		other.wantSignedOut(t, "the other browser")
 		b.login("editor@example.com") // a new sign-in works
 	})
 	t.Run("a role change ends the session", func(t *testing.T) {
 		admin, b := e.signIn("admin@example.com"), e.signIn("viewer@example.com")
 		admin.submit("/users/role", url.Values{"email": {"viewer@example.com"}, "role": {"editor"}}, "/users")
-		if p := b.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("session after a role change: %d", p.Status)
-		}
+		b.wantSignedOut(t, "after a role change, the browser")
 	})
 }
 

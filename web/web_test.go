@@ -53,9 +53,7 @@ func TestLogin(t *testing.T) {
 		if res.Status != http.StatusUnauthorized || !strings.Contains(res.Body, "Incorrect email or password.") {
 			t.Fatalf("got %d:\n%s", res.Status, res.Body)
 		}
-		if p := b.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("signed in after a wrong password: %d", p.Status)
-		}
+		b.wantSignedOut(t, "after a wrong password, the browser")
 	})
 	t.Run("next must stay on this site", func(t *testing.T) {
 		for _, next := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"} {
@@ -79,13 +77,7 @@ func TestLogin(t *testing.T) {
 	})
 	t.Run("sign out", func(t *testing.T) {
 		b := e.signIn("viewer@example.com")
-		res := b.submit("/logout", url.Values{}, "/")
-		if res.Status != http.StatusSeeOther || res.Location != "/login" {
-			t.Fatalf("got %d to %q", res.Status, res.Location)
-		}
-		if p := b.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("still signed in: %d", p.Status)
-		}
+		b.mustEndSession(t, "/logout", url.Values{}, "/")
 	})
 }
 
@@ -248,13 +240,8 @@ func TestSessionExpiry(t *testing.T) {
 	})
 	t.Run("a new password ends other sessions", func(t *testing.T) {
 		b, other := e.signIn("viewer@example.com"), e.signIn("viewer@example.com")
-		res := b.submit("/account/password", url.Values{"current": {testPassword}, "password": {"a new password"}, "confirm": {"a new password"}}, "/account")
-		if res.Status != http.StatusSeeOther || res.Location != "/login" {
-			t.Fatalf("change password: %d to %q", res.Status, res.Location)
-		}
-		if p := other.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("the other session survived: %d", p.Status)
-		}
+		b.mustEndSession(t, "/account/password", url.Values{"current": {testPassword}, "password": {"a new password"}, "confirm": {"a new password"}}, "/account")
+		other.wantSignedOut(t, "the other session")
 	})
 }
 
