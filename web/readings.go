@@ -223,6 +223,20 @@ type quickRange struct {
 	Label, Query string
 }
 
+// sensorTypeNamed returns the type of types called name, the first one
+// when name is empty, or nil when there is none.
+func sensorTypeNamed(types []dtbase.SensorType, name string) *dtbase.SensorType {
+	if name == "" && len(types) > 0 {
+		return &types[0]
+	}
+	for i := range types {
+		if types[i].Name == name {
+			return &types[i]
+		}
+	}
+	return nil
+}
+
 // explorerPage lets a user pick a sensor type, sensors, measures and a
 // range; the charts island draws them, fetching downsampled series.
 func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -234,14 +248,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	d := &explorerData{Types: types, Chosen: q["sensor"], ChosenM: q["measure"]}
 	typeName := q.Get("type")
-	if typeName == "" && len(types) > 0 {
-		typeName = types[0].Name
-	}
-	for i := range types {
-		if types[i].Name == typeName {
-			d.Type = &types[i]
-		}
-	}
+	d.Type = sensorTypeNamed(types, typeName)
 	v := &view{Title: "Time-series explorer", Nav: "explorer", Session: s, Data: d, Wide: true,
 		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}}
 	if d.Type == nil {
@@ -673,15 +680,7 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 			typeName = det.TypeName
 		}
 	}
-	if typeName == "" && len(types) > 0 {
-		typeName = types[0].Name
-	}
-	for i := range types {
-		if types[i].Name == typeName {
-			d.Type = &types[i]
-		}
-	}
-	if d.Type == nil {
+	if d.Type = sensorTypeNamed(types, typeName); d.Type == nil {
 		h.render(w, r, http.StatusOK, "readings.html", v)
 		return nil
 	}
