@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/cookiejar"
@@ -230,9 +231,7 @@ func csrf(t *testing.T, p page) string {
 func (b *browser) sendLogin(email, password string, extra url.Values) page {
 	b.e.t.Helper()
 	form := url.Values{"email": {email}, "password": {password}, "csrf_token": {csrf(b.e.t, b.get("/login"))}}
-	for k, v := range extra {
-		form[k] = v
-	}
+	maps.Copy(form, extra)
 	return b.post("/login", form, "/login")
 }
 
@@ -244,9 +243,9 @@ func (e *testEnv) signIn(email string) *browser {
 	return b
 }
 
-// login signs in and returns the CSRF token of the session, which submit
+// login signs in and keeps the CSRF token of the session, which submit
 // adds to forms from then on.
-func (b *browser) login(email string) string {
+func (b *browser) login(email string) {
 	t := b.e.t
 	t.Helper()
 	res := b.sendLogin(email, testPassword, nil)
@@ -258,7 +257,6 @@ func (b *browser) login(email string) string {
 		t.Fatalf("dashboard after login: %d", home.Status)
 	}
 	b.token = csrf(t, home)
-	return b.token
 }
 
 // seed fills the database with data like the demo's: two sensor types,
