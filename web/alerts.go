@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,19 +71,7 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 		return err
 	}
 	link := func(p int) string {
-		v := url.Values{}
-		for k, x := range map[string]string{"rule": d.Rule, "sensor": d.Sensor, "state": d.State} {
-			if x != "" {
-				v.Set(k, x)
-			}
-		}
-		if p > 1 {
-			v.Set("page", strconv.Itoa(p))
-		}
-		if len(v) == 0 {
-			return "/alerts"
-		}
-		return "/alerts?" + v.Encode()
+		return "/alerts" + buildQuery("rule", d.Rule, "sensor", d.Sensor, "state", d.State, "page", pageParam(p))
 	}
 	if len(d.Alerts) > alertsPageSize {
 		d.Alerts, d.Older = d.Alerts[:alertsPageSize], link(page+1)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,26 +45,14 @@ type dashboardFilter struct {
 }
 
 func (f dashboardFilter) url(page int) string {
-	q := url.Values{}
-	if f.Group != "type" {
-		q.Set("group", f.Group)
-	}
-	if f.Type != "" {
-		q.Set("type", f.Type)
-	}
-	if f.Q != "" {
-		q.Set("q", f.Q)
+	group, stale := f.Group, ""
+	if group == "type" {
+		group = "" // the default
 	}
 	if f.Stale {
-		q.Set("stale", "1")
+		stale = "1"
 	}
-	if page > 1 {
-		q.Set("page", strconv.Itoa(page))
-	}
-	if len(q) == 0 {
-		return "/"
-	}
-	return "/?" + q.Encode()
+	return "/" + buildQuery("group", group, "type", f.Type, "q", f.Q, "stale", stale, "page", pageParam(page))
 }
 
 type countCard struct {

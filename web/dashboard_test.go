@@ -101,3 +101,22 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("two hours later, not every sensor with readings is stale: %s", res.Body[max(0, i-60):i+30])
 	}
 }
+
+// TestDashboardFilterURL: the dashboard's links keep the view in the URL,
+// leaving out what is the default.
+func TestDashboardFilterURL(t *testing.T) {
+	for _, c := range []struct {
+		f    dashboardFilter
+		page int
+		want string
+	}{
+		{dashboardFilter{Group: "type"}, 1, "/"},
+		{dashboardFilter{Group: "type"}, 2, "/?page=2"},
+		{dashboardFilter{Group: "none", Stale: true}, 1, "/?group=none&stale=1"},
+		{dashboardFilter{Group: "location", Type: "Aranet T&RH", Q: "north bench"}, 3, "/?group=location&page=3&q=north+bench&type=Aranet+T%26RH"},
+	} {
+		if got := c.f.url(c.page); got != c.want {
+			t.Errorf("%+v page %d: %q, want %q", c.f, c.page, got, c.want)
+		}
+	}
+}

@@ -423,6 +423,14 @@ func buildQuery(kv ...any) string {
 	return "?" + q.Encode()
 }
 
+// pageParam is the value of a list's page parameter: none for the first.
+func pageParam(page int) string {
+	if page > 1 {
+		return strconv.Itoa(page)
+	}
+	return ""
+}
+
 func derefString(s *string) string {
 	if s == nil {
 		return ""
