@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +47,7 @@ const alertsPageSize = 25
 
 // alertsPage lists alerts (firing first) with filters, a page at a time,
 // the rules with their silences, and the delivery log.
-func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	d := &alertsData{Rule: q.Get("rule"), Sensor: strings.TrimSpace(q.Get("sensor")), State: q.Get("state"), Now: h.now()}
@@ -69,23 +68,10 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	d.Filtered = d.Rule != "" || d.Sensor != "" || d.State != ""
 	if d.Alerts, err = h.store.ListAlerts(ctx, f); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	link := func(p int) string {
-		v := url.Values{}
-		for k, x := range map[string]string{"rule": d.Rule, "sensor": d.Sensor, "state": d.State} {
-			if x != "" {
-				v.Set(k, x)
-			}
-		}
-		if p > 1 {
-			v.Set("page", strconv.Itoa(p))
-		}
-		if len(v) == 0 {
-			return "/alerts"
-		}
-		return "/alerts?" + v.Encode()
+		return "/alerts" + buildQuery("rule", d.Rule, "sensor", d.Sensor, "state", d.State, "page", pageParam(p))
 	}
 	if len(d.Alerts) > alertsPageSize {
 		d.Alerts, d.Older = d.Alerts[:alertsPageSize], link(page+1)
@@ -96,13 +82,11 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 	d.First, d.Last = f.Offset+1, f.Offset+len(d.Alerts)
 	rules, err := h.store.ListAlertRules(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	units := map[int64]string{}
 	for _, t := range types {
@@ -114,10 +98,10 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 		d.Rules = append(d.Rules, ruleView{AlertRule: r, Condition: ruleText(r, units[r.MeasureID])})
 	}
 	if d.Deliveries, err = h.store.ListDeliveries(ctx, 50); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	h.render(w, r, http.StatusOK, "alerts.html", &view{Title: "Alerts", Nav: "alerts", Session: s, Data: d})
+	return nil
 }
 
 func (h *Handler) acknowledgeAlert(r *http.Request, s *session) (string, string, error) {
@@ -175,13 +159,12 @@ var ruleFields = []string{"name", "target_kind", "target", "measure", "kind", "o
 // ruleEditor shows the rule form; posted with "preview" it shows how often
 // the rule would have fired in the last 7 days on the stored data, with
 // "save" it stores the rule.
-func (h *Handler) ruleEditor(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) ruleEditor(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	d := &ruleEditorData{Form: map[string]string{"target_kind": "sensor", "kind": dtbase.CondThreshold, "op": dtbase.OpAbove, "severity": dtbase.SeverityWarning}}
 	var err error
 	if d.Channels, err = h.store.ListAlertChannels(ctx); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	if r.Method == http.MethodPost {
 		for _, f := range ruleFields {
@@ -193,7 +176,7 @@ func (h *Handler) ruleEditor(w http.ResponseWriter, r *http.Request, s *session)
 			if err = h.store.CreateAlertRule(ctx, rule); err == nil {
 				setFlash(w, r, "success", "Rule "+rule.Name+" created.")
 				http.Redirect(w, r, "/alerts", http.StatusSeeOther)
-				return
+				return nil
 			}
 		} else if err == nil {
 			now := h.now()
@@ -205,6 +188,7 @@ func (h *Handler) ruleEditor(w http.ResponseWriter, r *http.Request, s *session)
 		}
 	}
 	h.render(w, r, http.StatusOK, "alert_rule.html", &view{Title: "New alert rule", Nav: "alerts", Session: s, Data: d})
+	return nil
 }
 
 // ruleFromForm builds a rule from the editor's fields; EINVALID names a

@@ -37,22 +37,21 @@ func TestAlertPages(t *testing.T) {
 		}
 	}
 	insert(now.Add(-10*time.Hour), 20, 30, 20, 31, 20) // two breaches in the last 7 days
-	b := e.browser()
-	tok := b.login("editor@example.com")
-	form := url.Values{"csrf_token": {tok}, "name": {"warm"}, "target_kind": {"sensor"}, "target": {"R1"}, "measure": {"temperature"},
+	b := e.signIn("editor@example.com")
+	form := url.Values{"name": {"warm"}, "target_kind": {"sensor"}, "target": {"R1"}, "measure": {"temperature"},
 		"kind": {"threshold"}, "op": {"above"}, "value": {"28"}, "severity": {"critical"}, "preview": {"1"}}
-	p := b.post("/alerts/rule", form, "/alerts/rule")
+	p := b.submit("/alerts/rule", form, "/alerts/rule")
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, "would have fired <strong>2</strong> times") {
 		t.Fatalf("preview: %d\n%s", p.Status, p.Body)
 	}
 	form.Set("value", "hot")
-	if p := b.post("/alerts/rule", form, "/alerts/rule"); !strings.Contains(p.Body, "value must be a number") {
+	if p := b.submit("/alerts/rule", form, "/alerts/rule"); !strings.Contains(p.Body, "value must be a number") {
 		t.Errorf("a threshold that is not a number: %s", p.Body)
 	}
 	form.Set("value", "28")
 	form.Del("preview")
 	form.Set("save", "1")
-	if p := b.post("/alerts/rule", form, "/alerts/rule"); p.Status != http.StatusSeeOther || p.Location != "/alerts" {
+	if p := b.submit("/alerts/rule", form, "/alerts/rule"); p.Status != http.StatusSeeOther || p.Location != "/alerts" {
 		t.Fatalf("save: %d %s\n%s", p.Status, p.Location, p.Body)
 	}
 	insert(now, 20, 35) // a later breach fires
@@ -92,15 +91,14 @@ func TestAlertPages(t *testing.T) {
 	if got := b.get("/alerts?state=acknowledged"); !strings.Contains(got.Body, "vents open") {
 		t.Errorf("acknowledged alert not listed with its note")
 	}
-	if p := b.post("/alerts/silence", url.Values{"csrf_token": {tok}, "name": {"warm"}, "minutes": {"30"}}, "/alerts"); p.Status != http.StatusSeeOther {
+	if p := b.submit("/alerts/silence", url.Values{"name": {"warm"}, "minutes": {"30"}}, "/alerts"); p.Status != http.StatusSeeOther {
 		t.Fatalf("silence: %d", p.Status)
 	}
 	rules, err := e.db.ListAlertRules(ctx)
 	if err != nil || len(rules) != 1 || rules[0].SilencedUntil == nil {
 		t.Errorf("rules: %+v %v", rules, err)
 	}
-	viewer := e.browser()
-	viewer.login("viewer@example.com")
+	viewer := e.signIn("viewer@example.com")
 	if p := viewer.get("/alerts/rule"); p.Status != http.StatusForbidden {
 		t.Errorf("a viewer opened the rule editor: %d", p.Status)
 	}
@@ -156,8 +154,7 @@ func TestAlertsPagePages(t *testing.T) {
 	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	b.login("viewer@example.com")
+	b := e.signIn("viewer@example.com")
 	rows := func(body string) int { return strings.Count(body, `<tr id="alert-`) }
 	first := b.get("/alerts?rule=warm")
 	if n := rows(first.Body); n != alertsPageSize || !strings.Contains(first.Body, `href="/alerts?page=2&amp;rule=warm"`) || strings.Contains(first.Body, `rel="prev" href`) {

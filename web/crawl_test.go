@@ -103,8 +103,7 @@ func pageTargets(body string) []string {
 func TestCrawlDemo(t *testing.T) {
 	e := newEnv(t)
 	e.seedDemo()
-	b := e.browser()
-	b.login("admin@example.com")
+	b := e.signIn("admin@example.com")
 
 	type item struct {
 		path, from string

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,26 +45,14 @@ type dashboardFilter struct {
 }
 
 func (f dashboardFilter) url(page int) string {
-	q := url.Values{}
-	if f.Group != "type" {
-		q.Set("group", f.Group)
-	}
-	if f.Type != "" {
-		q.Set("type", f.Type)
-	}
-	if f.Q != "" {
-		q.Set("q", f.Q)
+	group, stale := f.Group, ""
+	if group == "type" {
+		group = "" // the default
 	}
 	if f.Stale {
-		q.Set("stale", "1")
+		stale = "1"
 	}
-	if page > 1 {
-		q.Set("page", strconv.Itoa(page))
-	}
-	if len(q) == 0 {
-		return "/"
-	}
-	return "/?" + q.Encode()
+	return "/" + buildQuery("group", group, "type", f.Type, "q", f.Q, "stale", stale, "page", pageParam(page))
 }
 
 type countCard struct {
@@ -93,7 +80,7 @@ type sensorLatest struct {
 // dashboard shows the twin at a glance: counts, the newest value of every
 // sensor's measures with its age and a 24 h sparkline, grouped by type or
 // location, filtered and a page at a time, and the service activity.
-func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	d := &dashboardData{Now: h.now(), Page: 1, Filter: dashboardFilter{Group: q.Get("group"), Type: q.Get("type"),
@@ -123,28 +110,23 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	defer wg.Wait() // on an early return too, so nothing outlives the request
 	var err error
 	if d.Alerts, err = h.openAlerts(ctx); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	sensors, err := h.store.FindSensors(ctx, dtbase.SensorFilter{WithLocation: d.Filter.Group == "location"})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	schemas, err := h.store.ListLocationSchemas(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	models, err := h.store.ListModels(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d.Counts = []countCard{
 		{"Sensor types", len(types), "/sensors"},
@@ -154,8 +136,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	wg.Wait()
 	if err := cmp.Or(latestErr, servErr); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	if d.Services != nil {
 		d.Counts = append(d.Counts, countCard{"Services", d.Services.Count, "/services"})
@@ -195,8 +176,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		rows[i] = newLatestRow(l, ids, d.Now)
 	}
 	if err := h.markStale(ctx, rows, sensorID, d.Now); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d.Series = len(rows)
 	for _, row := range rows {
@@ -232,8 +212,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	d.Page = min(d.Page, d.Pages)
 	page := shown[(d.Page-1)*dashboardPageSize : min(len(shown), d.Page*dashboardPageSize)]
 	if err := h.addDerivedLatest(ctx, page, types, latest); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	var pageRows []*latestRow
 	for _, sl := range page {
@@ -247,8 +226,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		g.Sensors = append(g.Sensors, sl)
 	}
 	if err := h.addSparklines(ctx, pageRows, sensorID); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	if d.Page > 1 {
 		d.Prev = d.Filter.url(d.Page - 1)
@@ -260,6 +238,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	sf.Stale = true
 	d.StaleURL = sf.url(1)
 	h.render(w, r, http.StatusOK, "dashboard.html", &view{Title: "Dashboard", Nav: "dashboard", Session: s, Data: d})
+	return nil
 }
 
 // addSparklines draws, for each row, the 24 hours up to the series' newest

@@ -20,8 +20,7 @@ var (
 // TestDashboard: the dashboard groups, filters and pages sensors, and marks
 // stale series however many there are.
 func TestDashboard(t *testing.T) {
-	e := newEnv(t)
-	e.seed() // sensor-a…f (T&RH) and sensor-g, sensor-h (CO2), live
+	e := newSeededEnv(t) // sensor-a…f (T&RH) and sensor-g, sensor-h (CO2), live
 	ctx := context.Background()
 	end := e.clock().Truncate(10 * time.Minute)
 	// Old-1 stopped two days ago; 30 sensors have no readings.
@@ -42,8 +41,7 @@ func TestDashboard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := e.browser()
-	b.login("viewer@example.com")
+	b := e.signIn("viewer@example.com")
 	sensorsOn := func(p page) []string {
 		var out []string
 		for _, m := range dashSensor.FindAllStringSubmatch(p.Body, -1) {
@@ -101,5 +99,24 @@ func TestDashboard(t *testing.T) {
 	if res := b.get("/?stale=1&group=none"); !strings.Contains(res.Body, "9 sensors") {
 		i := strings.Index(res.Body, "sensors</")
 		t.Errorf("two hours later, not every sensor with readings is stale: %s", res.Body[max(0, i-60):i+30])
+	}
+}
+
+// TestDashboardFilterURL: the dashboard's links keep the view in the URL,
+// leaving out what is the default.
+func TestDashboardFilterURL(t *testing.T) {
+	for _, c := range []struct {
+		f    dashboardFilter
+		page int
+		want string
+	}{
+		{dashboardFilter{Group: "type"}, 1, "/"},
+		{dashboardFilter{Group: "type"}, 2, "/?page=2"},
+		{dashboardFilter{Group: "none", Stale: true}, 1, "/?group=none&stale=1"},
+		{dashboardFilter{Group: "location", Type: "Aranet T&RH", Q: "north bench"}, 3, "/?group=location&page=3&q=north+bench&type=Aranet+T%26RH"},
+	} {
+		if got := c.f.url(c.page); got != c.want {
+			t.Errorf("%+v page %d: %q, want %q", c.f, c.page, got, c.want)
+		}
 	}
 }

@@ -34,8 +34,7 @@ func chartsOf(t *testing.T, body string, into any) {
 // TestDefaultRanges: plots open on the last day of data, or on all of it
 // when there is less; a sensor type change drops the other type's choice.
 func TestDefaultRanges(t *testing.T) {
-	e := newEnv(t)
-	e.seed() // a week of data ending at the clock, rounded down to 10 minutes
+	e := newSeededEnv(t) // a week of data ending at the clock, rounded down to 10 minutes
 	ctx := context.Background()
 	end := e.clock().Truncate(10 * time.Minute)
 	// A sensor with only six hours of readings.
@@ -51,8 +50,7 @@ func TestDefaultRanges(t *testing.T) {
 	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "Short-1", MeasureName: "temperature", Values: vs, Timestamps: ts}}); err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	b.login("viewer@example.com")
+	b := e.signIn("viewer@example.com")
 	dayEnd := end.Add(time.Minute)
 	for _, c := range []struct{ path, wantFrom string }{
 		{"/explorer?type=Aranet+T%26RH&sensor=sensor-a", dayEnd.Add(-24 * time.Hour).Format("2006-01-02T15:04")},
@@ -94,10 +92,8 @@ func TestDefaultRanges(t *testing.T) {
 // TestRunPageHistory: a forecast's page draws the observations before the
 // forecast starts, over twice its span.
 func TestRunPageHistory(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
-	b := e.browser()
-	b.login("viewer@example.com")
+	e := newSeededEnv(t)
+	b := e.signIn("viewer@example.com")
 	var plot runPlot
 	chartsOf(t, b.get("/models/run?id="+firstRunID(t, e)).Body, &plot)
 	var obs, mean *runSeries

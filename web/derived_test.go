@@ -18,13 +18,11 @@ import (
 // the type it applies to, plots, downloads, and shows among the latest
 // values of the sensor page and the dashboard.
 func TestDerivedMeasurePages(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
 	d := e.defineVPD(t)
 	id := strconv.FormatInt(-d.ID, 10)
-	b := e.browser()
-	b.login("viewer@example.com")
+	b := e.signIn("viewer@example.com")
 
 	// Offered, not computed until picked.
 	p := b.get("/explorer?type=" + url.QueryEscape("Aranet T&RH"))

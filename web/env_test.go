@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/cookiejar"
@@ -41,6 +42,14 @@ type testEnv struct {
 }
 
 const testPassword = "correct horse"
+
+// newSeededEnv is newEnv with the data of seed.
+func newSeededEnv(t *testing.T) *testEnv {
+	t.Helper()
+	e := newEnv(t)
+	e.seed()
+	return e
+}
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
@@ -106,6 +115,21 @@ func (e *testEnv) advance(d time.Duration) {
 	e.mu.Unlock()
 }
 
+// serviceAt adds a service whose URL is a local server answering with
+// handler (POST unless svc says otherwise); the server stops with the test.
+func (e *testEnv) serviceAt(svc dtbase.Service, handler http.HandlerFunc) {
+	e.t.Helper()
+	srv := httptest.NewServer(handler)
+	e.t.Cleanup(srv.Close)
+	svc.URL = srv.URL
+	if svc.HTTPMethod == "" {
+		svc.HTTPMethod = "POST"
+	}
+	if err := e.db.CreateService(context.Background(), &svc); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *testEnv) user(email string, role dtbase.Role) {
 	e.t.Helper()
 	apitest.AddUser(e.t, e.db, email, testPassword, role)
@@ -116,6 +140,7 @@ func (e *testEnv) user(email string, role dtbase.Role) {
 type browser struct {
 	e      *testEnv
 	client *http.Client
+	token  string // the form token of the session login signed in
 }
 
 func (e *testEnv) browser() *browser {
@@ -151,8 +176,7 @@ func (b *browser) get(path string) page {
 	return b.do(req)
 }
 
-// post sends a form; the CSRF token of the last page seen is added unless
-// the form sets csrf_token itself.
+// post sends a form as it is; submit adds the session's CSRF token.
 func (b *browser) post(path string, form url.Values, referer string) page {
 	b.e.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
@@ -161,6 +185,33 @@ func (b *browser) post(path string, form url.Values, referer string) page {
 		req.Header.Set("Referer", b.e.srv.URL+referer)
 	}
 	return b.do(req)
+}
+
+// submit sends a form with the CSRF token of the session, as the form on
+// the page at referer would.
+func (b *browser) submit(path string, form url.Values, referer string) page {
+	b.e.t.Helper()
+	form.Set("csrf_token", b.token)
+	return b.post(path, form, referer)
+}
+
+// mustSubmit is submit for a form that must be accepted: the test stops
+// unless the answer is the redirect that follows a form (303).
+func (b *browser) mustSubmit(path string, form url.Values, referer string) page {
+	b.e.t.Helper()
+	res := b.submit(path, form, referer)
+	if res.Status != http.StatusSeeOther {
+		b.e.t.Fatalf("%s: %d\n%s", path, res.Status, res.Body)
+	}
+	return res
+}
+
+// flashOf returns the start of a page's flash message, "" when it has none.
+func flashOf(body string) string {
+	if i := strings.Index(body, `class="flash`); i >= 0 {
+		return body[i:min(len(body), i+300)]
+	}
+	return ""
 }
 
 var csrfPattern = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
@@ -175,12 +226,29 @@ func csrf(t *testing.T, p page) string {
 	return m[1]
 }
 
-// login signs in and returns the CSRF token of the session.
-func (b *browser) login(email string) string {
+// sendLogin sends the login form, with the token of the login page and
+// any extra fields (next).
+func (b *browser) sendLogin(email, password string, extra url.Values) page {
+	b.e.t.Helper()
+	form := url.Values{"email": {email}, "password": {password}, "csrf_token": {csrf(b.e.t, b.get("/login"))}}
+	maps.Copy(form, extra)
+	return b.post("/login", form, "/login")
+}
+
+// signIn returns a new browser signed in as email.
+func (e *testEnv) signIn(email string) *browser {
+	e.t.Helper()
+	b := e.browser()
+	b.login(email)
+	return b
+}
+
+// login signs in and keeps the CSRF token of the session, which submit
+// adds to forms from then on.
+func (b *browser) login(email string) {
 	t := b.e.t
 	t.Helper()
-	lp := b.get("/login")
-	res := b.post("/login", url.Values{"email": {email}, "password": {testPassword}, "csrf_token": {csrf(t, lp)}}, "/login")
+	res := b.sendLogin(email, testPassword, nil)
 	if res.Status != http.StatusSeeOther {
 		t.Fatalf("login as %s: status %d: %s", email, res.Status, res.Body)
 	}
@@ -188,7 +256,7 @@ func (b *browser) login(email string) string {
 	if home.Status != http.StatusOK {
 		t.Fatalf("dashboard after login: %d", home.Status)
 	}
-	return csrf(t, home)
+	b.token = csrf(t, home)
 }
 
 // seed fills the database with data like the demo's: two sensor types,

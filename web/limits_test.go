@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"html"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,18 +17,9 @@ import (
 // is refused with a message naming the field and the limit, and the
 // inputs' maxlength attributes carry the same number.
 func TestFormTextLimits(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
-	b := e.browser()
-	token := b.login("editor@example.com")
-	post := func(path string, v url.Values, from string) {
-		t.Helper()
-		v.Set("csrf_token", token)
-		if res := b.post(path, v, from); res.Status != http.StatusSeeOther {
-			t.Fatalf("%s: %d\n%s", path, res.Status, res.Body)
-		}
-	}
+	b := e.signIn("editor@example.com")
 	types, err := e.db.ListSensorTypes(ctx)
 	if err != nil || len(types) == 0 {
 		t.Fatalf("types %v %v", types, err)
@@ -37,7 +27,7 @@ func TestFormTextLimits(t *testing.T) {
 	typ := types[0].Name
 
 	atLimit := strings.Repeat("é", dtbase.MaxNameLen)
-	post("/sensors/create", url.Values{"type": {typ}, "unique_identifier": {atLimit}, "name": {atLimit}}, "/sensors/new")
+	b.mustSubmit("/sensors/create", url.Values{"type": {typ}, "unique_identifier": {atLimit}, "name": {atLimit}}, "/sensors/new")
 	det, err := e.db.FindSensorDetails(ctx, atLimit)
 	if err != nil || derefString(det.Name) != atLimit {
 		t.Fatalf("sensor at the limit not created: %v", err)
@@ -56,7 +46,7 @@ func TestFormTextLimits(t *testing.T) {
 		{"/models/create", "/models", url.Values{"name": {atLimit + "é"}}, "name is too long"},
 		{"/models/scenarios/create", "/models", url.Values{"model": {"arima"}, "description": {strings.Repeat("d", dtbase.MaxDescriptionLen+1)}}, "description is too long: at most 500 characters"},
 	} {
-		post(c.path, c.form, c.from)
+		b.mustSubmit(c.path, c.form, c.from)
 		page := html.UnescapeString(b.get(c.from).Body)
 		i := strings.Index(page, `class="flash`)
 		if i < 0 || !strings.Contains(page[i:min(len(page), i+400)], c.want) {

@@ -34,30 +34,28 @@ type schemaRow struct {
 	Has3D     bool
 }
 
-func (h *Handler) locationsPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) locationsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	schemas, err := h.store.ListLocationSchemas(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &locationsData{Datatypes: dtbase.Datatypes}
 	for _, sc := range schemas {
 		locs, err := h.store.FindLocations(ctx, sc.Name, nil)
 		if err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		_, has3D := axesOf(&sc)
 		d.Schemas = append(d.Schemas, schemaRow{LocationSchema: sc, Locations: len(locs), Has3D: has3D})
 	}
 	if s.User.Role.Allows(dtbase.RoleEditor) {
 		if d.Identifiers, err = h.store.ListLocationIdentifiers(ctx); err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 	}
 	h.render(w, r, http.StatusOK, "locations.html", &view{Title: "Locations", Nav: "locations", Session: s, Data: d})
+	return nil
 }
 
 func schemaURL(name string) string { return "/locations/schema?name=" + url.QueryEscape(name) }
@@ -122,23 +120,20 @@ type locationRow struct {
 	Sensors []string // sensors placed here now
 }
 
-func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	name := r.URL.Query().Get("name")
 	sc, err := h.store.FindLocationSchema(ctx, name)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	locs, err := h.store.FindLocations(ctx, name, nil)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	sensors, err := h.store.FindSensors(ctx, dtbase.SensorFilter{WithLocation: true})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	at := map[int64][]string{}
 	for _, x := range sensors {
@@ -162,12 +157,12 @@ func (h *Handler) schemaPage(w http.ResponseWriter, r *http.Request, s *session)
 	v := &view{Title: "Locations of " + name, Nav: "locations", Session: s, Data: d}
 	if axes, ok := axesOf(sc); ok && len(locs) > 0 {
 		if d.Scene, err = h.scene(r, sc, axes, locs, at); err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		v.Modules = []string{"js/scene3d.js"}
 	}
 	h.render(w, r, http.StatusOK, "schema.html", v)
+	return nil
 }
 
 // formCoordinates reads one input per identifier of the named schema,

@@ -48,12 +48,11 @@ func guessField(fields []string, names ...string) string {
 // mapPage draws the locations of a schema on a map, at the two float
 // identifiers the user chooses as latitude and longitude (guessed from
 // their names at first).
-func (h *Handler) mapPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) mapPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	schemas, err := h.store.ListLocationSchemas(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &mapData{Schemas: schemas, Tiles: h.cfg.MapTileURL}
 	if d.Tiles == "" {
@@ -78,8 +77,7 @@ func (h *Handler) mapPage(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		if d.Lat != "" && d.Lon != "" {
 			if err := h.mapMarkers(r, d); err != nil {
-				h.fail(w, r, s, err)
-				return
+				return err
 			}
 		}
 	}
@@ -94,6 +92,7 @@ func (h *Handler) mapPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	h.render(w, r, http.StatusOK, "map.html", &view{Title: "Map", Nav: "map", Session: s, Data: d,
 		Scripts: []string{"js/map.js"}, Styles: []string{"leaflet.css"}, Wide: true})
+	return nil
 }
 
 func floatFields(sc *dtbase.LocationSchema) []string {

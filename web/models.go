@@ -45,18 +45,16 @@ type modelRow struct {
 
 // modelsPage lists models with their scenarios, and the runs of one model
 // filtered by creation date and scenario.
-func (h *Handler) modelsPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) modelsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	models, err := h.store.ListModels(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	scenarios, err := h.store.ListModelScenarios(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &modelsData{Model: q.Get("model"), Scenario: q.Get("scenario"), AnyValue: anyScenario}
 	if d.Scenario == "" {
@@ -94,8 +92,7 @@ func (h *Handler) modelsPage(w http.ResponseWriter, r *http.Request, s *session)
 		}
 		runs, err := h.store.ListModelRuns(ctx, f)
 		if err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		// Newest first, as people look for the latest forecast.
 		for i := len(runs) - 1; i >= 0; i-- {
@@ -103,6 +100,7 @@ func (h *Handler) modelsPage(w http.ResponseWriter, r *http.Request, s *session)
 		}
 	}
 	h.render(w, r, http.StatusOK, "models.html", &view{Title: "Models", Nav: "models", Session: s, Data: d})
+	return nil
 }
 
 func (h *Handler) createModel(r *http.Request, s *session) (string, string, error) {
@@ -183,26 +181,25 @@ type runSeries struct {
 // maxObservedPoints bounds the observed series embedded in a run page.
 const maxObservedPoints = 4000
 
-func (h *Handler) modelRunPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) modelRunPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	id, err := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
 	if err != nil {
 		h.errorPage(w, r, s, http.StatusNotFound, "Not found", "There is no model run with that id.")
-		return
+		return nil
 	}
 	cmp, err := h.store.CompareModelRun(r.Context(), id, 0)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	history, err := h.runHistory(r.Context(), cmp)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &modelRunData{Cmp: cmp, Plot: buildRunPlot(cmp, history), Details: prettyJSON(cmp.Run.Details),
 		CSV: "/ui/api/model-run.csv?id=" + strconv.FormatInt(id, 10)}
 	h.render(w, r, http.StatusOK, "model_run.html", &view{Title: "Model run " + strconv.FormatInt(id, 10), Nav: "models", Session: s, Data: d,
 		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}, Wide: true})
+	return nil
 }
 
 // runHistory returns the observed readings before a run's forecast starts,

@@ -53,7 +53,7 @@ func (h *Handler) qualityRange(r *http.Request) (days int, loc int64, from, to t
 	return days, loc, from, to
 }
 
-func (h *Handler) qualityPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) qualityPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	days, loc, from, to := h.qualityRange(r)
 	d := &qualityData{Days: days, Location: loc}
@@ -61,8 +61,7 @@ func (h *Handler) qualityPage(w http.ResponseWriter, r *http.Request, s *session
 	if loc != 0 {
 		ps, err := h.store.SensorsUnder(ctx, loc, to)
 		if err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		uids = []string{}
 		for _, p := range ps {
@@ -71,16 +70,14 @@ func (h *Handler) qualityPage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	nodes, err := h.store.LocationTree(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	for _, n := range nodes {
 		d.Nodes = append(d.Nodes, &treeNode{ID: n.ID, Schema: n.Schema, Label: nodeLabel(&n.Location)})
 	}
 	rows, err := quality.Overview(ctx, h.store, uids, from, to, quality.Options{})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	for day := from; !day.After(to); day = day.AddDate(0, 0, 1) {
 		d.Dates = append(d.Dates, day.Format("01-02"))
@@ -93,6 +90,7 @@ func (h *Handler) qualityPage(w http.ResponseWriter, r *http.Request, s *session
 		d.Rows = append(d.Rows, qr)
 	}
 	h.render(w, r, http.StatusOK, "quality.html", &view{Title: "Data quality", Nav: "quality", Session: s, Data: d, Wide: true})
+	return nil
 }
 
 // coverageClass buckets a day's coverage for the heat-map's colours.
@@ -111,7 +109,7 @@ func coverageClass(c float64, readings int) string {
 }
 
 // qualityCSV downloads the report of one series over the page's range.
-func (h *Handler) qualityCSV(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) qualityCSV(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	_, _, from, to := h.qualityRange(r)
 	q := r.URL.Query()
@@ -122,18 +120,15 @@ func (h *Handler) qualityCSV(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	m, err := h.store.FindReadingMeasure(ctx, q.Get("id"), q.Get("measure"), units)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	opt := quality.Options{}
 	if opt.Range, err = h.store.FindMeasureRange(ctx, m.MeasureID); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	rep, err := quality.Check(ctx, h.store, m, from, to, opt)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="quality.csv"`)
@@ -141,4 +136,5 @@ func (h *Handler) qualityCSV(w http.ResponseWriter, r *http.Request, s *session)
 	if err := quality.WriteCSV(w, rep); err != nil {
 		h.log.Info("quality CSV cut short", "err", err)
 	}
+	return nil
 }

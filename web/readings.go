@@ -223,26 +223,32 @@ type quickRange struct {
 	Label, Query string
 }
 
+// sensorTypeNamed returns the type of types called name, the first one
+// when name is empty, or nil when there is none.
+func sensorTypeNamed(types []dtbase.SensorType, name string) *dtbase.SensorType {
+	if name == "" && len(types) > 0 {
+		return &types[0]
+	}
+	for i := range types {
+		if types[i].Name == name {
+			return &types[i]
+		}
+	}
+	return nil
+}
+
 // explorerPage lets a user pick a sensor type, sensors, measures and a
 // range; the charts island draws them, fetching downsampled series.
-func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &explorerData{Types: types, Chosen: q["sensor"], ChosenM: q["measure"]}
 	typeName := q.Get("type")
-	if typeName == "" && len(types) > 0 {
-		typeName = types[0].Name
-	}
-	for i := range types {
-		if types[i].Name == typeName {
-			d.Type = &types[i]
-		}
-	}
+	d.Type = sensorTypeNamed(types, typeName)
 	v := &view{Title: "Time-series explorer", Nav: "explorer", Session: s, Data: d, Wide: true,
 		Scripts: []string{"js/charts.js"}, Styles: []string{"uplot.css"}}
 	if d.Type == nil {
@@ -250,7 +256,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			d.Message = "There is no sensor type " + typeName + "."
 		}
 		h.render(w, r, http.StatusOK, "explorer.html", v)
-		return
+		return nil
 	}
 	for _, m := range d.Type.Measures {
 		if m.Datatype == dtbase.String {
@@ -261,13 +267,11 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	derived, err := h.derivedForType(ctx, d.Type)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d.Measures = append(d.Measures, derived...)
 	if d.Sensors, err = h.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: &d.Type.Name}); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	// A choice made under another type is dropped. Without a choice, show
 	// every sensor (up to ten) and every measure.
@@ -300,8 +304,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		var err error
 		end, err = h.defaultEnd(ctx, d.Chosen)
 		if err != nil && dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		var chosenM []dtbase.Measure
 		for _, m := range d.Measures {
@@ -310,8 +313,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 			}
 		}
 		if d.From, err = h.defaultFrom(ctx, d.Chosen, chosenM, end); err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 	}
 	d.To = end
@@ -365,14 +367,14 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		if len(cfg.Charts) > 0 {
 			if err := h.addAlertOverlays(ctx, cfg, d.Type.Name, d.From, d.To); err != nil {
-				h.fail(w, r, s, err)
-				return
+				return err
 			}
 			d.Chart = cfg
 			d.CSV = csvURL(cfg.Series, d.From, d.To)
 		}
 	}
 	h.render(w, r, http.StatusOK, "explorer.html", v)
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -663,13 +665,12 @@ const readingsPageSize = 100
 // readingsPage shows the raw readings of a sensor over a range, a page at
 // a time. Paging is by time: the next page starts after the last
 // timestamp shown, so it stays fast at any depth.
-func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &readingsData{Types: types, Sensor: q.Get("sensor"), Page: 1}
 	v := &view{Title: "Readings", Nav: "readings", Session: s, Data: d}
@@ -679,21 +680,12 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 			typeName = det.TypeName
 		}
 	}
-	if typeName == "" && len(types) > 0 {
-		typeName = types[0].Name
-	}
-	for i := range types {
-		if types[i].Name == typeName {
-			d.Type = &types[i]
-		}
-	}
-	if d.Type == nil {
+	if d.Type = sensorTypeNamed(types, typeName); d.Type == nil {
 		h.render(w, r, http.StatusOK, "readings.html", v)
-		return
+		return nil
 	}
 	if d.Sensors, err = h.store.FindSensors(ctx, dtbase.SensorFilter{TypeName: &d.Type.Name}); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	found := false
 	for _, x := range d.Sensors {
@@ -707,13 +699,12 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if d.Sensor == "" {
 		h.render(w, r, http.StatusOK, "readings.html", v)
-		return
+		return nil
 	}
 	// Default: the day up to the sensor's newest reading.
 	end, err := h.defaultEnd(ctx, []string{d.Sensor})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d.From, d.To = end.Add(-24*time.Hour), end
 	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
@@ -735,7 +726,7 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if d.Message != "" || d.To.Before(start) {
 		h.render(w, r, http.StatusOK, "readings.html", v)
-		return
+		return nil
 	}
 	d.Columns = d.Type.Measures
 	cells := map[int64][]string{}
@@ -744,8 +735,7 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		series = append(series, seriesIdent{Sensor: d.Sensor, MeasureID: m.ID})
 		rm, err := h.store.FindReadingMeasure(ctx, d.Sensor, m.Name, m.Units)
 		if err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		n := 0
 		err = h.store.ScanReadings(ctx, rm, start, d.To, func(rd dtbase.Reading) error {
@@ -763,8 +753,7 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStop) {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 	}
 	times := make([]int64, 0, len(cells))
@@ -794,6 +783,7 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	d.CSV = csvURL(series, d.From, d.To)
 	h.render(w, r, http.StatusOK, "readings.html", v)
+	return nil
 }
 
 // errStop ends a scan early.

@@ -18,8 +18,7 @@ import (
 // request, what /ui/api/series answers for it alone, derived measures
 // included.
 func TestPlotsEqualSeries(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
 	d := e.defineVPD(t)
 	ids := map[string]string{"vpd": strconv.FormatInt(-d.ID, 10)}
@@ -32,8 +31,7 @@ func TestPlotsEqualSeries(t *testing.T) {
 			ids[m.Name] = strconv.FormatInt(m.ID, 10)
 		}
 	}
-	b := e.browser()
-	b.login("viewer@example.com")
+	b := e.signIn("viewer@example.com")
 	end := e.clock().Truncate(10 * time.Minute)
 	rng := url.Values{"from": {dtbase.FormatTime(end.Add(-2 * 24 * time.Hour))}, "to": {dtbase.FormatTime(end)}, "points": {"50"}}
 	pairs := [][2]string{{"sensor-a", "temperature"}, {"sensor-b", "humidity"}, {"sensor-a", "vpd"}, {"sensor-g", "co2"}, {"sensor-c", "temperature"}}

@@ -55,6 +55,12 @@ func mustPages(st *staticFiles) *pageSet {
 				Datatypes []dtbase.Datatype
 			}{n, dts}
 		},
+		"newfields": func(kind string, dts []dtbase.Datatype) any {
+			return struct {
+				Kind      string
+				Datatypes []dtbase.Datatype
+			}{kind, dts}
+		},
 		// limit is a text limit of the domain, for maxlength attributes.
 		"limit": func(name string) (int, error) {
 			if n, ok := dtbase.TextLimits[name]; ok {
@@ -191,9 +197,13 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 	}
 }
 
+// pageFunc renders a page. An error it returns, which it has written
+// nothing for, becomes the error page of fail.
+type pageFunc func(w http.ResponseWriter, r *http.Request, s *session) error
+
 // page wraps a GET (or a POST that renders rather than redirects) handler:
 // it requires a session of at least role, and for POST a valid CSRF token.
-func (h *Handler) page(role dtbase.Role, fn func(http.ResponseWriter, *http.Request, *session)) http.Handler {
+func (h *Handler) page(role dtbase.Role, fn pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), startKey{}, time.Now()))
 		s, state := h.loadSession(w, r)
@@ -209,7 +219,9 @@ func (h *Handler) page(role dtbase.Role, fn func(http.ResponseWriter, *http.Requ
 			h.errorPage(w, r, s, http.StatusForbidden, "Form expired", "The form was not sent from this site or has expired. Go back, reload the page and try again.")
 			return
 		}
-		fn(w, r, s)
+		if err := fn(w, r, s); err != nil {
+			h.fail(w, r, s, err)
+		}
 	})
 }
 
@@ -220,7 +232,7 @@ type actionFunc func(r *http.Request, s *session) (next, msg string, err error)
 
 // action wraps a POST handler in the post/redirect/get pattern.
 func (h *Handler) action(role dtbase.Role, fn actionFunc) http.Handler {
-	return h.page(role, func(w http.ResponseWriter, r *http.Request, s *session) {
+	return h.page(role, func(w http.ResponseWriter, r *http.Request, s *session) error {
 		next, msg, err := fn(r, s)
 		if err != nil {
 			code := dtbase.ErrorCode(err)
@@ -233,7 +245,7 @@ func (h *Handler) action(role dtbase.Role, fn actionFunc) http.Handler {
 				back = next
 			}
 			http.Redirect(w, r, back, http.StatusSeeOther)
-			return
+			return nil
 		}
 		if msg != "" {
 			setFlash(w, r, "success", msg)
@@ -242,6 +254,7 @@ func (h *Handler) action(role dtbase.Role, fn actionFunc) http.Handler {
 			next = returnPath(r)
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
 	})
 }
 
@@ -408,6 +421,14 @@ func buildQuery(kv ...any) string {
 		return ""
 	}
 	return "?" + q.Encode()
+}
+
+// pageParam is the value of a list's page parameter: none for the first.
+func pageParam(page int) string {
+	if page > 1 {
+		return strconv.Itoa(page)
+	}
+	return ""
 }
 
 func derefString(s *string) string {

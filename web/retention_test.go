@@ -10,17 +10,12 @@ import (
 )
 
 func TestSensorTypeRetentionForm(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
-	b := e.browser()
-	token := b.login("admin@example.com")
+	b := e.signIn("admin@example.com")
 	set := func(days string) {
 		t.Helper()
-		res := b.post("/sensors/types/retention", url.Values{"csrf_token": {token}, "name": {"Aranet CO2"}, "retention_days": {days}}, "/sensors")
-		if res.Status != http.StatusSeeOther {
-			t.Fatalf("%d\n%s", res.Status, res.Body)
-		}
+		b.mustSubmit("/sensors/types/retention", url.Values{"name": {"Aranet CO2"}, "retention_days": {days}}, "/sensors")
 	}
 	set("90")
 	if got, err := e.db.ListSensorTypeRetentions(ctx); err != nil || len(got) != 1 || got[0].Days != 90 {
@@ -39,12 +34,11 @@ func TestSensorTypeRetentionForm(t *testing.T) {
 	}
 
 	// Editors see the setting, not the form, and cannot post it.
-	v := e.browser()
-	vt := v.login("editor@example.com")
+	v := e.signIn("editor@example.com")
 	if body := v.get("/sensors").Body; strings.Contains(body, "/sensors/types/retention") || !strings.Contains(body, "server default") {
 		t.Errorf("an editor's page shows the form or no setting")
 	}
-	if res := v.post("/sensors/types/retention", url.Values{"csrf_token": {vt}, "name": {"Aranet CO2"}, "retention_days": {"1"}}, "/sensors"); res.Status != http.StatusForbidden {
+	if res := v.submit("/sensors/types/retention", url.Values{"name": {"Aranet CO2"}, "retention_days": {"1"}}, "/sensors"); res.Status != http.StatusForbidden {
 		t.Errorf("an editor's post: %d", res.Status)
 	}
 }

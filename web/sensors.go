@@ -41,22 +41,19 @@ type sensorsData struct {
 
 // sensorsPage lists sensors by type with a text search over identifier,
 // name and notes.
-func (h *Handler) sensorsPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) sensorsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	types, err := h.store.ListSensorTypes(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	all, err := h.store.FindSensors(ctx, dtbase.SensorFilter{WithLocation: true})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	kept, err := h.store.ListSensorTypeRetentions(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &sensorsData{Types: types, Counts: map[string]int{}, Type: r.URL.Query().Get("type"), Q: strings.TrimSpace(r.URL.Query().Get("q")), Total: len(all),
 		Kept: map[string]string{}}
@@ -75,6 +72,7 @@ func (h *Handler) sensorsPage(w http.ResponseWriter, r *http.Request, s *session
 		d.Sensors = append(d.Sensors, x)
 	}
 	h.render(w, r, http.StatusOK, "sensors.html", &view{Title: "Sensors", Nav: "sensors", Session: s, Data: d})
+	return nil
 }
 
 type newSensorTypeData struct {
@@ -83,22 +81,21 @@ type newSensorTypeData struct {
 	TypeNames []string
 }
 
-func (h *Handler) newSensorTypePage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) newSensorTypePage(w http.ResponseWriter, r *http.Request, s *session) error {
 	measures, err := h.store.ListMeasures(r.Context())
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	types, err := h.store.ListSensorTypes(r.Context())
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &newSensorTypeData{Measures: measures, Datatypes: dtbase.Datatypes}
 	for _, t := range types {
 		d.TypeNames = append(d.TypeNames, t.Name)
 	}
 	h.render(w, r, http.StatusOK, "sensor_type_new.html", &view{Title: "Add a sensor type", Nav: "sensors", Session: s, Data: d})
+	return nil
 }
 
 // createSensorType creates a type from existing measures (checked by id)
@@ -206,14 +203,14 @@ type newSensorData struct {
 	Type  string
 }
 
-func (h *Handler) newSensorPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) newSensorPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	types, err := h.store.ListSensorTypes(r.Context())
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	h.render(w, r, http.StatusOK, "sensor_new.html", &view{Title: "Add a sensor", Nav: "sensors", Session: s,
 		Data: &newSensorData{Types: types, Type: r.URL.Query().Get("type")}})
+	return nil
 }
 
 func (h *Handler) createSensor(r *http.Request, s *session) (string, string, error) {
@@ -294,22 +291,19 @@ type placeOption struct {
 	Label  string
 }
 
-func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	uid := r.URL.Query().Get("id")
 	det, err := h.store.FindSensorDetails(ctx, uid)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &sensorPageData{Sensor: det, Now: h.now()}
 	if d.Latest, err = h.latestForSensor(r, det); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	if d.Chart, d.CSV, err = h.sensorChart(ctx, det, d.Latest); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	if len(d.Latest) == 0 {
 		d.Ingest = newIngestExamples(r, det, d.Now)
@@ -317,14 +311,12 @@ func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session)
 	if s.User.Role.Allows(dtbase.RoleEditor) {
 		schemas, err := h.store.ListLocationSchemas(ctx)
 		if err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 		for _, sc := range schemas {
 			locs, err := h.store.FindLocations(ctx, sc.Name, nil)
 			if err != nil {
-				h.fail(w, r, s, err)
-				return
+				return err
 			}
 			for _, l := range locs {
 				d.Places = append(d.Places, placeOption{Schema: sc.Name, Value: strconv.FormatInt(l.ID, 10) + "@" + sc.Name, Label: coordsText(&l)})
@@ -337,6 +329,7 @@ func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	h.render(w, r, http.StatusOK, "sensor.html", &view{Title: "Sensor " + uid, Nav: "sensors", Session: s, Data: d,
 		Scripts: scripts, Styles: []string{"uplot.css"}})
+	return nil
 }
 
 // coordsText shows a location's coordinates, e.g. "x=1.5, y=2, zone=A".

@@ -86,22 +86,19 @@ type serviceRow struct {
 	LastRun *dtbase.ServiceRun
 }
 
-func (h *Handler) servicesPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) servicesPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	services, err := h.store.ListServices(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	sets, err := h.store.ListParameterSets(ctx, nil)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	runs, err := h.store.ListRuns(ctx, dtbase.RunFilter{Limit: 500})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &servicesData{Methods: dtbase.ServiceMethods, CanRun: h.cfg.Services != nil}
 	for _, sv := range services {
@@ -120,6 +117,7 @@ func (h *Handler) servicesPage(w http.ResponseWriter, r *http.Request, s *sessio
 		d.Services = append(d.Services, row)
 	}
 	h.render(w, r, http.StatusOK, "services.html", &view{Title: "Services", Nav: "services", Session: s, Data: d})
+	return nil
 }
 
 func serviceURL(name string) string { return "/services/view?name=" + url.QueryEscape(name) }
@@ -240,19 +238,17 @@ type runRow struct {
 	Response    string
 }
 
-func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	name := r.URL.Query().Get("name")
 	sv, err := h.store.FindService(ctx, name)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &servicePageData{Service: sv, CanRun: h.cfg.Services != nil, Now: h.now(), Edit: r.URL.Query().Get("edit"), EditJSON: "{\n  \n}"}
 	sets, err := h.store.ListParameterSets(ctx, &name)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	for _, p := range sets {
 		row := paramSetRow{ParameterSet: p, Pretty: prettyJSON(p.Parameters)}
@@ -263,16 +259,14 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	runs, err := h.store.ListRuns(ctx, dtbase.RunFilter{ServiceName: &name, Limit: recentRuns})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	for i := len(runs) - 1; i >= 0; i-- {
 		d.Runs = append(d.Runs, newRunRow(runs[i]))
 		d.Running = d.Running || !runs[i].Status.Done()
 	}
 	if d.Schedules, err = h.store.ListSchedules(ctx, &name); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	if id, err := strconv.ParseInt(r.URL.Query().Get("run"), 10, 64); err == nil {
 		if run, err := h.store.FindRun(ctx, id); err == nil && run.ServiceName == name {
@@ -280,6 +274,7 @@ func (h *Handler) servicePage(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	h.render(w, r, http.StatusOK, "service.html", &view{Title: "Service " + name, Nav: "services", Session: s, Data: d})
+	return nil
 }
 
 func newRunRow(run dtbase.ServiceRun) runRow {

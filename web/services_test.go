@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,29 +18,22 @@ import (
 // the service's own explanation, a success, and a run still going that
 // refreshes itself.
 func TestRunOutcomeWhereClicked(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
-	strict := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.serviceAt(dtbase.Service{Name: "strict"}, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		w.Write([]byte(`{"detail": "Sensor 'TRH1' does not exist"}`))
-	}))
-	defer strict.Close()
-	if err := e.db.CreateService(ctx, &dtbase.Service{Name: "strict", URL: strict.URL, HTTPMethod: "POST"}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if err := e.db.CreateParameterSet(ctx, &dtbase.ParameterSet{ServiceName: "strict", Name: "trh1", Parameters: json.RawMessage(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	token := b.login("editor@example.com")
+	b := e.signIn("editor@example.com")
 	run := func(form url.Values) (string, page) {
 		t.Helper()
-		form.Set("csrf_token", token)
-		res := b.post("/services/run", form, "/services/view?name="+form.Get("service"))
-		if res.Status != http.StatusSeeOther || !strings.HasSuffix(res.Location, "#run-result") {
-			t.Fatalf("run: %d to %q", res.Status, res.Location)
+		res := b.mustSubmit("/services/run", form, "/services/view?name="+form.Get("service"))
+		if !strings.HasSuffix(res.Location, "#run-result") {
+			t.Fatalf("run: to %q", res.Location)
 		}
 		return res.Location, b.get(strings.TrimSuffix(res.Location, "#run-result"))
 	}
@@ -101,25 +93,12 @@ func TestRunOutcomeWhereClicked(t *testing.T) {
 // which stops it; a service URL the runner may not call is refused when
 // created.
 func TestCancelRunButton(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
-	defer hang.Close()
-	if err := e.db.CreateService(ctx, &dtbase.Service{Name: "hang", URL: hang.URL, HTTPMethod: "POST", Timeout: time.Hour}); err != nil {
-		t.Fatal(err)
-	}
-	b := e.browser()
-	token := b.login("editor@example.com")
+	e.serviceAt(dtbase.Service{Name: "hang", Timeout: time.Hour}, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	b := e.signIn("editor@example.com")
 	back := "/services/view?name=hang"
-	post := func(path string, v url.Values) {
-		t.Helper()
-		v.Set("csrf_token", token)
-		if res := b.post(path, v, back); res.Status != http.StatusSeeOther {
-			t.Fatalf("%s: %d\n%s", path, res.Status, res.Body)
-		}
-	}
-	post("/services/run", url.Values{"service": {"hang"}})
+	b.mustSubmit("/services/run", url.Values{"service": {"hang"}}, back)
 	runs, _ := e.db.ListRuns(ctx, dtbase.RunFilter{ServiceName: ptr("hang")})
 	if len(runs) != 1 {
 		t.Fatalf("runs: %+v", runs)
@@ -128,7 +107,7 @@ func TestCancelRunButton(t *testing.T) {
 	if body := b.get(back).Body; !strings.Contains(body, `action="/services/runs/cancel"`) || !strings.Contains(body, `name="run" value="`+id+`"`) {
 		t.Fatal("no Cancel button for the running run")
 	}
-	post("/services/runs/cancel", url.Values{"service": {"hang"}, "run": {id}})
+	b.mustSubmit("/services/runs/cancel", url.Values{"service": {"hang"}, "run": {id}}, back)
 	var run *dtbase.ServiceRun
 	// Two minutes: only a hang, not a busy machine, reaches it.
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -144,13 +123,12 @@ func TestCancelRunButton(t *testing.T) {
 		t.Fatal("a Cancel button for a finished run")
 	}
 	// Viewers see no button and cannot cancel.
-	vb := e.browser()
-	vtoken := vb.login("viewer@example.com")
-	if res := vb.post("/services/runs/cancel", url.Values{"service": {"hang"}, "run": {id}, "csrf_token": {vtoken}}, back); res.Status != http.StatusForbidden {
+	vb := e.signIn("viewer@example.com")
+	if res := vb.submit("/services/runs/cancel", url.Values{"service": {"hang"}, "run": {id}}, back); res.Status != http.StatusForbidden {
 		t.Fatalf("viewer cancel: %d", res.Status)
 	}
 
-	post("/services/create", url.Values{"name": {"meta"}, "url": {"http://169.254.169.254/metadata/identity/oauth2/token"}, "http_method": {"GET"}})
+	b.mustSubmit("/services/create", url.Values{"name": {"meta"}, "url": {"http://169.254.169.254/metadata/identity/oauth2/token"}, "http_method": {"GET"}}, back)
 	if _, err := e.db.FindService(ctx, "meta"); dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
 		t.Fatalf("metadata service created: %v", err)
 	}

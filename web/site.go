@@ -63,12 +63,11 @@ type siteLocationOption struct {
 	Values map[string]string // current numeric values by identifier
 }
 
-func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	schemas, err := h.store.ListLocationSchemas(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := &sitePageData{MaxBytes: h.siteModelMax()}
 	for _, sc := range schemas {
@@ -87,12 +86,11 @@ func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, s *session) {
 	v := &view{Title: "Site", Nav: "site", Session: s, Data: d, Wide: true}
 	if name == "" {
 		h.render(w, r, http.StatusOK, "site.html", v)
-		return
+		return nil
 	}
 	st, err := h.siteState(r, name)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	v.Title = "Site: " + name
 	d.Schema, d.Placement, d.Model = st.schema, &st.Placement, st.model
@@ -138,11 +136,11 @@ func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, s *session) {
 		cfg["model"] = "/ui/api/site-model?" + q.Encode() + "&v=" + st.model.SHA256[:12]
 	}
 	if d.Config, err = toJSON(cfg); err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	v.Scripts, v.Styles = []string{"js/site.js"}, []string{"site.css"}
 	h.render(w, r, http.StatusOK, "site.html", v)
+	return nil
 }
 
 func (h *Handler) siteModelMax() int64 {

@@ -16,11 +16,11 @@ import (
 )
 
 // uploadModel posts a file to the site page's upload form.
-func (b *browser) uploadModel(token, schema string, data []byte) page {
+func (b *browser) uploadModel(schema string, data []byte) page {
 	b.e.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf_token", token)
+	mw.WriteField("csrf_token", b.token)
 	mw.WriteField("schema", schema)
 	fw, _ := mw.CreateFormFile("model", "site.glb")
 	fw.Write(data)
@@ -32,11 +32,9 @@ func (b *browser) uploadModel(token, schema string, data []byte) page {
 }
 
 func TestSitePage(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	e.user("ed@example.com", dtbase.RoleEditor)
-	b := e.browser()
-	token := b.login("ed@example.com")
+	b := e.signIn("ed@example.com")
 	ctx := context.Background()
 
 	p := b.get("/site?schema=farm-xyz")
@@ -94,7 +92,7 @@ func TestSitePage(t *testing.T) {
 	}
 
 	// Uploads: a bad file leaves nothing; a good one is stored and served.
-	bad := b.uploadModel(token, "farm-xyz", []byte("solid cube"))
+	bad := b.uploadModel("farm-xyz", []byte("solid cube"))
 	if bad.Status != http.StatusSeeOther {
 		t.Fatalf("bad upload: %d", bad.Status)
 	}
@@ -105,7 +103,7 @@ func TestSitePage(t *testing.T) {
 		t.Fatalf("no error shown after a bad upload")
 	}
 	glb := dtbase.EncodeGLB([]byte(`{"asset":{"version":"2.0"}}`), nil)
-	if ok := b.uploadModel(token, "farm-xyz", glb); ok.Status != http.StatusSeeOther {
+	if ok := b.uploadModel("farm-xyz", glb); ok.Status != http.StatusSeeOther {
 		t.Fatalf("upload: %d", ok.Status)
 	}
 	if flash := b.get(siteURL("farm-xyz")); !strings.Contains(flash.Body, "stored as version 1") || !strings.Contains(flash.Body, "/ui/api/site-model?") {
@@ -117,13 +115,13 @@ func TestSitePage(t *testing.T) {
 	}
 
 	// Placement, and placing a location as a click on the model would.
-	res = b.post("/site/placement", url.Values{"csrf_token": {token}, "schema": {"farm-xyz"}, "x": {"x"}, "y": {"y"}, "z": {"z"}, "unit": {"cm"},
+	res = b.submit("/site/placement", url.Values{"schema": {"farm-xyz"}, "x": {"x"}, "y": {"y"}, "z": {"z"}, "unit": {"cm"},
 		"offset_x": {"1"}, "rotation": {"90"}, "scale": {""}}, siteURL("farm-xyz"))
 	if p, err := e.db.FindSitePlacement(ctx, "farm-xyz"); res.Status != http.StatusSeeOther || err != nil || p.Unit != "cm" || p.Offset[0] != 1 || p.Scale != 1 {
 		t.Fatalf("placement: %d %+v %v", res.Status, p, err)
 	}
 	locs, _ := e.db.FindLocations(ctx, "farm-xyz", nil)
-	res = b.post("/site/place", url.Values{"csrf_token": {token}, "schema": {"farm-xyz"}, "location": {strconv.FormatInt(locs[0].ID, 10)},
+	res = b.submit("/site/place", url.Values{"schema": {"farm-xyz"}, "location": {strconv.FormatInt(locs[0].ID, 10)},
 		"id_x": {"12.5"}, "id_y": {"3"}, "id_z": {"0.5"}}, siteURL("farm-xyz"))
 	after, _ := e.db.FindLocations(ctx, "farm-xyz", dtbase.Coordinates{"x": dtbase.FloatValue(12.5)})
 	if res.Status != http.StatusSeeOther || res.Location != siteURL("farm-xyz") || len(after) != 1 {

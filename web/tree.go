@@ -42,17 +42,15 @@ type treeData struct {
 	All   []*treeNode // every node, for the move form
 }
 
-func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	nodes, err := h.store.LocationTree(ctx)
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	latest, err := h.store.LatestReadings(ctx, dtbase.LatestReadingFilter{})
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	newest := map[string]time.Time{}
 	for _, l := range latest {
@@ -63,8 +61,7 @@ func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, s *session) {
 	var badges map[int64][]string
 	if h.cfg.TreeBadges != nil {
 		if badges, err = h.cfg.TreeBadges(r); err != nil {
-			h.fail(w, r, s, err)
-			return
+			return err
 		}
 	}
 	byID := map[int64]*treeNode{}
@@ -106,6 +103,7 @@ func (h *Handler) treePage(w http.ResponseWriter, r *http.Request, s *session) {
 		roll(n)
 	}
 	h.render(w, r, http.StatusOK, "tree.html", &view{Title: "Location tree", Nav: "tree", Session: s, Data: d})
+	return nil
 }
 
 // nodeLabel names a location by its first string value ("name" when the

@@ -13,8 +13,7 @@ import (
 )
 
 func TestTreeQualityAndMapPages(t *testing.T) {
-	e := newEnv(t)
-	e.seed() // farm-xyz locations with sensor-a … sensor-h, a week of 10-minute readings
+	e := newSeededEnv(t) // farm-xyz locations with sensor-a … sensor-h, a week of 10-minute readings
 	ctx := context.Background()
 	if err := e.db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "site", Identifiers: []dtbase.Identifier{
 		{Name: "name", Datatype: dtbase.String}, {Name: "lat", Datatype: dtbase.Float}, {Name: "lon", Datatype: dtbase.Float}}}); err != nil {
@@ -33,8 +32,7 @@ func TestTreeQualityAndMapPages(t *testing.T) {
 	// sensor-d stops reporting two hours before now: it is stale.
 	e.advance(2 * time.Hour)
 
-	b := e.browser()
-	token := b.login("editor@example.com")
+	b := e.signIn("editor@example.com")
 	tree := b.get("/tree")
 	if tree.Status != 200 || !strings.Contains(tree.Body, "North farm") || !strings.Contains(tree.Body, ">4 sensors<") {
 		t.Fatalf("tree page %d:\n%s", tree.Status, tree.Body)
@@ -43,14 +41,14 @@ func TestTreeQualityAndMapPages(t *testing.T) {
 		t.Errorf("the farm's four sensors are two hours silent: want 4 stale rolled up")
 	}
 	// Moving the farm under one of its own shelves is refused with the reason.
-	res := b.post("/tree/move", url.Values{"csrf_token": {token}, "location": {strconv.FormatInt(farm.ID, 10)}, "parent": {strconv.FormatInt(grid[0].ID, 10)}}, "/tree")
+	res := b.submit("/tree/move", url.Values{"location": {strconv.FormatInt(farm.ID, 10)}, "parent": {strconv.FormatInt(grid[0].ID, 10)}}, "/tree")
 	if res.Status != http.StatusSeeOther {
 		t.Fatalf("move: %d", res.Status)
 	}
 	if body := b.get("/tree").Body; !strings.Contains(body, "would make a cycle") {
 		t.Errorf("no cycle message after a refused move")
 	}
-	b.post("/tree/move", url.Values{"csrf_token": {token}, "location": {strconv.FormatInt(grid[0].ID, 10)}, "parent": {""}}, "/tree")
+	b.submit("/tree/move", url.Values{"location": {strconv.FormatInt(grid[0].ID, 10)}, "parent": {""}}, "/tree")
 	if sub, _ := e.db.LocationSubtree(ctx, farm.ID); len(sub) != 4 {
 		t.Errorf("after moving a shelf to the root the farm has %v", sub)
 	}

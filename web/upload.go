@@ -27,9 +27,10 @@ type uploadData struct {
 }
 
 // uploadPage is the bulk upload of a CSV file of readings of any sensors.
-func (h *Handler) uploadPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) uploadPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	h.render(w, r, http.StatusOK, "upload.html", &view{Title: "Upload readings", Nav: "readings", Session: s,
 		Data: &uploadData{Help: dtbase.ReadingCSVHelp}, Scripts: []string{"js/upload.js"}})
+	return nil
 }
 
 // csvCheck is what a file would store: how its columns are read, its

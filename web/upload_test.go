@@ -11,26 +11,28 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
+// sendCSV posts a CSV file to an island endpoint with token as its CSRF
+// header (none when token is empty).
+func (b *browser) sendCSV(path, body, token string) page {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	if token != "" {
+		req.Header.Set("X-CSRF-Token", token)
+	}
+	return b.do(req)
+}
+
 // TestUpload: a CSV file is checked without writing, then stored all or
 // nothing; a sensor's page may send columns named after measures alone.
 func TestUpload(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
 	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "New-1", TypeName: "Aranet T&RH"}); err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	token := b.login("editor@example.com")
-	send := func(path, body, token string) page {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "text/csv")
-		if token != "" {
-			req.Header.Set("X-CSRF-Token", token)
-		}
-		return b.do(req)
-	}
+	b := e.signIn("editor@example.com")
+	token := b.token
 	count := func() int64 {
 		t.Helper()
 		var n int64
@@ -57,7 +59,7 @@ func TestUpload(t *testing.T) {
 		{"upload", "/ui/api/readings/upload?sensor=New-1", wide, token, 200, []string{`{"rows":3,"inserted":3,"duplicates":0}`}},
 		{"upload again", "/ui/api/readings/upload?sensor=New-1", wide, token, 200, []string{`{"rows":3,"inserted":0,"duplicates":3}`}},
 	} {
-		res := send(c.path, c.body, c.token)
+		res := b.sendCSV(c.path, c.body, c.token)
 		if res.Status != c.status {
 			t.Errorf("%s: status %d, want %d: %s", c.name, res.Status, c.status, res.Body)
 			continue
@@ -76,11 +78,8 @@ func TestUpload(t *testing.T) {
 	}
 
 	// A viewer may not upload, and sees no upload form.
-	v := e.browser()
-	vt := v.login("viewer@example.com")
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/ui/api/readings/upload?sensor=New-1", strings.NewReader(wide))
-	req.Header.Set("X-CSRF-Token", vt)
-	if res := v.do(req); res.Status != http.StatusForbidden {
+	v := e.signIn("viewer@example.com")
+	if res := v.sendCSV("/ui/api/readings/upload?sensor=New-1", wide, v.token); res.Status != http.StatusForbidden {
 		t.Errorf("viewer upload: %d", res.Status)
 	}
 	if res := v.get("/readings/upload"); res.Status != http.StatusForbidden {

@@ -22,23 +22,22 @@ type newKey struct {
 	Name, Role, Secret string
 }
 
-func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
-	h.renderUsers(w, r, s, nil)
+func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	return h.renderUsers(w, r, s, nil)
 }
 
-func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, s *session, nk *newKey) {
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, s *session, nk *newKey) error {
 	users, err := h.store.ListUsers(r.Context())
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	keys, err := h.store.ListAPIKeys(r.Context())
 	if err != nil {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	h.render(w, r, http.StatusOK, "users.html", &view{Title: "Users and API keys", Nav: "users", Session: s,
 		Data: &usersData{Users: users, Keys: keys, Roles: roles, Me: s.User.Email, NewKey: nk}})
+	return nil
 }
 
 func formRole(r *http.Request) (dtbase.Role, error) {
@@ -148,7 +147,7 @@ func (h *Handler) setUserRole(r *http.Request, s *session) (string, string, erro
 
 // createAPIKey renders the users page with the new secret, which is shown
 // this once and never stored.
-func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, s *session) error {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	role, err := formRole(r)
 	if err == nil && name == "" {
@@ -158,19 +157,18 @@ func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, s *sessio
 		secret, hash := auth.NewAPIKeySecret()
 		k := &dtbase.APIKey{Name: name, Role: role, Prefix: auth.APIKeyDisplayPrefix(secret), CreatedBy: s.User.Email}
 		if err = h.store.CreateAPIKey(r.Context(), k, hash); err == nil {
-			h.renderUsers(w, r, s, &newKey{Name: name, Role: string(role), Secret: secret})
-			return
+			return h.renderUsers(w, r, s, &newKey{Name: name, Role: string(role), Secret: secret})
 		}
 		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
 			err = invalid("An active key named %q exists already.", name)
 		}
 	}
 	if !isClientError(err) {
-		h.fail(w, r, s, err)
-		return
+		return err
 	}
 	setFlash(w, r, "error", dtbase.ErrorMessage(err))
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	return nil
 }
 
 func (h *Handler) revokeAPIKey(r *http.Request, s *session) (string, string, error) {
@@ -181,8 +179,9 @@ func (h *Handler) revokeAPIKey(r *http.Request, s *session) (string, string, err
 	return "/users", "API key " + name + " revoked.", nil
 }
 
-func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	h.render(w, r, http.StatusOK, "account.html", &view{Title: "Your account", Nav: "account", Session: s})
+	return nil
 }
 
 // changeOwnPassword lets any user change their password, given the current

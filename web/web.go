@@ -133,7 +133,8 @@ func (h *Handler) routes() {
 	h.qualityRoutes(viewer)
 	h.mapRoutes(viewer)
 
-	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
+	m.Handle("/", h.page(viewer, func(w http.ResponseWriter, r *http.Request, s *session) error {
 		h.errorPage(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")
+		return nil
 	}))
 }

@@ -49,20 +49,15 @@ func TestLogin(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		b := e.browser()
-		lp := b.get("/login")
-		res := b.post("/login", url.Values{"email": {"viewer@example.com"}, "password": {"nope"}, "csrf_token": {csrf(t, lp)}}, "/login")
+		res := b.sendLogin("viewer@example.com", "nope", nil)
 		if res.Status != http.StatusUnauthorized || !strings.Contains(res.Body, "Incorrect email or password.") {
 			t.Fatalf("got %d:\n%s", res.Status, res.Body)
 		}
-		if p := b.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("signed in after a wrong password: %d", p.Status)
-		}
+		b.wantSignedOut(t, "after a wrong password, the browser")
 	})
 	t.Run("next must stay on this site", func(t *testing.T) {
 		for _, next := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"} {
-			b := e.browser()
-			lp := b.get("/login")
-			res := b.post("/login", url.Values{"email": {"viewer@example.com"}, "password": {testPassword}, "csrf_token": {csrf(t, lp)}, "next": {next}}, "/login")
+			res := e.browser().sendLogin("viewer@example.com", testPassword, url.Values{"next": {next}})
 			if res.Status != http.StatusSeeOther || res.Location != "/" {
 				t.Errorf("next %q: got %d to %q", next, res.Status, res.Location)
 			}
@@ -81,22 +76,14 @@ func TestLogin(t *testing.T) {
 		}
 	})
 	t.Run("sign out", func(t *testing.T) {
-		b := e.browser()
-		token := b.login("viewer@example.com")
-		res := b.post("/logout", url.Values{"csrf_token": {token}}, "/")
-		if res.Status != http.StatusSeeOther || res.Location != "/login" {
-			t.Fatalf("got %d to %q", res.Status, res.Location)
-		}
-		if p := b.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("still signed in: %d", p.Status)
-		}
+		b := e.signIn("viewer@example.com")
+		b.mustEndSession(t, "/logout", url.Values{}, "/")
 	})
 }
 
 func TestCSRF(t *testing.T) {
 	e := newEnv(t)
-	b := e.browser()
-	token := b.login("admin@example.com")
+	b := e.signIn("admin@example.com")
 	form := func(tok string) url.Values {
 		v := url.Values{"email": {"new@example.com"}, "password": {"long enough"}, "role": {"viewer"}}
 		if tok != "" {
@@ -110,8 +97,8 @@ func TestCSRF(t *testing.T) {
 	}{
 		{"no token", "", http.StatusForbidden},
 		{"wrong token", "forged", http.StatusForbidden},
-		{"another session's token", e.browser().login("editor@example.com"), http.StatusForbidden},
-		{"the session's token", token, http.StatusSeeOther},
+		{"another session's token", e.signIn("editor@example.com").token, http.StatusForbidden},
+		{"the session's token", b.token, http.StatusSeeOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := b.post("/users/create", form(tc.token), "/users")
@@ -153,13 +140,11 @@ func writeControls(body string) []string {
 }
 
 func TestRoles(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	pages := []string{"/", "/sensors", "/sensors/view?id=sensor-a", "/explorer", "/readings", "/locations",
 		"/locations/schema?name=farm-xyz", "/models", "/models/run?id=" + firstRunID(t, e), "/services", "/services/view?name=echo"}
 	t.Run("viewers see no write controls", func(t *testing.T) {
-		b := e.browser()
-		b.login("viewer@example.com")
+		b := e.signIn("viewer@example.com")
 		for _, p := range pages {
 			res := b.get(p)
 			if res.Status != http.StatusOK {
@@ -187,8 +172,7 @@ func TestRoles(t *testing.T) {
 		}
 	})
 	t.Run("editors see write controls but no user admin", func(t *testing.T) {
-		b := e.browser()
-		b.login("editor@example.com")
+		b := e.signIn("editor@example.com")
 		for _, p := range []string{"/sensors/view?id=sensor-a", "/locations/schema?name=farm-xyz", "/services/view?name=echo", "/models"} {
 			if c := writeControls(b.get(p).Body); len(c) == 0 {
 				t.Errorf("%s shows no write controls to an editor", p)
@@ -203,8 +187,7 @@ func TestRoles(t *testing.T) {
 		}
 	})
 	t.Run("admins manage users", func(t *testing.T) {
-		b := e.browser()
-		b.login("admin@example.com")
+		b := e.signIn("admin@example.com")
 		if res := b.get("/users"); res.Status != http.StatusOK || !strings.Contains(res.Body, "viewer@example.com") {
 			t.Fatalf("/users: %d", res.Status)
 		}
@@ -221,8 +204,7 @@ func firstRunID(t *testing.T, e *testEnv) string {
 
 func TestSessionExpiry(t *testing.T) {
 	e := newEnv(t)
-	b := e.browser()
-	b.login("editor@example.com")
+	b := e.signIn("editor@example.com")
 	if p := b.get("/sensors"); p.Status != http.StatusOK {
 		t.Fatal(p.Status)
 	}
@@ -248,8 +230,7 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	})
 	t.Run("use renews the session", func(t *testing.T) {
-		b := e.browser()
-		b.login("viewer@example.com")
+		b := e.signIn("viewer@example.com")
 		for i := 0; i < 4; i++ {
 			e.advance(40 * time.Minute)
 			if p := b.get("/"); p.Status != http.StatusOK {
@@ -258,65 +239,43 @@ func TestSessionExpiry(t *testing.T) {
 		}
 	})
 	t.Run("a new password ends other sessions", func(t *testing.T) {
-		b := e.browser()
-		token := b.login("viewer@example.com")
-		other := e.browser()
-		other.login("viewer@example.com")
-		res := b.post("/account/password", url.Values{"current": {testPassword}, "password": {"a new password"}, "confirm": {"a new password"}, "csrf_token": {token}}, "/account")
-		if res.Status != http.StatusSeeOther || res.Location != "/login" {
-			t.Fatalf("change password: %d to %q", res.Status, res.Location)
-		}
-		if p := other.get("/"); p.Status != http.StatusSeeOther {
-			t.Fatalf("the other session survived: %d", p.Status)
-		}
+		b, other := e.signIn("viewer@example.com"), e.signIn("viewer@example.com")
+		b.mustEndSession(t, "/account/password", url.Values{"current": {testPassword}, "password": {"a new password"}, "confirm": {"a new password"}}, "/account")
+		other.wantSignedOut(t, "the other session")
 	})
 }
 
 func TestUsersPage(t *testing.T) {
 	e := newEnv(t)
-	b := e.browser()
-	token := b.login("admin@example.com")
-	post := func(path string, v url.Values) page {
-		v.Set("csrf_token", token)
-		return b.post(path, v, "/users")
-	}
-	flash := func() string {
-		p := b.get("/users")
-		if i := strings.Index(p.Body, `class="flash`); i >= 0 {
-			return p.Body[i : i+300]
-		}
-		return ""
-	}
+	b := e.signIn("admin@example.com")
+	post := func(path string, v url.Values) page { return b.submit(path, v, "/users") }
 	if p := post("/users/create", url.Values{"email": {"bob@example.com"}, "password": {"long enough"}, "role": {"editor"}}); p.Status != http.StatusSeeOther {
 		t.Fatal(p.Status)
 	}
 	if u, err := e.db.FindUserByEmail(context.Background(), "bob@example.com"); err != nil || u.Role != dtbase.RoleEditor {
 		t.Fatalf("bob: %+v %v", u, err)
 	}
-	post("/users/create", url.Values{"email": {"bob@example.com"}, "password": {"long enough"}, "role": {"editor"}})
-	if f := flash(); !strings.Contains(f, "exists already") {
-		t.Errorf("duplicate user: %q", f)
-	}
-	post("/users/create", url.Values{"email": {"not an email"}, "password": {"long enough"}, "role": {"editor"}})
-	if f := flash(); !strings.Contains(f, "not a valid email") {
-		t.Errorf("bad email: %q", f)
+	for _, refused := range []struct {
+		name, path string
+		form       url.Values
+		want       string
+	}{
+		{"duplicate user", "/users/create", url.Values{"email": {"bob@example.com"}, "password": {"long enough"}, "role": {"editor"}}, "exists already"},
+		{"bad email", "/users/create", url.Values{"email": {"not an email"}, "password": {"long enough"}, "role": {"editor"}}, "not a valid email"},
+		{"demoting the last admin", "/users/role", url.Values{"email": {"admin@example.com"}, "role": {"viewer"}}, "only admin"},
+		{"deleting oneself", "/users/delete", url.Values{"email": {"admin@example.com"}}, "your own account"},
+	} {
+		post(refused.path, refused.form)
+		if f := flashOf(b.get("/users").Body); !strings.Contains(f, refused.want) {
+			t.Errorf("%s: %q", refused.name, f)
+		}
 	}
 	post("/users/role", url.Values{"email": {"bob@example.com"}, "role": {"viewer"}})
 	if u, _ := e.db.FindUserByEmail(context.Background(), "bob@example.com"); u.Role != dtbase.RoleViewer {
 		t.Errorf("role: %s", u.Role)
 	}
-	post("/users/role", url.Values{"email": {"admin@example.com"}, "role": {"viewer"}})
-	if f := flash(); !strings.Contains(f, "only admin") {
-		t.Errorf("demoting the last admin: %q", f)
-	}
-	post("/users/delete", url.Values{"email": {"admin@example.com"}})
-	if f := flash(); !strings.Contains(f, "your own account") {
-		t.Errorf("deleting oneself: %q", f)
-	}
 	post("/users/password", url.Values{"email": {"bob@example.com"}, "password": {"another one"}})
-	nb := e.browser()
-	lp := nb.get("/login")
-	if res := nb.post("/login", url.Values{"email": {"bob@example.com"}, "password": {"another one"}, "csrf_token": {csrf(t, lp)}}, "/login"); res.Status != http.StatusSeeOther {
+	if res := e.browser().sendLogin("bob@example.com", "another one", nil); res.Status != http.StatusSeeOther {
 		t.Errorf("bob's new password: %d", res.Status)
 	}
 	post("/users/delete", url.Values{"email": {"bob@example.com"}})
@@ -353,10 +312,8 @@ func TestUsersPage(t *testing.T) {
 // TestPages renders every page on demo-like data and reports each one's
 // server time.
 func TestPages(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
-	b := e.browser()
-	b.login("admin@example.com")
+	e := newSeededEnv(t)
+	b := e.signIn("admin@example.com")
 	run := firstRunID(t, e)
 	for _, p := range []struct{ path, want string }{
 		{"/", "sensor-a"},
@@ -398,10 +355,8 @@ func TestPages(t *testing.T) {
 }
 
 func TestSeriesAndCSV(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
-	b := e.browser()
-	b.login("viewer@example.com")
+	e := newSeededEnv(t)
+	b := e.signIn("viewer@example.com")
 	types, _ := e.db.ListSensorTypes(context.Background())
 	var tempID int64
 	for _, m := range types[0].Measures {
@@ -463,10 +418,8 @@ func TestSeriesAndCSV(t *testing.T) {
 // TestCSVReimport: the explorer's download of several series, strings
 // included, imported into an empty database gives the same readings.
 func TestCSVReimport(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
-	b := e.browser()
-	b.login("viewer@example.com")
+	e := newSeededEnv(t)
+	b := e.signIn("viewer@example.com")
 	ctx := context.Background()
 	types, err := e.db.ListSensorTypes(ctx)
 	if err != nil {
@@ -535,94 +488,77 @@ func TestCSVReimport(t *testing.T) {
 
 // TestWrites drives the forms an editor uses, end to end on the store.
 func TestWrites(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
+	e := newSeededEnv(t)
 	ctx := context.Background()
-	b := e.browser()
-	token := b.login("editor@example.com")
-	post := func(path string, v url.Values, from string) page {
-		t.Helper()
-		v.Set("csrf_token", token)
-		res := b.post(path, v, from)
-		if res.Status != http.StatusSeeOther {
-			t.Fatalf("%s: %d\n%s", path, res.Status, res.Body)
-		}
-		return res
-	}
-	flashOf := func(path string) string {
-		body := b.get(path).Body
-		if i := strings.Index(body, `class="flash`); i >= 0 {
-			return body[i:min(len(body), i+300)]
-		}
-		return ""
-	}
+	b := e.signIn("editor@example.com")
+	flash := func(path string) string { return flashOf(b.get(path).Body) }
 	t.Run("sensor type and sensor", func(t *testing.T) {
-		post("/sensors/types/create", url.Values{"name": {"Soil"}, "measure": {"1"}, "new_name": {"moisture", ""}, "new_units": {"%", ""}, "new_datatype": {"float", "float"}}, "/sensors/types/new")
+		b.mustSubmit("/sensors/types/create", url.Values{"name": {"Soil"}, "measure": {"1"}, "new_name": {"moisture", ""}, "new_units": {"%", ""}, "new_datatype": {"float", "float"}}, "/sensors/types/new")
 		types, _ := e.db.ListSensorTypes(ctx)
 		soil := types[len(types)-1]
 		if soil.Name != "Soil" || len(soil.Measures) != 2 {
 			t.Fatalf("type %+v", soil)
 		}
-		res := post("/sensors/create", url.Values{"type": {"Soil"}, "unique_identifier": {"soil-1"}, "name": {"Bed 1"}}, "/sensors/new")
+		res := b.mustSubmit("/sensors/create", url.Values{"type": {"Soil"}, "unique_identifier": {"soil-1"}, "name": {"Bed 1"}}, "/sensors/new")
 		if res.Location != "/sensors/view?id=soil-1" {
 			t.Fatalf("to %q", res.Location)
 		}
-		post("/sensors/edit", url.Values{"id": {"soil-1"}, "name": {"Bed one"}, "notes": {"north"}}, res.Location)
+		b.mustSubmit("/sensors/edit", url.Values{"id": {"soil-1"}, "name": {"Bed one"}, "notes": {"north"}}, res.Location)
 		det, err := e.db.FindSensorDetails(ctx, "soil-1")
 		if err != nil || derefString(det.Name) != "Bed one" || derefString(det.Notes) != "north" {
 			t.Fatalf("%+v %v", det, err)
 		}
 		locs, _ := e.db.FindLocations(ctx, "farm-xyz", nil)
-		post("/sensors/place", url.Values{"id": {"soil-1"}, "location": {strconv.FormatInt(locs[2].ID, 10) + "@farm-xyz"}, "installed": {"2024-05-01T10:00"}}, res.Location)
+		b.mustSubmit("/sensors/place", url.Values{"id": {"soil-1"}, "location": {strconv.FormatInt(locs[2].ID, 10) + "@farm-xyz"}, "installed": {"2024-05-01T10:00"}}, res.Location)
 		if pl, _ := e.db.ListSensorPlacements(ctx, "soil-1"); len(pl) != 1 || pl[0].Location.ID != locs[2].ID {
 			t.Fatalf("placements %+v", pl)
 		}
-		post("/sensors/create", url.Values{"type": {"Soil"}, "unique_identifier": {"soil-1"}}, "/sensors/new")
-		if f := flashOf("/sensors/new"); !strings.Contains(f, "flash-error") {
+		b.mustSubmit("/sensors/create", url.Values{"type": {"Soil"}, "unique_identifier": {"soil-1"}}, "/sensors/new")
+		if f := flash("/sensors/new"); !strings.Contains(f, "flash-error") {
 			t.Errorf("duplicate sensor: %q", f)
 		}
-		post("/sensors/delete", url.Values{"id": {"soil-1"}}, res.Location)
+		b.mustSubmit("/sensors/delete", url.Values{"id": {"soil-1"}}, res.Location)
 		if _, err := e.db.FindSensorDetails(ctx, "soil-1"); dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
 			t.Fatalf("not deleted: %v", err)
 		}
-		post("/sensors/types/delete", url.Values{"name": {"Soil"}}, "/sensors")
+		b.mustSubmit("/sensors/types/delete", url.Values{"name": {"Soil"}}, "/sensors")
 	})
 	t.Run("locations", func(t *testing.T) {
-		post("/locations/schemas/create", url.Values{"name": {"rooms"}, "new_name": {"room", "floor"}, "new_units": {"", ""}, "new_datatype": {"string", "integer"}}, "/locations")
-		post("/locations/create", url.Values{"schema": {"rooms"}, "id_room": {"kitchen"}, "id_floor": {"1"}}, "/locations/schema?name=rooms")
+		b.mustSubmit("/locations/schemas/create", url.Values{"name": {"rooms"}, "new_name": {"room", "floor"}, "new_units": {"", ""}, "new_datatype": {"string", "integer"}}, "/locations")
+		b.mustSubmit("/locations/create", url.Values{"schema": {"rooms"}, "id_room": {"kitchen"}, "id_floor": {"1"}}, "/locations/schema?name=rooms")
 		locs, _ := e.db.FindLocations(ctx, "rooms", nil)
 		if len(locs) != 1 {
 			t.Fatalf("%+v", locs)
 		}
-		post("/locations/edit", url.Values{"schema": {"rooms"}, "location": {strconv.FormatInt(locs[0].ID, 10)}, "id_room": {"kitchen"}, "id_floor": {"2"}}, "/locations/schema?name=rooms")
+		b.mustSubmit("/locations/edit", url.Values{"schema": {"rooms"}, "location": {strconv.FormatInt(locs[0].ID, 10)}, "id_room": {"kitchen"}, "id_floor": {"2"}}, "/locations/schema?name=rooms")
 		locs, _ = e.db.FindLocations(ctx, "rooms", nil)
 		if locs[0].Coordinates()["floor"].I != 2 {
 			t.Fatalf("edit: %+v", locs[0])
 		}
-		post("/locations/create", url.Values{"schema": {"rooms"}, "id_room": {"hall"}, "id_floor": {"one"}}, "/locations/schema?name=rooms")
-		if f := flashOf("/locations/schema?name=rooms"); !strings.Contains(f, "floor") {
+		b.mustSubmit("/locations/create", url.Values{"schema": {"rooms"}, "id_room": {"hall"}, "id_floor": {"one"}}, "/locations/schema?name=rooms")
+		if f := flash("/locations/schema?name=rooms"); !strings.Contains(f, "floor") {
 			t.Errorf("bad integer: %q", f)
 		}
-		post("/locations/delete", url.Values{"schema": {"rooms"}, "location": {strconv.FormatInt(locs[0].ID, 10)}}, "/locations/schema?name=rooms")
-		post("/locations/schemas/delete", url.Values{"name": {"rooms"}}, "/locations")
+		b.mustSubmit("/locations/delete", url.Values{"schema": {"rooms"}, "location": {strconv.FormatInt(locs[0].ID, 10)}}, "/locations/schema?name=rooms")
+		b.mustSubmit("/locations/schemas/delete", url.Values{"name": {"rooms"}}, "/locations")
 		if _, err := e.db.FindLocationSchema(ctx, "rooms"); dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
 			t.Fatalf("schema not deleted: %v", err)
 		}
 	})
 	t.Run("services", func(t *testing.T) {
 		back := "/services/view?name=echo"
-		post("/services/params/save", url.Values{"service": {"echo"}, "name": {"daily"}, "parameters": {`{"days": 1}`}}, back)
-		post("/services/params/save", url.Values{"service": {"echo"}, "name": {"daily"}, "parameters": {`{"days": 2}`}}, back)
+		b.mustSubmit("/services/params/save", url.Values{"service": {"echo"}, "name": {"daily"}, "parameters": {`{"days": 1}`}}, back)
+		b.mustSubmit("/services/params/save", url.Values{"service": {"echo"}, "name": {"daily"}, "parameters": {`{"days": 2}`}}, back)
 		sets, _ := e.db.ListParameterSets(ctx, ptr("echo"))
 		if len(sets) != 2 || string(sets[1].Parameters) != `{"days": 2}` {
 			t.Fatalf("sets %+v", sets)
 		}
-		post("/services/params/save", url.Values{"service": {"echo"}, "name": {"bad"}, "parameters": {`[1, 2]`}}, back)
-		if f := flashOf(back); !strings.Contains(f, "JSON object") {
+		b.mustSubmit("/services/params/save", url.Values{"service": {"echo"}, "name": {"bad"}, "parameters": {`[1, 2]`}}, back)
+		if f := flash(back); !strings.Contains(f, "JSON object") {
 			t.Errorf("array parameters: %q", f)
 		}
 		before, _ := e.db.ListRuns(ctx, dtbase.RunFilter{ServiceName: ptr("echo")})
-		post("/services/run", url.Values{"service": {"echo"}, "set": {"daily"}}, back)
+		b.mustSubmit("/services/run", url.Values{"service": {"echo"}, "set": {"daily"}}, back)
 		var runs []dtbase.ServiceRun
 		// Two minutes: only a hang, not a busy machine, reaches it.
 		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -638,22 +574,22 @@ func TestWrites(t *testing.T) {
 		if body := b.get(back).Body; !strings.Contains(body, "200 OK") {
 			t.Error("run log lacks the run")
 		}
-		post("/services/schedules/create", url.Values{"service": {"echo"}, "name": {"nightly"}, "cron": {"0 2 * * *"}, "time_zone": {"UTC"}, "set": {"daily"}}, back)
+		b.mustSubmit("/services/schedules/create", url.Values{"service": {"echo"}, "name": {"nightly"}, "cron": {"0 2 * * *"}, "time_zone": {"UTC"}, "set": {"daily"}}, back)
 		sc, err := e.db.FindSchedule(ctx, "echo", "nightly")
 		if err != nil || !sc.Enabled || sc.NextRun.Hour() != 2 {
 			t.Fatalf("schedule %+v %v", sc, err)
 		}
-		post("/services/schedules/create", url.Values{"service": {"echo"}, "name": {"bad"}, "cron": {"every day"}}, back)
-		if f := flashOf(back); !strings.Contains(f, "flash-error") {
+		b.mustSubmit("/services/schedules/create", url.Values{"service": {"echo"}, "name": {"bad"}, "cron": {"every day"}}, back)
+		if f := flash(back); !strings.Contains(f, "flash-error") {
 			t.Errorf("bad cron: %q", f)
 		}
-		post("/services/schedules/toggle", url.Values{"service": {"echo"}, "name": {"nightly"}}, back)
+		b.mustSubmit("/services/schedules/toggle", url.Values{"service": {"echo"}, "name": {"nightly"}}, back)
 		if sc, _ := e.db.FindSchedule(ctx, "echo", "nightly"); sc.Enabled {
 			t.Error("not disabled")
 		}
-		post("/services/schedules/delete", url.Values{"service": {"echo"}, "name": {"nightly"}}, back)
-		post("/services/params/delete", url.Values{"service": {"echo"}, "name": {"daily"}}, back)
-		post("/services/create", url.Values{"name": {"other"}, "url": {"https://example.org/x"}, "http_method": {"GET"}, "timeout": {"5"}, "credential_header": {"x-functions-key"}, "credential_value": {"s3cret"}}, "/services")
+		b.mustSubmit("/services/schedules/delete", url.Values{"service": {"echo"}, "name": {"nightly"}}, back)
+		b.mustSubmit("/services/params/delete", url.Values{"service": {"echo"}, "name": {"daily"}}, back)
+		b.mustSubmit("/services/create", url.Values{"name": {"other"}, "url": {"https://example.org/x"}, "http_method": {"GET"}, "timeout": {"5"}, "credential_header": {"x-functions-key"}, "credential_value": {"s3cret"}}, "/services")
 		sv, err := e.db.FindService(ctx, "other")
 		if err != nil || sv.Timeout != 5*time.Second || sv.Credential == nil || strings.Contains(string(sv.Credential.Sealed), "s3cret") {
 			t.Fatalf("service %+v %v", sv, err)
@@ -661,19 +597,19 @@ func TestWrites(t *testing.T) {
 		if strings.Contains(b.get("/services/view?name=other").Body, "s3cret") {
 			t.Fatal("credential shown")
 		}
-		post("/services/delete", url.Values{"name": {"other"}}, "/services")
+		b.mustSubmit("/services/delete", url.Values{"name": {"other"}}, "/services")
 	})
 	t.Run("models", func(t *testing.T) {
-		post("/models/create", url.Values{"name": {"linear"}}, "/models")
-		post("/models/scenarios/create", url.Values{"model": {"linear"}, "description": {"hot"}}, "/models")
-		post("/models/scenarios/delete", url.Values{"model": {"linear"}, "description": {"hot"}}, "/models")
-		post("/models/delete", url.Values{"name": {"linear"}}, "/models")
+		b.mustSubmit("/models/create", url.Values{"name": {"linear"}}, "/models")
+		b.mustSubmit("/models/scenarios/create", url.Values{"model": {"linear"}, "description": {"hot"}}, "/models")
+		b.mustSubmit("/models/scenarios/delete", url.Values{"model": {"linear"}, "description": {"hot"}}, "/models")
+		b.mustSubmit("/models/delete", url.Values{"name": {"linear"}}, "/models")
 		models, _ := e.db.ListModels(ctx)
 		if len(models) != 1 {
 			t.Fatalf("models %+v", models)
 		}
 		id := firstRunID(t, e)
-		post("/models/run/delete", url.Values{"id": {id}}, "/models/run?id="+id)
+		b.mustSubmit("/models/run/delete", url.Values{"id": {id}}, "/models/run?id="+id)
 		if _, err := e.db.FindModelRun(ctx, mustInt(id)); dtbase.ErrorCode(err) != dtbase.ENOTFOUND {
 			t.Fatalf("run not deleted: %v", err)
 		}
@@ -688,16 +624,14 @@ func mustInt(s string) int64 {
 }
 
 func TestPlaceFromSchemaPage(t *testing.T) {
-	e := newEnv(t)
-	e.seed()
-	b := e.browser()
-	token := b.login("editor@example.com")
+	e := newSeededEnv(t)
+	b := e.signIn("editor@example.com")
 	page := b.get("/locations/schema?name=farm-xyz")
 	if !strings.Contains(page.Body, `id="place-sensor"`) {
 		t.Fatal("no placement form")
 	}
 	locs, _ := e.db.FindLocations(context.Background(), "farm-xyz", nil)
-	res := b.post("/sensors/place", url.Values{"csrf_token": {token}, "return": {"schema"}, "id": {"sensor-b"},
+	res := b.submit("/sensors/place", url.Values{"return": {"schema"}, "id": {"sensor-b"},
 		"location": {strconv.FormatInt(locs[5].ID, 10) + "@farm-xyz"}, "installed": {dtbase.FormatTime(e.clock())}}, "/locations/schema?name=farm-xyz")
 	if res.Status != http.StatusSeeOther || res.Location != "/locations/schema?name=farm-xyz" {
 		t.Fatalf("%d to %q", res.Status, res.Location)

@@ -4,6 +4,7 @@ import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const BASE = process.env.DTBASE_URL;
@@ -15,6 +16,9 @@ export const ADMIN_PASS = process.env.DTBASE_ADMIN_PASS;
 export const HANG = 120_000;
 export const ARTIFACTS = process.env.ARTIFACTS_DIR || join(tmpdir(), "dtbase-e2e-artifacts");
 mkdirSync(ARTIFACTS, { recursive: true });
+// Screenshots taken for review, pass or fail.
+export const SHOTS = join(ARTIFACTS, "screenshots");
+mkdirSync(SHOTS, { recursive: true });
 
 if (!BASE || !BIN || !ADMIN_PASS) {
   throw new Error("run the browser tests with web/e2e/run.sh, which sets DTBASE_URL, DTBASE_BIN and DTBASE_ADMIN_PASS");
@@ -27,9 +31,10 @@ export async function launch() {
   });
 }
 
-/** A new browser context with the page's errors collected. */
-export async function newPage(browser, base = BASE) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base, acceptDownloads: true });
+/** A new browser context with the page's errors collected; options go to
+ * browser.newContext (e.g. another viewport). */
+export async function newPage(browser, base = BASE, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base, acceptDownloads: true, ...options });
   context.setDefaultTimeout(HANG);
   const page = await context.newPage();
   page.errors = [];
@@ -42,6 +47,22 @@ export async function login(page, email = ADMIN, password = ADMIN_PASS) {
   await page.fill("#email", email);
   await page.fill("#password", password);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click("form button[type=submit]")]);
+}
+
+/** Launches the browser and signs one page in as the admin before a
+ * file's tests, and closes the browser after them. The returned object's
+ * page is set once the tests run. */
+export function signedInPage() {
+  const ui = {};
+  before(async () => {
+    ui.browser = await launch();
+    ui.page = await newPage(ui.browser);
+    await login(ui.page);
+  });
+  after(async () => {
+    await ui.browser?.close();
+  });
+  return ui;
 }
 
 /** Calls the JSON API with a bearer token. */

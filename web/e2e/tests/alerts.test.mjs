@@ -3,13 +3,10 @@
 // from the canvas pixels. Screenshots of both pages go to
 // $ARTIFACTS_DIR/screenshots.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { API, ARTIFACTS, BASE, launch, login } from "../lib.mjs";
+import { API, BASE, launch, login, newPage, SHOTS } from "../lib.mjs";
 
-const SHOTS = join(ARTIFACTS, "screenshots");
-mkdirSync(SHOTS, { recursive: true });
 const api = new API();
 const uid = "e2e-alert-probe";
 let browser;
@@ -30,13 +27,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-async function pageAt(viewport) {
-  const context = await browser.newContext({ viewport, baseURL: BASE, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(e.message));
-  return page;
-}
+const pageAt = (viewport) => newPage(browser, BASE, { viewport, deviceScaleFactor: 1 });
 
 /** The colour of the canvas pixel at (x, y), in canvas pixels, of the
  * plot in wrap. */

@@ -2,27 +2,14 @@
 // (computed from each T&RH sensor's temperature and relative humidity) is
 // picked like a stored measure and plotted, with its summary and CSV.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { ARTIFACTS, launch, login, newPage } from "../lib.mjs";
+import { test } from "node:test";
+import { SHOTS, signedInPage } from "../lib.mjs";
 
-const SHOTS = join(ARTIFACTS, "screenshots");
-mkdirSync(SHOTS, { recursive: true });
-let browser;
-let page;
-
-before(async () => {
-  browser = await launch();
-  page = await newPage(browser);
-  await login(page);
-});
-
-after(async () => {
-  await browser?.close();
-});
+const ui = signedInPage();
 
 test("the explorer plots the derived VPD picked alone", async () => {
+  const { page } = ui;
   await page.goto("/explorer?type=" + encodeURIComponent("Aranet T&RH"));
   await page.waitForSelector("#explorer[data-rendered='1']", { timeout: 60_000 });
   const measures = page.locator("#explorer-form input[name=measure]");
@@ -49,6 +36,7 @@ test("the explorer plots the derived VPD picked alone", async () => {
 });
 
 test("the sensor page and the dashboard show the latest VPD", async () => {
+  const { page } = ui;
   await page.goto("/sensors/view?id=" + encodeURIComponent("c4:93:00:10:0d:03"));
   assert.ok(await page.locator("td", { hasText: /^vpd$/ }).count() > 0, "a latest vpd row on the sensor page");
   await page.goto("/?type=" + encodeURIComponent("Aranet T&RH"));

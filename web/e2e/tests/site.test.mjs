@@ -4,14 +4,11 @@
 // the frame time with 1,000 placed sensors is measured (printed, not
 // asserted). Screenshots go to $ARTIFACTS_DIR/screenshots.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { ADMIN, ADMIN_PASS, API, ARTIFACTS, HANG, login, startServer } from "../lib.mjs";
+import { ADMIN, ADMIN_PASS, API, HANG, login, newPage, SHOTS, startServer } from "../lib.mjs";
 
-const shots = join(ARTIFACTS, "screenshots");
-mkdirSync(shots, { recursive: true });
 let api;
 let browser;
 let server; // a demo server of its own, so the 1,000 sensors stay out of the other tests
@@ -36,11 +33,7 @@ after(async () => {
 });
 
 async function sitePage(schema, viewport = { width: 1280, height: 900 }, extra = {}) {
-  const context = await browser.newContext({ viewport, baseURL: BASE, ...extra });
-  context.setDefaultTimeout(HANG);
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(e.message));
+  const page = await newPage(browser, BASE, { viewport, ...extra });
   await login(page, ADMIN, ADMIN_PASS);
   await page.goto("/site?schema=" + encodeURIComponent(schema));
   await page.waitForSelector("#site[data-rendered]");
@@ -51,7 +44,7 @@ async function sitePage(schema, viewport = { width: 1280, height: 900 }, extra =
  * stability that a busy software renderer may not reach in time). */
 async function shot(page, name) {
   const clip = await page.locator("#site").boundingBox();
-  await page.screenshot({ path: join(shots, name), clip });
+  await page.screenshot({ path: join(SHOTS, name), clip });
 }
 
 /** Share of the 3D canvas's pixels that differ from the background. */
@@ -170,7 +163,7 @@ test("upload a GLB, place a location by clicking it, see its sensor's marker", a
 test("phone width, and no WebGL: the table stays", async () => {
   const phone = await sitePage("crop-farm", { width: 390, height: 844 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   assert.equal(await phone.getAttribute("#site", "data-rendered"), "1");
-  await phone.screenshot({ path: join(shots, "site-demo-phone.png") });
+  await phone.screenshot({ path: join(SHOTS, "site-demo-phone.png") });
   await phone.context().close();
 
   const noGL = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-webgl", "--disable-3d-apis"] });

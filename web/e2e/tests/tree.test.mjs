@@ -2,27 +2,15 @@
 // unreachable) and the data quality page, against the demo's CROP farm:
 // farm → tunnel → zone → shelf, and the real gaps of its readings.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { ARTIFACTS, launch, login, newPage } from "../lib.mjs";
+import { test } from "node:test";
+import { SHOTS, signedInPage } from "../lib.mjs";
 
-const SHOTS = join(ARTIFACTS, "screenshots");
-mkdirSync(SHOTS, { recursive: true });
-let browser;
-let page;
-
-before(async () => {
-  browser = await launch();
-  page = await newPage(browser);
-  await login(page);
-});
-
-after(async () => {
-  await browser?.close();
-});
+const ui = signedInPage();
 
 test("the location tree folds, rolls up counts and moves a subtree", async () => {
+  const { page } = ui;
   await page.goto("/tree");
   const farm = page.locator("#location-tree > li").filter({ hasText: "Growing Underground" });
   await farm.waitFor();
@@ -60,6 +48,7 @@ test("the location tree folds, rolls up counts and moves a subtree", async () =>
 });
 
 test("the map draws the markers without a tile server", async () => {
+  const { page } = ui;
   // No tile server answers: every tile request fails.
   await page.route(/tile\.openstreetmap\.org/, (route) => route.abort());
   await page.goto("/map");
@@ -76,6 +65,7 @@ test("the map draws the markers without a tile server", async () => {
 });
 
 test("the data quality page shows the demo's gaps", async () => {
+  const { page } = ui;
   await page.goto("/quality?days=5");
   const rows = page.locator("#quality-heatmap tbody tr");
   // The demo's 60 series (28 T&RH sensors × 2 measures + 4 CO2 sensors),

@@ -3,13 +3,10 @@
 // every page is photographed at desktop and phone sizes into
 // $ARTIFACTS_DIR/screenshots for review, pass or fail.
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { API, ARTIFACTS, BASE, HANG, launch, login } from "../lib.mjs";
+import { API, BASE, launch, login, newPage, SHOTS } from "../lib.mjs";
 
-const SHOTS = join(ARTIFACTS, "screenshots");
-mkdirSync(SHOTS, { recursive: true });
 const sizes = [["desktop", { width: 1440, height: 900 }], ["phone", { width: 390, height: 844 }]];
 const api = new API();
 let browser;
@@ -20,14 +17,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-async function pageAt(viewport) {
-  const context = await browser.newContext({ viewport, baseURL: BASE, deviceScaleFactor: 1 });
-  context.setDefaultTimeout(HANG);
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(e.message));
-  return page;
-}
+const pageAt = (viewport) => newPage(browser, BASE, { viewport, deviceScaleFactor: 1 });
 
 /** Says, when the page is wider than its window, which elements stick out
  * past its right edge (the outermost ones). */

@@ -68,23 +68,33 @@ function init(root: HTMLElement): void {
     label.textContent = f < 1 ? `${what} ${Math.round(f * 100)}%` : `${what}: the server is reading the file…`;
   };
 
+  /** Sends f to the endpoint ("check" or "upload") with its progress
+   * shown as what, and calls done with the answer when it is a 200.
+   * Otherwise it says why, the server's reason followed by after, and
+   * returns false. */
+  const sendFile = async (endpoint: string, f: File, what: string, after: string, done: (data: any) => void): Promise<boolean> => {
+    try {
+      const res = await send(`/ui/api/readings/${endpoint}` + q, f, showProgress(what));
+      progress.hidden = true;
+      if (res.status !== 200) {
+        say("error", ((res.data && res.data.detail) || `The ${endpoint} failed (HTTP ${res.status}).`) + after);
+        return false;
+      }
+      done(res.data);
+      return true;
+    } catch (e) {
+      progress.hidden = true;
+      say("error", (e as Error).message);
+      return false;
+    }
+  };
+
   const check = async (f: File): Promise<void> => {
     file = f;
     name.textContent = `${f.name} (${fmt(f.size)} bytes)`;
     preview.hidden = true;
     say("info", "Checking the file…");
-    try {
-      const res = await send("/ui/api/readings/check" + q, f, showProgress("Sending"));
-      progress.hidden = true;
-      if (res.status !== 200) {
-        say("error", (res.data && res.data.detail) || `The check failed (HTTP ${res.status}).`);
-        return;
-      }
-      render(res.data as Check);
-    } catch (e) {
-      progress.hidden = true;
-      say("error", (e as Error).message);
-    }
+    await sendFile("check", f, "Sending", "", (data) => render(data as Check));
   };
 
   const render = (c: Check): void => {
@@ -125,24 +135,14 @@ function init(root: HTMLElement): void {
     if (!file) return;
     go.disabled = true;
     say("info", "Storing…");
-    try {
-      const res = await send("/ui/api/readings/upload" + q, file, showProgress("Uploading"));
-      progress.hidden = true;
-      if (res.status !== 200) {
-        say("error", ((res.data && res.data.detail) || `The upload failed (HTTP ${res.status}).`) + " Nothing was stored.");
-        go.disabled = false;
-        return;
-      }
-      const r = res.data as Stored;
+    const stored = await sendFile("upload", file, "Uploading", " Nothing was stored.", (data) => {
+      const r = data as Stored;
       say("success", `Stored ${fmt(r.inserted)} readings` + (r.duplicates ? `; ${fmt(r.duplicates)} were already stored.` : "."));
       preview.hidden = true;
       // A sensor's page shows its new readings.
       if (sensor) window.setTimeout(() => window.location.reload(), 600);
-    } catch (e) {
-      progress.hidden = true;
-      go.disabled = false;
-      say("error", (e as Error).message);
-    }
+    });
+    if (!stored) go.disabled = false;
   });
 
   input.addEventListener("change", () => { if (input.files?.[0]) check(input.files[0]); });
