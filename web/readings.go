@@ -29,6 +29,10 @@ func (h *Handler) readingRoutes(viewer dtbase.Role) {
 // range: about two points per pixel of a wide screen.
 const maxPlotPoints = 4000
 
+// maxPlotSeries bounds the series of one /ui/api/plots request: each costs
+// a read of the store, and a page cannot show more lines than this anyway.
+const maxPlotSeries = 200
+
 // latestRow is one sensor measure's newest reading, as the dashboard and
 // the sensor page show it.
 type latestRow struct {
@@ -520,6 +524,9 @@ func (h *Handler) plotsJSON(w http.ResponseWriter, r *http.Request, s *session) 
 	sensors, measures := q["sensor"], q["measure"]
 	if len(sensors) == 0 || len(sensors) != len(measures) {
 		return invalid("give sensor and measure in pairs")
+	}
+	if len(sensors) > maxPlotSeries {
+		return invalid("%d series asked for; one plot shows at most %d", len(sensors), maxPlotSeries)
 	}
 	ans, err := h.plotAnswers(r.Context(), sensors, measures, q)
 	if err != nil {

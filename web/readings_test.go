@@ -74,6 +74,7 @@ func TestPlotsEqualSeries(t *testing.T) {
 		"/ui/api/plots?" + rng.Encode(),
 		"/ui/api/plots?sensor=sensor-a&measure=" + ids["temperature"] + "&sensor=sensor-g&measure=" + ids["status"] + "&" + rng.Encode(),
 		"/ui/api/plots?sensor=sensor-a&measure=" + ids["temperature"] + "&from=yesterday&to=2024-01-02",
+		"/ui/api/plots?" + strings.Repeat("sensor=sensor-a&measure="+ids["temperature"]+"&", maxPlotSeries+1) + rng.Encode(),
 	} {
 		if res := b.get(bad); res.Status != http.StatusBadRequest || !strings.Contains(res.Body, `"detail"`) {
 			t.Errorf("%s: %d %s, want 400 with a detail", bad, res.Status, res.Body)
