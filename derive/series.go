@@ -284,21 +284,19 @@ type Bucket struct {
 }
 
 // BucketMeans averages a series per bucket of width aligned to multiples of
-// width since the Unix epoch, as the store's aggregates are.
+// width since the Unix epoch, with the store's aggregator, so that a derived
+// series' means are the same to the bit whichever route reads them.
 func BucketMeans(rs []dtbase.Reading, width time.Duration) []Bucket {
 	var out []Bucket
-	var counts []int
-	w := width.Microseconds()
+	agg := dtbase.NewAggregator(dtbase.Float, width.Microseconds(), func(b dtbase.ReadingBucket) error {
+		out = append(out, Bucket{b.Start, b.Mean.F, 1})
+		return nil
+	})
 	for _, r := range rs {
-		start := dtbase.FloorDiv(r.Time.UnixMicro(), w) * w
-		if k := len(out) - 1; k >= 0 && out[k].Start.UnixMicro() == start {
-			counts[k]++
-			out[k].Value += (r.Value.F - out[k].Value) / float64(counts[k]) // running mean
-			continue
-		}
-		out = append(out, Bucket{time.UnixMicro(start).UTC(), r.Value.F, 1})
-		counts = append(counts, 1)
+		st := dtbase.OneReading(r.Time.UnixMicro(), r.Value.F)
+		_ = agg.Add(&st) // emit never fails
 	}
+	_ = agg.Flush()
 	return out
 }
 
