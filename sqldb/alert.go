@@ -26,13 +26,7 @@ func (db *DB) CreateAlertChannel(ctx context.Context, c *dtbase.AlertChannel) er
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			c.Name, c.Kind, nullString(c.URL), nullString(c.SMTPHost), c.SMTPPort, nullString(c.SMTPSecurity), nullString(c.SMTPUser),
 			nullString(c.From), nullString(strings.Join(c.Recipients, ",")), c.Secret, micros(c.Created)).Scan(&c.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Alert channel already exists.")
-		}
-		if err != nil {
-			return fmt.Errorf("create alert channel: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Alert channel already exists."), "create alert channel")
 	})
 }
 
@@ -383,11 +377,8 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id int64, by, note string) e
 		var state string
 		var ruleID int64
 		err := tx.QueryRowContext(ctx, `SELECT state, rule_id FROM alert WHERE id = $1`+db.forUpdate(), id).Scan(&state, &ruleID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Alert does not exist.")
-		}
-		if err != nil {
-			return fmt.Errorf("acknowledge alert: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Alert does not exist."), "acknowledge alert"); err != nil {
+			return err
 		}
 		if state != dtbase.AlertFiring {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Alert is %s, not firing.", state)

@@ -425,6 +425,31 @@ func nullMicros(v sql.NullInt64) *time.Time {
 	return &t
 }
 
+// stmtErr is the outcome of a statement for its caller: known, an error for
+// the client, when is reports err as the failure the caller expects (no
+// row, a unique or a foreign-key violation); any other failure wrapped with
+// what; nil for none.
+func stmtErr(err error, is func(error) bool, known error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if is(err) {
+		return known
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// idOf returns the id that query selects from one row; notFound when it
+// selects none, other failures wrapped with what.
+func idOf(ctx context.Context, q queryer, notFound error, what, query string, args ...any) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, query, args...).Scan(&id)
+	return id, stmtErr(err, isNoRows, notFound, what)
+}
+
+// isNoRows reports whether err says a single-row query found no row.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
 // isUniqueViolation reports whether err is a unique-constraint failure.
 func isUniqueViolation(err error) bool {
 	if isPGCode(err, "23505") {

@@ -27,11 +27,8 @@ func (db *DB) CreateLocationSchema(ctx context.Context, s *dtbase.LocationSchema
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO location_schema (name, description, time_created) VALUES ($1, $2, $3) RETURNING id`,
 			s.Name, s.Description, now).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "LocationSchema exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create location schema: %w", err)
+		if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "LocationSchema exists already"), "create location schema"); err != nil {
+			return err
 		}
 		ids, err := upsertIdentifiers(ctx, tx, s.Identifiers, now)
 		if err != nil {
@@ -275,13 +272,7 @@ func (db *DB) DeleteLocationSchema(ctx context.Context, name string) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' has %d location(s); delete them first", name, n)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM location_schema WHERE id = $1`, s.ID)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' is in use", name)
-		}
-		if err != nil {
-			return fmt.Errorf("delete location schema: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' is in use", name), "delete location schema")
 	})
 }
 
@@ -475,13 +466,7 @@ func (db *DB) DeleteLocation(ctx context.Context, schema string, coords dtbase.C
 			return dtbase.Errorf(dtbase.ECONFLICT, "The location is in the location history of sensor(s) %s; delete or move those sensors first", locQuoteList(users))
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM location WHERE id = $1 AND schema_id = $2`, id, s.ID)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "The location is in use")
-		}
-		if err != nil {
-			return fmt.Errorf("delete location: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "The location is in use"), "delete location")
 	})
 }
 

@@ -52,13 +52,7 @@ func (db *DB) CreateModel(ctx context.Context, name string) error {
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO model (name, time_created) VALUES ($1, $2)`, name, micros(db.Now()))
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create model: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model exists already"), "create model")
 	})
 }
 
@@ -101,13 +95,8 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Model %s has %d runs; delete them first", modelQuote(name), runs)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model WHERE id = $1`, id)
-		if isForeignKeyViolation(err) { // a run inserted concurrently
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model %s has runs; delete them first", modelQuote(name))
-		}
-		if err != nil {
-			return fmt.Errorf("delete model: %w", err)
-		}
-		return nil
+		// A foreign-key violation means a run was inserted concurrently.
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model %s has runs; delete them first", modelQuote(name)), "delete model")
 	})
 }
 
@@ -139,13 +128,7 @@ func (db *DB) CreateModelScenario(ctx context.Context, modelName string, descrip
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO model_scenario (model_id, description, time_created) VALUES ($1, $2, $3)`,
 			id, description, micros(db.Now()))
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Scenario exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create scenario: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Scenario exists already"), "create scenario")
 	})
 }
 
@@ -194,13 +177,7 @@ func (db *DB) DeleteModelScenario(ctx context.Context, modelName string, descrip
 			return dtbase.Errorf(dtbase.ECONFLICT, "%s has %d runs; delete them first", modelDescribeScenario(modelName, description), runs)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model_scenario WHERE id = $1`, sid)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "%s has runs; delete them first", modelDescribeScenario(modelName, description))
-		}
-		if err != nil {
-			return fmt.Errorf("delete scenario: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "%s has runs; delete them first", modelDescribeScenario(modelName, description)), "delete scenario")
 	})
 }
 
@@ -226,13 +203,7 @@ func (db *DB) CreateModelMeasure(ctx context.Context, m *dtbase.ModelMeasure) er
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO model_measure (name, units, datatype, time_created) VALUES ($1, $2, $3, $4) RETURNING id`,
 			m.Name, m.Units, string(m.Datatype), micros(db.Now())).Scan(&m.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create model measure: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model measure exists already"), "create model measure")
 	})
 }
 
@@ -326,13 +297,7 @@ func (db *DB) DeleteModelMeasure(ctx context.Context, name string, units *string
 			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by %d model runs", modelQuote(name), used)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model_measure WHERE id = $1`, found[0].ID)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by model runs", modelQuote(name))
-		}
-		if err != nil {
-			return fmt.Errorf("delete model measure: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by model runs", modelQuote(name)), "delete model measure")
 	})
 }
 
@@ -418,21 +383,15 @@ func (db *DB) createModelRun(ctx context.Context, tx *sql.Tx, r *dtbase.NewModel
 	var sensorID, sensorMeasureID sql.NullInt64
 	if r.SensorUniqueID != nil {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, *r.SensorUniqueID).Scan(&sensorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(*r.SensorUniqueID))
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(*r.SensorUniqueID)), "find sensor"); err != nil {
+			return err
 		}
 	}
 	if sm := r.SensorMeasure; sm != nil {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_measure WHERE name = $1 AND `+db.modelUnitsEq("units", 2),
 			sm.Name, sm.Units).Scan(&sensorMeasureID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor measure %s with %s does not exist", modelQuote(sm.Name), modelDescribeUnits(sm.Units))
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor measure: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor measure %s with %s does not exist", modelQuote(sm.Name), modelDescribeUnits(sm.Units)), "find sensor measure"); err != nil {
+			return err
 		}
 	}
 	created := r.TimeCreated
@@ -446,12 +405,9 @@ func (db *DB) createModelRun(ctx context.Context, tx *sql.Tx, r *dtbase.NewModel
 	err = tx.QueryRowContext(ctx, `INSERT INTO model_run (model_id, scenario_id, time_created, sensor_id, sensor_measure_id, details)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		mid, sid, micros(created), sensorID, sensorMeasureID, details).Scan(&r.ID)
-	if isUniqueViolation(err) {
-		return dtbase.Errorf(dtbase.ECONFLICT, "Model run exists already: model %s has a run under scenario %s created at %s",
-			modelQuote(r.ModelName), modelQuote(r.ScenarioDescription), dtbase.FormatTime(created))
-	}
-	if err != nil {
-		return fmt.Errorf("create model run: %w", err)
+	if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model run exists already: model %s has a run under scenario %s created at %s",
+		modelQuote(r.ModelName), modelQuote(r.ScenarioDescription), dtbase.FormatTime(created)), "create model run"); err != nil {
+		return err
 	}
 	for i := range r.Series {
 		if err := db.createModelOutput(ctx, tx, r, &r.Series[i], now); err != nil {
@@ -753,13 +709,10 @@ func modelOutputSpan(outputs []dtbase.ModelOutput) (first, last time.Time, ok bo
 func (db *DB) FindModelInputSeries(ctx context.Context, sensorUID, measureName string, units *string, from, to time.Time) (*dtbase.ModelInputSeries, error) {
 	var out *dtbase.ModelInputSeries
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
-		var sensorID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, sensorUID).Scan(&sensorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(sensorUID))
-		}
+		sensorID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(sensorUID)), "find sensor",
+			`SELECT id FROM sensor WHERE unique_identifier = $1`, sensorUID)
 		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+			return err
 		}
 		query := `SELECT m.id, m.name, m.units, m.datatype FROM sensor s
 			JOIN sensor_type_measure tm ON tm.type_id = s.type_id

@@ -19,13 +19,10 @@ func (db *DB) SetSensorTypeRetention(ctx context.Context, typeName string, days 
 		return dtbase.Errorf(dtbase.EINVALID, "retention_days must be between 0 and %d", dtbase.MaxRetentionDays)
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, typeName).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", typeName)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", typeName), fmt.Sprintf("set retention of sensor type %q", typeName),
+			`SELECT id FROM sensor_type WHERE name = $1`, typeName)
 		if err != nil {
-			return fmt.Errorf("set retention of sensor type %q: %w", typeName, err)
+			return err
 		}
 		if days == nil {
 			_, err = tx.ExecContext(ctx, `DELETE FROM sensor_type_retention WHERE type_id = $1`, id)

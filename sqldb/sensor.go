@@ -41,11 +41,8 @@ func (db *DB) CreateSensorType(ctx context.Context, t *dtbase.SensorType) error 
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO sensor_type (name, description, time_created) VALUES ($1, $2, $3) RETURNING id`,
 			t.Name, t.Description, now).Scan(&t.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create sensor type: %w", err)
+		if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor type exists already"), "create sensor type"); err != nil {
+			return err
 		}
 		for i := range t.Measures {
 			m := &t.Measures[i]
@@ -136,25 +133,16 @@ func (db *DB) CreateSensor(ctx context.Context, s *dtbase.Sensor) error {
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var typeID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, s.TypeName).Scan(&typeID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", s.TypeName)
-		}
+		typeID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", s.TypeName), "find sensor type",
+			`SELECT id FROM sensor_type WHERE name = $1`, s.TypeName)
 		if err != nil {
-			return fmt.Errorf("find sensor type: %w", err)
+			return err
 		}
 		s.Created = db.Now()
 		err = tx.QueryRowContext(ctx,
 			`INSERT INTO sensor (type_id, unique_identifier, name, notes, time_created) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			typeID, s.UniqueIdentifier, s.Name, s.Notes, micros(s.Created)).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create sensor: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor exists already"), "create sensor")
 	})
 }
 
@@ -258,11 +246,8 @@ func (db *DB) FindSensorDetails(ctx context.Context, uniqueIdentifier string) (*
 		var err error
 		d.Sensor, err = scanSensor(tx.QueryRowContext(ctx,
 			`SELECT `+sensorColumns+` FROM sensor s JOIN sensor_type t ON t.id = s.type_id WHERE s.unique_identifier = $1`, uniqueIdentifier))
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor"); err != nil {
+			return err
 		}
 		types, err := sensorTypesWhere(ctx, tx, `t.id = (SELECT type_id FROM sensor WHERE id = $1)`, d.ID)
 		if err != nil {
@@ -355,13 +340,10 @@ func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtb
 // DeleteSensor deletes a sensor with its readings and placements.
 func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
+			`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
 		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+			return err
 		}
 		var runs int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id).Scan(&runs); err != nil {
@@ -374,13 +356,7 @@ func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sensor WHERE id = $1`, id)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier)
-		}
-		if err != nil {
-			return fmt.Errorf("delete sensor: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier), "delete sensor")
 	})
 }
 
@@ -389,13 +365,10 @@ func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 func (db *DB) CreateSensorPlacement(ctx context.Context, uniqueIdentifier, schema string, coords dtbase.Coordinates, installed time.Time) (*dtbase.SensorPlacement, error) {
 	var p *dtbase.SensorPlacement
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		var sensorID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&sensorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
+		sensorID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
+			`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
 		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+			return err
 		}
 		s, ok, err := db.schemaByName(ctx, tx, schema, false)
 		if err != nil {
@@ -426,12 +399,9 @@ func (db *DB) CreateSensorPlacement(ctx context.Context, uniqueIdentifier, schem
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO sensor_location (sensor_id, location_id, installation_datetime) VALUES ($1, $2, $3)`,
 			sensorID, ids[0], micros(installed))
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor location exists already: sensor '%s' has a location installed at %s",
-				uniqueIdentifier, dtbase.FormatTime(installed))
-		}
-		if err != nil {
-			return fmt.Errorf("create sensor location: %w", err)
+		if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor location exists already: sensor '%s' has a location installed at %s",
+			uniqueIdentifier, dtbase.FormatTime(installed)), "create sensor location"); err != nil {
+			return err
 		}
 		locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{s.ID: s}, `l.id = $1`, ids[0])
 		if err != nil {
@@ -475,13 +445,10 @@ func (db *DB) ListSensorPlacements(ctx context.Context, uniqueIdentifier string)
 // The table and column names are constants of the callers.
 func (db *DB) deleteUnreferenced(ctx context.Context, kind, table, keyColumn, key, refTable, refColumn, refMsg string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE `+keyColumn+` = $1`, key).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "%s '%s' does not exist", kind, key)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "%s '%s' does not exist", kind, key), "find "+table,
+			`SELECT id FROM `+table+` WHERE `+keyColumn+` = $1`, key)
 		if err != nil {
-			return fmt.Errorf("find %s: %w", table, err)
+			return err
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+refTable+` WHERE `+refColumn+` = $1`, id).Scan(&n); err != nil {
