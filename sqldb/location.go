@@ -199,36 +199,22 @@ func schemaIdentifiers(ctx context.Context, tx *sql.Tx, schemaID int64) ([]dtbas
 // ListLocationSchemas returns every schema in id order, each with its
 // identifiers in order; schemas without identifiers are included.
 func (db *DB) ListLocationSchemas(ctx context.Context) ([]dtbase.LocationSchema, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	schemas, err := queryWithFields(ctx, db.read, "list location schemas", `
 		SELECT s.id, s.name, s.description, i.id, i.name, i.units, i.datatype
 		FROM location_schema s
 		LEFT JOIN location_schema_identifier r ON r.schema_id = s.id
 		LEFT JOIN location_identifier i ON i.id = r.identifier_id
 		ORDER BY s.id, r.id`)
 	if err != nil {
-		return nil, fmt.Errorf("list location schemas: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []dtbase.LocationSchema{}
-	for rows.Next() {
-		var s dtbase.LocationSchema
-		var iid sql.NullInt64
-		var iname, idt sql.NullString
-		var units *string
-		if err := rows.Scan(&s.ID, &s.Name, &s.Description, &iid, &iname, &units, &idt); err != nil {
-			return nil, fmt.Errorf("list location schemas: %w", err)
+	out := make([]dtbase.LocationSchema, len(schemas))
+	for i, s := range schemas {
+		ids := make([]dtbase.Identifier, len(s.Fields))
+		for k, f := range s.Fields {
+			ids[k] = dtbase.Identifier(f)
 		}
-		if n := len(out); n == 0 || out[n-1].ID != s.ID {
-			s.Identifiers = []dtbase.Identifier{}
-			out = append(out, s)
-		}
-		if iid.Valid {
-			last := &out[len(out)-1]
-			last.Identifiers = append(last.Identifiers, dtbase.Identifier{ID: iid.Int64, Name: iname.String, Units: units, Datatype: dtbase.Datatype(idt.String)})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list location schemas: %w", err)
+		out[i] = dtbase.LocationSchema{ID: s.ID, Name: s.Name, Description: s.Description, Identifiers: ids}
 	}
 	return out, nil
 }

@@ -79,7 +79,7 @@ func (db *DB) ListSensorTypes(ctx context.Context) ([]dtbase.SensorType, error) 
 
 // sensorTypesWhere loads the sensor types (alias t) satisfying cond.
 func sensorTypesWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) ([]dtbase.SensorType, error) {
-	rows, err := tx.QueryContext(ctx, `
+	types, err := queryWithFields(ctx, tx, "list sensor types", `
 		SELECT t.id, t.name, t.description, m.id, m.name, m.units, m.datatype
 		FROM sensor_type t
 		LEFT JOIN sensor_type_measure r ON r.type_id = t.id
@@ -87,29 +87,51 @@ func sensorTypesWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any)
 		WHERE `+cond+`
 		ORDER BY t.id, r.id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list sensor types: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []dtbase.SensorType{}
-	for rows.Next() {
-		var t dtbase.SensorType
-		var mid sql.NullInt64
-		var mname, mdt sql.NullString
-		var units *string
-		if err := rows.Scan(&t.ID, &t.Name, &t.Description, &mid, &mname, &units, &mdt); err != nil {
-			return nil, fmt.Errorf("list sensor types: %w", err)
+	out := make([]dtbase.SensorType, len(types))
+	for i, t := range types {
+		out[i] = dtbase.SensorType{ID: t.ID, Name: t.Name, Description: t.Description, Measures: t.Fields}
+	}
+	return out, nil
+}
+
+// withFields is a sensor type or a location schema with the fields it
+// lists: its measures or its identifiers, which have one shape.
+type withFields struct {
+	ID          int64
+	Name        string
+	Description *string
+	Fields      []dtbase.Measure
+}
+
+// queryWithFields runs query, whose rows are an id, name and description
+// left-joined with the id, name, units and datatype of one of its fields,
+// in order. It returns each id once with its fields in row order, an empty
+// list for none; what names the read in errors.
+func queryWithFields(ctx context.Context, q queryer, what, query string, args ...any) ([]withFields, error) {
+	type row struct {
+		withFields
+		field    sql.NullInt64
+		name, dt sql.NullString
+		units    *string
+	}
+	rows, err := queryAll(ctx, q, what, func(rows *sql.Rows, r *row) error {
+		return rows.Scan(&r.ID, &r.Name, &r.Description, &r.field, &r.name, &r.units, &r.dt)
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := []withFields{}
+	for _, r := range rows {
+		if n := len(out); n == 0 || out[n-1].ID != r.ID {
+			r.Fields = []dtbase.Measure{}
+			out = append(out, r.withFields)
 		}
-		if n := len(out); n == 0 || out[n-1].ID != t.ID {
-			t.Measures = []dtbase.Measure{}
-			out = append(out, t)
-		}
-		if mid.Valid {
+		if r.field.Valid {
 			last := &out[len(out)-1]
-			last.Measures = append(last.Measures, dtbase.Measure{ID: mid.Int64, Name: mname.String, Units: units, Datatype: dtbase.Datatype(mdt.String)})
+			last.Fields = append(last.Fields, dtbase.Measure{ID: r.field.Int64, Name: r.name.String, Units: r.units, Datatype: dtbase.Datatype(r.dt.String)})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sensor types: %w", err)
 	}
 	return out, nil
 }
