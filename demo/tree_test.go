@@ -15,9 +15,8 @@ import (
 
 func TestDemoTreeVPDAndGaps(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2025, 6, 1, 12, 34, 56, 0, time.UTC)
-	db.Now = func() time.Time { return now }
+	db := sqldbtest.OpenAt(t, now)
 	sum, err := demo.Load(ctx, db, now)
 	if err != nil {
 		t.Fatal(err)

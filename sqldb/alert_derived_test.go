@@ -22,9 +22,8 @@ import (
 // inputs arrive in two writes is decided once both are in.
 func TestAlertOnDerivedMeasure(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return now }
+	db := sqldbtest.OpenAt(t, now)
 	sum, err := demo.Load(ctx, db, now)
 	if err != nil {
 		t.Fatal(err)

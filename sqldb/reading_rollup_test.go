@@ -218,11 +218,7 @@ func floor(ts, w int64) int64 { return ts - ((ts%w)+w)%w }
 func TestRollupMigrationFillsExistingReadings(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqldbtest.DSN(t)
-	db, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqldbtest.OpenDSN(t, dsn)
 	c := "C"
 	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
 		t.Fatal(err)

@@ -173,9 +173,8 @@ func TestSensors(t *testing.T) {
 
 func TestSensorPlacements(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return now }
+	db := sqldbtest.OpenAt(t, now)
 	mustSensorType(t, db, "thermo")
 	mustSensor(t, db, "thermo", "s1")
 	mustSchema(t, db, "xy", xID, yID)

@@ -325,12 +325,7 @@ func TestClaimRace(t *testing.T) {
 	dsn := sqldbtest.DSN(t)
 	var dbs []*sqldb.DB
 	for range 3 {
-		db, err := sqldb.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
+		dbs = append(dbs, sqldbtest.OpenDSN(t, dsn))
 	}
 	mustService(t, dbs[0], "a")
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -373,16 +368,7 @@ func TestClaimRace(t *testing.T) {
 func TestSchedulerLock(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqldbtest.DSN(t)
-	a, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := sqldbtest.OpenDSN(t, dsn), sqldbtest.OpenDSN(t, dsn)
 	la, lb := a.SchedulerLock(), b.SchedulerLock()
 	if ok, err := la.TryLock(ctx); !ok || err != nil {
 		t.Fatalf("first lock: %v %v", ok, err)

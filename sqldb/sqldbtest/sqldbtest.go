@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,10 +52,37 @@ func DSN(tb testing.TB) string {
 	return u.String()
 }
 
+// NeedPostgres skips tb, saying why it needs PostgreSQL, unless
+// DT_TEST_POSTGRES_URL is set; it returns that server's URL.
+func NeedPostgres(tb testing.TB, why string) string {
+	tb.Helper()
+	base := PostgresURL()
+	if base == "" {
+		tb.Skip("DT_TEST_POSTGRES_URL is unset: " + why)
+	}
+	return base
+}
+
 // Open returns a migrated database that is closed when the test ends.
 func Open(tb testing.TB) *sqldb.DB {
 	tb.Helper()
-	db, err := sqldb.Open(context.Background(), DSN(tb))
+	return OpenDSN(tb, DSN(tb))
+}
+
+// OpenAt returns a migrated database, as Open, whose clock stands at now.
+func OpenAt(tb testing.TB, now time.Time) *sqldb.DB {
+	tb.Helper()
+	db := Open(tb)
+	db.Now = func() time.Time { return now }
+	return db
+}
+
+// OpenDSN opens and migrates the database dsn (from DSN), closing it when
+// the test ends; opening one dsn more than once stands for replicas of a
+// deployment that share their database.
+func OpenDSN(tb testing.TB, dsn string) *sqldb.DB {
+	tb.Helper()
+	db, err := sqldb.Open(context.Background(), dsn)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
