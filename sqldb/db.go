@@ -359,6 +359,9 @@ func queryAll[T any](ctx context.Context, q queryer, what string, scan func(*sql
 	return out, nil
 }
 
+// scanColumn scans a row of one column into v, for queryAll.
+func scanColumn[T any](rows *sql.Rows, v *T) error { return rows.Scan(v) }
+
 // params collects a query's numbered parameters and the clauses (WHERE
 // conditions, SET assignments) that use them.
 type params struct {

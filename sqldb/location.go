@@ -487,23 +487,12 @@ func (db *DB) locationByFullCoordinates(ctx context.Context, tx *sql.Tx, schema 
 // placementSensors returns the unique identifiers of the sensors whose
 // location history includes location id (at most five, for a message).
 func placementSensors(ctx context.Context, tx *sql.Tx, locationID int64) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `
+	return queryAll(ctx, tx, "find sensors at location", func(rows *sql.Rows, uid *string) error {
+		var id int64
+		return rows.Scan(&id, uid)
+	}, `
 		SELECT DISTINCT s.id, s.unique_identifier FROM sensor_location sl JOIN sensor s ON s.id = sl.sensor_id
 		WHERE sl.location_id = $1 ORDER BY s.id LIMIT 5`, locationID)
-	if err != nil {
-		return nil, fmt.Errorf("find sensors at location: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id int64
-		var uid string
-		if err := rows.Scan(&id, &uid); err != nil {
-			return nil, fmt.Errorf("find sensors at location: %w", err)
-		}
-		out = append(out, uid)
-	}
-	return out, rows.Err()
 }
 
 // UpdateLocation changes some values of one location.
@@ -628,21 +617,8 @@ func matchCondition(s *dtbase.LocationSchema, vals []dtbase.Value, mask []bool, 
 // match vals where mask is set (everywhere when mask is nil).
 func matchLocations(ctx context.Context, tx *sql.Tx, s *dtbase.LocationSchema, vals []dtbase.Value, mask []bool) ([]int64, error) {
 	cond, args := matchCondition(s, vals, mask, 2)
-	rows, err := tx.QueryContext(ctx, `SELECT l.id FROM location l WHERE l.schema_id = $1`+cond+` ORDER BY l.id`,
+	return queryAll(ctx, tx, "match locations", scanColumn[int64], `SELECT l.id FROM location l WHERE l.schema_id = $1`+cond+` ORDER BY l.id`,
 		append([]any{s.ID}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("match locations: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("match locations: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // locationsWhere loads the locations (alias l) satisfying cond, in id

@@ -496,19 +496,27 @@ func insertModelValues(ctx context.Context, tx *sql.Tx, table string, productID 
 // modelValueTable is the table of a datatype's model values.
 func modelValueTable(d dtbase.Datatype) string { return "model_value_" + string(d) }
 
-// scanModelPoints reads (ts, value) rows of a datatype's table.
-func scanModelPoints(rows *sql.Rows, d dtbase.Datatype) ([]dtbase.ModelPoint, error) {
+// queryModelPoints reads the (ts, value) rows of a datatype's table that
+// query selects, nil for none; what names the read in errors.
+func queryModelPoints(ctx context.Context, q queryer, d dtbase.Datatype, what, query string, args ...any) ([]dtbase.ModelPoint, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
 	var out []dtbase.ModelPoint
 	for rows.Next() {
 		var ts int64
 		var v dtbase.Value
-		err := rows.Scan(&ts, valueDest(&v, d))
-		if err != nil {
-			return nil, err
+		if err := rows.Scan(&ts, valueDest(&v, d)); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, dtbase.ModelPoint{Time: fromMicros(ts), Value: v})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
 
 // modelRunRow is a run as stored, with the ids a comparison needs.
@@ -623,14 +631,11 @@ func findModelRunOutputs(ctx context.Context, tx *sql.Tx, runID int64) ([]dtbase
 	}
 	for i := range out {
 		o := &out[i]
-		rows, err := tx.QueryContext(ctx, `SELECT ts, value FROM `+modelValueTable(o.Measure.Datatype)+` WHERE product_id = $1 ORDER BY ts`, o.ProductID)
+		var err error
+		o.Points, err = queryModelPoints(ctx, tx, o.Measure.Datatype, "find model run values",
+			`SELECT ts, value FROM `+modelValueTable(o.Measure.Datatype)+` WHERE product_id = $1 ORDER BY ts`, o.ProductID)
 		if err != nil {
-			return nil, fmt.Errorf("find model run values: %w", err)
-		}
-		o.Points, err = scanModelPoints(rows, o.Measure.Datatype)
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("find model run values: %w", err)
+			return nil, err
 		}
 	}
 	return out, nil
@@ -663,16 +668,11 @@ func (db *DB) CompareModelRun(ctx context.Context, id int64, tolerance time.Dura
 			c.Skill = dtbase.ScoreForecast(outputs, nil, tolerance)
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT ts, value FROM `+readingTable(r.SensorMeasureDatatype)+`
+		obs, err := queryModelPoints(ctx, tx, r.SensorMeasureDatatype, "read observations", `SELECT ts, value FROM `+readingTable(r.SensorMeasureDatatype)+`
 			WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts`,
 			r.sensorID.Int64, r.sensorMeasureID.Int64, micros(first.Add(-tolerance)), micros(last.Add(tolerance)))
 		if err != nil {
-			return fmt.Errorf("read observations: %w", err)
-		}
-		obs, err := scanModelPoints(rows, r.SensorMeasureDatatype)
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("read observations: %w", err)
+			return err
 		}
 		if obs != nil {
 			c.Observed = obs
@@ -766,16 +766,11 @@ func (db *DB) FindModelInputSeries(ctx context.Context, sensorUID, measureName s
 			return dtbase.Errorf(dtbase.EINVALID, "Measure %s of sensor %s is of datatype %s; a forecast needs numbers",
 				modelQuote(measureName), modelQuote(sensorUID), c.datatype)
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT ts, value FROM `+readingTable(c.datatype)+`
+		points, err := queryModelPoints(ctx, tx, c.datatype, "read readings", `SELECT ts, value FROM `+readingTable(c.datatype)+`
 			WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts`,
 			sensorID, c.id, micros(from), micros(to))
 		if err != nil {
-			return fmt.Errorf("read readings: %w", err)
-		}
-		points, err := scanModelPoints(rows, c.datatype)
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("read readings: %w", err)
+			return err
 		}
 		for i := range points {
 			if points[i].Value.Kind == dtbase.KindInteger {

@@ -188,21 +188,13 @@ func (db *DB) FindSensors(ctx context.Context, f dtbase.SensorFilter) ([]dtbase.
 			q += ` WHERE t.name = $1`
 			args = append(args, *f.TypeName)
 		}
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY s.id`, args...)
+		var err error
+		out, err = queryAll(ctx, tx, "list sensors", func(rows *sql.Rows, s *dtbase.Sensor) (err error) {
+			*s, err = scanSensor(rows)
+			return err
+		}, q+` ORDER BY s.id`, args...)
 		if err != nil {
-			return fmt.Errorf("list sensors: %w", err)
-		}
-		for rows.Next() {
-			s, err := scanSensor(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("list sensors: %w", err)
-			}
-			out = append(out, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("list sensors: %w", err)
+			return err
 		}
 		if !f.WithLocation || len(out) == 0 {
 			return nil

@@ -235,9 +235,9 @@ func (db *DB) DeleteParameterSet(ctx context.Context, serviceName, name string) 
 		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing), "delete parameter set"); err != nil {
 			return err
 		}
-		users, err := queryStrings(ctx, tx, `SELECT name FROM service_schedule WHERE parameter_set_id = $1 ORDER BY id`, id)
+		users, err := queryAll(ctx, tx, "delete parameter set", scanColumn[string], `SELECT name FROM service_schedule WHERE parameter_set_id = $1 ORDER BY id`, id)
 		if err != nil {
-			return fmt.Errorf("delete parameter set: %w", err)
+			return err
 		}
 		if len(users) > 0 {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Parameter set is used by schedule %s; delete the schedule or give it another parameter set first.",
@@ -248,23 +248,6 @@ func (db *DB) DeleteParameterSet(ctx context.Context, serviceName, name string) 
 		}
 		return nil
 	})
-}
-
-func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 func quoteList(names []string) string {
