@@ -267,6 +267,15 @@ func (db *DB) Stats() sql.DBStats { return db.write.Stats() }
 // compare against raw SQL.
 func (db *DB) SQL() *sql.DB { return db.write }
 
+// exec runs a write statement outside a transaction; what names it in
+// errors.
+func (db *DB) exec(ctx context.Context, what, query string, args ...any) error {
+	if _, err := db.write.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // beginWrite starts a read-write transaction.
 func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
