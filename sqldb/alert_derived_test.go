@@ -38,7 +38,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 		{"aggregated measure", demo.FarmMeanTemp, dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(1)}, "measure"},
 		{"staleness of a derived measure", demo.VPDName, dtbase.AlertCondition{Kind: dtbase.CondStaleness, MaxAgeSeconds: 60}, "condition.kind"},
 	} {
-		err := db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: tc.name, Target: dtbase.AlertTarget{Sensor: str(uid)}, Measure: tc.measure,
+		err := db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: tc.name, Target: dtbase.AlertTarget{Sensor: ptr(uid)}, Measure: tc.measure,
 			Condition: tc.cond, Severity: dtbase.SeverityWarning, Enabled: true})
 		var fe *dtbase.FieldError
 		if dtbase.ErrorCode(err) != dtbase.EUNPROCESSABLE || !errors.As(err, &fe) || fe.Field != tc.field {
@@ -47,7 +47,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}
 
 	// Above 3 kPa: 30 °C at 20 % is 3.39 kPa, 20 °C at 80 % is 0.47 kPa.
-	rule := &dtbase.AlertRule{Name: "dry air", Target: dtbase.AlertTarget{SensorType: str(demo.TypeTRH)}, Measure: demo.VPDName,
+	rule := &dtbase.AlertRule{Name: "dry air", Target: dtbase.AlertTarget{SensorType: ptr(demo.TypeTRH)}, Measure: demo.VPDName,
 		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(3), Hysteresis: 0.1},
 		Severity:  dtbase.SeverityWarning, Enabled: true}
 	if err := db.CreateAlertRule(ctx, rule); err != nil {
@@ -84,7 +84,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}
 	history := func() []string {
 		t.Helper()
-		evs, err := db.ListAlertEvents(ctx, dtbase.AlertFilter{Sensor: str(uid)})
+		evs, err := db.ListAlertEvents(ctx, dtbase.AlertFilter{Sensor: ptr(uid)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,13 +133,13 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 			t.Fatalf("%s: events (-want +got):\n%s", s.name, diff)
 		}
 	}
-	alerts, err := db.ListAlerts(ctx, dtbase.AlertFilter{Sensor: str(uid)})
+	alerts, err := db.ListAlerts(ctx, dtbase.AlertFilter{Sensor: ptr(uid)})
 	if err != nil || len(alerts) != 2 || alerts[0].Measure != demo.VPDName {
 		t.Fatalf("alerts %+v (%v), want two on %s", alerts, err, demo.VPDName)
 	}
 
 	// A preview replays the derived series too.
-	prev, err := db.PreviewAlertRule(ctx, &dtbase.AlertRule{Name: "preview", Target: dtbase.AlertTarget{Sensor: str(uid)}, Measure: demo.VPDName,
+	prev, err := db.PreviewAlertRule(ctx, &dtbase.AlertRule{Name: "preview", Target: dtbase.AlertTarget{Sensor: ptr(uid)}, Measure: demo.VPDName,
 		Condition: rule.Condition, Severity: dtbase.SeverityInfo}, at(0), at(60))
 	if err != nil || len(prev) != 2 || !prev[0].FiredAt.Equal(at(5)) || !prev[1].FiredAt.Equal(at(40)) {
 		t.Fatalf("preview %+v (%v), want episodes firing at +5 and +40 min", prev, err)

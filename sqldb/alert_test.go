@@ -15,7 +15,6 @@ import (
 )
 
 func f64(v float64) *float64 { return &v }
-func str(s string) *string   { return &s }
 
 // insertAt stores temperature readings of W1 at the given seconds.
 func insertAt(t *testing.T, db *sqldb.DB, uid string, secs []int, vals []float64) {
@@ -38,7 +37,7 @@ func alertDB(t *testing.T, cond dtbase.AlertCondition) *sqldb.DB {
 	if err := db.CreateAlertChannel(ctx, &dtbase.AlertChannel{Name: "hook", Kind: dtbase.ChannelWebhook, URL: "https://example.org/hook"}); err != nil {
 		t.Fatal(err)
 	}
-	r := &dtbase.AlertRule{Name: "rule", Target: dtbase.AlertTarget{SensorType: str("weather")}, Measure: "temperature",
+	r := &dtbase.AlertRule{Name: "rule", Target: dtbase.AlertTarget{SensorType: ptr("weather")}, Measure: "temperature",
 		Condition: cond, Severity: dtbase.SeverityWarning, Channels: []string{"hook"}, Enabled: true}
 	if err := db.CreateAlertRule(ctx, r); err != nil {
 		t.Fatal(err)
@@ -153,13 +152,13 @@ func TestAlertRuleErrors(t *testing.T) {
 		rule  dtbase.AlertRule
 		field string
 	}{
-		{"unknown sensor", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("nope")}, Measure: "temperature", Condition: ok}, "target.sensor"},
-		{"unknown measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "nope", Condition: ok}, "measure"},
-		{"string measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "label", Condition: ok}, "measure"},
-		{"unknown channel", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "temperature", Condition: ok, Channels: []string{"hook", "x"}}, "channels[1]"},
-		{"impossible duration", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "temperature",
+		{"unknown sensor", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("nope")}, Measure: "temperature", Condition: ok}, "target.sensor"},
+		{"unknown measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "nope", Condition: ok}, "measure"},
+		{"string measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "label", Condition: ok}, "measure"},
+		{"unknown channel", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "temperature", Condition: ok, Channels: []string{"hook", "x"}}, "channels[1]"},
+		{"impossible duration", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "temperature",
 			Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(1), ForSeconds: -5}}, "condition.for_seconds"},
-		{"no threshold", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "temperature",
+		{"no threshold", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "temperature",
 			Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove}}, "condition.value"},
 	}
 	for _, tt := range tests {
@@ -197,7 +196,7 @@ func TestAlertLocationSubtree(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
 	ids := farmTree(t, db)
-	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: unitsPtr("C"), Datatype: dtbase.Float})
+	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: ptr("C"), Datatype: dtbase.Float})
 	for _, uid := range []string{"s1", "s2", "s3"} {
 		mustSensor(t, db, "th", uid)
 	}

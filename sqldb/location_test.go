@@ -12,13 +12,9 @@ import (
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
-func unitsPtr(s string) *string { return &s }
-
 func expectCode(t *testing.T, err error, code string) {
 	t.Helper()
-	if got := dtbase.ErrorCode(err); got != code {
-		t.Fatalf("error %v: code %q, want %q", err, got, code)
-	}
+	wantCode(t, err, code, "")
 }
 
 func mustSchema(t *testing.T, db *sqldb.DB, name string, ids ...dtbase.Identifier) *dtbase.LocationSchema {
@@ -31,8 +27,8 @@ func mustSchema(t *testing.T, db *sqldb.DB, name string, ids ...dtbase.Identifie
 }
 
 var (
-	xID    = dtbase.Identifier{Name: "x", Units: unitsPtr("m"), Datatype: dtbase.Float}
-	yID    = dtbase.Identifier{Name: "y", Units: unitsPtr("m"), Datatype: dtbase.Float}
+	xID    = dtbase.Identifier{Name: "x", Units: ptr("m"), Datatype: dtbase.Float}
+	yID    = dtbase.Identifier{Name: "y", Units: ptr("m"), Datatype: dtbase.Float}
 	roomID = dtbase.Identifier{Name: "room", Datatype: dtbase.String}
 )
 
@@ -45,7 +41,7 @@ func TestLocationSchemaIdentifiers(t *testing.T) {
 	}
 	// Same (name, units) is reused, null units included; the stored
 	// datatype wins over the one sent.
-	mustSchema(t, db, "x-room", dtbase.Identifier{Name: "x", Units: unitsPtr("m"), Datatype: dtbase.Integer}, roomID)
+	mustSchema(t, db, "x-room", dtbase.Identifier{Name: "x", Units: ptr("m"), Datatype: dtbase.Integer}, roomID)
 	mustSchema(t, db, "room", roomID)
 	ids, err := db.ListLocationIdentifiers(ctx)
 	if err != nil {
@@ -60,7 +56,7 @@ func TestLocationSchemaIdentifiers(t *testing.T) {
 		t.Errorf("identifiers %v, want %v", got, want)
 	}
 	// Different units: a new identifier.
-	mustSchema(t, db, "x-cm", dtbase.Identifier{Name: "x", Units: unitsPtr("cm"), Datatype: dtbase.Float})
+	mustSchema(t, db, "x-cm", dtbase.Identifier{Name: "x", Units: ptr("cm"), Datatype: dtbase.Float})
 	if ids, _ := db.ListLocationIdentifiers(ctx); len(ids) != 4 {
 		t.Errorf("got %d identifiers, want 4", len(ids))
 	}

@@ -118,13 +118,9 @@ func downsample(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to ti
 	t.Helper()
 	db.SetRollupReads(rollups)
 	defer db.SetRollupReads(true)
-	var out []dtbase.Reading
-	if err := db.DownsampleReadings(context.Background(), m, from, to, points, func(r dtbase.Reading) error {
-		out = append(out, r)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	out := collect(t, func(yield func(dtbase.Reading) error) error {
+		return db.DownsampleReadings(context.Background(), m, from, to, points, yield)
+	})
 	if len(out) > points {
 		t.Fatalf("downsample to %d gave %d points", points, len(out))
 	}
@@ -135,14 +131,9 @@ func aggregate(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to tim
 	t.Helper()
 	db.SetRollupReads(rollups)
 	defer db.SetRollupReads(true)
-	var out []dtbase.ReadingBucket
-	if err := db.AggregateReadings(context.Background(), m, from, to, width, func(b dtbase.ReadingBucket) error {
-		out = append(out, b)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return collect(t, func(yield func(dtbase.ReadingBucket) error) error {
+		return db.AggregateReadings(context.Background(), m, from, to, width, yield)
+	})
 }
 
 // referenceDownsample is the documented downsampling computed from all

@@ -51,9 +51,18 @@ func scanAll(t *testing.T, db *sqldb.DB, uid, measure string) []dtbase.Reading {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []dtbase.Reading
-	if err := db.ScanReadings(context.Background(), m, time.Unix(-1e11, 0), time.Unix(1e11, 0), func(r dtbase.Reading) error {
-		out = append(out, r)
+	return collect(t, func(yield func(dtbase.Reading) error) error {
+		return db.ScanReadings(context.Background(), m, time.Unix(-1e11, 0), time.Unix(1e11, 0), yield)
+	})
+}
+
+// collect returns what a streaming read passes to its callback, failing
+// t if the read fails.
+func collect[T any](t *testing.T, read func(yield func(T) error) error) []T {
+	t.Helper()
+	var out []T
+	if err := read(func(v T) error {
+		out = append(out, v)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -329,13 +338,9 @@ func TestReadingStoreDownsample(t *testing.T) {
 	}
 	m, _ := db.FindReadingMeasure(ctx, "W1", "temperature", nil)
 	for _, points := range []int{2, 3, 100, 1001, 60000} {
-		var got []dtbase.Reading
-		if err := db.DownsampleReadings(ctx, m, at(0), at(n*60), points, func(r dtbase.Reading) error {
-			got = append(got, r)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		got := collect(t, func(yield func(dtbase.Reading) error) error {
+			return db.DownsampleReadings(ctx, m, at(0), at(n*60), points, yield)
+		})
 		if len(got) > points || (points >= n && len(got) != n) {
 			t.Errorf("max %d: %d points", points, len(got))
 		}
