@@ -84,15 +84,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}
 	history := func() []string {
 		t.Helper()
-		evs, err := db.ListAlertEvents(ctx, dtbase.AlertFilter{Sensor: ptr(uid)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := []string{}
-		for i := len(evs) - 1; i >= 0; i-- {
-			out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(base)/time.Minute)))
-		}
-		return out
+		return eventsSince(t, db, uid, base, time.Minute)
 	}
 	steps := []struct {
 		name string

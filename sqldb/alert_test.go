@@ -54,13 +54,29 @@ func history(t *testing.T, db *sqldb.DB) []string {
 // historyOf is the events of a sensor as "kind@second" in data order.
 func historyOf(t *testing.T, db *sqldb.DB, uid string) []string {
 	t.Helper()
+	return eventsSince(t, db, uid, t0, time.Second)
+}
+
+// eventsSince is the events of a sensor as "kind@n" in data order, n the
+// number of units from base to the event's data.
+func eventsSince(t *testing.T, db *sqldb.DB, uid string, base time.Time, unit time.Duration) []string {
+	t.Helper()
 	evs, err := db.ListAlertEvents(context.Background(), dtbase.AlertFilter{Sensor: &uid})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := []string{}
 	for i := len(evs) - 1; i >= 0; i-- {
-		out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(t0)/time.Second)))
+		out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(base)/unit)))
+	}
+	return out
+}
+
+// mapped is f of each of xs, in order; nil for none.
+func mapped[T, U any](xs []T, f func(T) U) []U {
+	var out []U
+	for _, x := range xs {
+		out = append(out, f(x))
 	}
 	return out
 }

@@ -47,10 +47,7 @@ func TestLocationSchemaIdentifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, id := range ids {
-		got = append(got, id.Name+":"+string(id.Datatype))
-	}
+	got := mapped(ids, func(id dtbase.Identifier) string { return id.Name + ":" + string(id.Datatype) })
 	// Identifiers are created in payload order, as in the original.
 	if want := []string{"y:float", "x:float", "room:string"}; !cmp.Equal(got, want) {
 		t.Errorf("identifiers %v, want %v", got, want)
@@ -65,10 +62,7 @@ func TestLocationSchemaIdentifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, s := range schemas {
-		names = append(names, s.Name)
-	}
+	names := mapped(schemas, func(s dtbase.LocationSchema) string { return s.Name })
 	if want := []string{"xy", "x-room", "room", "x-cm", "empty"}; !cmp.Equal(names, want) {
 		t.Errorf("schemas %v, want %v", names, want)
 	}

@@ -99,10 +99,7 @@ func TestModelRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, s := range got {
-			names = append(names, s.ModelName+"/"+modelDeref(s.Description))
-		}
+		names := mapped(got, func(s dtbase.ModelScenario) string { return s.ModelName + "/" + modelDeref(s.Description) })
 		if diff := cmp.Diff([]string{"Arima/Business as usual", "Arima/", "HODMD/Business as usual"}, names); diff != "" {
 			t.Fatalf("scenarios (-want +got):\n%s", diff)
 		}

@@ -28,11 +28,7 @@ func partitionNames(t *testing.T, db *sqldb.DB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, p := range parts {
-		out = append(out, p.Name)
-	}
-	return out
+	return mapped(parts, func(p sqldb.Partition) string { return p.Name })
 }
 
 func insertTemperatures(t *testing.T, db *sqldb.DB, uid string, ts ...time.Time) {

@@ -46,10 +46,7 @@ func TestSensorTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, m := range ms {
-		names = append(names, m.Name)
-	}
+	names := mapped(ms, func(m dtbase.Measure) string { return m.Name })
 	if want := []string{"temperature", "count", "on"}; !cmp.Equal(names, want) {
 		t.Errorf("measures %v, want %v", names, want)
 	}

@@ -172,11 +172,7 @@ func TestParameterSetsAndRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []int64
-		for _, r := range runs {
-			out = append(out, r.ID)
-		}
-		return out
+		return mapped(runs, func(r dtbase.ServiceRun) int64 { return r.ID })
 	}
 	eq := func(got []int64, want ...int64) {
 		t.Helper()
