@@ -459,6 +459,20 @@ func idOf(ctx context.Context, q queryer, notFound error, what, query string, ar
 	return id, stmtErr(err, isNoRows, notFound, what)
 }
 
+// refuseInUse counts with countQuery the rows that still refer to row id,
+// about to be deleted, and returns conflict of their number when there are
+// any; a failure of the count is wrapped with what.
+func refuseInUse(ctx context.Context, tx *sql.Tx, what, countQuery string, id int64, conflict func(n int64) error) error {
+	var n int64
+	if err := tx.QueryRowContext(ctx, countQuery, id).Scan(&n); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n > 0 {
+		return conflict(n)
+	}
+	return nil
+}
+
 // isNoRows reports whether err says a single-row query found no row.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 

@@ -250,12 +250,10 @@ func (db *DB) DeleteLocationSchema(ctx context.Context, name string) error {
 		if !ok {
 			return dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' not found.", name)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM location WHERE schema_id = $1`, s.ID).Scan(&n); err != nil {
-			return fmt.Errorf("count locations: %w", err)
-		}
-		if n > 0 {
+		if err := refuseInUse(ctx, tx, "count locations", `SELECT count(*) FROM location WHERE schema_id = $1`, s.ID, func(n int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' has %d location(s); delete them first", name, n)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM location_schema WHERE id = $1`, s.ID)
 		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' is in use", name), "delete location schema")

@@ -87,12 +87,10 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		var runs int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE model_id = $1`, id).Scan(&runs); err != nil {
-			return fmt.Errorf("delete model: %w", err)
-		}
-		if runs > 0 {
+		if err := refuseInUse(ctx, tx, "delete model", `SELECT count(*) FROM model_run WHERE model_id = $1`, id, func(runs int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Model %s has %d runs; delete them first", modelQuote(name), runs)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model WHERE id = $1`, id)
 		// A foreign-key violation means a run was inserted concurrently.
@@ -169,12 +167,10 @@ func (db *DB) DeleteModelScenario(ctx context.Context, modelName string, descrip
 		if sid == 0 {
 			return dtbase.Errorf(dtbase.ENOTFOUND, "%s does not exist", modelDescribeScenario(modelName, description))
 		}
-		var runs int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE scenario_id = $1`, sid).Scan(&runs); err != nil {
-			return fmt.Errorf("delete scenario: %w", err)
-		}
-		if runs > 0 {
+		if err := refuseInUse(ctx, tx, "delete scenario", `SELECT count(*) FROM model_run WHERE scenario_id = $1`, sid, func(runs int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "%s has %d runs; delete them first", modelDescribeScenario(modelName, description), runs)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model_scenario WHERE id = $1`, sid)
 		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "%s has runs; delete them first", modelDescribeScenario(modelName, description)), "delete scenario")
@@ -289,12 +285,10 @@ func (db *DB) DeleteModelMeasure(ctx context.Context, name string, units *string
 		case len(found) > 1:
 			return modelMeasureAmbiguous(name, found, "units")
 		}
-		var used int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_product WHERE measure_id = $1`, found[0].ID).Scan(&used); err != nil {
-			return fmt.Errorf("delete model measure: %w", err)
-		}
-		if used > 0 {
+		if err := refuseInUse(ctx, tx, "delete model measure", `SELECT count(*) FROM model_product WHERE measure_id = $1`, found[0].ID, func(used int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by %d model runs", modelQuote(name), used)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model_measure WHERE id = $1`, found[0].ID)
 		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by model runs", modelQuote(name)), "delete model measure")

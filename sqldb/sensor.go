@@ -359,12 +359,10 @@ func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 		if err != nil {
 			return err
 		}
-		var runs int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id).Scan(&runs); err != nil {
-			return fmt.Errorf("count model runs: %w", err)
-		}
-		if runs > 0 {
+		if err := refuseInUse(ctx, tx, "count model runs", `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id, func(runs int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is referenced by %d model run(s); it cannot be deleted", uniqueIdentifier, runs)
+		}); err != nil {
+			return err
 		}
 		if err := deleteSensorReadings(ctx, db.Dialect, tx, id); err != nil {
 			return err
@@ -464,12 +462,10 @@ func (db *DB) deleteUnreferenced(ctx context.Context, kind, table, keyColumn, ke
 		if err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+refTable+` WHERE `+refColumn+` = $1`, id).Scan(&n); err != nil {
-			return fmt.Errorf("count %s rows: %w", refTable, err)
-		}
-		if n > 0 {
+		if err := refuseInUse(ctx, tx, "count "+refTable+" rows", `SELECT count(*) FROM `+refTable+` WHERE `+refColumn+` = $1`, id, func(n int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, refMsg, key, n)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
 		if isForeignKeyViolation(err) {
