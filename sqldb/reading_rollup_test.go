@@ -118,7 +118,7 @@ func downsample(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to ti
 	t.Helper()
 	db.SetRollupReads(rollups)
 	defer db.SetRollupReads(true)
-	out := collect(t, func(yield func(dtbase.Reading) error) error {
+	out := sqldbtest.Collect(t, func(yield func(dtbase.Reading) error) error {
 		return db.DownsampleReadings(context.Background(), m, from, to, points, yield)
 	})
 	if len(out) > points {
@@ -131,7 +131,7 @@ func aggregate(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to tim
 	t.Helper()
 	db.SetRollupReads(rollups)
 	defer db.SetRollupReads(true)
-	return collect(t, func(yield func(dtbase.ReadingBucket) error) error {
+	return sqldbtest.Collect(t, func(yield func(dtbase.ReadingBucket) error) error {
 		return db.AggregateReadings(context.Background(), m, from, to, width, yield)
 	})
 }

@@ -47,27 +47,7 @@ func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
 
 func scanAll(t *testing.T, db *sqldb.DB, uid, measure string) []dtbase.Reading {
 	t.Helper()
-	m, err := db.FindReadingMeasure(context.Background(), uid, measure, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return collect(t, func(yield func(dtbase.Reading) error) error {
-		return db.ScanReadings(context.Background(), m, time.Unix(-1e11, 0), time.Unix(1e11, 0), yield)
-	})
-}
-
-// collect returns what a streaming read passes to its callback, failing
-// t if the read fails.
-func collect[T any](t *testing.T, read func(yield func(T) error) error) []T {
-	t.Helper()
-	var out []T
-	if err := read(func(v T) error {
-		out = append(out, v)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return sqldbtest.Readings(t, db, uid, measure, nil)
 }
 
 func TestReadingStoreRoundTrip(t *testing.T) {
@@ -338,7 +318,7 @@ func TestReadingStoreDownsample(t *testing.T) {
 	}
 	m, _ := db.FindReadingMeasure(ctx, "W1", "temperature", nil)
 	for _, points := range []int{2, 3, 100, 1001, 60000} {
-		got := collect(t, func(yield func(dtbase.Reading) error) error {
+		got := sqldbtest.Collect(t, func(yield func(dtbase.Reading) error) error {
 			return db.DownsampleReadings(ctx, m, at(0), at(n*60), points, yield)
 		})
 		if len(got) > points || (points >= n && len(got) != n) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -109,4 +110,32 @@ func LockTable(tb testing.TB, dsn, table string) pgx.Tx {
 		tb.Fatal(err)
 	}
 	return tx
+}
+
+// Collect returns what a streaming read passes to its callback, failing
+// tb if the read fails.
+func Collect[T any](tb testing.TB, read func(yield func(T) error) error) []T {
+	tb.Helper()
+	var out []T
+	if err := read(func(v T) error {
+		out = append(out, v)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// Readings returns every stored reading of a sensor's measure (name and
+// units), in time order.
+func Readings(tb testing.TB, db *sqldb.DB, uid, measure string, units *string) []dtbase.Reading {
+	tb.Helper()
+	ctx := context.Background()
+	m, err := db.FindReadingMeasure(ctx, uid, measure, units)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Collect(tb, func(yield func(dtbase.Reading) error) error {
+		return db.ScanReadings(ctx, m, time.Unix(-1e11, 0), time.Unix(1e11, 0), yield)
+	})
 }
