@@ -230,9 +230,9 @@ func (db *DB) UpdateParameterSet(ctx context.Context, serviceName, name string, 
 // because deleting the set would silently delete the schedule.
 func (db *DB) DeleteParameterSet(ctx context.Context, serviceName, name string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT p.id`+parameterSetFromClause+` WHERE s.name = $1 AND p.name = $2`, serviceName, name).Scan(&id)
-		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing), "delete parameter set"); err != nil {
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing), "delete parameter set",
+			`SELECT p.id`+parameterSetFromClause+` WHERE s.name = $1 AND p.name = $2`, serviceName, name)
+		if err != nil {
 			return err
 		}
 		users, err := queryAll(ctx, tx, "delete parameter set", scanColumn[string], `SELECT name FROM service_schedule WHERE parameter_set_id = $1 ORDER BY id`, id)
