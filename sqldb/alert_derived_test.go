@@ -3,7 +3,6 @@ package sqldb_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,16 +92,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}{
 		{"a breach fires on the schedule, once for two passes at once", func() {
 			both([]int{0, 10}, []float64{20, 30}, []float64{80, 20})
-			var wg sync.WaitGroup
-			errs := make([]error, 2)
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = runner.Tick(ctx)
-				}()
-			}
-			wg.Wait()
+			errs := concurrently(2, func() error { return runner.Tick(ctx) })
 			if err := errors.Join(errs...); err != nil {
 				t.Fatal(err)
 			}

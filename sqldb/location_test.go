@@ -233,16 +233,10 @@ func TestConcurrentLocationInserts(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
 	mustSchema(t, db, "xy", xID, yID)
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = db.CreateLocation(ctx, "xy", dtbase.Coordinates{"x": dtbase.FloatValue(1), "y": dtbase.FloatValue(1)})
-		}()
-	}
-	wg.Wait()
+	errs := concurrently(8, func() error {
+		_, err := db.CreateLocation(ctx, "xy", dtbase.Coordinates{"x": dtbase.FloatValue(1), "y": dtbase.FloatValue(1)})
+		return err
+	})
 	ok := 0
 	for _, err := range errs {
 		switch dtbase.ErrorCode(err) {
@@ -256,4 +250,19 @@ func TestConcurrentLocationInserts(t *testing.T) {
 	if locs, _ := db.FindLocations(ctx, "xy", nil); ok != 1 || len(locs) != 1 {
 		t.Errorf("%d inserts succeeded and %d locations exist; want 1 and 1", ok, len(locs))
 	}
+}
+
+// concurrently runs f n times at once and returns the errors of the runs.
+func concurrently(n int, f func() error) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	wg.Wait()
+	return errs
 }
