@@ -92,7 +92,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}{
 		{"a breach fires on the schedule, once for two passes at once", func() {
 			both([]int{0, 10}, []float64{20, 30}, []float64{80, 20})
-			errs := concurrently(2, func() error { return runner.Tick(ctx) })
+			errs := concurrently(2, func(int) error { return runner.Tick(ctx) })
 			if err := errors.Join(errs...); err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package sqldb_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -331,26 +330,10 @@ func TestClaimRace(t *testing.T) {
 	}
 	for round := range 5 {
 		due := t0.Add(time.Duration(round) * time.Second)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for i := range 12 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _, err := dbs[i%len(dbs)].ClaimScheduledRun(ctx, dtbase.ScheduleClaim{ScheduleID: sc.ID, Due: due, Next: due.Add(time.Second), Timestamp: due})
-				switch dtbase.ErrorCode(err) {
-				case "":
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				case dtbase.ECONFLICT:
-				default:
-					t.Errorf("claim: %v", err)
-				}
-			}()
-		}
-		wg.Wait()
+		wins := winners(t, concurrently(12, func(i int) error {
+			_, _, err := dbs[i%len(dbs)].ClaimScheduledRun(ctx, dtbase.ScheduleClaim{ScheduleID: sc.ID, Due: due, Next: due.Add(time.Second), Timestamp: due})
+			return err
+		}))
 		if wins != 1 {
 			t.Fatalf("round %d: %d claims won, want 1", round, wins)
 		}
