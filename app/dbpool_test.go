@@ -17,9 +17,7 @@ import (
 // opens no more than two connections, the other requests queue, and all six
 // succeed once the lock is released.
 func TestDBMaxConns(t *testing.T) {
-	if sqldbtest.PostgresURL() == "" {
-		t.Skip("DT_TEST_POSTGRES_URL is unset: the connection cap is tested on PostgreSQL")
-	}
+	sqldbtest.NeedPostgres(t, "the connection cap is tested on PostgreSQL")
 	const maxConns, requests = 2, 6
 	env := testEnvFor(t, t.TempDir(), map[string]string{
 		"DT_DB_MAX_CONNS":      "2",

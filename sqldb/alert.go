@@ -26,13 +26,7 @@ func (db *DB) CreateAlertChannel(ctx context.Context, c *dtbase.AlertChannel) er
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			c.Name, c.Kind, nullString(c.URL), nullString(c.SMTPHost), c.SMTPPort, nullString(c.SMTPSecurity), nullString(c.SMTPUser),
 			nullString(c.From), nullString(strings.Join(c.Recipients, ",")), c.Secret, micros(c.Created)).Scan(&c.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Alert channel already exists.")
-		}
-		if err != nil {
-			return fmt.Errorf("create alert channel: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Alert channel already exists."), "create alert channel")
 	})
 }
 
@@ -234,20 +228,10 @@ func scanRule(row scanner) (*ruleRow, error) {
 }
 
 func queryRules(ctx context.Context, q queryer, where string, args ...any) ([]*ruleRow, error) {
-	rows, err := q.QueryContext(ctx, ruleSelect+" "+where+" ORDER BY r.id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*ruleRow
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "read alert rules", func(rows *sql.Rows, r **ruleRow) (err error) {
+		*r, err = scanRule(rows)
+		return err
+	}, ruleSelect+" "+where+" ORDER BY r.id", args...)
 }
 
 // ListAlertRules returns every rule with its channels, in id order.
@@ -258,19 +242,19 @@ func (db *DB) ListAlertRules(ctx context.Context) ([]dtbase.AlertRule, error) {
 		if err != nil {
 			return err
 		}
-		chans := map[int64][]string{}
-		rows, err := tx.QueryContext(ctx, `SELECT rc.rule_id, c.name FROM alert_rule_channel rc JOIN alert_channel c ON c.id = rc.channel_id ORDER BY c.name`)
+		type link struct {
+			rule    int64
+			channel string
+		}
+		links, err := queryAll(ctx, tx, "read rule channels", func(rows *sql.Rows, l *link) error {
+			return rows.Scan(&l.rule, &l.channel)
+		}, `SELECT rc.rule_id, c.name FROM alert_rule_channel rc JOIN alert_channel c ON c.id = rc.channel_id ORDER BY c.name`)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var name string
-			if err := rows.Scan(&id, &name); err != nil {
-				return err
-			}
-			chans[id] = append(chans[id], name)
+		chans := map[int64][]string{}
+		for _, l := range links {
+			chans[l.rule] = append(chans[l.rule], l.channel)
 		}
 		for _, r := range rules {
 			r.Channels = chans[r.ID]
@@ -279,7 +263,7 @@ func (db *DB) ListAlertRules(ctx context.Context) ([]dtbase.AlertRule, error) {
 			}
 			out = append(out, r.AlertRule)
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list alert rules: %w", err)
@@ -383,11 +367,8 @@ func (db *DB) AcknowledgeAlert(ctx context.Context, id int64, by, note string) e
 		var state string
 		var ruleID int64
 		err := tx.QueryRowContext(ctx, `SELECT state, rule_id FROM alert WHERE id = $1`+db.forUpdate(), id).Scan(&state, &ruleID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Alert does not exist.")
-		}
-		if err != nil {
-			return fmt.Errorf("acknowledge alert: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Alert does not exist."), "acknowledge alert"); err != nil {
+			return err
 		}
 		if state != dtbase.AlertFiring {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Alert is %s, not firing.", state)

@@ -3,7 +3,6 @@ package sqldb_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +21,8 @@ import (
 // inputs arrive in two writes is decided once both are in.
 func TestAlertOnDerivedMeasure(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return now }
+	db := sqldbtest.OpenAt(t, now)
 	sum, err := demo.Load(ctx, db, now)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +37,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 		{"aggregated measure", demo.FarmMeanTemp, dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(1)}, "measure"},
 		{"staleness of a derived measure", demo.VPDName, dtbase.AlertCondition{Kind: dtbase.CondStaleness, MaxAgeSeconds: 60}, "condition.kind"},
 	} {
-		err := db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: tc.name, Target: dtbase.AlertTarget{Sensor: str(uid)}, Measure: tc.measure,
+		err := db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: tc.name, Target: dtbase.AlertTarget{Sensor: ptr(uid)}, Measure: tc.measure,
 			Condition: tc.cond, Severity: dtbase.SeverityWarning, Enabled: true})
 		var fe *dtbase.FieldError
 		if dtbase.ErrorCode(err) != dtbase.EUNPROCESSABLE || !errors.As(err, &fe) || fe.Field != tc.field {
@@ -48,7 +46,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}
 
 	// Above 3 kPa: 30 °C at 20 % is 3.39 kPa, 20 °C at 80 % is 0.47 kPa.
-	rule := &dtbase.AlertRule{Name: "dry air", Target: dtbase.AlertTarget{SensorType: str(demo.TypeTRH)}, Measure: demo.VPDName,
+	rule := &dtbase.AlertRule{Name: "dry air", Target: dtbase.AlertTarget{SensorType: ptr(demo.TypeTRH)}, Measure: demo.VPDName,
 		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(3), Hysteresis: 0.1},
 		Severity:  dtbase.SeverityWarning, Enabled: true}
 	if err := db.CreateAlertRule(ctx, rule); err != nil {
@@ -85,15 +83,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}
 	history := func() []string {
 		t.Helper()
-		evs, err := db.ListAlertEvents(ctx, dtbase.AlertFilter{Sensor: str(uid)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := []string{}
-		for i := len(evs) - 1; i >= 0; i-- {
-			out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(base)/time.Minute)))
-		}
-		return out
+		return eventsSince(t, db, uid, base, time.Minute)
 	}
 	steps := []struct {
 		name string
@@ -102,16 +92,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 	}{
 		{"a breach fires on the schedule, once for two passes at once", func() {
 			both([]int{0, 10}, []float64{20, 30}, []float64{80, 20})
-			var wg sync.WaitGroup
-			errs := make([]error, 2)
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = runner.Tick(ctx)
-				}()
-			}
-			wg.Wait()
+			errs := concurrently(2, func(int) error { return runner.Tick(ctx) })
 			if err := errors.Join(errs...); err != nil {
 				t.Fatal(err)
 			}
@@ -134,13 +115,13 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 			t.Fatalf("%s: events (-want +got):\n%s", s.name, diff)
 		}
 	}
-	alerts, err := db.ListAlerts(ctx, dtbase.AlertFilter{Sensor: str(uid)})
+	alerts, err := db.ListAlerts(ctx, dtbase.AlertFilter{Sensor: ptr(uid)})
 	if err != nil || len(alerts) != 2 || alerts[0].Measure != demo.VPDName {
 		t.Fatalf("alerts %+v (%v), want two on %s", alerts, err, demo.VPDName)
 	}
 
 	// A preview replays the derived series too.
-	prev, err := db.PreviewAlertRule(ctx, &dtbase.AlertRule{Name: "preview", Target: dtbase.AlertTarget{Sensor: str(uid)}, Measure: demo.VPDName,
+	prev, err := db.PreviewAlertRule(ctx, &dtbase.AlertRule{Name: "preview", Target: dtbase.AlertTarget{Sensor: ptr(uid)}, Measure: demo.VPDName,
 		Condition: rule.Condition, Severity: dtbase.SeverityInfo}, at(0), at(60))
 	if err != nil || len(prev) != 2 || !prev[0].FiredAt.Equal(at(5)) || !prev[1].FiredAt.Equal(at(40)) {
 		t.Fatalf("preview %+v (%v), want episodes firing at +5 and +40 min", prev, err)

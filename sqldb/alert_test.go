@@ -15,7 +15,6 @@ import (
 )
 
 func f64(v float64) *float64 { return &v }
-func str(s string) *string   { return &s }
 
 // insertAt stores temperature readings of W1 at the given seconds.
 func insertAt(t *testing.T, db *sqldb.DB, uid string, secs []int, vals []float64) {
@@ -38,7 +37,7 @@ func alertDB(t *testing.T, cond dtbase.AlertCondition) *sqldb.DB {
 	if err := db.CreateAlertChannel(ctx, &dtbase.AlertChannel{Name: "hook", Kind: dtbase.ChannelWebhook, URL: "https://example.org/hook"}); err != nil {
 		t.Fatal(err)
 	}
-	r := &dtbase.AlertRule{Name: "rule", Target: dtbase.AlertTarget{SensorType: str("weather")}, Measure: "temperature",
+	r := &dtbase.AlertRule{Name: "rule", Target: dtbase.AlertTarget{SensorType: ptr("weather")}, Measure: "temperature",
 		Condition: cond, Severity: dtbase.SeverityWarning, Channels: []string{"hook"}, Enabled: true}
 	if err := db.CreateAlertRule(ctx, r); err != nil {
 		t.Fatal(err)
@@ -55,13 +54,29 @@ func history(t *testing.T, db *sqldb.DB) []string {
 // historyOf is the events of a sensor as "kind@second" in data order.
 func historyOf(t *testing.T, db *sqldb.DB, uid string) []string {
 	t.Helper()
+	return eventsSince(t, db, uid, t0, time.Second)
+}
+
+// eventsSince is the events of a sensor as "kind@n" in data order, n the
+// number of units from base to the event's data.
+func eventsSince(t *testing.T, db *sqldb.DB, uid string, base time.Time, unit time.Duration) []string {
+	t.Helper()
 	evs, err := db.ListAlertEvents(context.Background(), dtbase.AlertFilter{Sensor: &uid})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := []string{}
 	for i := len(evs) - 1; i >= 0; i-- {
-		out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(t0)/time.Second)))
+		out = append(out, evs[i].Kind+"@"+itoa(int(evs[i].DataAt.Sub(base)/unit)))
+	}
+	return out
+}
+
+// mapped is f of each of xs, in order; nil for none.
+func mapped[T, U any](xs []T, f func(T) U) []U {
+	var out []U
+	for _, x := range xs {
+		out = append(out, f(x))
 	}
 	return out
 }
@@ -153,13 +168,13 @@ func TestAlertRuleErrors(t *testing.T) {
 		rule  dtbase.AlertRule
 		field string
 	}{
-		{"unknown sensor", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("nope")}, Measure: "temperature", Condition: ok}, "target.sensor"},
-		{"unknown measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "nope", Condition: ok}, "measure"},
-		{"string measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "label", Condition: ok}, "measure"},
-		{"unknown channel", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "temperature", Condition: ok, Channels: []string{"hook", "x"}}, "channels[1]"},
-		{"impossible duration", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "temperature",
+		{"unknown sensor", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("nope")}, Measure: "temperature", Condition: ok}, "target.sensor"},
+		{"unknown measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "nope", Condition: ok}, "measure"},
+		{"string measure", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "label", Condition: ok}, "measure"},
+		{"unknown channel", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "temperature", Condition: ok, Channels: []string{"hook", "x"}}, "channels[1]"},
+		{"impossible duration", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "temperature",
 			Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(1), ForSeconds: -5}}, "condition.for_seconds"},
-		{"no threshold", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: str("W1")}, Measure: "temperature",
+		{"no threshold", dtbase.AlertRule{Target: dtbase.AlertTarget{Sensor: ptr("W1")}, Measure: "temperature",
 			Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove}}, "condition.value"},
 	}
 	for _, tt := range tests {
@@ -197,7 +212,7 @@ func TestAlertLocationSubtree(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
 	ids := farmTree(t, db)
-	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: unitsPtr("C"), Datatype: dtbase.Float})
+	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: ptr("C"), Datatype: dtbase.Float})
 	for _, uid := range []string{"s1", "s2", "s3"} {
 		mustSensor(t, db, "th", uid)
 	}

@@ -18,15 +18,7 @@ import (
 func TestAuthCacheRevocation(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqldbtest.DSN(t)
-	open := func() *sqldb.DB {
-		db, err := sqldb.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	a, b := open(), open()
+	a, b := sqldbtest.OpenDSN(t, dsn), sqldbtest.OpenDSN(t, dsn)
 	u := &dtbase.User{Email: "c@example.com", PasswordHash: []byte("h"), Role: dtbase.RoleEditor}
 	if err := a.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)

@@ -271,6 +271,15 @@ func (db *DB) Stats() sql.DBStats { return db.write.Stats() }
 // compare against raw SQL.
 func (db *DB) SQL() *sql.DB { return db.write }
 
+// exec runs a write statement outside a transaction; what names it in
+// errors.
+func (db *DB) exec(ctx context.Context, what, query string, args ...any) error {
+	if _, err := db.write.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // beginWrite starts a read-write transaction.
 func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -363,6 +372,9 @@ func queryAll[T any](ctx context.Context, q queryer, what string, scan func(*sql
 	return out, nil
 }
 
+// scanColumn scans a row of one column into v, for queryAll.
+func scanColumn[T any](rows *sql.Rows, v *T) error { return rows.Scan(v) }
+
 // params collects a query's numbered parameters and the clauses (WHERE
 // conditions, SET assignments) that use them.
 type params struct {
@@ -428,6 +440,45 @@ func nullMicros(v sql.NullInt64) *time.Time {
 	t := fromMicros(v.Int64)
 	return &t
 }
+
+// stmtErr is the outcome of a statement for its caller: known, an error for
+// the client, when is reports err as the failure the caller expects (no
+// row, a unique or a foreign-key violation); any other failure wrapped with
+// what; nil for none.
+func stmtErr(err error, is func(error) bool, known error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if is(err) {
+		return known
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// idOf returns the id that query selects from one row; notFound when it
+// selects none, other failures wrapped with what.
+func idOf(ctx context.Context, q queryer, notFound error, what, query string, args ...any) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, query, args...).Scan(&id)
+	return id, stmtErr(err, isNoRows, notFound, what)
+}
+
+// refuseInUse counts with countQuery the rows that still refer to row id,
+// about to be deleted, and returns conflict of their number when there are
+// any; a failure of the count is wrapped with what.
+func refuseInUse(ctx context.Context, tx *sql.Tx, what, countQuery string, id int64, conflict func(n int64) error) error {
+	var n int64
+	if err := tx.QueryRowContext(ctx, countQuery, id).Scan(&n); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n > 0 {
+		return conflict(n)
+	}
+	return nil
+}
+
+// isNoRows reports whether err says a single-row query found no row.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // isUniqueViolation reports whether err is a unique-constraint failure.
 func isUniqueViolation(err error) bool {

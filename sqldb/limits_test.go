@@ -30,7 +30,6 @@ func TestStoreTextLimits(t *testing.T) {
 	must(db.CreateService(ctx, &dtbase.Service{Name: "Svc", URL: "https://example.org/", HTTPMethod: "POST"}))
 
 	big := strings.Repeat("a", 3<<10)
-	ptr := func(s string) *string { return &s }
 	// wide is n 4-byte characters; tag keeps rows at the limit apart.
 	wide := func(n int, tag string) string { return strings.Repeat("😀", n-len(tag)) + tag }
 	tests := []struct {

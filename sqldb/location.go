@@ -27,11 +27,8 @@ func (db *DB) CreateLocationSchema(ctx context.Context, s *dtbase.LocationSchema
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO location_schema (name, description, time_created) VALUES ($1, $2, $3) RETURNING id`,
 			s.Name, s.Description, now).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "LocationSchema exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create location schema: %w", err)
+		if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "LocationSchema exists already"), "create location schema"); err != nil {
+			return err
 		}
 		ids, err := upsertIdentifiers(ctx, tx, s.Identifiers, now)
 		if err != nil {
@@ -202,36 +199,22 @@ func schemaIdentifiers(ctx context.Context, tx *sql.Tx, schemaID int64) ([]dtbas
 // ListLocationSchemas returns every schema in id order, each with its
 // identifiers in order; schemas without identifiers are included.
 func (db *DB) ListLocationSchemas(ctx context.Context) ([]dtbase.LocationSchema, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	schemas, err := queryWithFields(ctx, db.read, "list location schemas", `
 		SELECT s.id, s.name, s.description, i.id, i.name, i.units, i.datatype
 		FROM location_schema s
 		LEFT JOIN location_schema_identifier r ON r.schema_id = s.id
 		LEFT JOIN location_identifier i ON i.id = r.identifier_id
 		ORDER BY s.id, r.id`)
 	if err != nil {
-		return nil, fmt.Errorf("list location schemas: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []dtbase.LocationSchema{}
-	for rows.Next() {
-		var s dtbase.LocationSchema
-		var iid sql.NullInt64
-		var iname, idt sql.NullString
-		var units *string
-		if err := rows.Scan(&s.ID, &s.Name, &s.Description, &iid, &iname, &units, &idt); err != nil {
-			return nil, fmt.Errorf("list location schemas: %w", err)
+	out := make([]dtbase.LocationSchema, len(schemas))
+	for i, s := range schemas {
+		ids := make([]dtbase.Identifier, len(s.Fields))
+		for k, f := range s.Fields {
+			ids[k] = dtbase.Identifier(f)
 		}
-		if n := len(out); n == 0 || out[n-1].ID != s.ID {
-			s.Identifiers = []dtbase.Identifier{}
-			out = append(out, s)
-		}
-		if iid.Valid {
-			last := &out[len(out)-1]
-			last.Identifiers = append(last.Identifiers, dtbase.Identifier{ID: iid.Int64, Name: iname.String, Units: units, Datatype: dtbase.Datatype(idt.String)})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list location schemas: %w", err)
+		out[i] = dtbase.LocationSchema{ID: s.ID, Name: s.Name, Description: s.Description, Identifiers: ids}
 	}
 	return out, nil
 }
@@ -267,21 +250,13 @@ func (db *DB) DeleteLocationSchema(ctx context.Context, name string) error {
 		if !ok {
 			return dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' not found.", name)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM location WHERE schema_id = $1`, s.ID).Scan(&n); err != nil {
-			return fmt.Errorf("count locations: %w", err)
-		}
-		if n > 0 {
+		if err := refuseInUse(ctx, tx, "count locations", `SELECT count(*) FROM location WHERE schema_id = $1`, s.ID, func(n int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' has %d location(s); delete them first", name, n)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM location_schema WHERE id = $1`, s.ID)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' is in use", name)
-		}
-		if err != nil {
-			return fmt.Errorf("delete location schema: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' is in use", name), "delete location schema")
 	})
 }
 
@@ -475,13 +450,7 @@ func (db *DB) DeleteLocation(ctx context.Context, schema string, coords dtbase.C
 			return dtbase.Errorf(dtbase.ECONFLICT, "The location is in the location history of sensor(s) %s; delete or move those sensors first", locQuoteList(users))
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM location WHERE id = $1 AND schema_id = $2`, id, s.ID)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "The location is in use")
-		}
-		if err != nil {
-			return fmt.Errorf("delete location: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "The location is in use"), "delete location")
 	})
 }
 
@@ -516,23 +485,12 @@ func (db *DB) locationByFullCoordinates(ctx context.Context, tx *sql.Tx, schema 
 // placementSensors returns the unique identifiers of the sensors whose
 // location history includes location id (at most five, for a message).
 func placementSensors(ctx context.Context, tx *sql.Tx, locationID int64) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `
+	return queryAll(ctx, tx, "find sensors at location", func(rows *sql.Rows, uid *string) error {
+		var id int64
+		return rows.Scan(&id, uid)
+	}, `
 		SELECT DISTINCT s.id, s.unique_identifier FROM sensor_location sl JOIN sensor s ON s.id = sl.sensor_id
 		WHERE sl.location_id = $1 ORDER BY s.id LIMIT 5`, locationID)
-	if err != nil {
-		return nil, fmt.Errorf("find sensors at location: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id int64
-		var uid string
-		if err := rows.Scan(&id, &uid); err != nil {
-			return nil, fmt.Errorf("find sensors at location: %w", err)
-		}
-		out = append(out, uid)
-	}
-	return out, rows.Err()
 }
 
 // UpdateLocation changes some values of one location.
@@ -657,21 +615,8 @@ func matchCondition(s *dtbase.LocationSchema, vals []dtbase.Value, mask []bool, 
 // match vals where mask is set (everywhere when mask is nil).
 func matchLocations(ctx context.Context, tx *sql.Tx, s *dtbase.LocationSchema, vals []dtbase.Value, mask []bool) ([]int64, error) {
 	cond, args := matchCondition(s, vals, mask, 2)
-	rows, err := tx.QueryContext(ctx, `SELECT l.id FROM location l WHERE l.schema_id = $1`+cond+` ORDER BY l.id`,
+	return queryAll(ctx, tx, "match locations", scanColumn[int64], `SELECT l.id FROM location l WHERE l.schema_id = $1`+cond+` ORDER BY l.id`,
 		append([]any{s.ID}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("match locations: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("match locations: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 // locationsWhere loads the locations (alias l) satisfying cond, in id

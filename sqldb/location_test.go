@@ -12,13 +12,9 @@ import (
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
-func unitsPtr(s string) *string { return &s }
-
 func expectCode(t *testing.T, err error, code string) {
 	t.Helper()
-	if got := dtbase.ErrorCode(err); got != code {
-		t.Fatalf("error %v: code %q, want %q", err, got, code)
-	}
+	wantCode(t, err, code, "")
 }
 
 func mustSchema(t *testing.T, db *sqldb.DB, name string, ids ...dtbase.Identifier) *dtbase.LocationSchema {
@@ -31,8 +27,8 @@ func mustSchema(t *testing.T, db *sqldb.DB, name string, ids ...dtbase.Identifie
 }
 
 var (
-	xID    = dtbase.Identifier{Name: "x", Units: unitsPtr("m"), Datatype: dtbase.Float}
-	yID    = dtbase.Identifier{Name: "y", Units: unitsPtr("m"), Datatype: dtbase.Float}
+	xID    = dtbase.Identifier{Name: "x", Units: ptr("m"), Datatype: dtbase.Float}
+	yID    = dtbase.Identifier{Name: "y", Units: ptr("m"), Datatype: dtbase.Float}
 	roomID = dtbase.Identifier{Name: "room", Datatype: dtbase.String}
 )
 
@@ -45,22 +41,19 @@ func TestLocationSchemaIdentifiers(t *testing.T) {
 	}
 	// Same (name, units) is reused, null units included; the stored
 	// datatype wins over the one sent.
-	mustSchema(t, db, "x-room", dtbase.Identifier{Name: "x", Units: unitsPtr("m"), Datatype: dtbase.Integer}, roomID)
+	mustSchema(t, db, "x-room", dtbase.Identifier{Name: "x", Units: ptr("m"), Datatype: dtbase.Integer}, roomID)
 	mustSchema(t, db, "room", roomID)
 	ids, err := db.ListLocationIdentifiers(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, id := range ids {
-		got = append(got, id.Name+":"+string(id.Datatype))
-	}
+	got := mapped(ids, func(id dtbase.Identifier) string { return id.Name + ":" + string(id.Datatype) })
 	// Identifiers are created in payload order, as in the original.
 	if want := []string{"y:float", "x:float", "room:string"}; !cmp.Equal(got, want) {
 		t.Errorf("identifiers %v, want %v", got, want)
 	}
 	// Different units: a new identifier.
-	mustSchema(t, db, "x-cm", dtbase.Identifier{Name: "x", Units: unitsPtr("cm"), Datatype: dtbase.Float})
+	mustSchema(t, db, "x-cm", dtbase.Identifier{Name: "x", Units: ptr("cm"), Datatype: dtbase.Float})
 	if ids, _ := db.ListLocationIdentifiers(ctx); len(ids) != 4 {
 		t.Errorf("got %d identifiers, want 4", len(ids))
 	}
@@ -69,10 +62,7 @@ func TestLocationSchemaIdentifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, s := range schemas {
-		names = append(names, s.Name)
-	}
+	names := mapped(schemas, func(s dtbase.LocationSchema) string { return s.Name })
 	if want := []string{"xy", "x-room", "room", "x-cm", "empty"}; !cmp.Equal(names, want) {
 		t.Errorf("schemas %v, want %v", names, want)
 	}
@@ -243,27 +233,43 @@ func TestConcurrentLocationInserts(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
 	mustSchema(t, db, "xy", xID, yID)
+	ok := winners(t, concurrently(8, func(int) error {
+		_, err := db.CreateLocation(ctx, "xy", dtbase.Coordinates{"x": dtbase.FloatValue(1), "y": dtbase.FloatValue(1)})
+		return err
+	}))
+	if locs, _ := db.FindLocations(ctx, "xy", nil); ok != 1 || len(locs) != 1 {
+		t.Errorf("%d inserts succeeded and %d locations exist; want 1 and 1", ok, len(locs))
+	}
+}
+
+// concurrently runs f(0) to f(n-1) at once and returns their errors.
+func concurrently(n int, f func(i int) error) []error {
 	var wg sync.WaitGroup
-	errs := make([]error, 8)
+	errs := make([]error, n)
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = db.CreateLocation(ctx, "xy", dtbase.Coordinates{"x": dtbase.FloatValue(1), "y": dtbase.FloatValue(1)})
+			errs[i] = f(i)
 		}()
 	}
 	wg.Wait()
-	ok := 0
+	return errs
+}
+
+// winners counts the nil errors of calls that race for one thing: the
+// losers' are ECONFLICT, and any other error fails t.
+func winners(t *testing.T, errs []error) int {
+	t.Helper()
+	n := 0
 	for _, err := range errs {
 		switch dtbase.ErrorCode(err) {
 		case "":
-			ok++
+			n++
 		case dtbase.ECONFLICT:
 		default:
 			t.Errorf("unexpected error %v", err)
 		}
 	}
-	if locs, _ := db.FindLocations(ctx, "xy", nil); ok != 1 || len(locs) != 1 {
-		t.Errorf("%d inserts succeeded and %d locations exist; want 1 and 1", ok, len(locs))
-	}
+	return n
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -59,13 +58,7 @@ func (db *DB) SetLocationParent(ctx context.Context, id int64, parent *int64) er
 func locationExists(ctx context.Context, tx *sql.Tx, id int64, field string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM location WHERE id = $1`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return dtbase.Errorf(dtbase.ENOTFOUND, "No location with id %d (%s)", id, field)
-	}
-	if err != nil {
-		return fmt.Errorf("find location %d: %w", id, err)
-	}
-	return nil
+	return stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "No location with id %d (%s)", id, field), fmt.Sprintf("find location %d", id))
 }
 
 func subtree(ctx context.Context, tx *sql.Tx, id int64) ([]int64, error) {

@@ -114,7 +114,7 @@ func TestSensorsUnderTree(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
 	ids := farmTree(t, db)
-	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: unitsPtr("C"), Datatype: dtbase.Float})
+	mustSensorType(t, db, "th", dtbase.Measure{Name: "temperature", Units: ptr("C"), Datatype: dtbase.Float})
 	mustSensor(t, db, "th", "s1")
 	mustSensor(t, db, "th", "s2")
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

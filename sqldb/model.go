@@ -52,13 +52,7 @@ func (db *DB) CreateModel(ctx context.Context, name string) error {
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO model (name, time_created) VALUES ($1, $2)`, name, micros(db.Now()))
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create model: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model exists already"), "create model")
 	})
 }
 
@@ -93,21 +87,14 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		var runs int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE model_id = $1`, id).Scan(&runs); err != nil {
-			return fmt.Errorf("delete model: %w", err)
-		}
-		if runs > 0 {
+		if err := refuseInUse(ctx, tx, "delete model", `SELECT count(*) FROM model_run WHERE model_id = $1`, id, func(runs int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Model %s has %d runs; delete them first", modelQuote(name), runs)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model WHERE id = $1`, id)
-		if isForeignKeyViolation(err) { // a run inserted concurrently
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model %s has runs; delete them first", modelQuote(name))
-		}
-		if err != nil {
-			return fmt.Errorf("delete model: %w", err)
-		}
-		return nil
+		// A foreign-key violation means a run was inserted concurrently.
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model %s has runs; delete them first", modelQuote(name)), "delete model")
 	})
 }
 
@@ -139,13 +126,7 @@ func (db *DB) CreateModelScenario(ctx context.Context, modelName string, descrip
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO model_scenario (model_id, description, time_created) VALUES ($1, $2, $3)`,
 			id, description, micros(db.Now()))
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Scenario exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create scenario: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Scenario exists already"), "create scenario")
 	})
 }
 
@@ -186,21 +167,13 @@ func (db *DB) DeleteModelScenario(ctx context.Context, modelName string, descrip
 		if sid == 0 {
 			return dtbase.Errorf(dtbase.ENOTFOUND, "%s does not exist", modelDescribeScenario(modelName, description))
 		}
-		var runs int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE scenario_id = $1`, sid).Scan(&runs); err != nil {
-			return fmt.Errorf("delete scenario: %w", err)
-		}
-		if runs > 0 {
+		if err := refuseInUse(ctx, tx, "delete scenario", `SELECT count(*) FROM model_run WHERE scenario_id = $1`, sid, func(runs int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "%s has %d runs; delete them first", modelDescribeScenario(modelName, description), runs)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model_scenario WHERE id = $1`, sid)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "%s has runs; delete them first", modelDescribeScenario(modelName, description))
-		}
-		if err != nil {
-			return fmt.Errorf("delete scenario: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "%s has runs; delete them first", modelDescribeScenario(modelName, description)), "delete scenario")
 	})
 }
 
@@ -226,13 +199,7 @@ func (db *DB) CreateModelMeasure(ctx context.Context, m *dtbase.ModelMeasure) er
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO model_measure (name, units, datatype, time_created) VALUES ($1, $2, $3, $4) RETURNING id`,
 			m.Name, m.Units, string(m.Datatype), micros(db.Now())).Scan(&m.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create model measure: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model measure exists already"), "create model measure")
 	})
 }
 
@@ -318,21 +285,13 @@ func (db *DB) DeleteModelMeasure(ctx context.Context, name string, units *string
 		case len(found) > 1:
 			return modelMeasureAmbiguous(name, found, "units")
 		}
-		var used int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_product WHERE measure_id = $1`, found[0].ID).Scan(&used); err != nil {
-			return fmt.Errorf("delete model measure: %w", err)
-		}
-		if used > 0 {
+		if err := refuseInUse(ctx, tx, "delete model measure", `SELECT count(*) FROM model_product WHERE measure_id = $1`, found[0].ID, func(used int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by %d model runs", modelQuote(name), used)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM model_measure WHERE id = $1`, found[0].ID)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by model runs", modelQuote(name))
-		}
-		if err != nil {
-			return fmt.Errorf("delete model measure: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model measure %s is used by model runs", modelQuote(name)), "delete model measure")
 	})
 }
 
@@ -418,21 +377,15 @@ func (db *DB) createModelRun(ctx context.Context, tx *sql.Tx, r *dtbase.NewModel
 	var sensorID, sensorMeasureID sql.NullInt64
 	if r.SensorUniqueID != nil {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, *r.SensorUniqueID).Scan(&sensorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(*r.SensorUniqueID))
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(*r.SensorUniqueID)), "find sensor"); err != nil {
+			return err
 		}
 	}
 	if sm := r.SensorMeasure; sm != nil {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_measure WHERE name = $1 AND `+db.modelUnitsEq("units", 2),
 			sm.Name, sm.Units).Scan(&sensorMeasureID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor measure %s with %s does not exist", modelQuote(sm.Name), modelDescribeUnits(sm.Units))
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor measure: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor measure %s with %s does not exist", modelQuote(sm.Name), modelDescribeUnits(sm.Units)), "find sensor measure"); err != nil {
+			return err
 		}
 	}
 	created := r.TimeCreated
@@ -446,12 +399,9 @@ func (db *DB) createModelRun(ctx context.Context, tx *sql.Tx, r *dtbase.NewModel
 	err = tx.QueryRowContext(ctx, `INSERT INTO model_run (model_id, scenario_id, time_created, sensor_id, sensor_measure_id, details)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 		mid, sid, micros(created), sensorID, sensorMeasureID, details).Scan(&r.ID)
-	if isUniqueViolation(err) {
-		return dtbase.Errorf(dtbase.ECONFLICT, "Model run exists already: model %s has a run under scenario %s created at %s",
-			modelQuote(r.ModelName), modelQuote(r.ScenarioDescription), dtbase.FormatTime(created))
-	}
-	if err != nil {
-		return fmt.Errorf("create model run: %w", err)
+	if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Model run exists already: model %s has a run under scenario %s created at %s",
+		modelQuote(r.ModelName), modelQuote(r.ScenarioDescription), dtbase.FormatTime(created)), "create model run"); err != nil {
+		return err
 	}
 	for i := range r.Series {
 		if err := db.createModelOutput(ctx, tx, r, &r.Series[i], now); err != nil {
@@ -540,19 +490,27 @@ func insertModelValues(ctx context.Context, tx *sql.Tx, table string, productID 
 // modelValueTable is the table of a datatype's model values.
 func modelValueTable(d dtbase.Datatype) string { return "model_value_" + string(d) }
 
-// scanModelPoints reads (ts, value) rows of a datatype's table.
-func scanModelPoints(rows *sql.Rows, d dtbase.Datatype) ([]dtbase.ModelPoint, error) {
+// queryModelPoints reads the (ts, value) rows of a datatype's table that
+// query selects, nil for none; what names the read in errors.
+func queryModelPoints(ctx context.Context, q queryer, d dtbase.Datatype, what, query string, args ...any) ([]dtbase.ModelPoint, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
 	var out []dtbase.ModelPoint
 	for rows.Next() {
 		var ts int64
 		var v dtbase.Value
-		err := rows.Scan(&ts, valueDest(&v, d))
-		if err != nil {
-			return nil, err
+		if err := rows.Scan(&ts, valueDest(&v, d)); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, dtbase.ModelPoint{Time: fromMicros(ts), Value: v})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
 
 // modelRunRow is a run as stored, with the ids a comparison needs.
@@ -667,14 +625,11 @@ func findModelRunOutputs(ctx context.Context, tx *sql.Tx, runID int64) ([]dtbase
 	}
 	for i := range out {
 		o := &out[i]
-		rows, err := tx.QueryContext(ctx, `SELECT ts, value FROM `+modelValueTable(o.Measure.Datatype)+` WHERE product_id = $1 ORDER BY ts`, o.ProductID)
+		var err error
+		o.Points, err = queryModelPoints(ctx, tx, o.Measure.Datatype, "find model run values",
+			`SELECT ts, value FROM `+modelValueTable(o.Measure.Datatype)+` WHERE product_id = $1 ORDER BY ts`, o.ProductID)
 		if err != nil {
-			return nil, fmt.Errorf("find model run values: %w", err)
-		}
-		o.Points, err = scanModelPoints(rows, o.Measure.Datatype)
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("find model run values: %w", err)
+			return nil, err
 		}
 	}
 	return out, nil
@@ -707,16 +662,11 @@ func (db *DB) CompareModelRun(ctx context.Context, id int64, tolerance time.Dura
 			c.Skill = dtbase.ScoreForecast(outputs, nil, tolerance)
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT ts, value FROM `+readingTable(r.SensorMeasureDatatype)+`
+		obs, err := queryModelPoints(ctx, tx, r.SensorMeasureDatatype, "read observations", `SELECT ts, value FROM `+readingTable(r.SensorMeasureDatatype)+`
 			WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts`,
 			r.sensorID.Int64, r.sensorMeasureID.Int64, micros(first.Add(-tolerance)), micros(last.Add(tolerance)))
 		if err != nil {
-			return fmt.Errorf("read observations: %w", err)
-		}
-		obs, err := scanModelPoints(rows, r.SensorMeasureDatatype)
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("read observations: %w", err)
+			return err
 		}
 		if obs != nil {
 			c.Observed = obs
@@ -753,13 +703,10 @@ func modelOutputSpan(outputs []dtbase.ModelOutput) (first, last time.Time, ok bo
 func (db *DB) FindModelInputSeries(ctx context.Context, sensorUID, measureName string, units *string, from, to time.Time) (*dtbase.ModelInputSeries, error) {
 	var out *dtbase.ModelInputSeries
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
-		var sensorID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, sensorUID).Scan(&sensorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(sensorUID))
-		}
+		sensorID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %s does not exist", modelQuote(sensorUID)), "find sensor",
+			`SELECT id FROM sensor WHERE unique_identifier = $1`, sensorUID)
 		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+			return err
 		}
 		query := `SELECT m.id, m.name, m.units, m.datatype FROM sensor s
 			JOIN sensor_type_measure tm ON tm.type_id = s.type_id
@@ -813,16 +760,11 @@ func (db *DB) FindModelInputSeries(ctx context.Context, sensorUID, measureName s
 			return dtbase.Errorf(dtbase.EINVALID, "Measure %s of sensor %s is of datatype %s; a forecast needs numbers",
 				modelQuote(measureName), modelQuote(sensorUID), c.datatype)
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT ts, value FROM `+readingTable(c.datatype)+`
+		points, err := queryModelPoints(ctx, tx, c.datatype, "read readings", `SELECT ts, value FROM `+readingTable(c.datatype)+`
 			WHERE sensor_id = $1 AND measure_id = $2 AND ts >= $3 AND ts <= $4 ORDER BY ts`,
 			sensorID, c.id, micros(from), micros(to))
 		if err != nil {
-			return fmt.Errorf("read readings: %w", err)
-		}
-		points, err := scanModelPoints(rows, c.datatype)
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("read readings: %w", err)
+			return err
 		}
 		for i := range points {
 			if points[i].Value.Kind == dtbase.KindInteger {

@@ -14,8 +14,6 @@ import (
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
-func modelPtr[T any](v T) *T { return &v }
-
 // modelFixtureSensor creates a sensor type "type-<uid>" with one measure
 // (reused when it exists) and a sensor uid of that type.
 func modelFixtureSensor(t *testing.T, db *sqldb.DB, uid, measure string, units *string, datatype dtbase.Datatype) {
@@ -49,13 +47,6 @@ func modelFixtureReadings(t *testing.T, db *sqldb.DB, uid, measure string, ts []
 	}
 }
 
-func modelWantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := dtbase.ErrorCode(err); got != code {
-		t.Fatalf("error code %q (%v), want %q", got, err, code)
-	}
-}
-
 func modelFloats(fs ...float64) []dtbase.Value {
 	out := make([]dtbase.Value, len(fs))
 	for i, f := range fs {
@@ -81,7 +72,7 @@ func TestModelRegistry(t *testing.T) {
 	if err := db.CreateModel(ctx, "Arima"); err != nil {
 		t.Fatal(err)
 	}
-	modelWantCode(t, db.CreateModel(ctx, "Arima"), dtbase.ECONFLICT)
+	expectCode(t, db.CreateModel(ctx, "Arima"), dtbase.ECONFLICT)
 	if err := db.CreateModel(ctx, "HODMD"); err != nil {
 		t.Fatal(err)
 	}
@@ -91,32 +82,29 @@ func TestModelRegistry(t *testing.T) {
 	}
 
 	t.Run("scenarios", func(t *testing.T) {
-		if err := db.CreateModelScenario(ctx, "Arima", modelPtr("Business as usual")); err != nil {
+		if err := db.CreateModelScenario(ctx, "Arima", ptr("Business as usual")); err != nil {
 			t.Fatal(err)
 		}
-		modelWantCode(t, db.CreateModelScenario(ctx, "Arima", modelPtr("Business as usual")), dtbase.ECONFLICT)
-		modelWantCode(t, db.CreateModelScenario(ctx, "Nope", modelPtr("x")), dtbase.ENOTFOUND)
+		expectCode(t, db.CreateModelScenario(ctx, "Arima", ptr("Business as usual")), dtbase.ECONFLICT)
+		expectCode(t, db.CreateModelScenario(ctx, "Nope", ptr("x")), dtbase.ENOTFOUND)
 		if err := db.CreateModelScenario(ctx, "Arima", nil); err != nil {
 			t.Fatal(err)
 		}
 		// A null description equals another null description.
-		modelWantCode(t, db.CreateModelScenario(ctx, "Arima", nil), dtbase.ECONFLICT)
-		if err := db.CreateModelScenario(ctx, "HODMD", modelPtr("Business as usual")); err != nil {
+		expectCode(t, db.CreateModelScenario(ctx, "Arima", nil), dtbase.ECONFLICT)
+		if err := db.CreateModelScenario(ctx, "HODMD", ptr("Business as usual")); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.ListModelScenarios(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, s := range got {
-			names = append(names, s.ModelName+"/"+modelDeref(s.Description))
-		}
+		names := mapped(got, func(s dtbase.ModelScenario) string { return s.ModelName + "/" + modelDeref(s.Description) })
 		if diff := cmp.Diff([]string{"Arima/Business as usual", "Arima/", "HODMD/Business as usual"}, names); diff != "" {
 			t.Fatalf("scenarios (-want +got):\n%s", diff)
 		}
-		modelWantCode(t, db.DeleteModelScenario(ctx, "Arima", modelPtr("nope")), dtbase.ENOTFOUND)
-		modelWantCode(t, db.DeleteModelScenario(ctx, "Nope", nil), dtbase.ENOTFOUND)
+		expectCode(t, db.DeleteModelScenario(ctx, "Arima", ptr("nope")), dtbase.ENOTFOUND)
+		expectCode(t, db.DeleteModelScenario(ctx, "Nope", nil), dtbase.ENOTFOUND)
 		if err := db.DeleteModelScenario(ctx, "Arima", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -132,8 +120,8 @@ func TestModelRegistry(t *testing.T) {
 				t.Fatalf("CreateModelMeasure(%v): %v", m, err)
 			}
 		}
-		modelWantCode(t, db.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: "label", Units: "", Datatype: dtbase.String}), dtbase.ECONFLICT)
-		modelWantCode(t, db.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: "x", Units: "", Datatype: "decimal"}), dtbase.EINVALID)
+		expectCode(t, db.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: "label", Units: "", Datatype: dtbase.String}), dtbase.ECONFLICT)
+		expectCode(t, db.CreateModelMeasure(ctx, &dtbase.ModelMeasure{Name: "x", Units: "", Datatype: "decimal"}), dtbase.EINVALID)
 		got, err := db.ListModelMeasures(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -149,20 +137,20 @@ func TestModelRegistry(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("measures (-want +got):\n%s", diff)
 		}
-		modelWantCode(t, db.DeleteModelMeasure(ctx, "Mean temperature", nil), dtbase.EINVALID)
-		modelWantCode(t, db.DeleteModelMeasure(ctx, "Mean temperature", modelPtr("F")), dtbase.ENOTFOUND)
-		modelWantCode(t, db.DeleteModelMeasure(ctx, "nope", nil), dtbase.ENOTFOUND)
-		if err := db.DeleteModelMeasure(ctx, "Mean temperature", modelPtr("Kelvin")); err != nil {
+		expectCode(t, db.DeleteModelMeasure(ctx, "Mean temperature", nil), dtbase.EINVALID)
+		expectCode(t, db.DeleteModelMeasure(ctx, "Mean temperature", ptr("F")), dtbase.ENOTFOUND)
+		expectCode(t, db.DeleteModelMeasure(ctx, "nope", nil), dtbase.ENOTFOUND)
+		if err := db.DeleteModelMeasure(ctx, "Mean temperature", ptr("Kelvin")); err != nil {
 			t.Fatal(err)
 		}
 		// Now the name is unambiguous, but it stays for the runs below.
 	})
 
 	t.Run("runs", func(t *testing.T) {
-		modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
+		modelFixtureSensor(t, db, "TRH1", "Temperature", ptr("Degrees C"), dtbase.Float)
 		run := &dtbase.NewModelRun{
 			ModelName: "Arima", ScenarioDescription: "Business as usual", TimeCreated: modelT0,
-			SensorUniqueID: modelPtr("TRH1"), SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: modelPtr("Degrees C")},
+			SensorUniqueID: ptr("TRH1"), SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: ptr("Degrees C")},
 			Series: []dtbase.NewModelSeries{
 				// Out of order and with a duplicate timestamp: the first value wins.
 				{MeasureName: "Mean temperature", Values: []dtbase.Value{dtbase.FloatValue(2), dtbase.IntValue(1), dtbase.FloatValue(9)},
@@ -192,8 +180,8 @@ func TestModelRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := &dtbase.ModelRun{ID: run.ID, ModelID: got.ModelID, ModelName: "Arima", ScenarioID: got.ScenarioID,
-			ScenarioDescription: modelPtr("Business as usual"), TimeCreated: modelT0, SensorUniqueID: modelPtr("TRH1"),
-			SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: modelPtr("Degrees C")}, SensorMeasureDatatype: dtbase.Float}
+			ScenarioDescription: ptr("Business as usual"), TimeCreated: modelT0, SensorUniqueID: ptr("TRH1"),
+			SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: ptr("Degrees C")}, SensorMeasureDatatype: dtbase.Float}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("run (-want +got):\n%s", diff)
 		}
@@ -201,12 +189,12 @@ func TestModelRegistry(t *testing.T) {
 		// The same (model, scenario, time) again is a conflict.
 		dup := *run
 		dup.ID = 0
-		modelWantCode(t, db.CreateModelRuns(ctx, []*dtbase.NewModelRun{&dup}), dtbase.ECONFLICT)
+		expectCode(t, db.CreateModelRuns(ctx, []*dtbase.NewModelRun{&dup}), dtbase.ECONFLICT)
 
 		// Model, scenario and measure in use cannot be deleted.
-		modelWantCode(t, db.DeleteModel(ctx, "Arima"), dtbase.ECONFLICT)
-		modelWantCode(t, db.DeleteModelScenario(ctx, "Arima", modelPtr("Business as usual")), dtbase.ECONFLICT)
-		modelWantCode(t, db.DeleteModelMeasure(ctx, "Mean temperature", nil), dtbase.ECONFLICT)
+		expectCode(t, db.DeleteModel(ctx, "Arima"), dtbase.ECONFLICT)
+		expectCode(t, db.DeleteModelScenario(ctx, "Arima", ptr("Business as usual")), dtbase.ECONFLICT)
+		expectCode(t, db.DeleteModelMeasure(ctx, "Mean temperature", nil), dtbase.ECONFLICT)
 
 		runs, err := db.ListModelRuns(ctx, dtbase.ModelRunFilter{ModelName: "Arima", From: modelT0, To: modelT0})
 		if err != nil || len(runs) != 1 || runs[0].ID != run.ID || runs[0].Details != nil {
@@ -214,7 +202,7 @@ func TestModelRegistry(t *testing.T) {
 		}
 		for _, f := range []dtbase.ModelRunFilter{
 			{ModelName: "Arima", From: modelT0.Add(time.Microsecond), To: modelT0.Add(time.Hour)},
-			{ModelName: "Arima", From: modelT0, To: modelT0, Scenario: modelPtr("other")},
+			{ModelName: "Arima", From: modelT0, To: modelT0, Scenario: ptr("other")},
 			{ModelName: "Nope", From: modelT0, To: modelT0},
 		} {
 			if runs, err := db.ListModelRuns(ctx, f); err != nil || len(runs) != 0 {
@@ -225,8 +213,8 @@ func TestModelRegistry(t *testing.T) {
 		if err := db.DeleteModelRun(ctx, run.ID); err != nil {
 			t.Fatal(err)
 		}
-		modelWantCode(t, db.DeleteModelRun(ctx, run.ID), dtbase.ENOTFOUND)
-		modelWantCode(t, modelErr(db.FindModelRun(ctx, run.ID)), dtbase.ENOTFOUND)
+		expectCode(t, db.DeleteModelRun(ctx, run.ID), dtbase.ENOTFOUND)
+		expectCode(t, modelErr(db.FindModelRun(ctx, run.ID)), dtbase.ENOTFOUND)
 		if out, err := db.FindModelRunOutputs(ctx, run.ID); err != nil || len(out) != 0 {
 			t.Fatalf("outputs of a deleted run = %v, %v", out, err)
 		}
@@ -249,7 +237,7 @@ func TestCreateModelRunsErrors(t *testing.T) {
 	if err := db.CreateModel(ctx, "M"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateModelScenario(ctx, "M", modelPtr("S")); err != nil {
+	if err := db.CreateModelScenario(ctx, "M", ptr("S")); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range []dtbase.ModelMeasure{
@@ -275,9 +263,9 @@ func TestCreateModelRunsErrors(t *testing.T) {
 		{"unknown scenario", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "T", Series: one("f", dtbase.FloatValue(1))}, dtbase.ENOTFOUND},
 		{"unknown measure", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", Series: one("g", dtbase.FloatValue(1))}, dtbase.ENOTFOUND},
 		{"ambiguous measure", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", Series: one("dup", dtbase.FloatValue(1))}, dtbase.EINVALID},
-		{"unknown sensor", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", SensorUniqueID: modelPtr("nope"), Series: one("f", dtbase.FloatValue(1))}, dtbase.ENOTFOUND},
+		{"unknown sensor", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", SensorUniqueID: ptr("nope"), Series: one("f", dtbase.FloatValue(1))}, dtbase.ENOTFOUND},
 		{"unknown sensor measure units", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S",
-			SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: modelPtr("C")}, Series: one("f", dtbase.FloatValue(1))}, dtbase.ENOTFOUND},
+			SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: ptr("C")}, Series: one("f", dtbase.FloatValue(1))}, dtbase.ENOTFOUND},
 		{"string for float", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", Series: one("f", dtbase.FloatValue(1), dtbase.StringValue("x"))}, dtbase.EINVALID},
 		{"bool for integer", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", Series: one("i", dtbase.IntValue(1), dtbase.BoolValue(true))}, dtbase.EINVALID},
 		{"integer out of range", dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", Series: one("i", dtbase.IntValue(1<<40))}, dtbase.EINVALID},
@@ -291,7 +279,7 @@ func TestCreateModelRunsErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.run
 			r.TimeCreated = modelT0
-			modelWantCode(t, db.CreateModelRuns(ctx, []*dtbase.NewModelRun{&r}), tt.code)
+			expectCode(t, db.CreateModelRuns(ctx, []*dtbase.NewModelRun{&r}), tt.code)
 		})
 	}
 	// Nothing was written by the failures above.
@@ -304,7 +292,7 @@ func TestCreateModelRunsErrors(t *testing.T) {
 	t.Run("all or nothing", func(t *testing.T) {
 		good := &dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", TimeCreated: modelT0, Series: one("f", dtbase.FloatValue(1))}
 		bad := &dtbase.NewModelRun{ModelName: "M", ScenarioDescription: "S", TimeCreated: modelT0.Add(time.Second), Series: one("nope", dtbase.FloatValue(1))}
-		modelWantCode(t, db.CreateModelRuns(ctx, []*dtbase.NewModelRun{good, bad}), dtbase.ENOTFOUND)
+		expectCode(t, db.CreateModelRuns(ctx, []*dtbase.NewModelRun{good, bad}), dtbase.ENOTFOUND)
 		db.SQL().QueryRow(`SELECT count(*) FROM model_run`).Scan(&n)
 		if n != 0 {
 			t.Fatalf("%d runs written by a failed batch", n)
@@ -314,7 +302,7 @@ func TestCreateModelRunsErrors(t *testing.T) {
 	t.Run("create scenario, model and measures", func(t *testing.T) {
 		r := &dtbase.NewModelRun{ModelName: "New", ScenarioDescription: "Fresh", CreateModel: true, CreateScenario: true, CreateMeasures: true,
 			TimeCreated: modelT0, Details: json.RawMessage(`{"aic":1.5}`),
-			Series: []dtbase.NewModelSeries{{MeasureName: "Mean x", MeasureUnits: modelPtr("C"), Datatype: dtbase.Float, Values: modelFloats(1), Timestamps: modelHours(modelT0, 1)}}}
+			Series: []dtbase.NewModelSeries{{MeasureName: "Mean x", MeasureUnits: ptr("C"), Datatype: dtbase.Float, Values: modelFloats(1), Timestamps: modelHours(modelT0, 1)}}}
 		for i := 0; i < 2; i++ { // a second time reuses all three
 			r.TimeCreated = modelT0.Add(time.Duration(i) * time.Second)
 			if err := db.CreateModelRuns(ctx, []*dtbase.NewModelRun{r}); err != nil {
@@ -339,7 +327,7 @@ func TestCreateModelRunsErrors(t *testing.T) {
 func TestCompareModelRun(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
-	modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
+	modelFixtureSensor(t, db, "TRH1", "Temperature", ptr("Degrees C"), dtbase.Float)
 	// Observations: exactly at 15:00, 5 minutes after 16:00, two around
 	// 17:00 (averaged to 20.0) and one at 18:30 that pairs with no hour.
 	modelFixtureReadings(t, db, "TRH1", "Temperature",
@@ -347,11 +335,11 @@ func TestCompareModelRun(t *testing.T) {
 		[]float64{99, 10, 12, 19, 21, 50})
 	run := &dtbase.NewModelRun{
 		ModelName: "Arima", ScenarioDescription: "Business as usual", CreateModel: true, CreateScenario: true, CreateMeasures: true,
-		TimeCreated: modelT0, SensorUniqueID: modelPtr("TRH1"), SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: modelPtr("Degrees C")},
+		TimeCreated: modelT0, SensorUniqueID: ptr("TRH1"), SensorMeasure: &dtbase.ModelSensorMeasure{Name: "Temperature", Units: ptr("Degrees C")},
 		Series: []dtbase.NewModelSeries{
-			{MeasureName: "Mean Temperature", MeasureUnits: modelPtr("Degrees C"), Datatype: dtbase.Float, Values: modelFloats(11, 11, 18, 30), Timestamps: modelHours(modelT0, 4)},
-			{MeasureName: "Upper Bound Temperature", MeasureUnits: modelPtr("Degrees C"), Datatype: dtbase.Float, Values: modelFloats(12, 13, 19, 31), Timestamps: modelHours(modelT0, 4)},
-			{MeasureName: "Lower Bound Temperature", MeasureUnits: modelPtr("Degrees C"), Datatype: dtbase.Float, Values: modelFloats(10, 9, 17, 29), Timestamps: modelHours(modelT0, 4)},
+			{MeasureName: "Mean Temperature", MeasureUnits: ptr("Degrees C"), Datatype: dtbase.Float, Values: modelFloats(11, 11, 18, 30), Timestamps: modelHours(modelT0, 4)},
+			{MeasureName: "Upper Bound Temperature", MeasureUnits: ptr("Degrees C"), Datatype: dtbase.Float, Values: modelFloats(12, 13, 19, 31), Timestamps: modelHours(modelT0, 4)},
+			{MeasureName: "Lower Bound Temperature", MeasureUnits: ptr("Degrees C"), Datatype: dtbase.Float, Values: modelFloats(10, 9, 17, 29), Timestamps: modelHours(modelT0, 4)},
 		},
 	}
 	if err := db.CreateModelRuns(ctx, []*dtbase.NewModelRun{run}); err != nil {
@@ -373,8 +361,8 @@ func TestCompareModelRun(t *testing.T) {
 	// 16:00 (12, 11, 9, 13), 17:00 ((19+21)/2 = 20, 18, 17, 19); 18:00 has
 	// no observation. Errors 1, 1, 2: MAE 4/3, RMSE sqrt(6/3), coverage 2/3
 	// (20 lies above 19).
-	want := []dtbase.ForecastSkill{{Measure: "Mean Temperature", Lower: modelPtr("Lower Bound Temperature"), Upper: modelPtr("Upper Bound Temperature"),
-		N: 3, MAE: modelPtr(4.0 / 3), RMSE: modelPtr(math.Sqrt(2)), Coverage: modelPtr(2.0 / 3)}}
+	want := []dtbase.ForecastSkill{{Measure: "Mean Temperature", Lower: ptr("Lower Bound Temperature"), Upper: ptr("Upper Bound Temperature"),
+		N: 3, MAE: ptr(4.0 / 3), RMSE: ptr(math.Sqrt(2)), Coverage: ptr(2.0 / 3)}}
 	if diff := cmp.Diff(want, c.Skill, cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) < 1e-12 })); diff != "" {
 		t.Fatalf("skill (-want +got):\n%s", diff)
 	}
@@ -388,7 +376,7 @@ func TestCompareModelRun(t *testing.T) {
 		t.Fatalf("exact skill = %+v", sk)
 	}
 
-	modelWantCode(t, modelErr(db.CompareModelRun(ctx, run.ID+1, 0)), dtbase.ENOTFOUND)
+	expectCode(t, modelErr(db.CompareModelRun(ctx, run.ID+1, 0)), dtbase.ENOTFOUND)
 
 	// A run without a sensor has no observations and unscored outputs.
 	free := &dtbase.NewModelRun{ModelName: "Arima", ScenarioDescription: "Business as usual", TimeCreated: modelT0.Add(time.Second),
@@ -408,7 +396,7 @@ func TestCompareModelRun(t *testing.T) {
 func TestFindModelInputSeries(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
-	modelFixtureSensor(t, db, "TRH1", "Temperature", modelPtr("Degrees C"), dtbase.Float)
+	modelFixtureSensor(t, db, "TRH1", "Temperature", ptr("Degrees C"), dtbase.Float)
 	modelFixtureReadings(t, db, "TRH1", "Temperature", modelHours(modelT0, 3), []float64{1, 2, 3})
 	modelFixtureSensor(t, db, "DOOR", "open", nil, dtbase.Boolean)
 
@@ -416,7 +404,7 @@ func TestFindModelInputSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &dtbase.ModelInputSeries{SensorUniqueID: "TRH1", Measure: dtbase.ModelSensorMeasure{Name: "Temperature", Units: modelPtr("Degrees C")},
+	want := &dtbase.ModelInputSeries{SensorUniqueID: "TRH1", Measure: dtbase.ModelSensorMeasure{Name: "Temperature", Units: ptr("Degrees C")},
 		Datatype: dtbase.Float, Points: []dtbase.ModelPoint{{Time: modelT0.Add(time.Hour), Value: dtbase.FloatValue(2)}, {Time: modelT0.Add(2 * time.Hour), Value: dtbase.FloatValue(3)}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("series (-want +got):\n%s", diff)
@@ -428,9 +416,9 @@ func TestFindModelInputSeries(t *testing.T) {
 	}{
 		{"nope", "Temperature", nil, dtbase.ENOTFOUND},
 		{"TRH1", "Humidity", nil, dtbase.ENOTFOUND},
-		{"TRH1", "Temperature", modelPtr("K"), dtbase.ENOTFOUND},
+		{"TRH1", "Temperature", ptr("K"), dtbase.ENOTFOUND},
 		{"DOOR", "open", nil, dtbase.EINVALID},
 	} {
-		modelWantCode(t, modelErr(db.FindModelInputSeries(ctx, tt.sensor, tt.measure, tt.units, modelT0, modelT0)), tt.code)
+		expectCode(t, modelErr(db.FindModelInputSeries(ctx, tt.sensor, tt.measure, tt.units, modelT0, modelT0)), tt.code)
 	}
 }

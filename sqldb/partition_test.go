@@ -28,11 +28,7 @@ func partitionNames(t *testing.T, db *sqldb.DB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, p := range parts {
-		out = append(out, p.Name)
-	}
-	return out
+	return mapped(parts, func(p sqldb.Partition) string { return p.Name })
 }
 
 func insertTemperatures(t *testing.T, db *sqldb.DB, uid string, ts ...time.Time) {
@@ -47,9 +43,7 @@ func insertTemperatures(t *testing.T, db *sqldb.DB, uid string, ts ...time.Time)
 }
 
 func TestPartitionsAheadAndRouting(t *testing.T) {
-	if sqldbtest.PostgresURL() == "" {
-		t.Skip("partitions are PostgreSQL's; set DT_TEST_POSTGRES_URL")
-	}
+	sqldbtest.NeedPostgres(t, "partitions are PostgreSQL's")
 	db := readingDB(t)
 	ctx := context.Background()
 	now := time.Date(2031, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -182,9 +176,7 @@ func TestPartitionMigrationKeepsReadings(t *testing.T) {
 // to the default partition just as its month is attached would), and
 // every reading ends in its month's partition.
 func TestPartitionSplitUnderWrites(t *testing.T) {
-	if sqldbtest.PostgresURL() == "" {
-		t.Skip("partitions are PostgreSQL's; set DT_TEST_POSTGRES_URL")
-	}
+	sqldbtest.NeedPostgres(t, "partitions are PostgreSQL's")
 	db := readingDB(t)
 	ctx := context.Background()
 	start := time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)

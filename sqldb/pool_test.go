@@ -15,16 +15,10 @@ import (
 // callers wait rather than fail or open more: a lock held from outside keeps
 // the first two queries busy while four more queue for the pool.
 func TestPoolQueues(t *testing.T) {
-	if sqldbtest.PostgresURL() == "" {
-		t.Skip("DT_TEST_POSTGRES_URL is unset: the pool limit is a PostgreSQL concern (SQLite has one writer)")
-	}
+	sqldbtest.NeedPostgres(t, "the pool limit is a PostgreSQL concern (SQLite has one writer)")
 	ctx := context.Background()
 	dsn := sqldbtest.DSN(t)
-	db, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqldbtest.OpenDSN(t, dsn)
 	const maxConns, callers = 2, 6
 	db.SetPool(sqldb.Pool{MaxConns: maxConns})
 

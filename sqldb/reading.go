@@ -341,13 +341,10 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 			if !storableText(*f.TypeName) {
 				return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *f.TypeName)
 			}
-			var typeID int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, *f.TypeName).Scan(&typeID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *f.TypeName)
-			}
+			typeID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type %q does not exist", *f.TypeName), "latest readings",
+				`SELECT id FROM sensor_type WHERE name = $1`, *f.TypeName)
 			if err != nil {
-				return fmt.Errorf("latest readings: %w", err)
+				return err
 			}
 			p.add("s.type_id = $%d", typeID)
 		}
@@ -360,13 +357,10 @@ func (db *DB) LatestReadings(ctx context.Context, f dtbase.LatestReadingFilter) 
 				if !storableText(uid) {
 					return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %q does not exist", uid)
 				}
-				var id int64
-				err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uid).Scan(&id)
-				if errors.Is(err, sql.ErrNoRows) {
-					return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %q does not exist", uid)
-				}
+				id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor %q does not exist", uid), "latest readings",
+					`SELECT id FROM sensor WHERE unique_identifier = $1`, uid)
 				if err != nil {
-					return fmt.Errorf("latest readings: %w", err)
+					return err
 				}
 				ph = append(ph, p.arg(id))
 			}

@@ -311,22 +311,11 @@ func (db *DB) RebuildAllRollups(ctx context.Context, tx *sql.Tx) error {
 			continue
 		}
 		type span struct{ sensor, measure, lo, hi int64 }
-		var spans []span
-		rows, err := tx.QueryContext(ctx, `SELECT CAST(sensor_id AS BIGINT), CAST(measure_id AS BIGINT), min(ts), max(ts) FROM `+readingTable(d)+` GROUP BY sensor_id, measure_id`)
+		spans, err := queryAll(ctx, tx, "rebuild rollups", func(rows *sql.Rows, s *span) error {
+			return rows.Scan(&s.sensor, &s.measure, &s.lo, &s.hi)
+		}, `SELECT CAST(sensor_id AS BIGINT), CAST(measure_id AS BIGINT), min(ts), max(ts) FROM `+readingTable(d)+` GROUP BY sensor_id, measure_id`)
 		if err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
-		}
-		for rows.Next() {
-			var s span
-			if err := rows.Scan(&s.sensor, &s.measure, &s.lo, &s.hi); err != nil {
-				rows.Close()
-				return fmt.Errorf("rebuild rollups: %w", err)
-			}
-			spans = append(spans, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
+			return err
 		}
 		for _, s := range spans {
 			m := dtbase.ReadingMeasure{SensorID: s.sensor, MeasureID: s.measure, Datatype: d, UniqueIdentifier: strconv.FormatInt(s.sensor, 10)}

@@ -118,13 +118,9 @@ func downsample(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to ti
 	t.Helper()
 	db.SetRollupReads(rollups)
 	defer db.SetRollupReads(true)
-	var out []dtbase.Reading
-	if err := db.DownsampleReadings(context.Background(), m, from, to, points, func(r dtbase.Reading) error {
-		out = append(out, r)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	out := sqldbtest.Collect(t, func(yield func(dtbase.Reading) error) error {
+		return db.DownsampleReadings(context.Background(), m, from, to, points, yield)
+	})
 	if len(out) > points {
 		t.Fatalf("downsample to %d gave %d points", points, len(out))
 	}
@@ -135,14 +131,9 @@ func aggregate(t *testing.T, db *sqldb.DB, m dtbase.ReadingMeasure, from, to tim
 	t.Helper()
 	db.SetRollupReads(rollups)
 	defer db.SetRollupReads(true)
-	var out []dtbase.ReadingBucket
-	if err := db.AggregateReadings(context.Background(), m, from, to, width, func(b dtbase.ReadingBucket) error {
-		out = append(out, b)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return sqldbtest.Collect(t, func(yield func(dtbase.ReadingBucket) error) error {
+		return db.AggregateReadings(context.Background(), m, from, to, width, yield)
+	})
 }
 
 // referenceDownsample is the documented downsampling computed from all
@@ -218,11 +209,7 @@ func floor(ts, w int64) int64 { return ts - ((ts%w)+w)%w }
 func TestRollupMigrationFillsExistingReadings(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqldbtest.DSN(t)
-	db, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqldbtest.OpenDSN(t, dsn)
 	c := "C"
 	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
 		t.Fatal(err)

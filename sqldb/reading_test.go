@@ -47,18 +47,7 @@ func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
 
 func scanAll(t *testing.T, db *sqldb.DB, uid, measure string) []dtbase.Reading {
 	t.Helper()
-	m, err := db.FindReadingMeasure(context.Background(), uid, measure, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []dtbase.Reading
-	if err := db.ScanReadings(context.Background(), m, time.Unix(-1e11, 0), time.Unix(1e11, 0), func(r dtbase.Reading) error {
-		out = append(out, r)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return sqldbtest.Readings(t, db, uid, measure, nil)
 }
 
 func TestReadingStoreRoundTrip(t *testing.T) {
@@ -329,13 +318,9 @@ func TestReadingStoreDownsample(t *testing.T) {
 	}
 	m, _ := db.FindReadingMeasure(ctx, "W1", "temperature", nil)
 	for _, points := range []int{2, 3, 100, 1001, 60000} {
-		var got []dtbase.Reading
-		if err := db.DownsampleReadings(ctx, m, at(0), at(n*60), points, func(r dtbase.Reading) error {
-			got = append(got, r)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		got := sqldbtest.Collect(t, func(yield func(dtbase.Reading) error) error {
+			return db.DownsampleReadings(ctx, m, at(0), at(n*60), points, yield)
+		})
 		if len(got) > points || (points >= n && len(got) != n) {
 			t.Errorf("max %d: %d points", points, len(got))
 		}

@@ -24,10 +24,7 @@ import (
 // replica, new readings are visible to latest-readings (primary) and not
 // yet to scans and plots (replica); resumed, they are.
 func TestReadReplica(t *testing.T) {
-	base := sqldbtest.PostgresURL()
-	if base == "" {
-		t.Skip("needs DT_TEST_POSTGRES_URL: the replica is made from that server")
-	}
+	base := sqldbtest.NeedPostgres(t, "the replica is made from that server")
 	bin, err := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	if err != nil || len(bin) == 0 {
 		t.Skip("PostgreSQL server binaries not found")

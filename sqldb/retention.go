@@ -19,13 +19,10 @@ func (db *DB) SetSensorTypeRetention(ctx context.Context, typeName string, days 
 		return dtbase.Errorf(dtbase.EINVALID, "retention_days must be between 0 and %d", dtbase.MaxRetentionDays)
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, typeName).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", typeName)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", typeName), fmt.Sprintf("set retention of sensor type %q", typeName),
+			`SELECT id FROM sensor_type WHERE name = $1`, typeName)
 		if err != nil {
-			return fmt.Errorf("set retention of sensor type %q: %w", typeName, err)
+			return err
 		}
 		if days == nil {
 			_, err = tx.ExecContext(ctx, `DELETE FROM sensor_type_retention WHERE type_id = $1`, id)
@@ -78,27 +75,17 @@ type typeRetention struct {
 }
 
 func (db *DB) typeRetentions(ctx context.Context, defaultDays int) ([]typeRetention, error) {
-	rows, err := db.write.QueryContext(ctx, `SELECT t.id, r.keep_days FROM sensor_type t
-		LEFT JOIN sensor_type_retention r ON r.type_id = t.id
-		WHERE EXISTS (SELECT 1 FROM sensor s WHERE s.type_id = t.id) ORDER BY t.id`)
-	if err != nil {
-		return nil, fmt.Errorf("retention of sensor types: %w", err)
-	}
-	defer rows.Close()
-	var out []typeRetention
-	for rows.Next() {
-		var t typeRetention
+	return queryAll(ctx, db.write, "retention of sensor types", func(rows *sql.Rows, t *typeRetention) error {
 		var days sql.NullInt64
-		if err := rows.Scan(&t.id, &days); err != nil {
-			return nil, fmt.Errorf("retention of sensor types: %w", err)
-		}
+		err := rows.Scan(&t.id, &days)
 		t.days = defaultDays
 		if days.Valid {
 			t.days = int(days.Int64)
 		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT t.id, r.keep_days FROM sensor_type t
+		LEFT JOIN sensor_type_retention r ON r.type_id = t.id
+		WHERE EXISTS (SELECT 1 FROM sensor s WHERE s.type_id = t.id) ORDER BY t.id`)
 }
 
 // cutoff returns the first instant kept of data kept for days; days > 0.

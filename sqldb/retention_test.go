@@ -125,9 +125,7 @@ func TestRetentionDeletesOldReadingsOfTheType(t *testing.T) {
 }
 
 func TestRetentionDropsWholePartitions(t *testing.T) {
-	if sqldbtest.PostgresURL() == "" {
-		t.Skip("partitions are PostgreSQL's; set DT_TEST_POSTGRES_URL")
-	}
+	sqldbtest.NeedPostgres(t, "partitions are PostgreSQL's")
 	db := retentionDB(t, 100) // 2024-01-01 to 2024-04-09
 	ctx := context.Background()
 	// The months of the data, created after it landed in the default

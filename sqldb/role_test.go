@@ -19,10 +19,7 @@ import (
 // administrative rights, and can migrate and use it; a second run, as on
 // every deployment, succeeds and changes the password.
 func TestEnsureOwnerRole(t *testing.T) {
-	base := sqldbtest.PostgresURL()
-	if base == "" {
-		t.Skip("DT_TEST_POSTGRES_URL is unset: roles are a PostgreSQL feature")
-	}
+	base := sqldbtest.NeedPostgres(t, "roles are a PostgreSQL feature")
 	// Azure's server admin is no superuser: it has CREATEDB and CREATEROLE.
 	for _, adminKind := range []string{"superuser", "CREATEDB CREATEROLE"} {
 		t.Run(adminKind, func(t *testing.T) { testEnsureOwnerRole(t, base, adminKind) })

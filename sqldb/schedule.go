@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -57,11 +56,8 @@ func lookupSet(ctx context.Context, tx *sql.Tx, serviceID int64, name *string) (
 	if name == nil {
 		return nil, nil
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM service_parameter_set WHERE service_id = $1 AND name = $2`, serviceID, *name).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing)
-	}
+	id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing), "find parameter set",
+		`SELECT id FROM service_parameter_set WHERE service_id = $1 AND name = $2`, serviceID, *name)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +72,9 @@ func (db *DB) CreateSchedule(ctx context.Context, s *dtbase.Schedule) error {
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM service WHERE name = $1`, s.ServiceName).Scan(&s.ServiceID); errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing)
-		} else if err != nil {
-			return fmt.Errorf("create schedule: %w", err)
+		var err error
+		if s.ServiceID, err = serviceID(ctx, tx, s.ServiceName, "create schedule"); err != nil {
+			return err
 		}
 		setID, err := lookupSet(ctx, tx, s.ServiceID, s.ParameterSetName)
 		if err != nil {
@@ -91,24 +86,15 @@ func (db *DB) CreateSchedule(ctx context.Context, s *dtbase.Schedule) error {
 			`INSERT INTO service_schedule (service_id, name, parameter_set_id, cron, timezone, enabled, next_run, time_created)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			s.ServiceID, s.Name, setID, s.Cron, s.TimeZone, s.Enabled, micros(s.NextRun), micros(s.Created)).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, msgScheduleExists)
-		}
-		if err != nil {
-			return fmt.Errorf("create schedule: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, msgScheduleExists), "create schedule")
 	})
 }
 
 // FindSchedule returns a schedule; ENOTFOUND "Schedule does not exist.".
 func (db *DB) FindSchedule(ctx context.Context, serviceName, name string) (*dtbase.Schedule, error) {
 	s, err := scanSchedule(db.read.QueryRowContext(ctx, scheduleSelect+` WHERE s.name = $1 AND sc.name = $2`, serviceName, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, msgScheduleMissing)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find schedule: %w", err)
+	if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgScheduleMissing), "find schedule"); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -138,11 +124,8 @@ func (db *DB) UpdateSchedule(ctx context.Context, s *dtbase.Schedule) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT sc.id, sc.service_id FROM service_schedule sc JOIN service s ON s.id = sc.service_id WHERE s.name = $1 AND sc.name = $2`,
 			s.ServiceName, s.Name).Scan(&s.ID, &s.ServiceID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, msgScheduleMissing)
-		}
-		if err != nil {
-			return fmt.Errorf("update schedule: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgScheduleMissing), "update schedule"); err != nil {
+			return err
 		}
 		setID, err := lookupSet(ctx, tx, s.ServiceID, s.ParameterSetName)
 		if err != nil {

@@ -41,11 +41,8 @@ func (db *DB) CreateSensorType(ctx context.Context, t *dtbase.SensorType) error 
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO sensor_type (name, description, time_created) VALUES ($1, $2, $3) RETURNING id`,
 			t.Name, t.Description, now).Scan(&t.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor type exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create sensor type: %w", err)
+		if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor type exists already"), "create sensor type"); err != nil {
+			return err
 		}
 		for i := range t.Measures {
 			m := &t.Measures[i]
@@ -82,7 +79,7 @@ func (db *DB) ListSensorTypes(ctx context.Context) ([]dtbase.SensorType, error) 
 
 // sensorTypesWhere loads the sensor types (alias t) satisfying cond.
 func sensorTypesWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any) ([]dtbase.SensorType, error) {
-	rows, err := tx.QueryContext(ctx, `
+	types, err := queryWithFields(ctx, tx, "list sensor types", `
 		SELECT t.id, t.name, t.description, m.id, m.name, m.units, m.datatype
 		FROM sensor_type t
 		LEFT JOIN sensor_type_measure r ON r.type_id = t.id
@@ -90,29 +87,51 @@ func sensorTypesWhere(ctx context.Context, tx *sql.Tx, cond string, args ...any)
 		WHERE `+cond+`
 		ORDER BY t.id, r.id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list sensor types: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []dtbase.SensorType{}
-	for rows.Next() {
-		var t dtbase.SensorType
-		var mid sql.NullInt64
-		var mname, mdt sql.NullString
-		var units *string
-		if err := rows.Scan(&t.ID, &t.Name, &t.Description, &mid, &mname, &units, &mdt); err != nil {
-			return nil, fmt.Errorf("list sensor types: %w", err)
+	out := make([]dtbase.SensorType, len(types))
+	for i, t := range types {
+		out[i] = dtbase.SensorType{ID: t.ID, Name: t.Name, Description: t.Description, Measures: t.Fields}
+	}
+	return out, nil
+}
+
+// withFields is a sensor type or a location schema with the fields it
+// lists: its measures or its identifiers, which have one shape.
+type withFields struct {
+	ID          int64
+	Name        string
+	Description *string
+	Fields      []dtbase.Measure
+}
+
+// queryWithFields runs query, whose rows are an id, name and description
+// left-joined with the id, name, units and datatype of one of its fields,
+// in order. It returns each id once with its fields in row order, an empty
+// list for none; what names the read in errors.
+func queryWithFields(ctx context.Context, q queryer, what, query string, args ...any) ([]withFields, error) {
+	type row struct {
+		withFields
+		field    sql.NullInt64
+		name, dt sql.NullString
+		units    *string
+	}
+	rows, err := queryAll(ctx, q, what, func(rows *sql.Rows, r *row) error {
+		return rows.Scan(&r.ID, &r.Name, &r.Description, &r.field, &r.name, &r.units, &r.dt)
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := []withFields{}
+	for _, r := range rows {
+		if n := len(out); n == 0 || out[n-1].ID != r.ID {
+			r.Fields = []dtbase.Measure{}
+			out = append(out, r.withFields)
 		}
-		if n := len(out); n == 0 || out[n-1].ID != t.ID {
-			t.Measures = []dtbase.Measure{}
-			out = append(out, t)
-		}
-		if mid.Valid {
+		if r.field.Valid {
 			last := &out[len(out)-1]
-			last.Measures = append(last.Measures, dtbase.Measure{ID: mid.Int64, Name: mname.String, Units: units, Datatype: dtbase.Datatype(mdt.String)})
+			last.Fields = append(last.Fields, dtbase.Measure{ID: r.field.Int64, Name: r.name.String, Units: r.units, Datatype: dtbase.Datatype(r.dt.String)})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sensor types: %w", err)
 	}
 	return out, nil
 }
@@ -136,25 +155,16 @@ func (db *DB) CreateSensor(ctx context.Context, s *dtbase.Sensor) error {
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var typeID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor_type WHERE name = $1`, s.TypeName).Scan(&typeID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", s.TypeName)
-		}
+		typeID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor type '%s' does not exist", s.TypeName), "find sensor type",
+			`SELECT id FROM sensor_type WHERE name = $1`, s.TypeName)
 		if err != nil {
-			return fmt.Errorf("find sensor type: %w", err)
+			return err
 		}
 		s.Created = db.Now()
 		err = tx.QueryRowContext(ctx,
 			`INSERT INTO sensor (type_id, unique_identifier, name, notes, time_created) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			typeID, s.UniqueIdentifier, s.Name, s.Notes, micros(s.Created)).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor exists already")
-		}
-		if err != nil {
-			return fmt.Errorf("create sensor: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor exists already"), "create sensor")
 	})
 }
 
@@ -178,21 +188,13 @@ func (db *DB) FindSensors(ctx context.Context, f dtbase.SensorFilter) ([]dtbase.
 			q += ` WHERE t.name = $1`
 			args = append(args, *f.TypeName)
 		}
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY s.id`, args...)
+		var err error
+		out, err = queryAll(ctx, tx, "list sensors", func(rows *sql.Rows, s *dtbase.Sensor) (err error) {
+			*s, err = scanSensor(rows)
+			return err
+		}, q+` ORDER BY s.id`, args...)
 		if err != nil {
-			return fmt.Errorf("list sensors: %w", err)
-		}
-		for rows.Next() {
-			s, err := scanSensor(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("list sensors: %w", err)
-			}
-			out = append(out, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("list sensors: %w", err)
+			return err
 		}
 		if !f.WithLocation || len(out) == 0 {
 			return nil
@@ -258,11 +260,8 @@ func (db *DB) FindSensorDetails(ctx context.Context, uniqueIdentifier string) (*
 		var err error
 		d.Sensor, err = scanSensor(tx.QueryRowContext(ctx,
 			`SELECT `+sensorColumns+` FROM sensor s JOIN sensor_type t ON t.id = s.type_id WHERE s.unique_identifier = $1`, uniqueIdentifier))
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
-		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor"); err != nil {
+			return err
 		}
 		types, err := sensorTypesWhere(ctx, tx, `t.id = (SELECT type_id FROM sensor WHERE id = $1)`, d.ID)
 		if err != nil {
@@ -355,32 +354,21 @@ func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtb
 // DeleteSensor deletes a sensor with its readings and placements.
 func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
+			`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
 		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+			return err
 		}
-		var runs int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id).Scan(&runs); err != nil {
-			return fmt.Errorf("count model runs: %w", err)
-		}
-		if runs > 0 {
+		if err := refuseInUse(ctx, tx, "count model runs", `SELECT count(*) FROM model_run WHERE sensor_id = $1`, id, func(runs int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is referenced by %d model run(s); it cannot be deleted", uniqueIdentifier, runs)
+		}); err != nil {
+			return err
 		}
 		if err := deleteSensorReadings(ctx, db.Dialect, tx, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sensor WHERE id = $1`, id)
-		if isForeignKeyViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier)
-		}
-		if err != nil {
-			return fmt.Errorf("delete sensor: %w", err)
-		}
-		return nil
+		return stmtErr(err, isForeignKeyViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor '%s' is in use", uniqueIdentifier), "delete sensor")
 	})
 }
 
@@ -389,13 +377,10 @@ func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 func (db *DB) CreateSensorPlacement(ctx context.Context, uniqueIdentifier, schema string, coords dtbase.Coordinates, installed time.Time) (*dtbase.SensorPlacement, error) {
 	var p *dtbase.SensorPlacement
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		var sensorID int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier).Scan(&sensorID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier)
-		}
+		sensorID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
+			`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
 		if err != nil {
-			return fmt.Errorf("find sensor: %w", err)
+			return err
 		}
 		s, ok, err := db.schemaByName(ctx, tx, schema, false)
 		if err != nil {
@@ -426,12 +411,9 @@ func (db *DB) CreateSensorPlacement(ctx context.Context, uniqueIdentifier, schem
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO sensor_location (sensor_id, location_id, installation_datetime) VALUES ($1, $2, $3)`,
 			sensorID, ids[0], micros(installed))
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "Sensor location exists already: sensor '%s' has a location installed at %s",
-				uniqueIdentifier, dtbase.FormatTime(installed))
-		}
-		if err != nil {
-			return fmt.Errorf("create sensor location: %w", err)
+		if err := stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "Sensor location exists already: sensor '%s' has a location installed at %s",
+			uniqueIdentifier, dtbase.FormatTime(installed)), "create sensor location"); err != nil {
+			return err
 		}
 		locs, err := locationsWhere(ctx, tx, map[int64]*dtbase.LocationSchema{s.ID: s}, `l.id = $1`, ids[0])
 		if err != nil {
@@ -475,20 +457,15 @@ func (db *DB) ListSensorPlacements(ctx context.Context, uniqueIdentifier string)
 // The table and column names are constants of the callers.
 func (db *DB) deleteUnreferenced(ctx context.Context, kind, table, keyColumn, key, refTable, refColumn, refMsg string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE `+keyColumn+` = $1`, key).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "%s '%s' does not exist", kind, key)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "%s '%s' does not exist", kind, key), "find "+table,
+			`SELECT id FROM `+table+` WHERE `+keyColumn+` = $1`, key)
 		if err != nil {
-			return fmt.Errorf("find %s: %w", table, err)
+			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+refTable+` WHERE `+refColumn+` = $1`, id).Scan(&n); err != nil {
-			return fmt.Errorf("count %s rows: %w", refTable, err)
-		}
-		if n > 0 {
+		if err := refuseInUse(ctx, tx, "count "+refTable+" rows", `SELECT count(*) FROM `+refTable+` WHERE `+refColumn+` = $1`, id, func(n int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, refMsg, key, n)
+		}); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
 		if isForeignKeyViolation(err) {

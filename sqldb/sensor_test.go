@@ -31,12 +31,12 @@ func mustSensor(t *testing.T, db *sqldb.DB, typeName, uid string) {
 func TestSensorTypes(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
-	temp := dtbase.Measure{Name: "temperature", Units: unitsPtr("K"), Datatype: dtbase.Float}
+	temp := dtbase.Measure{Name: "temperature", Units: ptr("K"), Datatype: dtbase.Float}
 	count := dtbase.Measure{Name: "count", Datatype: dtbase.Integer} // null units
 	mustSensorType(t, db, "a", temp, count)
 	// Reusing both measures, the null-units one included (B5), and a new one
 	// listed after them in the same request (B7).
-	b := mustSensorType(t, db, "b", dtbase.Measure{Name: "temperature", Units: unitsPtr("K"), Datatype: dtbase.String}, count,
+	b := mustSensorType(t, db, "b", dtbase.Measure{Name: "temperature", Units: ptr("K"), Datatype: dtbase.String}, count,
 		dtbase.Measure{Name: "on", Datatype: dtbase.Boolean})
 	if b.Measures[0].Datatype != dtbase.Float {
 		t.Errorf("reused measure has datatype %s, want the stored float", b.Measures[0].Datatype)
@@ -46,10 +46,7 @@ func TestSensorTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, m := range ms {
-		names = append(names, m.Name)
-	}
+	names := mapped(ms, func(m dtbase.Measure) string { return m.Name })
 	if want := []string{"temperature", "count", "on"}; !cmp.Equal(names, want) {
 		t.Errorf("measures %v, want %v", names, want)
 	}
@@ -84,7 +81,7 @@ func TestSensorTypes(t *testing.T) {
 	}
 
 	// Same name, other units: a separate measure.
-	mustSensorType(t, db, "d", dtbase.Measure{Name: "temperature", Units: unitsPtr("°C"), Datatype: dtbase.Float})
+	mustSensorType(t, db, "d", dtbase.Measure{Name: "temperature", Units: ptr("°C"), Datatype: dtbase.Float})
 	if ms, _ := db.ListMeasures(ctx); len(ms) != 4 {
 		t.Errorf("%d measures, want 4", len(ms))
 	}
@@ -103,7 +100,7 @@ func TestSensorTypes(t *testing.T) {
 func TestSensors(t *testing.T) {
 	ctx := context.Background()
 	db := sqldbtest.Open(t)
-	mustSensorType(t, db, "thermo", dtbase.Measure{Name: "temperature", Units: unitsPtr("K"), Datatype: dtbase.Float})
+	mustSensorType(t, db, "thermo", dtbase.Measure{Name: "temperature", Units: ptr("K"), Datatype: dtbase.Float})
 	mustSensorType(t, db, "other")
 	expectCode(t, db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "x", TypeName: "nope"}), dtbase.ENOTFOUND)
 	name := "Sensor one"
@@ -173,9 +170,8 @@ func TestSensors(t *testing.T) {
 
 func TestSensorPlacements(t *testing.T) {
 	ctx := context.Background()
-	db := sqldbtest.Open(t)
 	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return now }
+	db := sqldbtest.OpenAt(t, now)
 	mustSensorType(t, db, "thermo")
 	mustSensor(t, db, "thermo", "s1")
 	mustSchema(t, db, "xy", xID, yID)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,13 +98,7 @@ func (db *DB) CreateService(ctx context.Context, s *dtbase.Service) error {
 			`INSERT INTO service (name, url, http_method, timeout_seconds, credential_header, credential_sealed, builtin, time_created)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			s.Name, s.URL, s.HTTPMethod, timeoutSeconds(s.Timeout), header, sealed, nullString(s.Builtin), micros(s.Created)).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, msgServiceExists)
-		}
-		if err != nil {
-			return fmt.Errorf("create service: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, msgServiceExists), "create service")
 	})
 }
 
@@ -124,11 +117,8 @@ func (db *DB) ListServices(ctx context.Context) ([]dtbase.Service, error) {
 // "Service does not exist." if there is none.
 func (db *DB) FindService(ctx context.Context, name string) (*dtbase.Service, error) {
 	s, err := scanService(db.read.QueryRowContext(ctx, `SELECT `+serviceColumnsWithSeal+` FROM service WHERE name = $1`, name), true)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find service: %w", err)
+	if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing), "find service"); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -182,6 +172,12 @@ func scanParameterSet(row scanner) (*dtbase.ParameterSet, error) {
 	return &p, nil
 }
 
+// serviceID returns the id of the service named name; ENOTFOUND "Service
+// does not exist.", other failures wrapped with what.
+func serviceID(ctx context.Context, q queryer, name, what string) (int64, error) {
+	return idOf(ctx, q, dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing), what, `SELECT id FROM service WHERE name = $1`, name)
+}
+
 // CreateParameterSet adds a parameter set and sets its ID; ENOTFOUND
 // "Service does not exist.", ECONFLICT "Parameter set already exists.".
 func (db *DB) CreateParameterSet(ctx context.Context, p *dtbase.ParameterSet) error {
@@ -189,22 +185,15 @@ func (db *DB) CreateParameterSet(ctx context.Context, p *dtbase.ParameterSet) er
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM service WHERE name = $1`, p.ServiceName).Scan(&p.ServiceID); errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceMissing)
-		} else if err != nil {
-			return fmt.Errorf("create parameter set: %w", err)
+		var err error
+		if p.ServiceID, err = serviceID(ctx, tx, p.ServiceName, "create parameter set"); err != nil {
+			return err
 		}
 		p.Created = db.Now()
-		err := tx.QueryRowContext(ctx,
+		err = tx.QueryRowContext(ctx,
 			`INSERT INTO service_parameter_set (service_id, name, parameters, time_created) VALUES ($1, $2, $3, $4) RETURNING id`,
 			p.ServiceID, p.Name, string(p.Parameters), micros(p.Created)).Scan(&p.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, msgParameterSetExists)
-		}
-		if err != nil {
-			return fmt.Errorf("create parameter set: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, msgParameterSetExists), "create parameter set")
 	})
 }
 
@@ -241,17 +230,14 @@ func (db *DB) UpdateParameterSet(ctx context.Context, serviceName, name string, 
 // because deleting the set would silently delete the schedule.
 func (db *DB) DeleteParameterSet(ctx context.Context, serviceName, name string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT p.id`+parameterSetFromClause+` WHERE s.name = $1 AND p.name = $2`, serviceName, name).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing)
-		}
+		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, msgParameterSetMissing), "delete parameter set",
+			`SELECT p.id`+parameterSetFromClause+` WHERE s.name = $1 AND p.name = $2`, serviceName, name)
 		if err != nil {
-			return fmt.Errorf("delete parameter set: %w", err)
+			return err
 		}
-		users, err := queryStrings(ctx, tx, `SELECT name FROM service_schedule WHERE parameter_set_id = $1 ORDER BY id`, id)
+		users, err := queryAll(ctx, tx, "delete parameter set", scanColumn[string], `SELECT name FROM service_schedule WHERE parameter_set_id = $1 ORDER BY id`, id)
 		if err != nil {
-			return fmt.Errorf("delete parameter set: %w", err)
+			return err
 		}
 		if len(users) > 0 {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Parameter set is used by schedule %s; delete the schedule or give it another parameter set first.",
@@ -262,23 +248,6 @@ func (db *DB) DeleteParameterSet(ctx context.Context, serviceName, name string) 
 		}
 		return nil
 	})
-}
-
-func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 func quoteList(names []string) string {
@@ -300,11 +269,8 @@ func (db *DB) StartRun(ctx context.Context, s dtbase.RunStart) (*dtbase.ServiceR
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		svc, err = db.findServiceForRun(ctx, tx, `name = $1`, s.ServiceName, s.Refused == "" && s.Limits != dtbase.RunLimits{})
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceOrSetMissing)
-		}
-		if err != nil {
-			return fmt.Errorf("start run: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgServiceOrSetMissing), "start run"); err != nil {
+			return err
 		}
 		run = &dtbase.ServiceRun{ServiceID: svc.ID, ServiceName: svc.Name, Parameters: s.Parameters,
 			Status: s.Status, TriggeredBy: s.TriggeredBy, Timestamp: s.Timestamp}
@@ -313,11 +279,8 @@ func (db *DB) StartRun(ctx context.Context, s dtbase.RunStart) (*dtbase.ServiceR
 			var params string
 			err := tx.QueryRowContext(ctx, `SELECT id, parameters FROM service_parameter_set WHERE service_id = $1 AND name = $2`,
 				svc.ID, *s.ParameterSetName).Scan(&setID, &params)
-			if errors.Is(err, sql.ErrNoRows) {
-				return dtbase.Errorf(dtbase.ENOTFOUND, msgServiceOrSetMissing)
-			}
-			if err != nil {
-				return fmt.Errorf("start run: %w", err)
+			if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgServiceOrSetMissing), "start run"); err != nil {
+				return err
 			}
 			name := *s.ParameterSetName
 			run.ParameterSetID, run.ParameterSetName = &setID, &name
@@ -425,11 +388,8 @@ func (db *DB) RequestCancel(ctx context.Context, id int64, by string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT status FROM service_run_log WHERE id = $1`, id).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dtbase.Errorf(dtbase.ENOTFOUND, msgRunMissing)
-		}
-		if err != nil {
-			return fmt.Errorf("cancel run: %w", err)
+		if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgRunMissing), "cancel run"); err != nil {
+			return err
 		}
 		if dtbase.RunStatus(status).Done() {
 			return dtbase.Errorf(dtbase.ECONFLICT, msgRunFinished)
@@ -515,11 +475,8 @@ func scanRun(row scanner) (*dtbase.ServiceRun, error) {
 // FindRun returns a run; ENOTFOUND "Service run does not exist.".
 func (db *DB) FindRun(ctx context.Context, id int64) (*dtbase.ServiceRun, error) {
 	r, err := scanRun(db.read.QueryRowContext(ctx, runSelect+` WHERE r.id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, msgRunMissing)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find run: %w", err)
+	if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgRunMissing), "find run"); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -3,7 +3,6 @@ package sqldb_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,11 +171,7 @@ func TestParameterSetsAndRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []int64
-		for _, r := range runs {
-			out = append(out, r.ID)
-		}
-		return out
+		return mapped(runs, func(r dtbase.ServiceRun) int64 { return r.ID })
 	}
 	eq := func(got []int64, want ...int64) {
 		t.Helper()
@@ -325,12 +320,7 @@ func TestClaimRace(t *testing.T) {
 	dsn := sqldbtest.DSN(t)
 	var dbs []*sqldb.DB
 	for range 3 {
-		db, err := sqldb.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
+		dbs = append(dbs, sqldbtest.OpenDSN(t, dsn))
 	}
 	mustService(t, dbs[0], "a")
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -340,26 +330,10 @@ func TestClaimRace(t *testing.T) {
 	}
 	for round := range 5 {
 		due := t0.Add(time.Duration(round) * time.Second)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for i := range 12 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _, err := dbs[i%len(dbs)].ClaimScheduledRun(ctx, dtbase.ScheduleClaim{ScheduleID: sc.ID, Due: due, Next: due.Add(time.Second), Timestamp: due})
-				switch dtbase.ErrorCode(err) {
-				case "":
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				case dtbase.ECONFLICT:
-				default:
-					t.Errorf("claim: %v", err)
-				}
-			}()
-		}
-		wg.Wait()
+		wins := winners(t, concurrently(12, func(i int) error {
+			_, _, err := dbs[i%len(dbs)].ClaimScheduledRun(ctx, dtbase.ScheduleClaim{ScheduleID: sc.ID, Due: due, Next: due.Add(time.Second), Timestamp: due})
+			return err
+		}))
 		if wins != 1 {
 			t.Fatalf("round %d: %d claims won, want 1", round, wins)
 		}
@@ -373,16 +347,7 @@ func TestClaimRace(t *testing.T) {
 func TestSchedulerLock(t *testing.T) {
 	ctx := context.Background()
 	dsn := sqldbtest.DSN(t)
-	a, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := sqldbtest.OpenDSN(t, dsn), sqldbtest.OpenDSN(t, dsn)
 	la, lb := a.SchedulerLock(), b.SchedulerLock()
 	if ok, err := la.TryLock(ctx); !ok || err != nil {
 		t.Fatalf("first lock: %v %v", ok, err)

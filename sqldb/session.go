@@ -89,19 +89,13 @@ func (db *DB) RotateSession(ctx context.Context, id, old, next string, expires t
 // ExtendSession moves the expiry of an active session.
 func (db *DB) ExtendSession(ctx context.Context, id string, expires time.Time) error {
 	defer db.auth.invalidate()
-	if _, err := db.write.ExecContext(ctx, `UPDATE auth_session SET expires = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(expires), id); err != nil {
-		return fmt.Errorf("extend session: %w", err)
-	}
-	return nil
+	return db.exec(ctx, "extend session", `UPDATE auth_session SET expires = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(expires), id)
 }
 
 // RevokeSession ends one session; ending an ended one is not an error.
 func (db *DB) RevokeSession(ctx context.Context, id string) error {
 	defer db.auth.invalidate()
-	if _, err := db.write.ExecContext(ctx, `UPDATE auth_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(db.Now()), id); err != nil {
-		return fmt.Errorf("revoke session: %w", err)
-	}
-	return nil
+	return db.exec(ctx, "revoke session", `UPDATE auth_session SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, micros(db.Now()), id)
 }
 
 // EndUserSessions increments the user's session version, which every token
@@ -125,10 +119,7 @@ func (db *DB) EndUserSessions(ctx context.Context, userID int64) error {
 
 // DeleteExpiredSessions removes sessions that expired before t.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, before time.Time) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM auth_session WHERE expires < $1`, micros(before)); err != nil {
-		return fmt.Errorf("delete expired sessions: %w", err)
-	}
-	return nil
+	return db.exec(ctx, "delete expired sessions", `DELETE FROM auth_session WHERE expires < $1`, micros(before))
 }
 
 // LoginFailures returns the records of the keys that have one.
@@ -169,16 +160,10 @@ func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now, resetB
 
 // ClearLoginFailures forgets a key.
 func (db *DB) ClearLoginFailures(ctx context.Context, key string) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("clear login failures: %w", err)
-	}
-	return nil
+	return db.exec(ctx, "clear login failures", `DELETE FROM login_throttle WHERE key = $1`, key)
 }
 
 // DeleteLoginFailures removes records whose last failure was before t.
 func (db *DB) DeleteLoginFailures(ctx context.Context, before time.Time) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM login_throttle WHERE last_failure < $1`, micros(before)); err != nil {
-		return fmt.Errorf("delete login failures: %w", err)
-	}
-	return nil
+	return db.exec(ctx, "delete login failures", `DELETE FROM login_throttle WHERE last_failure < $1`, micros(before))
 }

@@ -2,7 +2,6 @@ package sqldb_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,17 +75,13 @@ func TestLoginThrottleStore(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Now().UTC().Truncate(time.Microsecond)
 	// Concurrent failures are all counted.
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := db.RecordLoginFailure(ctx, []string{"a", "b"}, t0, t0.Add(-time.Hour)); err != nil {
-				t.Error(err)
-			}
-		}()
+	for _, err := range concurrently(8, func(int) error {
+		return db.RecordLoginFailure(ctx, []string{"a", "b"}, t0, t0.Add(-time.Hour))
+	}) {
+		if err != nil {
+			t.Error(err)
+		}
 	}
-	wg.Wait()
 	got, err := db.LoginFailures(ctx, []string{"a", "b", "c"})
 	if err != nil || got["a"].Count != 8 || got["b"].Count != 8 || !got["a"].Last.Equal(t0) || len(got) != 2 {
 		t.Fatalf("failures %+v %v", got, err)

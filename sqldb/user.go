@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/dtbase/dtbase"
@@ -21,24 +20,15 @@ func (db *DB) CreateUser(ctx context.Context, u *dtbase.User) error {
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO app_user (email, password_hash, role, time_created) VALUES ($1, $2, $3, $4) RETURNING id`,
 			u.Email, u.PasswordHash, string(u.Role), micros(u.Created)).Scan(&u.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "User already exists")
-		}
-		if err != nil {
-			return fmt.Errorf("create user: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "User already exists"), "create user")
 	})
 }
 
 // FindUserByEmail returns the user; ENOTFOUND if there is none.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*dtbase.User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM app_user WHERE email = $1`, email))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "User doesn't exist")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find user: %w", err)
+	if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "User doesn't exist"), "find user"); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -124,13 +114,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *dtbase.APIKey, hash []byte) e
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO api_key (name, role, prefix, key_hash, created_by, time_created) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
 			k.Name, string(k.Role), k.Prefix, hash, k.CreatedBy, micros(k.Created)).Scan(&k.ID)
-		if isUniqueViolation(err) {
-			return dtbase.Errorf(dtbase.ECONFLICT, "API key %q exists already", k.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("create api key: %w", err)
-		}
-		return nil
+		return stmtErr(err, isUniqueViolation, dtbase.Errorf(dtbase.ECONFLICT, "API key %q exists already", k.Name), "create api key")
 	})
 }
 
@@ -158,11 +142,8 @@ func (db *DB) FindAPIKeyByHash(ctx context.Context, hash []byte) (*dtbase.APIKey
 	epoch := db.auth.epoch.Load()
 	k, err := scanAPIKey(db.queryRow(ctx, db.read,
 		`SELECT `+apiKeyColumns+` FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL`, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "API key not found")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find api key: %w", err)
+	if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, "API key not found"), "find api key"); err != nil {
+		return nil, err
 	}
 	now := db.Now()
 	if k.LastUsed == nil || now.Sub(*k.LastUsed).Minutes() >= 1 {

@@ -1,4 +1,4 @@
-// Package demotest gives a test a fresh database (sqldbtest.Open) with the
+// Package demotest gives a test a fresh database (sqldbtest.OpenAt) with the
 // demo loaded, on SQLite or PostgreSQL alike.
 package demotest
 
@@ -17,8 +17,7 @@ import (
 // the load fails.
 func Open(tb testing.TB, now time.Time) (*sqldb.DB, demo.Summary) {
 	tb.Helper()
-	db := sqldbtest.Open(tb)
-	db.Now = func() time.Time { return now }
+	db := sqldbtest.OpenAt(tb, now)
 	start := time.Now()
 	sum, err := demo.Load(context.Background(), db, now)
 	if err != nil {

@@ -118,15 +118,7 @@ func call(t *testing.T, in *Ingress, params string) (*Result, error) {
 // readings returns a measure's readings of a sensor.
 func readings(t *testing.T, db *sqldb.DB, sensor string, m dtbase.Measure) []dtbase.Reading {
 	t.Helper()
-	rm, err := db.FindReadingMeasure(context.Background(), sensor, m.Name, m.Units)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := dtbase.CollectReadings(context.Background(), db, rm, time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return sqldbtest.Readings(t, db, sensor, m.Name, m.Units)
 }
 
 func TestOpenMeteo(t *testing.T) {

@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/sqldb"
 )
 
@@ -51,10 +53,37 @@ func DSN(tb testing.TB) string {
 	return u.String()
 }
 
+// NeedPostgres skips tb, saying why it needs PostgreSQL, unless
+// DT_TEST_POSTGRES_URL is set; it returns that server's URL.
+func NeedPostgres(tb testing.TB, why string) string {
+	tb.Helper()
+	base := PostgresURL()
+	if base == "" {
+		tb.Skip("DT_TEST_POSTGRES_URL is unset: " + why)
+	}
+	return base
+}
+
 // Open returns a migrated database that is closed when the test ends.
 func Open(tb testing.TB) *sqldb.DB {
 	tb.Helper()
-	db, err := sqldb.Open(context.Background(), DSN(tb))
+	return OpenDSN(tb, DSN(tb))
+}
+
+// OpenAt returns a migrated database, as Open, whose clock stands at now.
+func OpenAt(tb testing.TB, now time.Time) *sqldb.DB {
+	tb.Helper()
+	db := Open(tb)
+	db.Now = func() time.Time { return now }
+	return db
+}
+
+// OpenDSN opens and migrates the database dsn (from DSN), closing it when
+// the test ends; opening one dsn more than once stands for replicas of a
+// deployment that share their database.
+func OpenDSN(tb testing.TB, dsn string) *sqldb.DB {
+	tb.Helper()
+	db, err := sqldb.Open(context.Background(), dsn)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
@@ -81,4 +110,32 @@ func LockTable(tb testing.TB, dsn, table string) pgx.Tx {
 		tb.Fatal(err)
 	}
 	return tx
+}
+
+// Collect returns what a streaming read passes to its callback, failing
+// tb if the read fails.
+func Collect[T any](tb testing.TB, read func(yield func(T) error) error) []T {
+	tb.Helper()
+	var out []T
+	if err := read(func(v T) error {
+		out = append(out, v)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// Readings returns every stored reading of a sensor's measure (name and
+// units), in time order.
+func Readings(tb testing.TB, db *sqldb.DB, uid, measure string, units *string) []dtbase.Reading {
+	tb.Helper()
+	ctx := context.Background()
+	m, err := db.FindReadingMeasure(ctx, uid, measure, units)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Collect(tb, func(yield func(dtbase.Reading) error) error {
+		return db.ScanReadings(ctx, m, time.Unix(-1e11, 0), time.Unix(1e11, 0), yield)
+	})
 }
