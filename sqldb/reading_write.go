@@ -412,12 +412,25 @@ func sqliteSeriesInsert(table string, n int) string {
 	return b.String()
 }
 
-// writeSQLite inserts a batch through the driver's own statements: a
-// bulk load of database/sql would convert every parameter and allocate
-// their list anew for each statement, a tenth of the work and most of
-// the garbage.
+// writeSQLite inserts a batch. A small one runs a statement of the
+// store's cache. A large one runs the driver's own statements, prepared
+// for the transaction: database/sql would convert every parameter and
+// allocate their list anew for each statement, a tenth of the work and
+// most of the garbage of a bulk load.
 func (rt *readingTx) writeSQLite(ctx context.Context, rb *readingBatch) (int64, error) {
 	table := readingTable(rb.m.Datatype)
+	if rb.len() <= groupSmall {
+		args := make([]any, 0, 2+2*rb.len())
+		args = append(args, rb.m.SensorID, rb.m.MeasureID)
+		for k := range rb.ts {
+			args = append(args, rb.ts[k], rb.value(k))
+		}
+		r, err := rt.ExecContext(ctx, sqliteSeriesInsert(table, rb.len()), args...)
+		if err != nil {
+			return 0, err
+		}
+		return r.RowsAffected()
+	}
 	var inserted int64
 	err := rt.conn.Raw(func(dc any) error {
 		pc, ok := dc.(driver.ConnPrepareContext)
