@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -228,15 +229,14 @@ func (rt *readingTx) touchGroup(rs []groupRow) {
 	}
 }
 
-// prefetchMeasures resolves, on PostgreSQL, the measures the series name
-// in one query, taking the key-share lock of their sensors (see resolve),
+// prefetchMeasures resolves the measures the series name in one query
+// (on PostgreSQL taking the key-share lock of their sensors, see resolve),
 // and caches those that match exactly one measure. The others are resolved
-// one by one, which also words their errors. On SQLite a query costs no
-// round trip, and it does nothing.
+// one by one, which also words their errors. On SQLite the query costs no
+// round trip but saves a statement per series of a grouped transaction;
+// the keys go in one JSON parameter, so that its text, and its prepared
+// statement, are the same for any number of them.
 func (rt *readingTx) prefetchMeasures(ctx context.Context, series ...[]dtbase.ReadingSeries) error {
-	if rt.db.Dialect != Postgres {
-		return nil
-	}
 	var uids, names []string
 	var keys []readingKey
 	seen := map[readingKey]bool{}
@@ -257,12 +257,27 @@ func (rt *readingTx) prefetchMeasures(ctx context.Context, series ...[]dtbase.Re
 	if len(keys) == 0 {
 		return nil
 	}
-	rows, err := rt.tx.QueryContext(ctx, `SELECT k.i, s.id, m.id, m.units, m.datatype
+	var rows *sql.Rows
+	var err error
+	if rt.db.Dialect == Postgres {
+		rows, err = rt.tx.QueryContext(ctx, `SELECT k.i, s.id, m.id, m.units, m.datatype
 		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(uid, name, i)
 		JOIN sensor s ON s.unique_identifier = k.uid
 		JOIN sensor_type_measure tm ON tm.type_id = s.type_id
 		JOIN sensor_measure m ON m.id = tm.measure_id AND m.name = k.name
 		ORDER BY s.id FOR KEY SHARE OF s`, uids, names)
+	} else {
+		var keysJSON []byte
+		if keysJSON, err = json.Marshal([2][]string{uids, names}); err != nil {
+			return fmt.Errorf("find measures: %w", err)
+		}
+		// k.key is the 0-based index of the key in the uid array.
+		rows, err = rt.QueryContext(ctx, `SELECT k.key + 1, s.id, m.id, m.units, m.datatype
+		FROM json_each($1, '$[0]') AS k
+		JOIN sensor s ON s.unique_identifier = k.value
+		JOIN sensor_type_measure tm ON tm.type_id = s.type_id
+		JOIN sensor_measure m ON m.id = tm.measure_id AND m.name = json_extract($1, '$[1][' || k.key || ']')`, string(keysJSON))
+	}
 	if err != nil {
 		return fmt.Errorf("find measures: %w", err)
 	}

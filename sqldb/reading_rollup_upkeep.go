@@ -118,6 +118,18 @@ func (rt *readingTx) appendRollupsAll(ctx context.Context, keys []seriesKey) (ma
 		q, args := rollupInsert(rt.db.Dialect, len(chunk), func(i int) (sensorID, measureID, width int64, r *rollupRow) {
 			return chunk[i].k.sensor, chunk[i].k.measure, chunk[i].ws, &chunk[i].r
 		})
+		if rt.db.Dialect == SQLite {
+			all, err := rt.foldWhole(ctx, q+rollupAppend, args, len(chunk))
+			if err != nil {
+				return nil, fmt.Errorf("write rollups: %w", err)
+			}
+			if all {
+				for i := range chunk {
+					got[chunk[i].k]++
+				}
+				continue
+			}
+		}
 		rows, err := rt.QueryContext(ctx, q+rollupAppend+" RETURNING sensor_id, measure_id", args...)
 		if err != nil {
 			return nil, fmt.Errorf("write rollups: %w", err)
@@ -140,4 +152,31 @@ func (rt *readingTx) appendRollupsAll(ctx context.Context, keys []seriesKey) (ma
 		done[k] = got[k] == want[k]
 	}
 	return done, nil
+}
+
+// foldWhole runs the fold q of n buckets on SQLite and keeps it when every
+// bucket was merged, the usual case, which spares returning a row per
+// bucket; otherwise it undoes it, and the caller runs it again returning
+// the series of the buckets merged.
+func (rt *readingTx) foldWhole(ctx context.Context, q string, args []any, n int) (bool, error) {
+	if _, err := rt.ExecContext(ctx, `SAVEPOINT rollup_fold`); err != nil {
+		return false, err
+	}
+	r, err := rt.ExecContext(ctx, q, args...)
+	var affected int64
+	if err == nil {
+		affected, err = r.RowsAffected()
+	}
+	if err != nil {
+		return false, err
+	}
+	if affected == int64(n) {
+		_, err := rt.ExecContext(ctx, `RELEASE rollup_fold`)
+		return err == nil, err
+	}
+	if _, err := rt.ExecContext(ctx, `ROLLBACK TO rollup_fold`); err != nil {
+		return false, err
+	}
+	_, err = rt.ExecContext(ctx, `RELEASE rollup_fold`)
+	return false, err
 }

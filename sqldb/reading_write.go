@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -49,14 +50,16 @@ type timeSpan struct {
 
 // readingTx is one write transaction of readings.
 type readingTx struct {
-	db       *DB
-	tx       *sql.Tx
-	conn     *sql.Conn // PostgreSQL: the transaction's connection, for COPY
-	cache    map[readingKey]dtbase.ReadingMeasure
-	locked   map[int64]bool
-	stmts    map[string]*sql.Stmt      // SQLite: the transaction's prepared statements by query
-	uncached []string                  // SQLite: queries to add to the statement cache after the transaction
-	staged   map[dtbase.Datatype]int64 // rows staged and not yet moved
+	db   *DB
+	tx   *sql.Tx
+	conn *sql.Conn // the transaction's connection, for COPY and SQLite's bulk inserts
+	// SQLite: the driver's statements of the bulk inserts, by query.
+	driverStmts map[string]driver.Stmt
+	cache       map[readingKey]dtbase.ReadingMeasure
+	locked      map[int64]bool
+	stmts       map[string]*sql.Stmt      // SQLite: the transaction's prepared statements by query
+	uncached    []string                  // SQLite: queries to add to the statement cache after the transaction
+	staged      map[dtbase.Datatype]int64 // rows staged and not yet moved
 	// direct lets a large batch into an empty range of its series be
 	// copied straight into the table, skipping the duplicate check; a
 	// concurrent writer of the same timestamps makes the transaction fail
@@ -74,27 +77,22 @@ type readingTx struct {
 // rollups of every touched series up to date, so that readings and
 // rollups commit together.
 func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) error {
-	var conn *sql.Conn
-	var err error
-	if db.Dialect == Postgres {
-		conn, err = db.write.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("begin transaction: %w", err)
+	// Runs last, when the transaction has given back its connection.
+	var rt *readingTx
+	defer func() {
+		if rt != nil {
+			db.cacheStmts(ctx, rt.uncached)
 		}
-		defer conn.Close()
-	}
-	var tx *sql.Tx
-	if conn != nil {
-		tx, err = conn.BeginTx(ctx, nil)
-	} else {
-		tx, err = db.write.BeginTx(ctx, nil)
-	}
+	}()
+	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	// Runs last, when the transaction has given back its connection.
-	var rt *readingTx
-	defer func() { db.cacheStmts(ctx, rt.uncached) }()
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
 	defer tx.Rollback()
 	rt = &readingTx{db: db, tx: tx, conn: conn, cache: map[readingKey]dtbase.ReadingMeasure{},
 		locked: map[int64]bool{}, stmts: map[string]*sql.Stmt{}, staged: map[dtbase.Datatype]int64{},
@@ -123,6 +121,14 @@ func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) e
 func (rt *readingTx) close() {
 	for _, st := range rt.stmts {
 		st.Close()
+	}
+	if len(rt.driverStmts) > 0 {
+		rt.conn.Raw(func(any) error {
+			for _, st := range rt.driverStmts {
+				st.Close()
+			}
+			return nil
+		})
 	}
 }
 
@@ -386,31 +392,91 @@ func SQLiteReadingInsert(table string, n int) string {
 	return b.String()
 }
 
+// sqliteSeriesInsert returns the INSERT of n rows of one series into
+// table, ignoring duplicates, as SQLiteReadingInsert but with the series'
+// sensor and measure bound once: half the parameters to convert and bind,
+// which makes a bulk load about a tenth cheaper.
+func sqliteSeriesInsert(table string, n int) string {
+	var b strings.Builder
+	b.Grow(160 + 6*n)
+	b.WriteString("INSERT INTO ")
+	b.WriteString(table)
+	b.WriteString(" (sensor_id, measure_id, ts, value) SELECT ?, ?, column1, column2 FROM (VALUES ")
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?)")
+	}
+	b.WriteString(") WHERE true ON CONFLICT DO NOTHING")
+	return b.String()
+}
+
+// writeSQLite inserts a batch. A small one runs a statement of the
+// store's cache. A large one runs the driver's own statements, prepared
+// for the transaction: database/sql would convert every parameter and
+// allocate their list anew for each statement, a tenth of the work and
+// most of the garbage of a bulk load.
 func (rt *readingTx) writeSQLite(ctx context.Context, rb *readingBatch) (int64, error) {
 	table := readingTable(rb.m.Datatype)
-	var inserted int64
-	args := make([]any, 0, 4*min(rb.len(), SQLiteReadingChunk))
-	for start := 0; start < rb.len(); start += SQLiteReadingChunk {
-		end := min(start+SQLiteReadingChunk, rb.len())
-		st, err := rt.prepared(ctx, SQLiteReadingInsert(table, end-start))
+	if rb.len() <= groupSmall {
+		args := make([]any, 0, 2+2*rb.len())
+		args = append(args, rb.m.SensorID, rb.m.MeasureID)
+		for k := range rb.ts {
+			args = append(args, rb.ts[k], rb.value(k))
+		}
+		r, err := rt.ExecContext(ctx, sqliteSeriesInsert(table, rb.len()), args...)
 		if err != nil {
 			return 0, err
 		}
-		args = args[:0]
-		for k := start; k < end; k++ {
-			args = append(args, rb.m.SensorID, rb.m.MeasureID, rb.ts[k], rb.value(k))
-		}
-		r, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return 0, err
-		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return 0, err
-		}
-		inserted += n
+		return r.RowsAffected()
 	}
-	return inserted, nil
+	var inserted int64
+	err := rt.conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot prepare", dc)
+		}
+		args := make([]driver.NamedValue, 2+2*min(rb.len(), SQLiteReadingChunk))
+		args[0] = driver.NamedValue{Ordinal: 1, Value: rb.m.SensorID}
+		args[1] = driver.NamedValue{Ordinal: 2, Value: rb.m.MeasureID}
+		for start := 0; start < rb.len(); start += SQLiteReadingChunk {
+			end := min(start+SQLiteReadingChunk, rb.len())
+			q := sqliteSeriesInsert(table, end-start)
+			st := rt.driverStmts[q]
+			if st == nil {
+				var err error
+				if st, err = pc.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+				if rt.driverStmts == nil {
+					rt.driverStmts = map[string]driver.Stmt{}
+				}
+				rt.driverStmts[q] = st
+			}
+			ex, ok := st.(driver.StmtExecContext)
+			if !ok {
+				return fmt.Errorf("sqlite driver statement %T cannot execute", st)
+			}
+			a := args[:2+2*(end-start)]
+			for k := start; k < end; k++ {
+				i := 2 + 2*(k-start)
+				a[i] = driver.NamedValue{Ordinal: i + 1, Value: rb.ts[k]}
+				a[i+1] = driver.NamedValue{Ordinal: i + 2, Value: rb.value(k)}
+			}
+			r, err := ex.ExecContext(ctx, a)
+			if err != nil {
+				return err
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted += n
+		}
+		return nil
+	})
+	return inserted, err
 }
 
 // value returns row k's value as a database parameter.

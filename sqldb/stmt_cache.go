@@ -31,7 +31,7 @@ type stmtKey struct {
 // transaction.
 const (
 	maxCachedStmts   = 512
-	maxCachedStmtLen = 2048
+	maxCachedStmtLen = 4096
 )
 
 // get returns the cached statement of q on pool, or nil.
