@@ -86,7 +86,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	o, err := forecastInts(*order, 3)
 	if err != nil {

@@ -72,7 +72,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	var remote *remoteTarget
 	if *serverURL != "" {

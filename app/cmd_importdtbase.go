@@ -53,7 +53,7 @@ func (m *Main) importDTBase(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	log := m.logger(c)
 	db, err := m.openDB(ctx, c)

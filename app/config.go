@@ -189,7 +189,8 @@ func settingsOf(envs []string) []setting {
 // bindConfig registers a flag per setting named by envs (nil: every
 // setting) on fs, each defaulting to its environment variable, and returns
 // a function that builds the Config once fs has been parsed. Settings not
-// named keep their zero value.
+// named keep their zero value. A value that does not parse is a usageError
+// naming its variable.
 func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool), envs []string) func() (Config, error) {
 	bound := settingsOf(envs)
 	values := map[string]*string{}
@@ -207,7 +208,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool), envs []str
 				continue
 			}
 			if err := s.set(&c, *values[s.env]); err != nil {
-				return c, fmt.Errorf("%s: %w", s.env, err)
+				return c, usageError{fmt.Sprintf("%s: %v", s.env, err)}
 			}
 		}
 		// DT_DEFAULT_USER_PASS distinguishes unset from empty.

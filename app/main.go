@@ -364,7 +364,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	c.Demo = *demo
 	start := time.Now()
@@ -494,7 +494,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	db, err := sqldb.OpenNoMigrate(ctx, c.DSN())
 	if err != nil {
