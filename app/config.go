@@ -111,12 +111,7 @@ var coreSettings = []setting{
 		return nil
 	}},
 	{"DT_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser (* for any)", func(c *Config, v string) error {
-		c.CORSOrigins = nil
-		for _, o := range strings.Split(v, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				c.CORSOrigins = append(c.CORSOrigins, o)
-			}
-		}
+		c.CORSOrigins = commaList(v)
 		return nil
 	}},
 	{"DT_SITE_MODEL_MAX_BYTES", "52428800", "largest accepted site model (glTF) upload in bytes; DT_MAX_BODY_BYTES also applies", func(c *Config, v string) (err error) {
@@ -180,6 +175,18 @@ func settingsOf(envs []string) []setting {
 	var out []setting
 	for _, s := range settings {
 		if slices.Contains(envs, s.env) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// commaList splits a comma-separated list into its items, trimmed, leaving
+// out empty ones; nil when there are none.
+func commaList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
 	}
