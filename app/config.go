@@ -80,6 +80,15 @@ func secs(v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+// positiveBytes reads a size in bytes, which must be positive.
+func positiveBytes(v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err == nil && n <= 0 {
+		err = fmt.Errorf("must be positive")
+	}
+	return n, err
+}
+
 // settings lists every setting, in the order the docs present it: the core
 // ones, then those of the MQTT subscriber and of the service runner, which
 // their files keep next to their use.
@@ -115,24 +124,15 @@ var coreSettings = []setting{
 		return nil
 	}},
 	{"DT_SITE_MODEL_MAX_BYTES", "52428800", "largest accepted site model (glTF) upload in bytes; DT_MAX_BODY_BYTES also applies", func(c *Config, v string) (err error) {
-		c.SiteModelMax, err = strconv.ParseInt(v, 10, 64)
-		if err == nil && c.SiteModelMax <= 0 {
-			err = fmt.Errorf("must be positive")
-		}
-		return err
+		c.SiteModelMax, err = positiveBytes(v)
+		return
 	}},
 	{"DT_MAX_BODY_BYTES", "67108864", "largest accepted request body in bytes", func(c *Config, v string) (err error) {
-		c.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
-		if err == nil && c.MaxBodyBytes <= 0 {
-			err = fmt.Errorf("must be positive")
-		}
+		c.MaxBodyBytes, err = positiveBytes(v)
 		return
 	}},
 	{"DT_MAX_UPLOAD_BYTES", "4294967296", "largest accepted CSV upload of readings in bytes (streamed, never held in memory)", func(c *Config, v string) (err error) {
-		c.MaxUploadBytes, err = strconv.ParseInt(v, 10, 64)
-		if err == nil && c.MaxUploadBytes <= 0 {
-			err = fmt.Errorf("must be positive")
-		}
+		c.MaxUploadBytes, err = positiveBytes(v)
 		return
 	}},
 	{"DT_LOG_FORMAT", "", "log format: json or text (default: text on a terminal, json otherwise)", func(c *Config, v string) error { c.LogFormat = v; return nil }},
