@@ -23,7 +23,7 @@ application then connects as that role, not as the administrator. Safe to run ag
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	dsn := c.DSN()
 	if !sqldb.IsPostgresURL(dsn) {

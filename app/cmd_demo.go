@@ -48,7 +48,7 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	db, err := m.openDB(ctx, c)
 	if err != nil {

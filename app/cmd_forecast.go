@@ -46,11 +46,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	p := dtbase.DefaultForecastParams()
 	fs, load := m.commandFlags("forecast arima", forecastUsage, databaseSettings)
 	fs.Func("sensor", "unique identifier of a sensor to forecast (repeatable, or comma-separated)", func(v string) error {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				p.Sensors = append(p.Sensors, s)
-			}
-		}
+		p.Sensors = append(p.Sensors, commaList(v)...)
 		return nil
 	})
 	fs.Func("measure", "measure to forecast, NAME or NAME=UNITS (repeatable)", func(v string) error {
@@ -86,7 +82,7 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	o, err := forecastInts(*order, 3)
 	if err != nil {

@@ -72,7 +72,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	var remote *remoteTarget
 	if *serverURL != "" {
@@ -301,14 +301,8 @@ type importProgress struct {
 }
 
 func newImportProgress(w io.Writer, name string, size int64, interval time.Duration) *importProgress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
 	now := time.Now()
-	return &importProgress{w: w, name: name, noun: "readings read", size: size, tty: tty, interval: interval, start: now, last: now}
+	return &importProgress{w: w, name: name, noun: "readings read", size: size, tty: isTerminal(w), interval: interval, start: now, last: now}
 }
 
 func (p *importProgress) update(rows, bytes int64) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,7 +52,7 @@ func (m *Main) importDTBase(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	log := m.logger(c)
 	db, err := m.openDB(ctx, c)
@@ -146,11 +145,9 @@ type importMeter struct {
 
 func newImportMeter(w io.Writer, log *slog.Logger) *importMeter {
 	m := &importMeter{w: w, log: log, start: time.Now(), every: 5 * time.Second}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			m.tty = true
-			m.every = 100 * time.Millisecond
-		}
+	if isTerminal(w) {
+		m.tty = true
+		m.every = 100 * time.Millisecond
 	}
 	return m
 }

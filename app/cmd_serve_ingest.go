@@ -68,12 +68,7 @@ var mqttSettingList = []setting{
 // brokers that refuse 5; see ingest/mqtt/README.md). The returned function
 // commits and acknowledges what was received, then disconnects.
 func (m *Main) startIngest(ctx context.Context, c Config, db *sqldb.DB, srv *api.Server, log *slog.Logger) (func(), error) {
-	var brokers []string
-	for _, b := range strings.Split(c.MQTTBroker, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			brokers = append(brokers, b)
-		}
-	}
+	brokers := commaList(c.MQTTBroker)
 	if len(brokers) == 0 {
 		return func() {}, nil
 	}

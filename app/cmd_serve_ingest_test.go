@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -118,12 +117,7 @@ func mqttPublish(t *testing.T, addr string, from, to int, base time.Time) {
 
 func mqttMetrics(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	_, b := apiCall(t, http.MethodGet, url+"/metrics", "", nil)
 	return string(b)
 }
 

@@ -40,12 +40,7 @@ var serviceSettingList = []setting{
 		return nil
 	}},
 	{"DT_SERVICE_ALLOWED_HOSTS", "", "comma-separated hosts services may call although they are loopback, private, link-local (cloud metadata) or other special-purpose addresses, refused by default: names, *.suffix, IP addresses, CIDR ranges (127.0.0.1,10.0.0.0/8,internal.example.org)", func(c *Config, v string) error {
-		c.Services.AllowedHosts = nil
-		for _, h := range strings.Split(v, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				c.Services.AllowedHosts = append(c.Services.AllowedHosts, h)
-			}
-		}
+		c.Services.AllowedHosts = commaList(v)
 		return nil
 	}},
 	{"DT_SERVICE_MAX_CONCURRENT_RUNS", "8", "runs of one service that may be pending or running at once, across replicas; further runs are refused (429); 0: no limit", func(c *Config, v string) (err error) {

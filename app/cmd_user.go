@@ -43,7 +43,7 @@ func (m *Main) user(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	want := map[string]int{"create": 1, "list": 0, "set-password": 1, "set-role": 2, "delete": 1}
 	n, ok := want[sub]

@@ -80,6 +80,15 @@ func secs(v string) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
+// positiveBytes reads a size in bytes, which must be positive.
+func positiveBytes(v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err == nil && n <= 0 {
+		err = fmt.Errorf("must be positive")
+	}
+	return n, err
+}
+
 // settings lists every setting, in the order the docs present it: the core
 // ones, then those of the MQTT subscriber and of the service runner, which
 // their files keep next to their use.
@@ -111,33 +120,19 @@ var coreSettings = []setting{
 		return nil
 	}},
 	{"DT_CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser (* for any)", func(c *Config, v string) error {
-		c.CORSOrigins = nil
-		for _, o := range strings.Split(v, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				c.CORSOrigins = append(c.CORSOrigins, o)
-			}
-		}
+		c.CORSOrigins = commaList(v)
 		return nil
 	}},
 	{"DT_SITE_MODEL_MAX_BYTES", "52428800", "largest accepted site model (glTF) upload in bytes; DT_MAX_BODY_BYTES also applies", func(c *Config, v string) (err error) {
-		c.SiteModelMax, err = strconv.ParseInt(v, 10, 64)
-		if err == nil && c.SiteModelMax <= 0 {
-			err = fmt.Errorf("must be positive")
-		}
-		return err
+		c.SiteModelMax, err = positiveBytes(v)
+		return
 	}},
 	{"DT_MAX_BODY_BYTES", "67108864", "largest accepted request body in bytes", func(c *Config, v string) (err error) {
-		c.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
-		if err == nil && c.MaxBodyBytes <= 0 {
-			err = fmt.Errorf("must be positive")
-		}
+		c.MaxBodyBytes, err = positiveBytes(v)
 		return
 	}},
 	{"DT_MAX_UPLOAD_BYTES", "4294967296", "largest accepted CSV upload of readings in bytes (streamed, never held in memory)", func(c *Config, v string) (err error) {
-		c.MaxUploadBytes, err = strconv.ParseInt(v, 10, 64)
-		if err == nil && c.MaxUploadBytes <= 0 {
-			err = fmt.Errorf("must be positive")
-		}
+		c.MaxUploadBytes, err = positiveBytes(v)
 		return
 	}},
 	{"DT_LOG_FORMAT", "", "log format: json or text (default: text on a terminal, json otherwise)", func(c *Config, v string) error { c.LogFormat = v; return nil }},
@@ -186,10 +181,23 @@ func settingsOf(envs []string) []setting {
 	return out
 }
 
+// commaList splits a comma-separated list into its items, trimmed, leaving
+// out empty ones; nil when there are none.
+func commaList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // bindConfig registers a flag per setting named by envs (nil: every
 // setting) on fs, each defaulting to its environment variable, and returns
 // a function that builds the Config once fs has been parsed. Settings not
-// named keep their zero value.
+// named keep their zero value. A value that does not parse is a usageError
+// naming its variable.
 func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool), envs []string) func() (Config, error) {
 	bound := settingsOf(envs)
 	values := map[string]*string{}
@@ -207,7 +215,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) (string, bool), envs []str
 				continue
 			}
 			if err := s.set(&c, *values[s.env]); err != nil {
-				return c, fmt.Errorf("%s: %w", s.env, err)
+				return c, usageError{fmt.Sprintf("%s: %v", s.env, err)}
 			}
 		}
 		// DT_DEFAULT_USER_PASS distinguishes unset from empty.

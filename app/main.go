@@ -178,6 +178,17 @@ func secretFlag(name string) bool {
 	return strings.Contains(name, "pass") || strings.Contains(name, "secret") || strings.HasSuffix(name, "key")
 }
 
+// isTerminal reports whether w is a terminal (a character device), where
+// output is drawn for a person rather than written for a log.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
 // logger builds the structured logger: JSON for machines, text on a terminal.
 func (m *Main) logger(c Config) *slog.Logger {
 	var level slog.Level
@@ -188,10 +199,8 @@ func (m *Main) logger(c Config) *slog.Logger {
 	format := c.LogFormat
 	if format == "" {
 		format = "json"
-		if f, ok := m.Stderr.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				format = "text"
-			}
+		if isTerminal(m.Stderr) {
+			format = "text"
 		}
 	}
 	if format == "text" {
@@ -364,7 +373,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	c.Demo = *demo
 	start := time.Now()
@@ -494,7 +503,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 	}
 	c, err := load()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	db, err := sqldb.OpenNoMigrate(ctx, c.DSN())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -57,11 +58,19 @@ func start(t *testing.T, env map[string]string, args ...string) *instance {
 	return nil
 }
 
-func postJSON(t *testing.T, url, token string, body any) (int, map[string]any) {
+// apiCall sends method to url with body as JSON (none when nil) and token
+// as the bearer (none when empty), and returns the status and the answer.
+func apiCall(t *testing.T, method, url, token string, body any) (int, []byte) {
 	t.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -70,23 +79,22 @@ func postJSON(t *testing.T, url, token string, body any) (int, map[string]any) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, answer
+}
+
+func postJSON(t *testing.T, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	status, answer := apiCall(t, http.MethodPost, url, token, body)
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	json.Unmarshal(answer, &out)
+	return status, out
 }
 
 func getStatus(t *testing.T, url, token string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	status, _ := apiCall(t, http.MethodGet, url, token, nil)
+	return status
 }
 
 var printedPassword = regexp.MustCompile(`log in as default_user@localhost with password (\S+)`)

@@ -262,19 +262,12 @@ func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 // it chose the settings, then the fitted model as the family describes it,
 // then the run's parameters, training data and cross-validation.
 func (w window) details(m dtbase.ForecastFit, h *hourlySeries, cv *dtbase.ForecastCV) (json.RawMessage, error) {
-	head, err := json.Marshal(struct {
+	p := w.p
+	head := struct {
 		Service string `json:"service"`
 		Auto    bool   `json:"auto"`
-	}{w.p.Model.Family, w.p.Model.Auto})
-	if err != nil {
-		return nil, fmt.Errorf("encode run details: %w", err)
-	}
-	model, err := json.Marshal(m.Describe())
-	if err != nil {
-		return nil, fmt.Errorf("encode run details: %w", err)
-	}
-	p := w.p
-	tail, err := json.Marshal(struct {
+	}{p.Model.Family, p.Model.Auto}
+	tail := struct {
 		Alpha         float64            `json:"alpha"`
 		HoursForecast int                `json:"hours_forecast"`
 		Training      trainingDetails    `json:"training"`
@@ -285,16 +278,21 @@ func (w window) details(m dtbase.ForecastFit, h *hourlySeries, cv *dtbase.Foreca
 		Readings: h.Readings, ReadingsUsed: h.Used,
 		Hours: len(h.Values), ObservedHours: h.ObservedHours(), FilledHours: len(h.Values) - h.ObservedHours(),
 		Fill: p.Fill, MinsFromTheHour: p.MinsFromTheHour.Minutes(),
-	}, cv})
-	if err != nil {
-		return nil, fmt.Errorf("encode run details: %w", err)
+	}, cv}
+	var objs [3][]byte
+	for i, v := range []any{head, m.Describe(), tail} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode run details: %w", err)
+		}
+		objs[i] = b
 	}
 	// Join the three objects into one, keeping the order of the keys.
-	out := append(head[:len(head)-1], ',')
-	if len(model) > 2 {
+	out := append(objs[0][:len(objs[0])-1], ',')
+	if model := objs[1]; len(model) > 2 {
 		out = append(append(out, model[1:len(model)-1]...), ',')
 	}
-	return append(out, tail[1:]...), nil
+	return append(out, objs[2][1:]...), nil
 }
 
 type trainingDetails struct {

@@ -175,9 +175,7 @@ func Handler(c *client.Client, defaults Params, log *slog.Logger) http.Handler {
 		p.From, p.To = now.Add(-24*time.Hour), now
 		if r.ContentLength != 0 {
 			if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 				return
 			}
 		}
@@ -188,8 +186,12 @@ func Handler(c *client.Client, defaults Params, log *slog.Logger) http.Handler {
 			summary["error"] = err.Error()
 			status = http.StatusBadGateway
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(summary)
+		writeJSON(w, status, summary)
 	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
 }
