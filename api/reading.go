@@ -184,10 +184,8 @@ const insertSensorReadingsDoc = "Every value is checked against the measure's da
 	"measure_units picks the measure when the sensor's type has two of that name. All or nothing: one transaction."
 
 func (s *Server) insertSensorReadings(ctx context.Context, req *readingInsertRequest) (detail, error) {
-	if _, err := s.store.InsertReadings(ctx, []dtbase.ReadingSeries{req.series()}); err != nil {
-		return detail{}, err
-	}
-	return detail{"Sensor readings inserted"}, nil
+	_, err := s.store.InsertReadings(ctx, []dtbase.ReadingSeries{req.series()})
+	return done(err, "Sensor readings inserted")
 }
 
 // insertReadingsBatchDoc describes /sensor/insert-readings-batch in the OpenAPI document.

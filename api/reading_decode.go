@@ -311,28 +311,16 @@ func decodeReadingBatchFast(body []byte, req *readingBatchRequest) bool {
 		return false
 	}
 	key, ok := s.plainString()
-	if !ok || string(key) != "series" || !s.expect(':') || !s.expect('[') {
+	if !ok || string(key) != "series" || !s.expect(':') {
 		return false
 	}
-	req.Series = []readingInsertRequest{}
-	if s.peek() == ']' {
-		s.i++
-	} else {
-		for {
-			var one readingInsertRequest
-			if !s.insertObject(&one) {
-				return false
-			}
-			req.Series = append(req.Series, one)
-			c := s.peek()
-			s.i++
-			if c == ']' {
-				break
-			}
-			if c != ',' {
-				return false
-			}
-		}
+	req.Series, ok = scanList(s, 0, func() (readingInsertRequest, bool) {
+		var one readingInsertRequest
+		ok := s.insertObject(&one)
+		return one, ok
+	})
+	if !ok {
+		return false
 	}
 	return s.expect('}') && s.peek() == 0
 }

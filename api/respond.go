@@ -38,16 +38,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	err := enc.Encode(v)
+	body := bytes.TrimRight(buf.Bytes(), "\n")
+	if err != nil {
 		slog.Error("encode response", "err", err)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte(`{"detail":"Internal error."}`))
-		return
+		status, body = http.StatusInternalServerError, []byte(`{"detail":"Internal error."}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	w.Write(body)
 }
 
 // detail is the body of every error we raise, and of many successes.

@@ -407,6 +407,25 @@ class Client(DataFrameMixin):
     def list_measures(self) -> List[Dict[str, Any]]:
         return self.get("/sensor/list-measures", 200)
 
+    def _range(
+        self,
+        measure_name: str,
+        unique_identifier: str,
+        dt_from: Timestamp,
+        dt_to: Timestamp,
+        measure_units: Optional[str],
+    ) -> Dict[str, Any]:
+        """The body of a read of a range of readings."""
+        body: Dict[str, Any] = {
+            "measure_name": measure_name,
+            "unique_identifier": unique_identifier,
+            "dt_from": format_time(dt_from),
+            "dt_to": format_time(dt_to),
+        }
+        if measure_units is not None:
+            body["measure_units"] = measure_units
+        return body
+
     def sensor_readings(
         self,
         measure_name: str,
@@ -416,14 +435,7 @@ class Client(DataFrameMixin):
         measure_units: Optional[str] = None,
     ) -> List[Dict[str, Any]]:
         """Readings with ``dt_from <= timestamp <= dt_to``, in time order."""
-        body: Dict[str, Any] = {
-            "measure_name": measure_name,
-            "unique_identifier": unique_identifier,
-            "dt_from": format_time(dt_from),
-            "dt_to": format_time(dt_to),
-        }
-        if measure_units is not None:
-            body["measure_units"] = measure_units
+        body = self._range(measure_name, unique_identifier, dt_from, dt_to, measure_units)
         return self.post("/sensor/sensor-readings", body, 200)
 
     def delete_sensor(self, unique_identifier: str) -> Dict[str, str]:
@@ -608,6 +620,8 @@ class Client(DataFrameMixin):
 
     def _schedule(
         self,
+        path: str,
+        status: int,
         service_name: str,
         name: str,
         cron: str,
@@ -615,6 +629,7 @@ class Client(DataFrameMixin):
         parameter_set_name: Optional[str],
         enabled: Optional[bool],
     ) -> Dict[str, Any]:
+        """Post the body of insert-schedule and edit-schedule to ``path``."""
         body: Dict[str, Any] = {"service_name": service_name, "name": name, "cron": cron}
         if timezone is not None:
             body["timezone"] = timezone
@@ -622,7 +637,7 @@ class Client(DataFrameMixin):
             body["parameter_set_name"] = parameter_set_name
         if enabled is not None:
             body["enabled"] = enabled
-        return body
+        return self.post(path, body, status)
 
     def insert_schedule(
         self,
@@ -634,10 +649,8 @@ class Client(DataFrameMixin):
         enabled: Optional[bool] = None,
     ) -> Dict[str, Any]:
         """Run a service on a cron expression (in ``timezone``, default UTC)."""
-        return self.post(
-            "/service/insert-schedule",
-            self._schedule(service_name, name, cron, timezone, parameter_set_name, enabled),
-            201,
+        return self._schedule(
+            "/service/insert-schedule", 201, service_name, name, cron, timezone, parameter_set_name, enabled
         )
 
     def edit_schedule(
@@ -649,10 +662,8 @@ class Client(DataFrameMixin):
         parameter_set_name: Optional[str] = None,
         enabled: Optional[bool] = None,
     ) -> Dict[str, Any]:
-        return self.post(
-            "/service/edit-schedule",
-            self._schedule(service_name, name, cron, timezone, parameter_set_name, enabled),
-            200,
+        return self._schedule(
+            "/service/edit-schedule", 200, service_name, name, cron, timezone, parameter_set_name, enabled
         )
 
     def list_schedules(self, service_name: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -700,24 +711,6 @@ class Client(DataFrameMixin):
             s["readings"] = list(s.get("readings", []))
             out.append(s)
         return self.post("/sensor/insert-readings-batch", {"series": out}, 201)
-
-    def _range(
-        self,
-        measure_name: str,
-        unique_identifier: str,
-        dt_from: Timestamp,
-        dt_to: Timestamp,
-        measure_units: Optional[str],
-    ) -> Dict[str, Any]:
-        body: Dict[str, Any] = {
-            "measure_name": measure_name,
-            "unique_identifier": unique_identifier,
-            "dt_from": format_time(dt_from),
-            "dt_to": format_time(dt_to),
-        }
-        if measure_units is not None:
-            body["measure_units"] = measure_units
-        return body
 
     def sensor_readings_aggregate(
         self,
