@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -35,21 +34,16 @@ func chartsOf(t *testing.T, body string, into any) {
 // when there is less; a sensor type change drops the other type's choice.
 func TestDefaultRanges(t *testing.T) {
 	e := newSeededEnv(t) // a week of data ending at the clock, rounded down to 10 minutes
-	ctx := context.Background()
 	end := e.clock().Truncate(10 * time.Minute)
 	// A sensor with only six hours of readings.
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "Short-1", TypeName: "Aranet T&RH"}); err != nil {
-		t.Fatal(err)
-	}
+	e.createSensor(dtbase.Sensor{UniqueIdentifier: "Short-1", TypeName: "Aranet T&RH"})
 	var ts []time.Time
 	var vs []dtbase.Value
 	for k := 36; k >= 0; k-- {
 		ts = append(ts, end.Add(-time.Duration(k)*10*time.Minute))
 		vs = append(vs, dtbase.FloatValue(20))
 	}
-	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "Short-1", MeasureName: "temperature", Values: vs, Timestamps: ts}}); err != nil {
-		t.Fatal(err)
-	}
+	e.insert(dtbase.ReadingSeries{UniqueIdentifier: "Short-1", MeasureName: "temperature", Values: vs, Timestamps: ts})
 	b := e.signIn("viewer@example.com")
 	dayEnd := end.Add(time.Minute)
 	for _, c := range []struct{ path, wantFrom string }{
