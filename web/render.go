@@ -61,6 +61,9 @@ func mustPages(st *staticFiles) *pageSet {
 				Datatypes []dtbase.Datatype
 			}{kind, dts}
 		},
+		"rowbutton": func(csrf, action, confirm, field, value, label string) any {
+			return struct{ CSRF, Action, Confirm, Field, Value, Label string }{csrf, action, confirm, field, value, label}
+		},
 		// limit is a text limit of the domain, for maxlength attributes.
 		"limit": func(name string) (int, error) {
 			if n, ok := dtbase.TextLimits[name]; ok {
