@@ -329,7 +329,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		var chosenM []dtbase.Measure
 		for _, m := range d.Measures {
-			if contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
+			if slices.Contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
 				chosenM = append(chosenM, m)
 			}
 		}
@@ -357,7 +357,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if d.Message == "" {
 		cfg := &chartConfig{Mode: "explorer", From: dtbase.FormatTime(d.From), To: dtbase.FormatTime(d.To)}
 		for _, m := range d.Measures {
-			if !contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
+			if !slices.Contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
 				continue
 			}
 			spec := chartSpec{Title: m.Name, Units: derefString(m.Units)}
@@ -387,15 +387,6 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	h.render(w, r, http.StatusOK, "explorer.html", v)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // csvURL is the download of the given series over [from, to] at full

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,14 +72,7 @@ func mustPages(st *staticFiles) *pageSet {
 			}
 			return 0, fmt.Errorf("no text limit %q", name)
 		},
-		"contains": func(list []string, s string) bool {
-			for _, x := range list {
-				if x == s {
-					return true
-				}
-			}
-			return false
-		},
+		"contains": slices.Contains[[]string],
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
