@@ -110,3 +110,22 @@ func TestRunPageHistory(t *testing.T) {
 		t.Errorf("observations end %.0f s before the forecast's end", mean.T[len(mean.T)-1]-last)
 	}
 }
+
+// TestBadRangeMessage: a from or to the explorer or the readings page
+// cannot read is named in words, without the error's code, and the page
+// keeps its default for it.
+func TestBadRangeMessage(t *testing.T) {
+	e := newSeededEnv(t)
+	b := e.signIn("viewer@example.com")
+	want := `<div class="flash flash-error" role="alert">` + html.EscapeString(`"soon" is not a date and time.`) + `</div>`
+	for _, p := range []string{
+		"/explorer?type=Aranet+T%26RH&sensor=sensor-a&from=soon",
+		"/explorer?type=Aranet+T%26RH&sensor=sensor-a&to=soon",
+		"/readings?sensor=sensor-a&from=soon",
+		"/readings?sensor=sensor-a&to=soon",
+	} {
+		if res := b.get(p); res.Status != http.StatusOK || !strings.Contains(res.Body, want) {
+			t.Errorf("%s: %d, no %s", p, res.Status, want)
+		}
+	}
+}
