@@ -14,17 +14,23 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
+// newRoomEnv is newEnv with one sensor, R1, of a type "room" measuring a
+// float temperature in units.
+func newRoomEnv(t *testing.T, units *string) *testEnv {
+	t.Helper()
+	e := newEnv(t)
+	if err := e.db.CreateSensorType(context.Background(), &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Units: units, Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.createSensor(dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"})
+	return e
+}
+
 // TestAlertPages previews and saves a rule in the editor, sees its alert
 // first on the dashboard, acknowledges it and silences the rule.
 func TestAlertPages(t *testing.T) {
-	e := newEnv(t)
+	e := newRoomEnv(t, nil)
 	ctx := context.Background()
-	if err := e.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC().Truncate(time.Second)
 	insert := func(end time.Time, vals ...float64) {
 		s := dtbase.ReadingSeries{UniqueIdentifier: "R1", MeasureName: "temperature"}
@@ -32,9 +38,7 @@ func TestAlertPages(t *testing.T) {
 			s.Timestamps = append(s.Timestamps, end.Add(time.Duration(i-len(vals))*time.Hour))
 			s.Values = append(s.Values, dtbase.FloatValue(v))
 		}
-		if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
-			t.Fatal(err)
-		}
+		e.insert(s)
 	}
 	insert(now.Add(-10*time.Hour), 20, 30, 20, 31, 20) // two breaches in the last 7 days
 	b := e.signIn("editor@example.com")
@@ -129,15 +133,8 @@ func TestConditionText(t *testing.T) {
 // TestAlertsPagePages lists alerts a page at a time, keeping the filter,
 // and says what each rule watches in words.
 func TestAlertsPagePages(t *testing.T) {
-	e := newEnv(t)
+	e := newRoomEnv(t, ptr("°C"))
 	ctx := context.Background()
-	c := "°C"
-	if err := e.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
-		t.Fatal(err)
-	}
 	limit := 28.0
 	r := &dtbase.AlertRule{Name: "warm", Target: dtbase.AlertTarget{Sensor: ptr("R1")}, Measure: "temperature", Severity: dtbase.SeverityWarning, Enabled: true,
 		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: &limit, ForSeconds: 600, Hysteresis: 0.5}}
@@ -151,9 +148,7 @@ func TestAlertsPagePages(t *testing.T) {
 		s.Timestamps = append(s.Timestamps, start.Add(time.Duration(i)*10*time.Minute))
 		s.Values = append(s.Values, dtbase.FloatValue([]float64{20, 30, 30}[i%3]))
 	}
-	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
-		t.Fatal(err)
-	}
+	e.insert(s)
 	b := e.signIn("viewer@example.com")
 	rows := func(body string) int { return strings.Count(body, `<tr id="alert-`) }
 	first := b.get("/alerts?rule=warm")

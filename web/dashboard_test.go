@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -21,25 +20,18 @@ var (
 // stale series however many there are.
 func TestDashboard(t *testing.T) {
 	e := newSeededEnv(t) // sensor-a…f (T&RH) and sensor-g, sensor-h (CO2), live
-	ctx := context.Background()
 	end := e.clock().Truncate(10 * time.Minute)
 	// Old-1 stopped two days ago; 30 sensors have no readings.
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "Old-1", TypeName: "Aranet T&RH", Name: ptr("Old bench")}); err != nil {
-		t.Fatal(err)
-	}
+	e.createSensor(dtbase.Sensor{UniqueIdentifier: "Old-1", TypeName: "Aranet T&RH", Name: ptr("Old bench")})
 	var ts []time.Time
 	var vs []dtbase.Value
 	for k := 0; k < 20; k++ {
 		ts = append(ts, end.Add(-48*time.Hour-time.Duration(k)*10*time.Minute))
 		vs = append(vs, dtbase.FloatValue(1))
 	}
-	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "Old-1", MeasureName: "temperature", Values: vs, Timestamps: ts}}); err != nil {
-		t.Fatal(err)
-	}
+	e.insert(dtbase.ReadingSeries{UniqueIdentifier: "Old-1", MeasureName: "temperature", Values: vs, Timestamps: ts})
 	for i := range 30 {
-		if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: fmt.Sprintf("Empty-%02d", i), TypeName: "Aranet CO2"}); err != nil {
-			t.Fatal(err)
-		}
+		e.createSensor(dtbase.Sensor{UniqueIdentifier: fmt.Sprintf("Empty-%02d", i), TypeName: "Aranet CO2"})
 	}
 	b := e.signIn("viewer@example.com")
 	sensorsOn := func(p page) []string {

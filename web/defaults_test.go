@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -35,21 +34,16 @@ func chartsOf(t *testing.T, body string, into any) {
 // when there is less; a sensor type change drops the other type's choice.
 func TestDefaultRanges(t *testing.T) {
 	e := newSeededEnv(t) // a week of data ending at the clock, rounded down to 10 minutes
-	ctx := context.Background()
 	end := e.clock().Truncate(10 * time.Minute)
 	// A sensor with only six hours of readings.
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "Short-1", TypeName: "Aranet T&RH"}); err != nil {
-		t.Fatal(err)
-	}
+	e.createSensor(dtbase.Sensor{UniqueIdentifier: "Short-1", TypeName: "Aranet T&RH"})
 	var ts []time.Time
 	var vs []dtbase.Value
 	for k := 36; k >= 0; k-- {
 		ts = append(ts, end.Add(-time.Duration(k)*10*time.Minute))
 		vs = append(vs, dtbase.FloatValue(20))
 	}
-	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "Short-1", MeasureName: "temperature", Values: vs, Timestamps: ts}}); err != nil {
-		t.Fatal(err)
-	}
+	e.insert(dtbase.ReadingSeries{UniqueIdentifier: "Short-1", MeasureName: "temperature", Values: vs, Timestamps: ts})
 	b := e.signIn("viewer@example.com")
 	dayEnd := end.Add(time.Minute)
 	for _, c := range []struct{ path, wantFrom string }{
@@ -114,5 +108,24 @@ func TestRunPageHistory(t *testing.T) {
 	}
 	if last := obs.T[len(obs.T)-1]; last < mean.T[len(mean.T)-1] {
 		t.Errorf("observations end %.0f s before the forecast's end", mean.T[len(mean.T)-1]-last)
+	}
+}
+
+// TestBadRangeMessage: a from or to the explorer or the readings page
+// cannot read is named in words, without the error's code, and the page
+// keeps its default for it.
+func TestBadRangeMessage(t *testing.T) {
+	e := newSeededEnv(t)
+	b := e.signIn("viewer@example.com")
+	want := `<div class="flash flash-error" role="alert">` + html.EscapeString(`"soon" is not a date and time.`) + `</div>`
+	for _, p := range []string{
+		"/explorer?type=Aranet+T%26RH&sensor=sensor-a&from=soon",
+		"/explorer?type=Aranet+T%26RH&sensor=sensor-a&to=soon",
+		"/readings?sensor=sensor-a&from=soon",
+		"/readings?sensor=sensor-a&to=soon",
+	} {
+		if res := b.get(p); res.Status != http.StatusOK || !strings.Contains(res.Body, want) {
+			t.Errorf("%s: %d, no %s", p, res.Status, want)
+		}
 	}
 }

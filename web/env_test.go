@@ -259,6 +259,22 @@ func (b *browser) login(email string) {
 	b.token = csrf(t, home)
 }
 
+// createSensor creates a sensor, failing the test on an error.
+func (e *testEnv) createSensor(s dtbase.Sensor) {
+	e.t.Helper()
+	if err := e.db.CreateSensor(context.Background(), &s); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// insert stores readings, failing the test on an error.
+func (e *testEnv) insert(series ...dtbase.ReadingSeries) {
+	e.t.Helper()
+	if _, err := e.db.InsertReadings(context.Background(), series); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // seed fills the database with data like the demo's: two sensor types,
 // eight sensors with a week of 10-minute readings, an x/y/z location
 // schema with placements, a model run with an interval, and a service

@@ -36,18 +36,14 @@ type schemaRow struct {
 
 func (h *Handler) locationsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	schemas, err := h.store.ListLocationSchemas(ctx)
+	schemas, err := h.allLocations(ctx)
 	if err != nil {
 		return err
 	}
 	d := &locationsData{Datatypes: dtbase.Datatypes}
 	for _, sc := range schemas {
-		locs, err := h.store.FindLocations(ctx, sc.Name, nil)
-		if err != nil {
-			return err
-		}
-		_, has3D := axesOf(&sc)
-		d.Schemas = append(d.Schemas, schemaRow{LocationSchema: sc, Locations: len(locs), Has3D: has3D})
+		_, has3D := axesOf(&sc.LocationSchema)
+		d.Schemas = append(d.Schemas, schemaRow{LocationSchema: sc.LocationSchema, Locations: len(sc.Locations), Has3D: has3D})
 	}
 	if s.User.Role.Allows(dtbase.RoleEditor) {
 		if d.Identifiers, err = h.store.ListLocationIdentifiers(ctx); err != nil {
@@ -56,6 +52,29 @@ func (h *Handler) locationsPage(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	h.render(w, r, http.StatusOK, "locations.html", &view{Title: "Locations", Nav: "locations", Session: s, Data: d})
 	return nil
+}
+
+// schemaLocations is a location schema with its locations.
+type schemaLocations struct {
+	dtbase.LocationSchema
+	Locations []dtbase.Location
+}
+
+// allLocations lists every location schema with its locations.
+func (h *Handler) allLocations(ctx context.Context) ([]schemaLocations, error) {
+	schemas, err := h.store.ListLocationSchemas(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]schemaLocations, len(schemas))
+	for i, sc := range schemas {
+		locs, err := h.store.FindLocations(ctx, sc.Name, nil)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = schemaLocations{sc, locs}
+	}
+	return out, nil
 }
 
 func schemaURL(name string) string { return "/locations/schema?name=" + url.QueryEscape(name) }
@@ -214,7 +233,13 @@ func (h *Handler) locationByID(r *http.Request, schema string) (*dtbase.Location
 	if err != nil {
 		return nil, invalid("No location was chosen.")
 	}
-	locs, err := h.store.FindLocations(r.Context(), schema, nil)
+	return h.findLocation(r.Context(), schema, id)
+}
+
+// findLocation finds a location of a schema by its id; one that is gone is
+// EINVALID, as the form that named it is out of date.
+func (h *Handler) findLocation(ctx context.Context, schema string, id int64) (*dtbase.Location, error) {
+	locs, err := h.store.FindLocations(ctx, schema, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -241,6 +241,23 @@ func sensorTypeNamed(types []dtbase.SensorType, name string) *dtbase.SensorType 
 	return nil
 }
 
+// queryRange reads a page's range from the query's from and to into *from
+// and *to, which hold the defaults, and returns what is wrong with them, if
+// anything; a value that is wrong leaves its default.
+func queryRange(q url.Values, from, to *time.Time) (msg string) {
+	for _, f := range []struct {
+		key string
+		t   *time.Time
+	}{{"from", from}, {"to", to}} {
+		if t, err := parseFormTime(q.Get(f.key), *f.t); err == nil {
+			*f.t = t
+		} else {
+			msg = dtbase.ErrorMessage(err)
+		}
+	}
+	return msg
+}
+
 // explorerPage lets a user pick a sensor type, sensors, measures and a
 // range; the charts island draws them, fetching downsampled series.
 func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -312,7 +329,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		var chosenM []dtbase.Measure
 		for _, m := range d.Measures {
-			if contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
+			if slices.Contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
 				chosenM = append(chosenM, m)
 			}
 		}
@@ -321,16 +338,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 	}
 	d.To = end
-	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
-		d.From = t
-	} else {
-		d.Message = err.Error()
-	}
-	if t, err := parseFormTime(q.Get("to"), d.To); err == nil {
-		d.To = t
-	} else {
-		d.Message = dtbase.ErrorMessage(err)
-	}
+	d.Message = queryRange(q, &d.From, &d.To)
 	if !d.From.Before(d.To) {
 		d.Message = "The start of the range must be before its end."
 	}
@@ -349,7 +357,7 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if d.Message == "" {
 		cfg := &chartConfig{Mode: "explorer", From: dtbase.FormatTime(d.From), To: dtbase.FormatTime(d.To)}
 		for _, m := range d.Measures {
-			if !contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
+			if !slices.Contains(d.ChosenM, strconv.FormatInt(m.ID, 10)) {
 				continue
 			}
 			spec := chartSpec{Title: m.Name, Units: derefString(m.Units)}
@@ -379,15 +387,6 @@ func (h *Handler) explorerPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	h.render(w, r, http.StatusOK, "explorer.html", v)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // csvURL is the download of the given series over [from, to] at full
@@ -714,16 +713,7 @@ func (h *Handler) readingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return err
 	}
 	d.From, d.To = end.Add(-24*time.Hour), end
-	if t, err := parseFormTime(q.Get("from"), d.From); err == nil {
-		d.From = t
-	} else {
-		d.Message = dtbase.ErrorMessage(err)
-	}
-	if t, err := parseFormTime(q.Get("to"), d.To); err == nil {
-		d.To = t
-	} else {
-		d.Message = dtbase.ErrorMessage(err)
-	}
+	d.Message = queryRange(q, &d.From, &d.To)
 	start := d.From
 	if t, ok := dtbase.ParseTime(q.Get("after")); ok {
 		start = t.Add(time.Microsecond)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,9 @@ func mustPages(st *staticFiles) *pageSet {
 				Datatypes []dtbase.Datatype
 			}{kind, dts}
 		},
+		"rowbutton": func(csrf, action, confirm, field, value, label string) any {
+			return struct{ CSRF, Action, Confirm, Field, Value, Label string }{csrf, action, confirm, field, value, label}
+		},
 		// limit is a text limit of the domain, for maxlength attributes.
 		"limit": func(name string) (int, error) {
 			if n, ok := dtbase.TextLimits[name]; ok {
@@ -68,14 +72,7 @@ func mustPages(st *staticFiles) *pageSet {
 			}
 			return 0, fmt.Errorf("no text limit %q", name)
 		},
-		"contains": func(list []string, s string) bool {
-			for _, x := range list {
-				if x == s {
-					return true
-				}
-			}
-			return false
-		},
+		"contains": slices.Contains[[]string],
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

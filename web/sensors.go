@@ -309,16 +309,12 @@ func (h *Handler) sensorPage(w http.ResponseWriter, r *http.Request, s *session)
 		d.Ingest = newIngestExamples(r, det, d.Now)
 	}
 	if s.User.Role.Allows(dtbase.RoleEditor) {
-		schemas, err := h.store.ListLocationSchemas(ctx)
+		schemas, err := h.allLocations(ctx)
 		if err != nil {
 			return err
 		}
 		for _, sc := range schemas {
-			locs, err := h.store.FindLocations(ctx, sc.Name, nil)
-			if err != nil {
-				return err
-			}
-			for _, l := range locs {
+			for _, l := range sc.Locations {
 				d.Places = append(d.Places, placeOption{Schema: sc.Name, Value: strconv.FormatInt(l.ID, 10) + "@" + sc.Name, Label: coordsText(&l)})
 			}
 		}
@@ -379,19 +375,14 @@ func (h *Handler) placeSensor(r *http.Request, s *session) (string, string, erro
 	if err != nil {
 		return back, "", err
 	}
-	locs, err := h.store.FindLocations(ctx, schema, nil)
+	l, err := h.findLocation(ctx, schema, locID)
 	if err != nil {
 		return back, "", err
 	}
-	for _, l := range locs {
-		if l.ID == locID {
-			if _, err := h.store.CreateSensorPlacement(ctx, uid, schema, l.Coordinates(), installed); err != nil {
-				return back, "", err
-			}
-			return back, "Sensor " + uid + " placed at " + coordsText(&l) + " (" + schema + ").", nil
-		}
+	if _, err := h.store.CreateSensorPlacement(ctx, uid, schema, l.Coordinates(), installed); err != nil {
+		return back, "", err
 	}
-	return back, "", invalid("That location no longer exists; reload the page.")
+	return back, "Sensor " + uid + " placed at " + coordsText(l) + " (" + schema + ").", nil
 }
 
 // parseFormTime reads a datetime-local input (UTC) or any timestamp the API

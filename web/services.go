@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -358,11 +359,18 @@ func (h *Handler) saveParameterSet(r *http.Request, s *session) (string, string,
 }
 
 func (h *Handler) deleteParameterSet(r *http.Request, s *session) (string, string, error) {
+	return deleteOfService(r, h.store.DeleteParameterSet, "Parameter set %s deleted; its runs stay in the log.")
+}
+
+// deleteOfService deletes, with del, the item named by the form of the
+// service named by the form, and returns to the service page with done,
+// in which %s stands for the item's name.
+func deleteOfService(r *http.Request, del func(ctx context.Context, service, name string) error, done string) (string, string, error) {
 	service, name := r.PostFormValue("service"), r.PostFormValue("name")
-	if err := h.store.DeleteParameterSet(r.Context(), service, name); err != nil {
+	if err := del(r.Context(), service, name); err != nil {
 		return serviceURL(service), "", err
 	}
-	return serviceURL(service), "Parameter set " + name + " deleted; its runs stay in the log.", nil
+	return serviceURL(service), fmt.Sprintf(done, name), nil
 }
 
 // runWait is how long a run started from the page is waited for, so that a
@@ -494,9 +502,5 @@ func (h *Handler) toggleSchedule(r *http.Request, s *session) (string, string, e
 }
 
 func (h *Handler) deleteSchedule(r *http.Request, s *session) (string, string, error) {
-	service, name := r.PostFormValue("service"), r.PostFormValue("name")
-	if err := h.store.DeleteSchedule(r.Context(), service, name); err != nil {
-		return serviceURL(service), "", err
-	}
-	return serviceURL(service), "Schedule " + name + " deleted.", nil
+	return deleteOfService(r, h.store.DeleteSchedule, "Schedule %s deleted.")
 }

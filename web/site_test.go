@@ -62,10 +62,8 @@ func TestSitePage(t *testing.T) {
 		Severity: "warning", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: sensorA, MeasureName: "temperature",
-		Timestamps: []time.Time{e.clock().Add(time.Minute)}, Values: []dtbase.Value{dtbase.FloatValue(21)}}}); err != nil {
-		t.Fatal(err)
-	}
+	e.insert(dtbase.ReadingSeries{UniqueIdentifier: sensorA, MeasureName: "temperature",
+		Timestamps: []time.Time{e.clock().Add(time.Minute)}, Values: []dtbase.Value{dtbase.FloatValue(21)}})
 	st = siteState{}
 	if err := json.Unmarshal([]byte(b.get("/ui/api/site?schema=farm-xyz").Body), &st); err != nil {
 		t.Fatal(err)

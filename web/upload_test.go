@@ -28,9 +28,7 @@ func (b *browser) sendCSV(path, body, token string) page {
 func TestUpload(t *testing.T) {
 	e := newSeededEnv(t)
 	ctx := context.Background()
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "New-1", TypeName: "Aranet T&RH"}); err != nil {
-		t.Fatal(err)
-	}
+	e.createSensor(dtbase.Sensor{UniqueIdentifier: "New-1", TypeName: "Aranet T&RH"})
 	b := e.signIn("editor@example.com")
 	token := b.token
 	count := func() int64 {
@@ -89,9 +87,7 @@ func TestUpload(t *testing.T) {
 		t.Errorf("upload page: %d", res.Status)
 	}
 	// An empty sensor's page says how else data gets in.
-	if err := e.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "Empty-1", TypeName: "Aranet T&RH"}); err != nil {
-		t.Fatal(err)
-	}
+	e.createSensor(dtbase.Sensor{UniqueIdentifier: "Empty-1", TypeName: "Aranet T&RH"})
 	res := v.get("/sensors/view?id=Empty-1")
 	for _, w := range []string{"/sensor/insert-sensor-readings", "dtbase import readings --url " + e.srv.URL, "Empty-1,temperature,", "mosquitto_pub", "dtbase/Empty-1/temperature"} {
 		if !strings.Contains(res.Body, w) {

@@ -8,6 +8,7 @@
 //   run:      a model run's forecast with its interval band against the
 //             observed readings, data embedded in the page.
 import uPlot from "uplot";
+import { getJSON } from "./getjson";
 
 interface SeriesIdent { sensor: string; measure: number; label: string }
 /** An alert rule's threshold: one line, or the two of a band. */
@@ -91,17 +92,6 @@ function baseOptions(width: number, height: number, title: string, units: string
 
 function fitWidth(container: HTMLElement): number {
   return Math.max(280, Math.floor(container.clientWidth || 800));
-}
-
-/** Fetches JSON from an island endpoint; throws with the server's detail. */
-async function getJSON<T>(url: string, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(url, { credentials: "same-origin", signal, headers: { Accept: "application/json" } });
-  if (!res.ok) {
-    let detail = res.statusText;
-    try { detail = (await res.json()).detail || detail; } catch { /* not JSON */ }
-    throw new Error(res.status === 401 ? "Your session has expired. Reload the page to sign in again." : detail);
-  }
-  return res.json() as Promise<T>;
 }
 
 /** A set of plots whose series come from the server for a time range. */

@@ -12,6 +12,7 @@ import {
 } from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { getJSON } from "./getjson";
 import { ramp } from "./ramp";
 
 interface Config { state: string; replay: string; model?: string; sensorURL: string; edit: boolean }
@@ -42,16 +43,6 @@ function age(seconds: number): string {
   if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
   if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
   return `${Math.round(seconds / 86400)} days ago`;
-}
-
-async function getJSON<T>(url: string): Promise<T> {
-  const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!res.ok) {
-    let detail = res.statusText;
-    try { detail = (await res.json()).detail || detail; } catch { /* not JSON */ }
-    throw new Error(detail);
-  }
-  return res.json();
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
