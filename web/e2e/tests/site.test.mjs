@@ -85,7 +85,8 @@ test("the demo farm renders with labelled, coloured sensors, live and replayed",
   assert.ok(series >= 20, `replay has ${series} series`);
   const before = await page.evaluate(() => window.siteView.drawnLabels.join("|"));
   await page.locator("#site-scrubber").fill("500");
-  await page.waitForTimeout(300);
+  // The labels are redrawn on the next frames: wait for them, however busy the machine.
+  await page.waitForFunction((b) => window.siteView.drawnLabels.join("|") !== b, before);
   const mid = await page.evaluate(() => window.siteView.drawnLabels.join("|"));
   assert.notEqual(mid, before, "the labels change with the replay time");
   assert.doesNotMatch(await page.textContent("#site-replay .when"), /live|loading/);
@@ -146,7 +147,7 @@ test("upload a GLB, place a location by clicking it, see its sensor's marker", a
 
   // The sensor's marker sits there, coloured and labelled.
   await page.waitForSelector("#site[data-rendered='1']");
-  await page.waitForTimeout(300);
+  await page.waitForFunction(() => window.siteView.drawnLabels.length > 0 && window.siteView.markerSensor.length > 0);
   const marker = await page.evaluate(() => {
     const v = window.siteView;
     const c = v.markers.instanceColor ? [...v.markers.instanceColor.array.slice(0, 3)] : null;
