@@ -415,65 +415,77 @@ func points(ctx context.Context, tx *sql.Tx, sp *alertSpan, where string, desc b
 
 const scanPage = 256
 
+// quietScan finds where a rule is quiet, fed a series' points in scan
+// order: back in time from before a reading, or on from after one.
+type quietScan struct {
+	c        dtbase.AlertCondition
+	backward bool
+	prev     alert.Point // the point fed before, for a rate
+	started  bool        // whether prev is set
+}
+
+// next takes the next point and reports whether the rule is quiet there:
+// at a clear value or, for a rate, at the clear pair of p and the point
+// before it in scan order (p is the earlier of the two going back and the
+// later going on, and its time is the answer either way).
+func (q *quietScan) next(p alert.Point) (int64, bool) {
+	if q.c.Kind != dtbase.CondRate {
+		return micros(p.T), alert.Clear(q.c, p.V)
+	}
+	prev, started := q.prev, q.started
+	q.prev, q.started = p, true
+	if !started {
+		return 0, false
+	}
+	first, second := prev, p
+	if q.backward {
+		first, second = p, prev
+	}
+	v, ok := alert.Slope(q.c, first, second)
+	return micros(p.T), ok && alert.Clear(q.c, v)
+}
+
+// none is the answer when the rule is quiet nowhere in the scan:
+// math.MinInt64 going back, math.MaxInt64 going on.
+func (q *quietScan) none() int64 {
+	if q.backward {
+		return -1 << 63
+	}
+	return 1<<63 - 1
+}
+
 // quietBefore returns the time of the last reading before ts at which the
 // rule is known quiet (a clear value: nothing firing, no breach under
 // way), or math.MinInt64 when there is none, scanning back a page at a
 // time. For a rate it is the earlier reading of the clear pair.
 func quietBefore(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *alertSpan, ts int64) (int64, error) {
-	for {
-		page, err := points(ctx, tx, sp, "ts < $3", true, scanPage, ts)
-		if err != nil {
-			return 0, err
-		}
-		for i, p := range page {
-			if c.Kind == dtbase.CondRate {
-				if i+1 < len(page) {
-					if v, ok := alert.Slope(c, page[i+1], p); ok && alert.Clear(c, v) {
-						return micros(page[i+1].T), nil
-					}
-				}
-				continue
-			}
-			if alert.Clear(c, p.V) {
-				return micros(p.T), nil
-			}
-		}
-		if len(page) < scanPage {
-			return -1 << 63, nil
-		}
-		// Overlap one point so a rate sees every pair.
-		ts = micros(page[len(page)-1].T) + 1
-		if c.Kind != dtbase.CondRate {
-			ts--
-		}
-	}
+	return quietStored(ctx, tx, &quietScan{c: c, backward: true}, sp, ts)
 }
 
 // quietAfter returns the time of the first reading after ts at which the
 // rule is quiet, or math.MaxInt64 when there is none.
 func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *alertSpan, ts int64) (int64, error) {
-	prev := []alert.Point(nil)
+	return quietStored(ctx, tx, &quietScan{c: c}, sp, ts)
+}
+
+// quietStored runs q over the stored series from ts on, a page at a time.
+func quietStored(ctx context.Context, tx *sql.Tx, q *quietScan, sp *alertSpan, ts int64) (int64, error) {
+	where := "ts > $3"
+	if q.backward {
+		where = "ts < $3"
+	}
 	for {
-		page, err := points(ctx, tx, sp, "ts > $3", false, scanPage, ts)
+		page, err := points(ctx, tx, sp, where, q.backward, scanPage, ts)
 		if err != nil {
 			return 0, err
 		}
 		for _, p := range page {
-			if c.Kind == dtbase.CondRate {
-				if prev != nil {
-					if v, ok := alert.Slope(c, prev[0], p); ok && alert.Clear(c, v) {
-						return micros(p.T), nil
-					}
-				}
-				prev = []alert.Point{p}
-				continue
-			}
-			if alert.Clear(c, p.V) {
-				return micros(p.T), nil
+			if t, ok := q.next(p); ok {
+				return t, nil
 			}
 		}
 		if len(page) < scanPage {
-			return 1<<63 - 1, nil
+			return q.none(), nil
 		}
 		ts = micros(page[len(page)-1].T)
 	}
