@@ -259,19 +259,10 @@ func (db *DB) evaluateDerivedAlerts(ctx context.Context) error {
 		}
 		var sensors []int64
 		err = db.withReadTx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, `SELECT sensor_id FROM alert_derived_span WHERE rule_id = $1 ORDER BY sensor_id`, r.ID)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				sensors = append(sensors, id)
-			}
-			return rows.Err()
+			var err error
+			sensors, err = queryAll(ctx, tx, "read derived rule sensors", scanColumn[int64],
+				`SELECT sensor_id FROM alert_derived_span WHERE rule_id = $1 ORDER BY sensor_id`, r.ID)
+			return err
 		})
 		if err != nil {
 			return err

@@ -403,14 +403,22 @@ func points(ctx context.Context, tx *sql.Tx, sp *alertSpan, where string, desc b
 	defer rows.Close()
 	var out []alert.Point
 	for rows.Next() {
-		var ts int64
-		var v float64
-		if err := rows.Scan(&ts, &v); err != nil {
+		var p alert.Point
+		if err := scanPoint(rows, &p); err != nil {
 			return nil, err
 		}
-		out = append(out, alert.Point{T: fromMicros(ts), V: v})
+		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// scanPoint scans a row of a time in microseconds and a float value into
+// p, for queryAll.
+func scanPoint(rows *sql.Rows, p *alert.Point) error {
+	var ts int64
+	err := rows.Scan(&ts, &p.V)
+	p.T = fromMicros(ts)
+	return err
 }
 
 const scanPage = 256
@@ -710,42 +718,21 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 				last := fromMicros(latest.Int64)
 				var usual time.Duration
 				if r.Condition.IntervalMultiple > 0 {
-					rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT ts FROM %s WHERE sensor_id = $1 AND measure_id = $2 ORDER BY ts DESC LIMIT 21`, readingTable(datatype)),
+					ts, err := queryAll(ctx, tx, "read latest times", scanMicros,
+						fmt.Sprintf(`SELECT ts FROM %s WHERE sensor_id = $1 AND measure_id = $2 ORDER BY ts DESC LIMIT 21`, readingTable(datatype)),
 						sensorID, r.MeasureID)
 					if err != nil {
-						return err
-					}
-					var ts []time.Time
-					for rows.Next() {
-						var us int64
-						if err := rows.Scan(&us); err != nil {
-							rows.Close()
-							return err
-						}
-						ts = append(ts, fromMicros(us))
-					}
-					rows.Close()
-					if err := rows.Err(); err != nil {
 						return err
 					}
 					usual = alert.UsualInterval(ts)
 				}
 				// Resolve the alerts of earlier gaps: a reading came since.
-				rows, err := tx.QueryContext(ctx, `SELECT id FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since < $4`,
+				open, err := queryAll(ctx, tx, "read open gap alerts", scanColumn[int64],
+					`SELECT id FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since < $4`,
 					r.ID, sensorID, dtbase.AlertResolved, latest.Int64)
 				if err != nil {
 					return err
 				}
-				var open []int64
-				for rows.Next() {
-					var id int64
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					open = append(open, id)
-				}
-				rows.Close()
 				for _, id := range open {
 					if err := db.resolveAlert(ctx, tx, r.ID, id, last, now); err != nil {
 						return err
@@ -813,20 +800,8 @@ func ruleSensorsQ(ctx context.Context, tx *sql.Tx, r *ruleRow, from, to int64) (
 				FROM sensor_location x WHERE x.sensor_id = sl.sensor_id AND x.installation_datetime <= $2), $4) ORDER BY sl.sensor_id`
 		args = []any{*r.Target.LocationID, from, to, int64(-1 << 63)}
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, "", err
-		}
-		ids = append(ids, id)
-	}
-	return ids, dtbase.Datatype(datatype), rows.Err()
+	ids, err := queryAll(ctx, tx, "read rule sensors", scanColumn[int64], q, args...)
+	return ids, dtbase.Datatype(datatype), err
 }
 
 // ReplayAlertRule evaluates a threshold or rate rule over the whole stored
