@@ -207,18 +207,7 @@ func generateMinuteData(tb testing.TB, db *sqldb.DB, ids []int64, start time.Tim
 	for d := 0; d < days; d++ {
 		ss := make([]dtbase.ReadingSeries, len(ids))
 		for i := range ids {
-			s := dtbase.ReadingSeries{UniqueIdentifier: fmt.Sprintf("Y%d", i), MeasureName: "value",
-				Values: make([]dtbase.Value, 1440), Timestamps: make([]time.Time, 1440)}
-			for k := 0; k < 1440; k++ {
-				minute := d*1440 + k
-				v := 20 + 5*math.Sin(float64(minute)/1440*2*math.Pi) + float64((minute*7919+i*104729)%1000)/1000
-				if (minute+i*37)%100_003 == 0 {
-					v = 80 // a rare spike the plots must keep
-				}
-				s.Values[k] = dtbase.FloatValue(v)
-				s.Timestamps[k] = start.Add(time.Duration(minute) * time.Minute)
-			}
-			ss[i] = s
+			ss[i] = minuteSeries(i, start, d*1440, (d+1)*1440)
 		}
 		res, err := db.InsertReadings(context.Background(), ss)
 		if err != nil {
@@ -227,6 +216,22 @@ func generateMinuteData(tb testing.TB, db *sqldb.DB, ids []int64, start time.Tim
 		total += res.Inserted
 	}
 	return total
+}
+
+// minuteSeries returns the readings of sensor Yi at minutes lo to hi-1
+// after start: a daily sine with noise, and a rare spike.
+func minuteSeries(i int, start time.Time, lo, hi int) dtbase.ReadingSeries {
+	s := dtbase.ReadingSeries{UniqueIdentifier: fmt.Sprintf("Y%d", i), MeasureName: "value",
+		Values: make([]dtbase.Value, hi-lo), Timestamps: make([]time.Time, hi-lo)}
+	for minute := lo; minute < hi; minute++ {
+		v := 20 + 5*math.Sin(float64(minute)/1440*2*math.Pi) + float64((minute*7919+i*104729)%1000)/1000
+		if (minute+i*37)%100_003 == 0 {
+			v = 80 // a rare spike the plots must keep
+		}
+		s.Values[minute-lo] = dtbase.FloatValue(v)
+		s.Timestamps[minute-lo] = start.Add(time.Duration(minute) * time.Minute)
+	}
+	return s
 }
 
 // storageBytes returns the number of float readings and the bytes on disk
