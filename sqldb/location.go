@@ -626,25 +626,14 @@ func locationsWhere(ctx context.Context, tx *sql.Tx, cache map[int64]*dtbase.Loc
 		f           sql.NullFloat64
 		b           sql.NullBool
 	}
-	rows, err := tx.QueryContext(ctx, `
+	raw, err := queryAll(ctx, tx, "list locations", func(rows *sql.Rows, r *valueRow) error {
+		return rows.Scan(&r.loc, &r.schema, &r.ident, &r.s, &r.i, &r.f, &r.b)
+	}, `
 		SELECT l.id, l.schema_id, v.identifier_id, v.string_value, v.integer_value, v.float_value, v.boolean_value
 		FROM location l LEFT JOIN location_value v ON v.location_id = l.id
 		WHERE `+cond+` ORDER BY l.id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list locations: %w", err)
-	}
-	var raw []valueRow
-	for rows.Next() {
-		var r valueRow
-		if err := rows.Scan(&r.loc, &r.schema, &r.ident, &r.s, &r.i, &r.f, &r.b); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list locations: %w", err)
-		}
-		raw = append(raw, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list locations: %w", err)
+		return nil, err
 	}
 	// The schemas are loaded after the rows are read: one connection cannot
 	// run a second query while rows are open.
