@@ -78,11 +78,7 @@ func engine() string {
 // returns how long the insert took.
 func alertFixture(b *testing.B, rules int) (*sqldb.DB, func(k int) time.Duration) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldbtest.DSN(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := sqldbtest.Open(b)
 	setupFixture(b, db)
 	typ := "bench"
 	for i := range rules {
@@ -121,6 +117,7 @@ func alertFixture(b *testing.B, rules int) (*sqldb.DB, func(k int) time.Duration
 	}
 }
 
+// median returns the middle of d (the upper one of an even count).
 func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)

@@ -32,8 +32,42 @@ func BenchmarkReadings(b *testing.B) {
 	}
 }
 
+// figure is one result of a benchmark: its name, its target and what was
+// measured.
 type figure struct {
 	name, value, target string
+}
+
+// figures collects a benchmark's results, printed as rows of name, target
+// and value, the first two padded to width and targetWidth; with echo set
+// each row is printed as it is added too, for long runs.
+type figures struct {
+	width, targetWidth int
+	echo               bool
+	list               []figure
+}
+
+// add records a result whose value is format with args.
+func (fs *figures) add(name, target, format string, args ...any) {
+	f := figure{name, fmt.Sprintf(format, args...), target}
+	fs.list = append(fs.list, f)
+	if fs.echo {
+		fs.printRow(f)
+	}
+}
+
+func (fs *figures) printRow(f figure) {
+	fmt.Printf("  %-*s %-*s %s\n", fs.width, f.name, fs.targetWidth, f.target, f.value)
+}
+
+// print prints title after a blank line, then every result and a blank
+// line.
+func (fs *figures) print(title string) {
+	fmt.Printf("\n%s\n", title)
+	for _, f := range fs.list {
+		fs.printRow(f)
+	}
+	fmt.Println()
 }
 
 func runReadingBench(b *testing.B) {
@@ -43,10 +77,8 @@ func runReadingBench(b *testing.B) {
 	srv := httptest.NewServer(api.New(api.Config{Store: db, Secret: []byte("bench"), Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	c := newClient(srv.URL, token)
-	var figs []figure
-	add := func(name, target, format string, args ...any) {
-		figs = append(figs, figure{name, fmt.Sprintf(format, args...), target})
-	}
+	figs := &figures{width: 42, targetWidth: 20}
+	add := figs.add
 	b.StartTimer()
 
 	// --- Ingest: raw bulk load against the API, single client and 4 clients.
@@ -163,11 +195,7 @@ func runReadingBench(b *testing.B) {
 	b.ReportMetric(float64(apiRead)/float64(rawRead), "read/raw")
 	b.ReportMetric(float64(max(afterCSV, afterJSON)-base)/(1<<20), "rss-MB")
 
-	fmt.Printf("\ndtbase reading benchmark on %s\n", db.Dialect)
-	for _, f := range figs {
-		fmt.Printf("  %-42s %-20s %s\n", f.name, f.target, f.value)
-	}
-	fmt.Println()
+	figs.print(fmt.Sprintf("dtbase reading benchmark on %s", db.Dialect))
 }
 
 func bestOf(n int, fn func()) time.Duration {

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase/sqldb"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestReadingCrashDuringIngest kills the server (SIGKILL) while clients
@@ -175,10 +175,5 @@ func killWhenStarted(t *testing.T, dsn string, ch *child, started <-chan struct{
 	time.Sleep(settle)
 	ch.kill()
 	wg.Wait()
-	db, err := sqldb.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("reopen after the crash: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return sqldbtest.OpenDSN(t, dsn) // reopened after the crash
 }

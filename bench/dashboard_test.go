@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,13 +49,10 @@ func BenchmarkDashboard(b *testing.B) {
 func runDashboardBench(b *testing.B) {
 	b.StopTimer()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldbtest.DSN(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := sqldbtest.Open(b)
 	readings := dashReadings
 	if s := os.Getenv("DTBASE_BENCH_DASHBOARD_READINGS"); s != "" {
+		var err error
 		if readings, err = strconv.Atoi(s); err != nil {
 			b.Fatal(err)
 		}
@@ -91,10 +87,8 @@ func runDashboardBench(b *testing.B) {
 		return time.Since(start)
 	})
 	first := serverTime(b, c, srv.URL+"/")
-	var figs []figure
-	add := func(name, target, format string, args ...any) {
-		figs = append(figs, figure{name, fmt.Sprintf(format, args...), target})
-	}
+	figs := &figures{width: 42, targetWidth: 10}
+	add := figs.add
 	add("bulk load (store InsertReadingsFrom)", "", "%d readings in %s", readings, load.Round(time.Millisecond))
 	add("latest values, store call (baseline)", "", "%s for %d series", baseline.Round(time.Microsecond), series)
 	add("dashboard, first view (cold cache)", "report", "%s = %.1f× baseline", first.Round(time.Microsecond), float64(first)/float64(baseline))
@@ -120,11 +114,7 @@ func runDashboardBench(b *testing.B) {
 	serverTime(b, c, srv.URL+"/?stale=1") // draws the new sparklines
 	d := medianOf(9, func() time.Duration { return serverTime(b, c, srv.URL+"/?stale=1") })
 	add("dashboard, stale only, + derived measure", "< 50 ms", "%s = %.1f× baseline", d.Round(time.Microsecond), float64(d)/float64(baseline))
-	fmt.Printf("\ndtbase dashboard benchmark on %s: %d sensors, %d series, %d readings\n", db.Dialect, dashSensors, series, readings)
-	for _, f := range figs {
-		fmt.Printf("  %-42s %-10s %s\n", f.name, f.target, f.value)
-	}
-	fmt.Println()
+	figs.print(fmt.Sprintf("dtbase dashboard benchmark on %s: %d sensors, %d series, %d readings", db.Dialect, dashSensors, series, readings))
 }
 
 // loadDashboardTwin creates the sensors and stores the readings through
@@ -241,6 +231,5 @@ func medianOf(n int, fn func() time.Duration) time.Duration {
 	for i := range ds {
 		ds[i] = fn()
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[n/2]
+	return median(ds)
 }

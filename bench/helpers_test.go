@@ -24,9 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/sqldb"
@@ -108,20 +105,7 @@ func rawInsert(tb testing.TB, db *sqldb.DB, sensorID int64, ts []int64, vs []flo
 	tb.Helper()
 	ctx := context.Background()
 	if db.Dialect == sqldb.Postgres {
-		conn, err := db.SQL().Conn(ctx)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer conn.Close()
-		err = conn.Raw(func(dc any) error {
-			pc := dc.(*stdlib.Conn).Conn()
-			_, err := pc.CopyFrom(ctx, pgx.Identifier{"reading_float"}, []string{"sensor_id", "measure_id", "ts", "value"},
-				pgx.CopyFromSlice(len(ts), func(i int) ([]any, error) { return []any{sensorID, int64(measureID), ts[i], vs[i]}, nil }))
-			return err
-		})
-		if err != nil {
-			tb.Fatalf("copy: %v", err)
-		}
+		copyRows(tb, db, "reading_float", sensorID, [][]int64{ts}, vs)
 		return
 	}
 	tx, err := db.SQL().BeginTx(ctx, nil)

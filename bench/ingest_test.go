@@ -30,9 +30,7 @@ func BenchmarkIngest(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		db, dsn, token := fixtureDB(b)
-		add := func(name, target, format string, args ...any) {
-			fmt.Printf("  %-46s %-22s %s\n", name, target, fmt.Sprintf(format, args...))
-		}
+		add := (&figures{width: 46, targetWidth: 22, echo: true}).add
 		fmt.Printf("\ndtbase ingest benchmark on %s\n", db.Dialect)
 		b.StartTimer()
 		if *ingestPart != "small" {
@@ -101,7 +99,7 @@ func measureBulk(b *testing.B, db *sqldb.DB, add func(name, target, format strin
 		if db.Dialect == sqldb.Postgres {
 			rows = newRows()
 			start = time.Now()
-			copyRows(b, db, "keyed_reading", rows, vals)
+			copyRows(b, db, "keyed_reading", 1, rows, vals)
 			if run >= 0 {
 				keyedRate = max(keyedRate, float64(bulkSeries*bulkLen)/time.Since(start).Seconds())
 			}

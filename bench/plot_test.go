@@ -148,17 +148,7 @@ func generateSeriesYears(tb testing.TB, db *sqldb.DB, sensors int, start time.Ti
 	const chunk = 30 * 1440
 	for i := 0; i < sensors; i++ {
 		for lo := 0; lo < days*1440; lo += chunk {
-			hi := min(lo+chunk, days*1440)
-			s := dtbase.ReadingSeries{UniqueIdentifier: fmt.Sprintf("Y%d", i), MeasureName: "value",
-				Values: make([]dtbase.Value, hi-lo), Timestamps: make([]time.Time, hi-lo)}
-			for minute := lo; minute < hi; minute++ {
-				v := 20 + 5*math.Sin(float64(minute)/1440*2*math.Pi) + float64((minute*7919+i*104729)%1000)/1000
-				if (minute+i*37)%100_003 == 0 {
-					v = 80 // a rare spike the plots must keep
-				}
-				s.Values[minute-lo] = dtbase.FloatValue(v)
-				s.Timestamps[minute-lo] = start.Add(time.Duration(minute) * time.Minute)
-			}
+			s := minuteSeries(i, start, lo, min(lo+chunk, days*1440))
 			res, err := db.InsertReadings(context.Background(), []dtbase.ReadingSeries{s})
 			if err != nil {
 				tb.Fatal(err)

@@ -40,11 +40,8 @@ func runScaleBench(b *testing.B) {
 	ctx := context.Background()
 	db, dsn, token := fixtureDB(b)
 	defer db.Close()
-	var figs []figure
-	add := func(name, target, format string, args ...any) {
-		figs = append(figs, figure{name, fmt.Sprintf(format, args...), target})
-		fmt.Printf("  %-46s %-22s %s\n", name, target, fmt.Sprintf(format, args...))
-	}
+	figs := &figures{width: 46, targetWidth: 22, echo: true}
+	add := figs.add
 	fmt.Printf("\ndtbase scale benchmark on %s\n", db.Dialect)
 	b.StartTimer()
 
@@ -136,11 +133,7 @@ func runScaleBench(b *testing.B) {
 	b.ReportMetric(groupRate/todaySmallRate(db.Dialect), "group/today")
 	b.ReportMetric(float64(one)/float64(raw1000), "plot/raw1000")
 	b.ReportMetric(float64(grown)/(1<<20), "upload-rss-MB")
-	fmt.Printf("\ndtbase scale benchmark on %s\n", db.Dialect)
-	for _, f := range figs {
-		fmt.Printf("  %-46s %-22s %s\n", f.name, f.target, f.value)
-	}
-	fmt.Println()
+	figs.print(fmt.Sprintf("dtbase scale benchmark on %s", db.Dialect))
 }
 
 func floatSeries(uid string, ts []int64, vs []float64) dtbase.ReadingSeries {
@@ -162,11 +155,12 @@ func baselineLoad(tb testing.TB, db *sqldb.DB, rows [][]int64, vs []float64) {
 		}
 		return
 	}
-	copyRows(tb, db, "bare_reading", rows, vs)
+	copyRows(tb, db, "bare_reading", 1, rows, vs)
 }
 
-// copyRows copies rows (series i is sensor i+1) into table on PostgreSQL.
-func copyRows(tb testing.TB, db *sqldb.DB, table string, rows [][]int64, vs []float64) {
+// copyRows copies rows (series i is sensor firstSensor+i) into table on
+// PostgreSQL.
+func copyRows(tb testing.TB, db *sqldb.DB, table string, firstSensor int64, rows [][]int64, vs []float64) {
 	tb.Helper()
 	ctx := context.Background()
 	conn, err := db.SQL().Conn(ctx)
@@ -180,7 +174,7 @@ func copyRows(tb testing.TB, db *sqldb.DB, table string, rows [][]int64, vs []fl
 		_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, []string{"sensor_id", "measure_id", "ts", "value"},
 			pgx.CopyFromSlice(n, func(k int) ([]any, error) {
 				i, j := k/len(vs), k%len(vs)
-				return []any{int64(1 + i), int64(measureID), rows[i][j], vs[j]}, nil
+				return []any{firstSensor + int64(i), int64(measureID), rows[i][j], vs[j]}, nil
 			}))
 		return err
 	})
@@ -213,18 +207,7 @@ func generateMinuteData(tb testing.TB, db *sqldb.DB, ids []int64, start time.Tim
 	for d := 0; d < days; d++ {
 		ss := make([]dtbase.ReadingSeries, len(ids))
 		for i := range ids {
-			s := dtbase.ReadingSeries{UniqueIdentifier: fmt.Sprintf("Y%d", i), MeasureName: "value",
-				Values: make([]dtbase.Value, 1440), Timestamps: make([]time.Time, 1440)}
-			for k := 0; k < 1440; k++ {
-				minute := d*1440 + k
-				v := 20 + 5*math.Sin(float64(minute)/1440*2*math.Pi) + float64((minute*7919+i*104729)%1000)/1000
-				if (minute+i*37)%100_003 == 0 {
-					v = 80 // a rare spike the plots must keep
-				}
-				s.Values[k] = dtbase.FloatValue(v)
-				s.Timestamps[k] = start.Add(time.Duration(minute) * time.Minute)
-			}
-			ss[i] = s
+			ss[i] = minuteSeries(i, start, d*1440, (d+1)*1440)
 		}
 		res, err := db.InsertReadings(context.Background(), ss)
 		if err != nil {
@@ -233,6 +216,22 @@ func generateMinuteData(tb testing.TB, db *sqldb.DB, ids []int64, start time.Tim
 		total += res.Inserted
 	}
 	return total
+}
+
+// minuteSeries returns the readings of sensor Yi at minutes lo to hi-1
+// after start: a daily sine with noise, and a rare spike.
+func minuteSeries(i int, start time.Time, lo, hi int) dtbase.ReadingSeries {
+	s := dtbase.ReadingSeries{UniqueIdentifier: fmt.Sprintf("Y%d", i), MeasureName: "value",
+		Values: make([]dtbase.Value, hi-lo), Timestamps: make([]time.Time, hi-lo)}
+	for minute := lo; minute < hi; minute++ {
+		v := 20 + 5*math.Sin(float64(minute)/1440*2*math.Pi) + float64((minute*7919+i*104729)%1000)/1000
+		if (minute+i*37)%100_003 == 0 {
+			v = 80 // a rare spike the plots must keep
+		}
+		s.Values[minute-lo] = dtbase.FloatValue(v)
+		s.Timestamps[minute-lo] = start.Add(time.Duration(minute) * time.Minute)
+	}
+	return s
 }
 
 // storageBytes returns the number of float readings and the bytes on disk

@@ -259,19 +259,10 @@ func (db *DB) evaluateDerivedAlerts(ctx context.Context) error {
 		}
 		var sensors []int64
 		err = db.withReadTx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, `SELECT sensor_id FROM alert_derived_span WHERE rule_id = $1 ORDER BY sensor_id`, r.ID)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				sensors = append(sensors, id)
-			}
-			return rows.Err()
+			var err error
+			sensors, err = queryAll(ctx, tx, "read derived rule sensors", scanColumn[int64],
+				`SELECT sensor_id FROM alert_derived_span WHERE rule_id = $1 ORDER BY sensor_id`, r.ID)
+			return err
 		})
 		if err != nil {
 			return err
@@ -394,40 +385,25 @@ func sortSearchPoints(pts []alert.Point, us int64) int {
 // last point before ts at which the rule is quiet (for a rate, the earlier
 // point of the last clear pair), or math.MinInt64.
 func quietPointBefore(c dtbase.AlertCondition, pts []alert.Point, ts int64) int64 {
+	q := quietScan{c: c, backward: true}
 	for i := sortSearchPoints(pts, ts) - 1; i >= 0; i-- {
-		if c.Kind == dtbase.CondRate {
-			if i > 0 {
-				if v, ok := alert.Slope(c, pts[i-1], pts[i]); ok && alert.Clear(c, v) {
-					return micros(pts[i-1].T)
-				}
-			}
-			continue
-		}
-		if alert.Clear(c, pts[i].V) {
-			return micros(pts[i].T)
+		if t, ok := q.next(pts[i]); ok {
+			return t
 		}
 	}
-	return -1 << 63
+	return q.none()
 }
 
 // quietPointAfter is quietAfter over points in memory: the time of the
 // first point after ts at which the rule is quiet, or math.MaxInt64.
 func quietPointAfter(c dtbase.AlertCondition, pts []alert.Point, ts int64) int64 {
-	i := sortSearchPoints(pts, ts+1)
-	for k := i; k < len(pts); k++ {
-		if c.Kind == dtbase.CondRate {
-			if k > i {
-				if v, ok := alert.Slope(c, pts[k-1], pts[k]); ok && alert.Clear(c, v) {
-					return micros(pts[k].T)
-				}
-			}
-			continue
-		}
-		if alert.Clear(c, pts[k].V) {
-			return micros(pts[k].T)
+	q := quietScan{c: c}
+	for _, p := range pts[sortSearchPoints(pts, ts+1):] {
+		if t, ok := q.next(p); ok {
+			return t
 		}
 	}
-	return 1<<63 - 1
+	return q.none()
 }
 
 // rulePoints reads a rule's series on one sensor in [from, to] for a

@@ -403,77 +403,97 @@ func points(ctx context.Context, tx *sql.Tx, sp *alertSpan, where string, desc b
 	defer rows.Close()
 	var out []alert.Point
 	for rows.Next() {
-		var ts int64
-		var v float64
-		if err := rows.Scan(&ts, &v); err != nil {
+		var p alert.Point
+		if err := scanPoint(rows, &p); err != nil {
 			return nil, err
 		}
-		out = append(out, alert.Point{T: fromMicros(ts), V: v})
+		out = append(out, p)
 	}
 	return out, rows.Err()
 }
 
+// scanPoint scans a row of a time in microseconds and a float value into
+// p, for queryAll.
+func scanPoint(rows *sql.Rows, p *alert.Point) error {
+	var ts int64
+	err := rows.Scan(&ts, &p.V)
+	p.T = fromMicros(ts)
+	return err
+}
+
 const scanPage = 256
+
+// quietScan finds where a rule is quiet, fed a series' points in scan
+// order: back in time from before a reading, or on from after one.
+type quietScan struct {
+	c        dtbase.AlertCondition
+	backward bool
+	prev     alert.Point // the point fed before, for a rate
+	started  bool        // whether prev is set
+}
+
+// next takes the next point and reports whether the rule is quiet there:
+// at a clear value or, for a rate, at the clear pair of p and the point
+// before it in scan order (p is the earlier of the two going back and the
+// later going on, and its time is the answer either way).
+func (q *quietScan) next(p alert.Point) (int64, bool) {
+	if q.c.Kind != dtbase.CondRate {
+		return micros(p.T), alert.Clear(q.c, p.V)
+	}
+	prev, started := q.prev, q.started
+	q.prev, q.started = p, true
+	if !started {
+		return 0, false
+	}
+	first, second := prev, p
+	if q.backward {
+		first, second = p, prev
+	}
+	v, ok := alert.Slope(q.c, first, second)
+	return micros(p.T), ok && alert.Clear(q.c, v)
+}
+
+// none is the answer when the rule is quiet nowhere in the scan:
+// math.MinInt64 going back, math.MaxInt64 going on.
+func (q *quietScan) none() int64 {
+	if q.backward {
+		return -1 << 63
+	}
+	return 1<<63 - 1
+}
 
 // quietBefore returns the time of the last reading before ts at which the
 // rule is known quiet (a clear value: nothing firing, no breach under
 // way), or math.MinInt64 when there is none, scanning back a page at a
 // time. For a rate it is the earlier reading of the clear pair.
 func quietBefore(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *alertSpan, ts int64) (int64, error) {
-	for {
-		page, err := points(ctx, tx, sp, "ts < $3", true, scanPage, ts)
-		if err != nil {
-			return 0, err
-		}
-		for i, p := range page {
-			if c.Kind == dtbase.CondRate {
-				if i+1 < len(page) {
-					if v, ok := alert.Slope(c, page[i+1], p); ok && alert.Clear(c, v) {
-						return micros(page[i+1].T), nil
-					}
-				}
-				continue
-			}
-			if alert.Clear(c, p.V) {
-				return micros(p.T), nil
-			}
-		}
-		if len(page) < scanPage {
-			return -1 << 63, nil
-		}
-		// Overlap one point so a rate sees every pair.
-		ts = micros(page[len(page)-1].T) + 1
-		if c.Kind != dtbase.CondRate {
-			ts--
-		}
-	}
+	return quietStored(ctx, tx, &quietScan{c: c, backward: true}, sp, ts)
 }
 
 // quietAfter returns the time of the first reading after ts at which the
 // rule is quiet, or math.MaxInt64 when there is none.
 func quietAfter(ctx context.Context, tx *sql.Tx, c dtbase.AlertCondition, sp *alertSpan, ts int64) (int64, error) {
-	prev := []alert.Point(nil)
+	return quietStored(ctx, tx, &quietScan{c: c}, sp, ts)
+}
+
+// quietStored runs q over the stored series from ts on, a page at a time.
+func quietStored(ctx context.Context, tx *sql.Tx, q *quietScan, sp *alertSpan, ts int64) (int64, error) {
+	where := "ts > $3"
+	if q.backward {
+		where = "ts < $3"
+	}
 	for {
-		page, err := points(ctx, tx, sp, "ts > $3", false, scanPage, ts)
+		page, err := points(ctx, tx, sp, where, q.backward, scanPage, ts)
 		if err != nil {
 			return 0, err
 		}
 		for _, p := range page {
-			if c.Kind == dtbase.CondRate {
-				if prev != nil {
-					if v, ok := alert.Slope(c, prev[0], p); ok && alert.Clear(c, v) {
-						return micros(p.T), nil
-					}
-				}
-				prev = []alert.Point{p}
-				continue
-			}
-			if alert.Clear(c, p.V) {
-				return micros(p.T), nil
+			if t, ok := q.next(p); ok {
+				return t, nil
 			}
 		}
 		if len(page) < scanPage {
-			return 1<<63 - 1, nil
+			return q.none(), nil
 		}
 		ts = micros(page[len(page)-1].T)
 	}
@@ -698,42 +718,21 @@ func (db *DB) EvaluateScheduledAlerts(ctx context.Context, now time.Time) (int, 
 				last := fromMicros(latest.Int64)
 				var usual time.Duration
 				if r.Condition.IntervalMultiple > 0 {
-					rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT ts FROM %s WHERE sensor_id = $1 AND measure_id = $2 ORDER BY ts DESC LIMIT 21`, readingTable(datatype)),
+					ts, err := queryAll(ctx, tx, "read latest times", scanMicros,
+						fmt.Sprintf(`SELECT ts FROM %s WHERE sensor_id = $1 AND measure_id = $2 ORDER BY ts DESC LIMIT 21`, readingTable(datatype)),
 						sensorID, r.MeasureID)
 					if err != nil {
-						return err
-					}
-					var ts []time.Time
-					for rows.Next() {
-						var us int64
-						if err := rows.Scan(&us); err != nil {
-							rows.Close()
-							return err
-						}
-						ts = append(ts, fromMicros(us))
-					}
-					rows.Close()
-					if err := rows.Err(); err != nil {
 						return err
 					}
 					usual = alert.UsualInterval(ts)
 				}
 				// Resolve the alerts of earlier gaps: a reading came since.
-				rows, err := tx.QueryContext(ctx, `SELECT id FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since < $4`,
+				open, err := queryAll(ctx, tx, "read open gap alerts", scanColumn[int64],
+					`SELECT id FROM alert WHERE rule_id = $1 AND sensor_id = $2 AND state <> $3 AND since < $4`,
 					r.ID, sensorID, dtbase.AlertResolved, latest.Int64)
 				if err != nil {
 					return err
 				}
-				var open []int64
-				for rows.Next() {
-					var id int64
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					open = append(open, id)
-				}
-				rows.Close()
 				for _, id := range open {
 					if err := db.resolveAlert(ctx, tx, r.ID, id, last, now); err != nil {
 						return err
@@ -801,20 +800,8 @@ func ruleSensorsQ(ctx context.Context, tx *sql.Tx, r *ruleRow, from, to int64) (
 				FROM sensor_location x WHERE x.sensor_id = sl.sensor_id AND x.installation_datetime <= $2), $4) ORDER BY sl.sensor_id`
 		args = []any{*r.Target.LocationID, from, to, int64(-1 << 63)}
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, "", err
-		}
-		ids = append(ids, id)
-	}
-	return ids, dtbase.Datatype(datatype), rows.Err()
+	ids, err := queryAll(ctx, tx, "read rule sensors", scanColumn[int64], q, args...)
+	return ids, dtbase.Datatype(datatype), err
 }
 
 // ReplayAlertRule evaluates a threshold or rate rule over the whole stored

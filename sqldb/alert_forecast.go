@@ -30,23 +30,9 @@ func (db *DB) evaluateForecast(ctx context.Context, tx *sql.Tx, r *ruleRow, sens
 	if err != nil {
 		return 0, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT v.ts, v.value FROM model_value_float v JOIN model_product p ON p.id = v.product_id
+	pts, err := queryAll(ctx, tx, "read forecast", scanPoint, `SELECT v.ts, v.value FROM model_value_float v JOIN model_product p ON p.id = v.product_id
 		JOIN model_measure mm ON mm.id = p.measure_id WHERE p.run_id = $1 AND mm.name = $2 ORDER BY v.ts`, runID, forecastPrefix[r.Condition.Bound]+r.Measure)
 	if err != nil {
-		return 0, err
-	}
-	var pts []alert.Point
-	for rows.Next() {
-		var ts int64
-		var v float64
-		if err := rows.Scan(&ts, &v); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		pts = append(pts, alert.Point{T: fromMicros(ts), V: v})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	var openID int64

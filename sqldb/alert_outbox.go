@@ -25,20 +25,11 @@ func (db *DB) AlertLock() dtbase.SchedulerLock {
 // is claimed by a conditional update on its lease, so of two replicas that
 // both believe they lead only one gets it.
 func (db *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]dtbase.Notification, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id FROM alert_outbox WHERE status = 'pending' AND due <= $1 AND lease_until <= $1 ORDER BY due, id LIMIT $2`, micros(now), limit)
+	ids, err := queryAll(ctx, db.read, "claim notifications", scanColumn[int64],
+		`SELECT id FROM alert_outbox WHERE status = 'pending' AND due <= $1 AND lease_until <= $1 ORDER BY due, id LIMIT $2`, micros(now), limit)
 	if err != nil {
-		return nil, fmt.Errorf("claim notifications: %w", err)
+		return nil, err
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("claim notifications: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []dtbase.Notification
 	for _, id := range ids {
 		err := db.withTx(ctx, func(tx *sql.Tx) error {

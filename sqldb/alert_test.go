@@ -277,3 +277,54 @@ func TestAlertRuleChangeReachesIngest(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
+
+// TestQuietEdgesPaged checks that the quiet readings around a time found by
+// paging through the stored series (more than one page apart) are those
+// found by scanning it in memory.
+func TestQuietEdgesPaged(t *testing.T) {
+	db := readingDB(t)
+	ctx := context.Background()
+	var secs []int
+	var level, ramp []float64
+	for i := 0; i < 700; i++ {
+		secs = append(secs, i)
+		l, r := 100.0, float64(i)
+		switch i {
+		case 5, 300, 600:
+			l = 0
+		case 6, 301, 601:
+			r = float64(i - 1)
+		}
+		level, ramp = append(level, l), append(ramp, r)
+	}
+	insertAt(t, db, "W1", secs, level)
+	insertAt(t, db, "W2", secs, ramp)
+	us := func(sec int) int64 { return at(sec).UnixMicro() }
+	for _, tt := range []struct {
+		uid        string
+		cond       dtbase.AlertCondition
+		at         int
+		wantBefore int
+	}{
+		{"W1", dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(50)}, 599, 300},
+		{"W2", dtbase.AlertCondition{Kind: dtbase.CondRate, Op: dtbase.OpRise, Value: f64(10), PerSeconds: 3600}, 599, 300},
+	} {
+		for _, ts := range []int64{us(-1), us(0), us(5), us(6), us(7), us(299), us(300), us(301), us(302),
+			us(450) + 500_000, us(556), us(557), us(600), us(601), us(602), us(699), us(700)} {
+			got, err := db.QuietEdges(ctx, tt.uid, "temperature", tt.cond, ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0] != got[2] || got[1] != got[3] {
+				t.Errorf("%s at %d: stored before/after %d/%d, in memory %d/%d", tt.uid, ts, got[0], got[1], got[2], got[3])
+			}
+		}
+		got, err := db.QuietEdges(ctx, tt.uid, "temperature", tt.cond, us(tt.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := us(tt.wantBefore); got[0] != want {
+			t.Errorf("%s: quiet before %d = %d, want %d", tt.uid, us(tt.at), got[0], want)
+		}
+	}
+}

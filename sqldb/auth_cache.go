@@ -56,15 +56,7 @@ func (c *authCache) session(id string, now time.Time) (*dtbase.Session, *dtbase.
 // putSession stores a lookup made while the epoch was epoch; a revocation
 // since then may have raced it, and it is dropped.
 func (c *authCache) putSession(epoch int64, s *dtbase.Session, u *dtbase.User) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.epoch.Load() != epoch {
-		return
-	}
-	if c.sess == nil || len(c.sess) >= maxAuthCache {
-		c.sess = map[string]cachedSession{}
-	}
-	c.sess[s.ID] = cachedSession{s: *s, u: *u, fetched: time.Now()}
+	cachePut(c, &c.sess, epoch, s.ID, cachedSession{s: *s, u: *u, fetched: time.Now()})
 }
 
 func (c *authCache) key(hash []byte) (*dtbase.APIKey, bool) {
@@ -79,15 +71,21 @@ func (c *authCache) key(hash []byte) (*dtbase.APIKey, bool) {
 }
 
 func (c *authCache) putKey(epoch int64, hash []byte, k *dtbase.APIKey) {
+	cachePut(c, &c.keys, epoch, string(hash), cachedKey{k: *k, fetched: time.Now()})
+}
+
+// cachePut stores e under key in the map *m of c, unless the epoch has
+// moved on since epoch; a full map starts afresh.
+func cachePut[E any](c *authCache, m *map[string]E, epoch int64, key string, e E) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch.Load() != epoch {
 		return
 	}
-	if c.keys == nil || len(c.keys) >= maxAuthCache {
-		c.keys = map[string]cachedKey{}
+	if *m == nil || len(*m) >= maxAuthCache {
+		*m = map[string]E{}
 	}
-	c.keys[string(hash)] = cachedKey{k: *k, fetched: time.Now()}
+	(*m)[key] = e
 }
 
 // invalidate forgets every entry; called after a revocation commits.

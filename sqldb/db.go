@@ -375,6 +375,15 @@ func queryAll[T any](ctx context.Context, q queryer, what string, scan func(*sql
 // scanColumn scans a row of one column into v, for queryAll.
 func scanColumn[T any](rows *sql.Rows, v *T) error { return rows.Scan(v) }
 
+// scanMicros scans a row of one column of microseconds into t, for
+// queryAll.
+func scanMicros(rows *sql.Rows, t *time.Time) error {
+	var us int64
+	err := rows.Scan(&us)
+	*t = fromMicros(us)
+	return err
+}
+
 // params collects a query's numbered parameters and the clauses (WHERE
 // conditions, SET assignments) that use them.
 type params struct {

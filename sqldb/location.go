@@ -130,11 +130,7 @@ func (db *DB) FindLocationSchema(ctx context.Context, name string) (*dtbase.Loca
 	var s *dtbase.LocationSchema
 	err := db.withReadTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		var ok bool
-		s, ok, err = db.schemaByName(ctx, tx, name, false)
-		if err == nil && !ok {
-			err = dtbase.Errorf(dtbase.ENOTFOUND, "No such schema")
-		}
+		s, err = db.findSchema(ctx, tx, name, false, dtbase.Errorf(dtbase.ENOTFOUND, "No such schema"))
 		return err
 	})
 	if err != nil {
@@ -164,6 +160,15 @@ func (db *DB) schemaByName(ctx context.Context, tx *sql.Tx, name string, lock bo
 		return nil, false, err
 	}
 	return &s, true, nil
+}
+
+// findSchema is schemaByName answering notFound when there is no schema.
+func (db *DB) findSchema(ctx context.Context, tx *sql.Tx, name string, lock bool, notFound error) (*dtbase.LocationSchema, error) {
+	s, ok, err := db.schemaByName(ctx, tx, name, lock)
+	if err == nil && !ok {
+		return nil, notFound
+	}
+	return s, err
 }
 
 // schemaByID loads a schema by id, through cache.
@@ -243,12 +248,9 @@ func listNamedUnits[T any](ctx context.Context, q *sql.DB, table string, mk func
 // DeleteLocationSchema deletes a schema and its identifier links.
 func (db *DB) DeleteLocationSchema(ctx context.Context, name string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		s, ok, err := db.schemaByName(ctx, tx, name, true)
+		s, err := db.siteSchema(ctx, tx, name, true)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' not found.", name)
 		}
 		if err := refuseInUse(ctx, tx, "count locations", `SELECT count(*) FROM location WHERE schema_id = $1`, s.ID, func(n int64) error {
 			return dtbase.Errorf(dtbase.ECONFLICT, "Location schema '%s' has %d location(s); delete them first", name, n)
@@ -264,12 +266,9 @@ func (db *DB) DeleteLocationSchema(ctx context.Context, name string) error {
 func (db *DB) CreateLocation(ctx context.Context, schema string, coords dtbase.Coordinates) (*dtbase.Location, error) {
 	var loc *dtbase.Location
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		s, ok, err := db.schemaByName(ctx, tx, schema, true)
+		s, err := db.findSchema(ctx, tx, schema, true, dtbase.Errorf(dtbase.ENOTFOUND, "Location schema does not exist"))
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Location schema does not exist")
 		}
 		vals, _, err := fitCoordinates(s, coords, true)
 		if err != nil {
@@ -457,12 +456,9 @@ func (db *DB) DeleteLocation(ctx context.Context, schema string, coords dtbase.C
 // locationByFullCoordinates locks the schema and finds the one location
 // with exactly coords.
 func (db *DB) locationByFullCoordinates(ctx context.Context, tx *sql.Tx, schema string, coords dtbase.Coordinates) (*dtbase.LocationSchema, int64, error) {
-	s, ok, err := db.schemaByName(ctx, tx, schema, true)
+	s, err := db.findSchema(ctx, tx, schema, true, dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' does not exist", schema))
 	if err != nil {
 		return nil, 0, err
-	}
-	if !ok {
-		return nil, 0, dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' does not exist", schema)
 	}
 	vals, _, err := fitCoordinates(s, coords, true)
 	if err != nil {
@@ -630,25 +626,14 @@ func locationsWhere(ctx context.Context, tx *sql.Tx, cache map[int64]*dtbase.Loc
 		f           sql.NullFloat64
 		b           sql.NullBool
 	}
-	rows, err := tx.QueryContext(ctx, `
+	raw, err := queryAll(ctx, tx, "list locations", func(rows *sql.Rows, r *valueRow) error {
+		return rows.Scan(&r.loc, &r.schema, &r.ident, &r.s, &r.i, &r.f, &r.b)
+	}, `
 		SELECT l.id, l.schema_id, v.identifier_id, v.string_value, v.integer_value, v.float_value, v.boolean_value
 		FROM location l LEFT JOIN location_value v ON v.location_id = l.id
 		WHERE `+cond+` ORDER BY l.id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list locations: %w", err)
-	}
-	var raw []valueRow
-	for rows.Next() {
-		var r valueRow
-		if err := rows.Scan(&r.loc, &r.schema, &r.ident, &r.s, &r.i, &r.f, &r.b); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list locations: %w", err)
-		}
-		raw = append(raw, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list locations: %w", err)
+		return nil, err
 	}
 	// The schemas are loaded after the rows are read: one connection cannot
 	// run a second query while rows are open.

@@ -717,29 +717,19 @@ func (db *DB) FindModelInputSeries(ctx context.Context, sensorUID, measureName s
 			query += ` AND m.units = $3`
 			args = append(args, *units)
 		}
-		rows, err := tx.QueryContext(ctx, query+` ORDER BY m.id`, args...)
-		if err != nil {
-			return fmt.Errorf("find sensor measure: %w", err)
-		}
 		type found struct {
 			id       int64
 			measure  dtbase.ModelSensorMeasure
 			datatype dtbase.Datatype
 		}
-		var candidates []found
-		for rows.Next() {
-			var f found
+		candidates, err := queryAll(ctx, tx, "find sensor measure", func(rows *sql.Rows, f *found) error {
 			var dt string
-			if err := rows.Scan(&f.id, &f.measure.Name, &f.measure.Units, &dt); err != nil {
-				rows.Close()
-				return fmt.Errorf("find sensor measure: %w", err)
-			}
+			err := rows.Scan(&f.id, &f.measure.Name, &f.measure.Units, &dt)
 			f.datatype = dtbase.Datatype(dt)
-			candidates = append(candidates, f)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("find sensor measure: %w", err)
+			return err
+		}, query+` ORDER BY m.id`, args...)
+		if err != nil {
+			return err
 		}
 		switch {
 		case len(candidates) == 0 && units == nil:

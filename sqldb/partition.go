@@ -193,24 +193,16 @@ func listPartitions(ctx context.Context, q queryer) ([]Partition, error) {
 	var out []Partition
 	for _, d := range dtbase.Datatypes {
 		table := readingTable(d)
-		rows, err := q.QueryContext(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		names, err := queryAll(ctx, q, "list partitions of "+table, scanColumn[string],
+			`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 			WHERE i.inhparent = to_regclass($1) ORDER BY c.relname`, table)
 		if err != nil {
-			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+			return nil, err
 		}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("list partitions of %s: %w", table, err)
-			}
+		for _, name := range names {
 			if m, ok := parsePartitionMonth(table, name); ok {
 				out = append(out, Partition{Table: table, Name: name, Month: m})
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
 		}
 	}
 	return out, nil
@@ -261,21 +253,13 @@ var (
 // monthsHeld returns the months table holds rows of, within the years
 // partitions cover. It reads the whole table.
 func monthsHeld(ctx context.Context, tx *sql.Tx, table string) ([]time.Time, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT
+	return queryAll(ctx, tx, "months of "+table, func(rows *sql.Rows, month *time.Time) error {
+		var y, m int
+		err := rows.Scan(&y, &m)
+		*month = time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC)
+		return err
+	}, `SELECT DISTINCT
 		extract(year FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int,
 		extract(month FROM to_timestamp(ts / 1e6) AT TIME ZONE 'UTC')::int FROM `+table+` WHERE ts >= $1 AND ts < $2`,
 		firstPartitioned, endPartitioned)
-	if err != nil {
-		return nil, fmt.Errorf("months of %s: %w", table, err)
-	}
-	defer rows.Close()
-	var months []time.Time
-	for rows.Next() {
-		var y, m int
-		if err := rows.Scan(&y, &m); err != nil {
-			return nil, fmt.Errorf("months of %s: %w", table, err)
-		}
-		months = append(months, time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC))
-	}
-	return months, rows.Err()
 }

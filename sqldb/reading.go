@@ -92,24 +92,25 @@ func findReadingMeasure(ctx context.Context, q queryer, uid, name string, units 
 	case len(match) == 1:
 		return match[0], nil
 	case len(match) > 1:
-		var us []string
-		for _, m := range match {
-			us = append(us, quoteUnits(m.MeasureUnits))
-		}
 		return dtbase.ReadingMeasure{}, dtbase.Errorf(dtbase.EINVALID,
 			"Measure name %q is ambiguous for sensor %q: its type has %q measures with units %s; give measure_units",
-			name, uid, name, strings.Join(us, ", "))
+			name, uid, name, unitsOf(match))
 	case len(all) > 0: // the name exists for this sensor, the units do not
-		var us []string
-		for _, m := range all {
-			us = append(us, quoteUnits(m.MeasureUnits))
-		}
 		return dtbase.ReadingMeasure{}, dtbase.Errorf(dtbase.ENOTFOUND,
 			"Sensor %q has no measure %q with units %s (its %q measures have units %s)",
-			uid, name, quoteUnits(units), name, strings.Join(us, ", "))
+			uid, name, quoteUnits(units), name, unitsOf(all))
 	}
 	// Nothing matched: say whether the measure or the sensor is unknown.
 	return dtbase.ReadingMeasure{}, unknownSensorOrMeasure(ctx, q, uid, name, units)
+}
+
+// unitsOf lists the quoted units of ms, separated by commas.
+func unitsOf(ms []dtbase.ReadingMeasure) string {
+	us := make([]string, len(ms))
+	for i, m := range ms {
+		us[i] = quoteUnits(m.MeasureUnits)
+	}
+	return strings.Join(us, ", ")
 }
 
 // unknownSensorOrMeasure explains why a measure of a sensor did not

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestPlotSeriesMatchesReadings plots many series of different spans in
@@ -56,10 +57,9 @@ func TestPlotSeriesMatchesReadings(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, m := range ms {
-				var want []dtbase.Reading
-				if err := db.DownsampleReadings(ctx, m, r.from, r.to, points, func(x dtbase.Reading) error { want = append(want, x); return nil }); err != nil {
-					t.Fatal(err)
-				}
+				want := sqldbtest.Collect(t, func(yield func(dtbase.Reading) error) error {
+					return db.DownsampleReadings(ctx, m, r.from, r.to, points, yield)
+				})
 				if p := plots[i]; p.Measure != m || !cmp.Equal(p.Points, want, cmpEmpty) {
 					t.Fatalf("%s to %d points: plot differs from its own downsampled read:\n%s", m.UniqueIdentifier, points, cmp.Diff(want, p.Points, cmpEmpty))
 				}

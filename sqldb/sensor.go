@@ -351,11 +351,17 @@ func (db *DB) UpdateSensor(ctx context.Context, uniqueIdentifier string, upd dtb
 	})
 }
 
+// findSensorID returns the id of the sensor uniqueIdentifier; ENOTFOUND
+// when there is none.
+func findSensorID(ctx context.Context, q queryer, uniqueIdentifier string) (int64, error) {
+	return idOf(ctx, q, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
+		`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
+}
+
 // DeleteSensor deletes a sensor with its readings and placements.
 func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		id, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
-			`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
+		id, err := findSensorID(ctx, tx, uniqueIdentifier)
 		if err != nil {
 			return err
 		}
@@ -377,17 +383,13 @@ func (db *DB) DeleteSensor(ctx context.Context, uniqueIdentifier string) error {
 func (db *DB) CreateSensorPlacement(ctx context.Context, uniqueIdentifier, schema string, coords dtbase.Coordinates, installed time.Time) (*dtbase.SensorPlacement, error) {
 	var p *dtbase.SensorPlacement
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		sensorID, err := idOf(ctx, tx, dtbase.Errorf(dtbase.ENOTFOUND, "Sensor '%s' does not exist", uniqueIdentifier), "find sensor",
-			`SELECT id FROM sensor WHERE unique_identifier = $1`, uniqueIdentifier)
+		sensorID, err := findSensorID(ctx, tx, uniqueIdentifier)
 		if err != nil {
 			return err
 		}
-		s, ok, err := db.schemaByName(ctx, tx, schema, false)
+		s, err := db.findSchema(ctx, tx, schema, false, dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' does not exist", schema))
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' does not exist", schema)
 		}
 		vals, mask, err := fitCoordinates(s, coords, false)
 		if err != nil {

@@ -45,14 +45,7 @@ func (db *DB) PutSiteModel(ctx context.Context, m *dtbase.SiteModel) error {
 
 // siteSchema finds a schema by name; ENOTFOUND when it does not exist.
 func (db *DB) siteSchema(ctx context.Context, tx *sql.Tx, name string, lock bool) (*dtbase.LocationSchema, error) {
-	s, ok, err := db.schemaByName(ctx, tx, name, lock)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' not found.", name)
-	}
-	return s, nil
+	return db.findSchema(ctx, tx, name, lock, dtbase.Errorf(dtbase.ENOTFOUND, "Location schema '%s' not found.", name))
 }
 
 // FindSiteModel returns the newest model of a schema.
