@@ -134,15 +134,51 @@ func writeDerivedRule(ctx context.Context, tx *sql.Tx, r *dtbase.AlertRule) erro
 	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_rule_derived (rule_id, name) VALUES ($1, $2)`, r.ID, r.Measure); err != nil {
 		return err
 	}
-	args := []any{r.ID}
+	return insertRuleInputs(ctx, tx, r.ID, inputs)
+}
+
+// insertRuleInputs records the measures called inputs as the inputs of
+// rule ruleID.
+func insertRuleInputs(ctx context.Context, tx *sql.Tx, ruleID int64, inputs []string) error {
+	if len(inputs) == 0 {
+		return nil
+	}
+	args := []any{ruleID}
 	in := make([]string, len(inputs))
 	for i, name := range inputs {
 		args = append(args, name)
 		in[i] = fmt.Sprintf("$%d", i+2)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO alert_rule_input (rule_id, measure_id) SELECT $1, id FROM sensor_measure WHERE name IN (`+
+	_, err := tx.ExecContext(ctx, `INSERT INTO alert_rule_input (rule_id, measure_id) SELECT $1, id FROM sensor_measure WHERE name IN (`+
 		strings.Join(in, ", ")+`)`, args...)
 	return err
+}
+
+// refreshDerivedRules gives the rules on the derived measure called name
+// the inputs of its definitions as they are now, after a definition was
+// added or deleted. Touching the rules bumps the rule version, so that
+// every replica's ingest reloads which measures feed derived rules.
+func refreshDerivedRules(ctx context.Context, tx *sql.Tx, name string) error {
+	ids, err := queryAll(ctx, tx, "find rules on derived measure", scanColumn[int64], `SELECT rule_id FROM alert_rule_derived WHERE name = $1`, name)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	inputs, _, err := derivedInputs(ctx, tx, name)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_rule_input WHERE rule_id = $1`, id); err != nil {
+			return fmt.Errorf("refresh rule inputs: %w", err)
+		}
+		if err := insertRuleInputs(ctx, tx, id, inputs); err != nil {
+			return fmt.Errorf("refresh rule inputs: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alert_rule SET kind = kind WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("refresh rule inputs: %w", err)
+		}
+	}
+	return nil
 }
 
 // markDerivedSpans records, in the inserting transaction, the spans of

@@ -127,3 +127,64 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 		t.Fatalf("preview %+v (%v), want episodes firing at +5 and +40 min", prev, err)
 	}
 }
+
+// TestDerivedRuleFollowsRedefinition: a rule on a derived measure watches
+// the inputs of the measure's definitions as they are now, not as they were
+// when the rule was saved: a definition added later, reading another
+// measure, fires the rule on that measure's readings.
+func TestDerivedRuleFollowsRedefinition(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	db := sqldbtest.OpenAt(t, now)
+	sum, err := demo.Load(ctx, db, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uid = "c4:93:00:10:0d:03"
+	base := sum.To.Truncate(time.Hour).Add(2 * time.Hour)
+	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
+	switchAt := at(30)
+	define := func(expr string, from, to *time.Time) {
+		t.Helper()
+		d := &dtbase.DerivedMeasure{Name: "signal", Units: ptr("u"), Expression: expr, UniqueIdentifier: ptr(uid), ValidFrom: from, ValidTo: to}
+		if err := db.CreateDerivedMeasure(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	define("temperature", nil, &switchAt)
+	rule := &dtbase.AlertRule{Name: "signal high", Target: dtbase.AlertTarget{Sensor: ptr(uid)}, Measure: "signal",
+		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: f64(50)},
+		Severity:  dtbase.SeverityWarning, Enabled: true}
+	if err := db.CreateAlertRule(ctx, rule); err != nil {
+		t.Fatal(err)
+	}
+	// From the switch on, the signal is the relative humidity.
+	define("[relative humidity]", &switchAt, nil)
+
+	s := dtbase.ReadingSeries{UniqueIdentifier: uid, MeasureName: "relative humidity",
+		Timestamps: []time.Time{at(40), at(50)}, Values: []dtbase.Value{dtbase.FloatValue(80), dtbase.FloatValue(20)}}
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+		t.Fatal(err)
+	}
+	runner := alert.NewRunner(alert.Options{Store: db, Sender: &alert.Sender{}, Now: func() time.Time { return now }})
+	for range 2 {
+		if err := runner.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"fired@40", "resolved@50"}, eventsSince(t, db, uid, base, time.Minute)); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+
+	// Without definitions the rule watches nothing, and ingest goes on.
+	if err := db.DeleteDerivedMeasure(ctx, "signal"); err != nil {
+		t.Fatal(err)
+	}
+	s.Timestamps, s.Values = []time.Time{at(60)}, []dtbase.Value{dtbase.FloatValue(90)}
+	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{s}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

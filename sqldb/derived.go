@@ -65,7 +65,7 @@ func (db *DB) CreateDerivedMeasure(ctx context.Context, d *dtbase.DerivedMeasure
 		if err != nil {
 			return fmt.Errorf("create derived measure: %w", badText(err))
 		}
-		return nil
+		return refreshDerivedRules(ctx, tx, d.Name)
 	})
 }
 
@@ -137,12 +137,14 @@ func (db *DB) ListDerivedMeasures(ctx context.Context) ([]dtbase.DerivedMeasure,
 // DeleteDerivedMeasure deletes every definition of a name; see
 // dtbase.DerivedMeasureStore.
 func (db *DB) DeleteDerivedMeasure(ctx context.Context, name string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM derived_measure WHERE name = $1`, name)
-	if err != nil {
-		return fmt.Errorf("delete derived measure: %w", badText(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
-	}
-	return nil
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM derived_measure WHERE name = $1`, name)
+		if err != nil {
+			return fmt.Errorf("delete derived measure: %w", badText(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return dtbase.Errorf(dtbase.ENOTFOUND, "No derived measure called %q", name)
+		}
+		return refreshDerivedRules(ctx, tx, name)
+	})
 }
