@@ -162,6 +162,13 @@ func Import(ctx context.Context, db *sqldb.DB, sourceURL string, opt Options) (*
 	if err := im.checkSource(ctx); err != nil {
 		return nil, err
 	}
+	// The readings' months are created first, outside the import's
+	// transaction (each in a transaction of its own, as the leader does),
+	// so that the rows are copied straight into their partitions instead
+	// of the default one.
+	if err := im.createMonths(ctx); err != nil {
+		return nil, err
+	}
 	err = db.WithTx(ctx, func(tx *sql.Tx) error {
 		im.tx = tx
 		defer im.closeStmts()
@@ -181,6 +188,27 @@ func Import(ctx context.Context, db *sqldb.DB, sourceURL string, opt Options) (*
 	}
 	im.sum.Elapsed = time.Since(start)
 	return im.sum, nil
+}
+
+// createMonths creates, on PostgreSQL, the partitions of the months the
+// source's readings span.
+func (im *importer) createMonths(ctx context.Context) error {
+	var parts []string
+	for _, dt := range dtbase.Datatypes {
+		parts = append(parts, `SELECT min(timestamp) AS lo, max(timestamp) AS hi FROM sensor_`+string(dt)+`_reading`)
+	}
+	var lo, hi *time.Time
+	err := im.src.QueryRow(ctx, `SELECT min(lo), max(hi) FROM (`+strings.Join(parts, " UNION ALL ")+`) AS spans`).Scan(&lo, &hi)
+	if err != nil {
+		return fmt.Errorf("read the span of the source's readings: %w", err)
+	}
+	if lo == nil || hi == nil {
+		return nil // no readings
+	}
+	if _, err := im.db.CreatePartitions(ctx, *lo, *hi); err != nil {
+		return fmt.Errorf("create the partitions of the readings' months: %w", err)
+	}
+	return nil
 }
 
 // redactDSN hides the password of a database URL.
