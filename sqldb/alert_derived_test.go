@@ -11,7 +11,7 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/alert"
 	"github.com/dtbase/dtbase/demo"
-	"github.com/dtbase/dtbase/sqldb/sqldbtest"
+	"github.com/dtbase/dtbase/demo/demotest"
 )
 
 // TestAlertOnDerivedMeasure watches the demo's VPD of one T&RH sensor on
@@ -22,11 +22,7 @@ import (
 func TestAlertOnDerivedMeasure(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	db := sqldbtest.OpenAt(t, now)
-	sum, err := demo.Load(ctx, db, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sum := demotest.Open(t, now)
 	const uid = "c4:93:00:10:0d:03"
 	for _, tc := range []struct {
 		name, measure string
@@ -135,11 +131,7 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 func TestDerivedRuleFollowsRedefinition(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	db := sqldbtest.OpenAt(t, now)
-	sum, err := demo.Load(ctx, db, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sum := demotest.Open(t, now)
 	const uid = "c4:93:00:10:0d:03"
 	base := sum.To.Truncate(time.Hour).Add(2 * time.Hour)
 	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
