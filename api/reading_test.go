@@ -17,31 +17,44 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-// readingFixture creates, with plain SQL, the sensor types, measures and
-// sensors the reading tests use:
+// readingFixture creates, through the store, the sensor types, measures
+// and sensors the reading tests use:
 //
 //	type weather: temperature (C, float), count (integer), label (string), flag (boolean)
 //	type dual:    temperature (C, float), temperature (F, float)
 //	sensors: W1, W2 (weather), D1 (dual)
 func readingFixture(t testing.TB, e *testEnv) {
 	t.Helper()
-	x := e.db.SQL()
-	for _, q := range []string{
-		`INSERT INTO sensor_type (id, name, time_created) VALUES (101, 'weather', 0), (102, 'dual', 0)`,
-		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES
-			(201, 'temperature', 'C', 'float', 0), (202, 'count', NULL, 'integer', 0),
-			(203, 'label', NULL, 'string', 0), (204, 'flag', NULL, 'boolean', 0),
-			(205, 'temperature', 'F', 'float', 0)`,
-		`INSERT INTO sensor_type_measure (id, type_id, measure_id) VALUES
-			(301, 101, 201), (302, 101, 202), (303, 101, 203), (304, 101, 204), (305, 102, 201), (306, 102, 205)`,
-		`INSERT INTO sensor (id, type_id, unique_identifier, time_created) VALUES
-			(401, 101, 'W1', 0), (402, 101, 'W2', 0), (403, 102, 'D1', 0)`,
-	} {
-		if _, err := x.ExecContext(context.Background(), q); err != nil {
-			t.Fatalf("fixture: %v\n%s", err, q)
+	ctx := context.Background()
+	celsius, fahrenheit := "C", "F"
+	types := []dtbase.SensorType{
+		{Name: "weather", Measures: []dtbase.Measure{
+			{Name: "temperature", Units: &celsius, Datatype: dtbase.Float},
+			{Name: "count", Datatype: dtbase.Integer},
+			{Name: "label", Datatype: dtbase.String},
+			{Name: "flag", Datatype: dtbase.Boolean},
+		}},
+		{Name: "dual", Measures: []dtbase.Measure{
+			{Name: "temperature", Units: &celsius, Datatype: dtbase.Float},
+			{Name: "temperature", Units: &fahrenheit, Datatype: dtbase.Float},
+		}},
+	}
+	for i := range types {
+		if err := e.db.CreateSensorType(ctx, &types[i]); err != nil {
+			t.Fatalf("fixture: sensor type %s: %v", types[i].Name, err)
+		}
+	}
+	for _, s := range []dtbase.Sensor{{UniqueIdentifier: "W1", TypeName: "weather"},
+		{UniqueIdentifier: "W2", TypeName: "weather"}, {UniqueIdentifier: "D1", TypeName: "dual"}} {
+		if err := e.db.CreateSensor(ctx, &s); err != nil {
+			t.Fatalf("fixture: sensor %s: %v", s.UniqueIdentifier, err)
 		}
 	}
 }
+
+// w1Temperature selects the rows of W1's temperature in Celsius.
+const w1Temperature = `sensor_id = (SELECT id FROM sensor WHERE unique_identifier = 'W1')
+	AND measure_id = (SELECT id FROM sensor_measure WHERE name = 'temperature' AND units = 'C')`
 
 // countReadings returns the number of stored readings in table.
 func countReadings(t testing.TB, e *testEnv, table string) int {
@@ -347,7 +360,7 @@ func TestReadingConcurrentWriters(t *testing.T) {
 	want := (writers-1)*overlap + perWriter
 	var n, distinct int
 	var lo, hi int64
-	if err := e.db.SQL().QueryRow(`SELECT count(*), count(DISTINCT ts), min(ts), max(ts) FROM reading_float WHERE sensor_id = 401 AND measure_id = 201`).
+	if err := e.db.SQL().QueryRow(`SELECT count(*), count(DISTINCT ts), min(ts), max(ts) FROM reading_float WHERE `+w1Temperature).
 		Scan(&n, &distinct, &lo, &hi); err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +369,7 @@ func TestReadingConcurrentWriters(t *testing.T) {
 	}
 	// Every value is the one its timestamp was sent with (all writers agree).
 	var bad int
-	if err := e.db.SQL().QueryRow(`SELECT count(*) FROM reading_float WHERE sensor_id = 401 AND value * 4 * 1000000 != ts - $1`, start.UnixMicro()).Scan(&bad); err != nil {
+	if err := e.db.SQL().QueryRow(`SELECT count(*) FROM reading_float WHERE `+w1Temperature+` AND value * 4 * 1000000 != ts - $1`, start.UnixMicro()).Scan(&bad); err != nil {
 		t.Fatal(err)
 	}
 	if bad != 0 {

@@ -147,13 +147,9 @@ func TestSensorAPIErrors(t *testing.T) {
 	e.must(201, "/sensor/insert-sensor-location", `{"unique_identifier":"s1","schema_name":"xyz","coordinates":{"x":1},"installation_datetime":"2024-01-01T00:00:00Z"}`)
 	e.must(201, "/location/insert-location-for-schema", `{"schema_name":"xyz","coordinates":{"x":1,"y":9,"z":9}}`)
 	// A model run that refers to s2.
-	if _, err := e.db.SQL().ExecContext(t.Context(), `INSERT INTO model (name, time_created) VALUES ('m', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.db.SQL().ExecContext(t.Context(), `INSERT INTO model_scenario (model_id, description, time_created) SELECT id, NULL, 0 FROM model`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.db.SQL().ExecContext(t.Context(), `INSERT INTO model_run (model_id, scenario_id, time_created, sensor_id) SELECT m.id, sc.id, 0, s.id FROM model m, model_scenario sc, sensor s WHERE s.unique_identifier = 's2'`); err != nil {
+	s2 := "s2"
+	if err := e.db.CreateModelRuns(t.Context(), []*dtbase.NewModelRun{{ModelName: "m", CreateModel: true, CreateScenario: true,
+		SensorUniqueID: &s2}}); err != nil {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("n", 101)

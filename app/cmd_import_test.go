@@ -31,16 +31,7 @@ func TestImportReadings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`INSERT INTO sensor_type (id, name, time_created) VALUES (1, 'weather', 0)`,
-		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES (1, 'temperature', 'C', 'float', 0), (2, 'count', NULL, 'integer', 0)`,
-		`INSERT INTO sensor_type_measure (id, type_id, measure_id) VALUES (1, 1, 1), (2, 1, 2)`,
-		`INSERT INTO sensor (id, type_id, unique_identifier, time_created) VALUES (1, 1, 'W1', 0)`,
-	} {
-		if _, err := db.SQL().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	weatherSensor(t, db, dtbase.Measure{Name: "count", Datatype: dtbase.Integer})
 	count := func() int {
 		var n, m int
 		db.SQL().QueryRow(`SELECT count(*) FROM reading_float`).Scan(&n)
@@ -108,6 +99,20 @@ func fmtTime(i int) string {
 	return time2024.Add(time.Duration(i) * time.Second).Format("2006-01-02T15:04:05Z")
 }
 
+// weatherSensor creates, through the store, the sensor W1 of a type
+// "weather" that measures temperature in C, and the extra measures.
+func weatherSensor(t *testing.T, db *sqldb.DB, extra ...dtbase.Measure) {
+	t.Helper()
+	celsius := "C"
+	typ := dtbase.SensorType{Name: "weather", Measures: append([]dtbase.Measure{{Name: "temperature", Units: &celsius, Datatype: dtbase.Float}}, extra...)}
+	if err := db.CreateSensorType(context.Background(), &typ); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSensor(context.Background(), &dtbase.Sensor{UniqueIdentifier: "W1", TypeName: "weather"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var time2024 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // TestImportReadingsRemote runs 'dtbase import readings --url' against a
@@ -120,16 +125,7 @@ func TestImportReadingsRemote(t *testing.T) {
 	db := sqldbtest.Open(t)
 	const pass = "remote-import-secret"
 	apitest.AddUser(t, db, client.DefaultUserEmail, pass, dtbase.RoleAdmin)
-	for _, q := range []string{
-		`INSERT INTO sensor_type (id, name, time_created) VALUES (1, 'weather', 0)`,
-		`INSERT INTO sensor_measure (id, name, units, datatype, time_created) VALUES (1, 'temperature', 'C', 'float', 0)`,
-		`INSERT INTO sensor_type_measure (id, type_id, measure_id) VALUES (1, 1, 1)`,
-		`INSERT INTO sensor (id, type_id, unique_identifier, time_created) VALUES (1, 1, 'W1', 0)`,
-	} {
-		if _, err := db.SQL().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	weatherSensor(t, db)
 	serve := func(maxBody int64) string {
 		cfg := apitest.Config(db)
 		cfg.AccessTTL, cfg.RefreshGrace, cfg.MaxBodyBytes = time.Hour, time.Hour, maxBody
