@@ -128,19 +128,15 @@ func TestDecodePayload(t *testing.T) {
 func fixture(t testing.TB, sensors int) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	ctx := context.Background()
 	c := "C"
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "thermo", Measures: []dtbase.Measure{
+	uids := make([]string, sensors)
+	for i := range uids {
+		uids[i] = fmt.Sprintf("s%d", i)
+	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "thermo", Measures: []dtbase.Measure{
 		{Name: "temperature", Units: &c, Datatype: dtbase.Float},
 		{Name: "status", Datatype: dtbase.String},
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < sensors; i++ {
-		if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: fmt.Sprintf("s%d", i), TypeName: "thermo"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}}, uids...)
 	return db
 }
 
