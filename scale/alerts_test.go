@@ -67,9 +67,7 @@ func TestReplicaAlerts(t *testing.T) {
 	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
 	var wg sync.WaitGroup
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for k := 0; time.Now().Before(deadline); k++ {
 				values := make([]float64, perBatch)
@@ -92,7 +90,7 @@ func TestReplicaAlerts(t *testing.T) {
 					}
 				}
 			}
-		}()
+		})
 	}
 	// Half-way, stop the replica that sends the notifications.
 	time.Sleep(time.Duration(seconds) * time.Second / 2)

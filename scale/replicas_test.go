@@ -315,9 +315,7 @@ func TestReplicas(t *testing.T) {
 	}
 
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			sensor := w % sensors
 			uid := "s-" + strconv.Itoa(sensor)
 			for k := 0; time.Now().Before(deadline); k++ {
@@ -352,14 +350,12 @@ func TestReplicas(t *testing.T) {
 				ackedMu.Unlock()
 				ackedCount[sensor].Add(batch)
 			}
-		}()
+		})
 	}
 	var readsDone atomic.Int64
 	var rwg sync.WaitGroup
 	for rd := range readers {
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
+		rwg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(rd), 1))
 			for k := 0; ; k++ {
 				select {
@@ -423,7 +419,7 @@ func TestReplicas(t *testing.T) {
 				}
 				readsDone.Add(1)
 			}
-		}()
+		})
 	}
 
 	// Half-way, stop the replica running the schedules: another takes over.

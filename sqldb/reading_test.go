@@ -178,9 +178,7 @@ func TestReadingStoreConcurrentBatches(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for round := 0; round < 5; round++ {
 				mk := func(uid string) dtbase.ReadingSeries {
@@ -200,7 +198,7 @@ func TestReadingStoreConcurrentBatches(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -62,9 +62,7 @@ func TestIngestThroughput(t *testing.T) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for w := 0; w < 256; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for {
 					i := next.Add(1) - 1
 					if i >= int64(n) {
@@ -76,7 +74,7 @@ func TestIngestThroughput(t *testing.T) {
 						return
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	}
