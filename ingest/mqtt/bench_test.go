@@ -13,6 +13,7 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/client"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -81,7 +82,7 @@ func TestIngestThroughput(t *testing.T) {
 	start := time.Now()
 	publishAll(0)
 	published := time.Since(start)
-	waitFor(t, "every reading stored", 5*time.Minute, func() bool { return sub.Stats().Stored >= int64(n) })
+	testwait.Within(t, "every reading stored", 5*time.Minute, func() bool { return sub.Stats().Stored >= int64(n) })
 	mqttElapsed := time.Since(start)
 	st := sub.Stats()
 	if st.Stored != int64(n) || st.Rejected != 0 {
@@ -96,7 +97,7 @@ func TestIngestThroughput(t *testing.T) {
 	publishAll(time.Duration(n) * time.Second)
 	start = time.Now()
 	sub2 := newSubscriber(t, db, b.addr(), "dtbase-bench", nil, configure)
-	waitFor(t, "the backlog stored", 5*time.Minute, func() bool { return sub2.Stats().Stored >= int64(n) })
+	testwait.Within(t, "the backlog stored", 5*time.Minute, func() bool { return sub2.Stats().Stored >= int64(n) })
 	drainElapsed := time.Since(start)
 	st2 := sub2.Stats()
 
