@@ -96,6 +96,23 @@ func checkNameUnits(prefix, name string, units *string) error {
 	return firstErr(checkLen(prefix+"name", name, MaxNameLen), checkLenPtr(prefix+"units", units, MaxUnitsLen))
 }
 
+// checkDescribedList checks what a location schema and a sensor type hold
+// alike: a name and a description, then the name and units of each entry
+// of a list (their identifiers, their measures), the fields of entry i
+// prefixed with indexed(list, i).
+func checkDescribedList[E any](name string, description *string, list string, entries []E, nameUnits func(E) (string, *string)) error {
+	if err := firstErr(checkLen("name", name, MaxNameLen), checkLenPtr("description", description, MaxDescriptionLen)); err != nil {
+		return err
+	}
+	for i, e := range entries {
+		n, u := nameUnits(e)
+		if err := checkNameUnits(indexed(list, i), n, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // indexed prefixes the fields of the i-th element of a list, e.g.
 // "measures[2].".
 func indexed(list string, i int) string {

@@ -121,13 +121,5 @@ func (id *Identifier) Validate() error { return checkNameUnits("", id.Name, id.U
 // Validate checks the schema's text and its identifiers' against the
 // limits; EINVALID naming the field.
 func (s *LocationSchema) Validate() error {
-	if err := firstErr(checkLen("name", s.Name, MaxNameLen), checkLenPtr("description", s.Description, MaxDescriptionLen)); err != nil {
-		return err
-	}
-	for i, id := range s.Identifiers {
-		if err := checkNameUnits(indexed("identifiers", i), id.Name, id.Units); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkDescribedList(s.Name, s.Description, "identifiers", s.Identifiers, func(id Identifier) (string, *string) { return id.Name, id.Units })
 }

@@ -309,11 +309,9 @@ func PlotSeries(ctx context.Context, store ReadingStore, ms []ReadingMeasure, fr
 			sumErr error
 			wg     sync.WaitGroup
 		)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			out[i].Summary, sumErr = SummarizeReadings(ctx, store, m, from, to)
-		}()
+		})
 		err := store.DownsampleReadings(ctx, m, from, to, maxPoints, func(r Reading) error {
 			out[i].Points = append(out[i].Points, r)
 			return nil

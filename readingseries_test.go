@@ -22,12 +22,7 @@ func TestReadingSeries(t *testing.T) {
 		{Name: "b", Datatype: dtbase.Boolean}, {Name: "s", Datatype: dtbase.String}}
 	setup := func(t *testing.T) dtbase.Store {
 		db := sqldbtest.Open(t)
-		if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "kind", Measures: measures}); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s 1", TypeName: "kind"}); err != nil {
-			t.Fatal(err)
-		}
+		sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "kind", Measures: measures}, "s 1")
 		return db
 	}
 	src := setup(t)

@@ -120,15 +120,7 @@ func (m *Measure) Validate() error { return checkNameUnits("", m.Name, m.Units) 
 // Validate checks the type's text and its measures' against the limits;
 // EINVALID naming the field.
 func (t *SensorType) Validate() error {
-	if err := firstErr(checkLen("name", t.Name, MaxNameLen), checkLenPtr("description", t.Description, MaxDescriptionLen)); err != nil {
-		return err
-	}
-	for i, m := range t.Measures {
-		if err := checkNameUnits(indexed("measures", i), m.Name, m.Units); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkDescribedList(t.Name, t.Description, "measures", t.Measures, func(m Measure) (string, *string) { return m.Name, m.Units })
 }
 
 // Validate checks the sensor's text against the limits; EINVALID naming

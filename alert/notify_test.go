@@ -145,13 +145,7 @@ func ptr[T any](v T) *T { return &v }
 func roomDB(t *testing.T) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	ctx := context.Background()
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "R1", TypeName: "room"}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "room", Measures: []dtbase.Measure{{Name: "temperature", Datatype: dtbase.Float}}}, "R1")
 	return db
 }
 

@@ -40,11 +40,8 @@ safe. 'dtbase serve --demo' does the same at start-up.`
 
 func (m *Main) demo(ctx context.Context, args []string) error {
 	fs, load := m.commandFlags("demo", demoUsage, databaseSettings)
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args, "demo"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("demo: unexpected argument %q", fs.Arg(0))}
 	}
 	c, err := load()
 	if err != nil {

@@ -74,11 +74,8 @@ func (m *Main) forecast(ctx context.Context, args []string) error {
 	fs.StringVar(&p.ModelName, "model", p.ModelName, "model name to store the runs under")
 	fs.StringVar(&p.Scenario, "scenario", p.Scenario, "scenario to store the runs under")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseNoArgs(fs, args[1:], "forecast arima"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("forecast arima: unexpected argument %q", fs.Arg(0))}
 	}
 	c, err := load()
 	if err != nil {

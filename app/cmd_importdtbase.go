@@ -38,14 +38,11 @@ func (m *Main) importDTBase(ctx context.Context, args []string) error {
 	from := fs.String("from", "", "URL of the original DTBase PostgreSQL database (required)")
 	force := fs.Bool("force", false, "import into a database that already holds data, merging rows with the same identity")
 	batch := fs.Int("batch-size", importdtbase.DefaultBatchSize, "readings written per statement")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args, "import-dtbase"); err != nil {
 		return err
 	}
 	if *from == "" {
 		return usageError{"import-dtbase: --from postgres://… is required (the original DTBase database)"}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("import-dtbase: unexpected argument %q", fs.Arg(0))}
 	}
 	if *batch <= 0 {
 		return usageError{"import-dtbase: --batch-size must be positive"}

@@ -16,6 +16,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/dtbase/dtbase/client"
+	"github.com/dtbase/dtbase/internal/testwait"
 )
 
 // TestServeMQTT runs dtbase serve subscribed to a mosquitto broker: readings
@@ -41,7 +42,7 @@ func TestServeMQTT(t *testing.T) {
 	}
 	t.Cleanup(func() { broker.Process.Signal(syscall.SIGTERM); broker.Wait() })
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	mqttWaitUntil(t, "the broker", func() bool {
+	testwait.For(t, "the broker", func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
@@ -66,7 +67,7 @@ func TestServeMQTT(t *testing.T) {
 	if err := c.InsertSensor(ctx, client.NewSensor{TypeName: "meter", UniqueIdentifier: "m1"}); err != nil {
 		t.Fatal(err)
 	}
-	mqttWaitUntil(t, "the subscription", func() bool {
+	testwait.For(t, "the subscription", func() bool {
 		return strings.Contains(mqttMetrics(t, inst.url), `dtbase_mqtt_connected{broker="mqtt://`+addr+`"} 1`)
 	})
 
@@ -80,7 +81,7 @@ func TestServeMQTT(t *testing.T) {
 		}
 		return len(got)
 	}
-	mqttWaitUntil(t, "ten readings", func() bool { return count(inst.url) == 10 })
+	testwait.For(t, "ten readings", func() bool { return count(inst.url) == 10 })
 	if m := mqttMetrics(t, inst.url); !strings.Contains(m, "dtbase_mqtt_readings_stored_total 10") || !strings.Contains(m, "dtbase_mqtt_messages_received_total 10") {
 		t.Fatalf("metrics:\n%s", mqttGrep(m, "dtbase_mqtt"))
 	}
@@ -91,7 +92,7 @@ func TestServeMQTT(t *testing.T) {
 	mqttPublish(t, addr, 10, 15, base) // while dtbase is down: the broker keeps them for its session
 	inst = start(t, env)
 	defer inst.stop()
-	mqttWaitUntil(t, "fifteen readings", func() bool { return count(inst.url) == 15 })
+	testwait.For(t, "fifteen readings", func() bool { return count(inst.url) == 15 })
 }
 
 func mqttPublish(t *testing.T, addr string, from, to int, base time.Time) {
@@ -129,15 +130,4 @@ func mqttGrep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-func mqttWaitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute) // only a hang, not a busy machine, reaches it
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }

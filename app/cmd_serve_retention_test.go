@@ -51,12 +51,7 @@ func TestRetentionSettings(t *testing.T) {
 func TestMaintenanceLeader(t *testing.T) {
 	db := sqldbtest.Open(t)
 	ctx := context.Background()
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "v", Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s", TypeName: "t"}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "v", Datatype: dtbase.Float}}}, "s")
 	now := time.Now().UTC()
 	old, recent := now.AddDate(0, 0, -40), now.Add(-time.Hour)
 	if _, err := db.InsertReadings(ctx, []dtbase.ReadingSeries{{UniqueIdentifier: "s", MeasureName: "v",

@@ -33,12 +33,10 @@ func TestDBMaxConns(t *testing.T) {
 	statuses := make(chan int, requests)
 	var wg sync.WaitGroup
 	for range requests {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			status, _ := postJSON(t, inst.url+"/auth/login", "", map[string]string{"email": "default_user@localhost", "password": "s3cret-pass"})
 			statuses <- status
-		}()
+		})
 	}
 
 	const backends = `SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock')

@@ -141,6 +141,18 @@ func (m *Main) commandFlags(name, summary string, envs []string) (*flag.FlagSet,
 	return fs, load
 }
 
+// parseNoArgs parses args into fs and refuses any argument left after the
+// flags, as a usage error of command, which takes none.
+func parseNoArgs(fs *flag.FlagSet, args []string, command string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", command, fs.Arg(0))}
+	}
+	return nil
+}
+
 // printFlags lists the flags of fs that keep selects under title, as
 // flag.PrintDefaults does but with the double dashes the docs use.
 func printFlags(w io.Writer, title string, fs *flag.FlagSet, keep func(*flag.Flag) bool) {

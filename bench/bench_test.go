@@ -128,13 +128,11 @@ func runReadingBench(b *testing.B) {
 		var wg sync.WaitGroup
 		start := time.Now()
 		for w := range bodies {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for _, body := range bodies[w] {
 					c.do(b, http.MethodPost, "/sensor/insert-sensor-readings", "application/json", body, 201)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		conc = max(conc, float64(4*len(bodies[0])*ingestBatch)/time.Since(start).Seconds())

@@ -35,9 +35,7 @@ func TestReadingCrashDuringIngest(t *testing.T) {
 	)
 	_, vals := series(0, perRequest)
 	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				r := next.Add(1) - 1
 				ts, _ := series(1_700_000_000_000_000+r*perRequest*1e6, perRequest)
@@ -55,7 +53,7 @@ func TestReadingCrashDuringIngest(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	// Let a few more requests get under way, then kill mid-ingest.
 	db := killWhenStarted(t, dsn, ch, started, &wg, 700*time.Millisecond, "no request succeeded within a minute")
@@ -109,9 +107,7 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 		wg      sync.WaitGroup
 	)
 	for w := 0; w < clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := int64(0); ; i++ {
 				ts := 1_700_000_000_000_000 + i*1e6
 				body := readingBody(sensorUID(w), []int64{ts}, []float64{float64(i)})
@@ -128,7 +124,7 @@ func TestReadingCrashDuringGroupCommit(t *testing.T) {
 					once.Do(func() { close(started) })
 				}
 			}
-		}()
+		})
 	}
 	db := killWhenStarted(t, dsn, ch, started, &wg, 300*time.Millisecond, "200 requests did not succeed within a minute")
 	var missing int

@@ -22,13 +22,8 @@ func BenchmarkDerived(b *testing.B) {
 	ctx := context.Background()
 	db := sqldbtest.Open(b)
 	u := func(s string) *string { return &s }
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "trh", Measures: []dtbase.Measure{
-		{Name: "temperature", Units: u("°C"), Datatype: dtbase.Float}, {Name: "rh", Units: u("%"), Datatype: dtbase.Float}}}); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s", TypeName: "trh"}); err != nil {
-		b.Fatal(err)
-	}
+	sqldbtest.Sensors(b, db, dtbase.SensorType{Name: "trh", Measures: []dtbase.Measure{
+		{Name: "temperature", Units: u("°C"), Datatype: dtbase.Float}, {Name: "rh", Units: u("%"), Datatype: dtbase.Float}}}, "s")
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var ts []time.Time
 	var temp, rh []dtbase.Value

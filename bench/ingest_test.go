@@ -187,9 +187,7 @@ func measureSmall(b *testing.B, db *sqldb.DB, dsn, token string, add func(name, 
 		var wg sync.WaitGroup
 		start, cpu := time.Now(), processCPU()
 		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				cl := newClient(base, token)
 				for i := 0; i < perClient; i++ {
 					ts := smallNext.Add(1e6)
@@ -198,7 +196,7 @@ func measureSmall(b *testing.B, db *sqldb.DB, dsn, token string, add func(name, 
 						errs.Add(1)
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		return float64(clients*perClient) / time.Since(start).Seconds(), (processCPU() - cpu) / (clients * perClient), errs.Load()

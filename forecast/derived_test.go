@@ -12,6 +12,7 @@ import (
 	"github.com/dtbase/dtbase/derive"
 	"github.com/dtbase/dtbase/forecast"
 	"github.com/dtbase/dtbase/forecast/arima"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // TestForecastDerivedMeasure forecasts a derived VPD and, in the same run,
@@ -20,17 +21,11 @@ import (
 func TestForecastDerivedMeasure(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	err := f.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "TRHV", Measures: []dtbase.Measure{
+	sqldbtest.Sensors(t, f.db, dtbase.SensorType{Name: "TRHV", Measures: []dtbase.Measure{
 		{Name: "Temperature", Units: ptr("Degrees C"), Datatype: dtbase.Float},
 		{Name: "Humidity", Units: ptr("Percent"), Datatype: dtbase.Float},
 		{Name: "Direct VPD", Units: ptr("kPa"), Datatype: dtbase.Float},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "V1", TypeName: "TRHV"}); err != nil {
-		t.Fatal(err)
-	}
+	}}, "V1")
 	f.synthetic("V1", 10, 0, 3)
 	temp, err := f.db.FindReadingMeasure(ctx, "V1", "Temperature", nil)
 	if err != nil {

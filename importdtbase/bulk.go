@@ -12,19 +12,6 @@ import (
 	"github.com/dtbase/dtbase/sqldb"
 )
 
-// pgArrayType is the PostgreSQL array element type of a datatype's values.
-func pgArrayType(dt dtbase.Datatype) string {
-	switch dt {
-	case dtbase.Integer:
-		return "bigint"
-	case dtbase.Float:
-		return "float8"
-	case dtbase.Boolean:
-		return "boolean"
-	}
-	return "text"
-}
-
 // bulk buffers rows of (ids…, ts, value) for one of our tables and writes
 // them in batches: one INSERT … SELECT FROM unnest(arrays) per batch on
 // PostgreSQL, multi-row INSERTs on SQLite. Duplicates are skipped, as the
@@ -102,7 +89,7 @@ func (b *bulk) flush(ctx context.Context) error {
 			args = append(args, b.ids[i])
 		}
 		k := len(b.idCols)
-		q.WriteString("$" + strconv.Itoa(k+1) + "::bigint[], $" + strconv.Itoa(k+2) + "::" + pgArrayType(b.dt) + "[]) ON CONFLICT DO NOTHING")
+		q.WriteString("$" + strconv.Itoa(k+1) + "::bigint[], $" + strconv.Itoa(k+2) + "::" + sqldb.PostgresType(b.dt) + "[]) ON CONFLICT DO NOTHING")
 		args = append(args, b.ts, b.vals[0])
 		res, err := b.im.exec(ctx, q.String(), args...)
 		if err != nil {

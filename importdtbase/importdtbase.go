@@ -226,22 +226,17 @@ func redactDSN(dsn string) string {
 // checkSource verifies that the source holds the original's tables and
 // counts their rows for the progress report.
 func (im *importer) checkSource(ctx context.Context) error {
-	present := map[string]bool{}
 	rows, err := im.src.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
 	if err != nil {
 		return fmt.Errorf("list the source's tables: %w", err)
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return fmt.Errorf("list the source's tables: %w", err)
-		}
-		present[name] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return fmt.Errorf("list the source's tables: %w", err)
+	}
+	present := map[string]bool{}
+	for _, name := range names {
+		present[name] = true
 	}
 	if present["schema_migration"] && present["reading_float"] {
 		return dtbase.Errorf(dtbase.EINVALID, "the source is a database of this dtbase, not of the original DTBase; copy it with pg_dump instead")

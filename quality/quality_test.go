@@ -21,13 +21,7 @@ func ptr[T any](v T) *T { return &v }
 func humidityDB(t *testing.T) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	ctx := context.Background()
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "humidity", Units: ptr("%"), Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "s1", TypeName: "th"}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "th", Measures: []dtbase.Measure{{Name: "humidity", Units: ptr("%"), Datatype: dtbase.Float}}}, "s1")
 	return db
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/alert"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -50,7 +51,7 @@ func TestReplicaAlerts(t *testing.T) {
 		t.Skip("SKIPPED: the scale-out test needs PostgreSQL, which replicas share; set DT_TEST_POSTGRES_URL")
 	}
 	rs := startReplicas(t, replicas, sqldbtest.DSN(t))
-	c := &client{http: &http.Client{Timeout: hangAfter}}
+	c := &client{http: &http.Client{Timeout: testwait.HangAfter}}
 	c.login(t, rs[0])
 	hook := &hookCounter{got: map[string]int{}}
 	srv := httptest.NewServer(hook)
@@ -67,9 +68,7 @@ func TestReplicaAlerts(t *testing.T) {
 	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
 	var wg sync.WaitGroup
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for k := 0; time.Now().Before(deadline); k++ {
 				values := make([]float64, perBatch)
@@ -92,7 +91,7 @@ func TestReplicaAlerts(t *testing.T) {
 					}
 				}
 			}
-		}()
+		})
 	}
 	// Half-way, stop the replica that sends the notifications.
 	time.Sleep(time.Duration(seconds) * time.Second / 2)
@@ -134,7 +133,7 @@ func TestReplicaAlerts(t *testing.T) {
 		t.Errorf("%d events recorded; a replay of the %d readings has %d state changes", len(events), len(got), want)
 	}
 	// Every event reaches the webhook once, the failover included.
-	waitFor(t, "every event delivered", func() bool { return hook.count() >= len(events) })
+	testwait.For(t, "every event delivered", func() bool { return hook.count() >= len(events) })
 	hook.mu.Lock()
 	defer hook.mu.Unlock()
 	for _, e := range events {

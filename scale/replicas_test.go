@@ -22,6 +22,7 @@ import (
 
 	"github.com/dtbase/dtbase/app"
 	"github.com/dtbase/dtbase/internal/syncbuf"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -33,20 +34,7 @@ const (
 	sensors       = 2  // writers share sensors, so writes to one series interleave
 	batch         = 25 // readings per insert request
 	defaultSecond = 12
-	// hangAfter bounds a wait for something that must happen: long enough
-	// that only a hang, never a busy machine, reaches it.
-	hangAfter = 2 * time.Minute
 )
-
-// waitFor polls cond until it holds, failing the test after hangAfter.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(hangAfter); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v", what, hangAfter)
-		}
-	}
-}
 
 // replica is a running `dtbase serve`.
 type replica struct {
@@ -95,7 +83,7 @@ func startReplicas(t *testing.T, n int, dsn string) []*replica {
 			case code := <-done:
 				cancel()
 				errs <- fmt.Errorf("replica %d exited with %d:\n%s", i, code, log)
-			case <-time.After(hangAfter):
+			case <-time.After(testwait.HangAfter):
 				cancel()
 				errs <- fmt.Errorf("replica %d did not start:\n%s", i, log)
 			}
@@ -273,7 +261,7 @@ func TestReplicas(t *testing.T) {
 		seconds = v
 	}
 	rs := startReplicas(t, replicas, sqldbtest.DSN(t))
-	c := &client{http: &http.Client{Timeout: hangAfter, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	c := &client{http: &http.Client{Timeout: testwait.HangAfter, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 
 	// A token issued by one replica works on the others: they share the
 	// JWT secret through the database.
@@ -315,9 +303,7 @@ func TestReplicas(t *testing.T) {
 	}
 
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			sensor := w % sensors
 			uid := "s-" + strconv.Itoa(sensor)
 			for k := 0; time.Now().Before(deadline); k++ {
@@ -352,14 +338,12 @@ func TestReplicas(t *testing.T) {
 				ackedMu.Unlock()
 				ackedCount[sensor].Add(batch)
 			}
-		}()
+		})
 	}
 	var readsDone atomic.Int64
 	var rwg sync.WaitGroup
 	for rd := range readers {
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
+		rwg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(rd), 1))
 			for k := 0; ; k++ {
 				select {
@@ -423,7 +407,7 @@ func TestReplicas(t *testing.T) {
 				}
 				readsDone.Add(1)
 			}
-		}()
+		})
 	}
 
 	// Half-way, stop the replica running the schedules: another takes over.
@@ -453,7 +437,7 @@ func TestReplicas(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, fmt.Sprintf("three scheduled runs after the scheduling replica %d stopped (another replica takes over)", leader), func() bool { return runsAfter() >= 3 })
+	testwait.For(t, fmt.Sprintf("three scheduled runs after the scheduling replica %d stopped (another replica takes over)", leader), func() bool { return runsAfter() >= 3 })
 	var up []*replica
 	for _, r := range rs {
 		if !r.stopped.Load() {
@@ -462,7 +446,7 @@ func TestReplicas(t *testing.T) {
 	}
 	c.must(t, up[0], "/service/delete-schedule", map[string]string{"service_name": "tick", "name": "every-second"})
 	// Runs already started finish.
-	waitFor(t, "every scheduled run finished", func() bool {
+	testwait.For(t, "every scheduled run finished", func() bool {
 		var runs []struct {
 			Status string `json:"status"`
 		}

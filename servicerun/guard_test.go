@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -126,7 +127,7 @@ func waitStatus(t *testing.T, db interface {
 	FindRun(context.Context, int64) (*dtbase.ServiceRun, error)
 }, id int64, want func(*dtbase.ServiceRun) bool) *dtbase.ServiceRun {
 	t.Helper()
-	deadline := time.Now().Add(hangAfter)
+	deadline := time.Now().Add(testwait.HangAfter)
 	for {
 		run, err := db.FindRun(context.Background(), id)
 		if err != nil {
@@ -136,7 +137,7 @@ func waitStatus(t *testing.T, db interface {
 			return run
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %d after %v: %+v", id, hangAfter, run)
+			t.Fatalf("run %d after %v: %+v", id, testwait.HangAfter, run)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -158,7 +159,7 @@ func TestCancel(t *testing.T) {
 		run, _ := r.Run(ctx, dtbase.RunRequest{ServiceName: "hang"})
 		done <- run
 	}()
-	waitFor(t, "the run in flight", func() bool { return r.InFlight() > 0 })
+	testwait.For(t, "the run in flight", func() bool { return r.InFlight() > 0 })
 	hangUp()
 	if run := <-done; run.Status != dtbase.RunFailed || run.Error != "cancelled: the caller hung up during the run" {
 		t.Fatalf("sync run: %+v", run)

@@ -19,25 +19,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 func ptr[T any](v T) *T { return &v }
-
-// hangAfter bounds every wait of these tests for something that must
-// happen: long enough that only a hang, never a busy machine, reaches it.
-const hangAfter = 2 * time.Minute
-
-// waitFor polls cond until it holds, failing the test after hangAfter.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(hangAfter); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v", what, hangAfter)
-		}
-	}
-}
 
 var quiet = slog.New(slog.DiscardHandler)
 
@@ -57,7 +44,7 @@ func newRunner(t *testing.T, db *sqldb.DB, edit ...func(*Options)) *Runner {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
+		ctx, cancel := context.WithTimeout(context.Background(), testwait.HangAfter)
 		defer cancel()
 		r.Stop(ctx)
 	})
@@ -405,7 +392,7 @@ func TestAsyncRunAndStop(t *testing.T) {
 		run, _ := r.Run(context.Background(), dtbase.RunRequest{ServiceName: "hang"})
 		syncDone <- run
 	}()
-	waitFor(t, "both hanging runs in flight", func() bool { return r.InFlight() >= 2 })
+	testwait.For(t, "both hanging runs in flight", func() bool { return r.InFlight() >= 2 })
 	// Stop's context expires while the runs hang: Stop must cancel them and
 	// return rather than wait for them (a hang, not a slow machine, fails).
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -414,8 +401,8 @@ func TestAsyncRunAndStop(t *testing.T) {
 	go func() { r.Stop(ctx); close(stopped) }()
 	select {
 	case <-stopped:
-	case <-time.After(hangAfter):
-		t.Fatalf("Stop did not return in %v after its context expired", hangAfter)
+	case <-time.After(testwait.HangAfter):
+		t.Fatalf("Stop did not return in %v after its context expired", testwait.HangAfter)
 	}
 	got, _ = db.FindRun(context.Background(), hung.ID)
 	if got.Status != dtbase.RunFailed || got.Error != "interrupted: the server stopped during the run" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -211,7 +212,7 @@ func TestSchedulerLoop(t *testing.T) {
 	// A busy machine makes passes late (and a late pass merges the seconds it
 	// missed), so the test waits for three due times rather than counting
 	// those of a fixed span.
-	waitFor(t, "three due times", func() bool { return len(calls.snapshot()) >= 3 })
+	testwait.For(t, "three due times", func() bool { return len(calls.snapshot()) >= 3 })
 	cancel()
 	<-done
 	r.Wait()
@@ -300,7 +301,7 @@ func TestExactlyOnceAcrossReplicas(t *testing.T) {
 			half := func(what string, from map[string]int) {
 				t.Helper()
 				end := time.Now().Add(total / 2)
-				waitFor(t, what, func() bool {
+				testwait.For(t, what, func() bool {
 					now := dues()
 					for _, name := range allSchedules {
 						if now[name] < from[name]+2 {

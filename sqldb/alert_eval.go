@@ -396,20 +396,7 @@ func points(ctx context.Context, tx *sql.Tx, sp *alertSpan, where string, desc b
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := tx.QueryContext(ctx, q, append([]any{sp.sensorID, sp.measureID}, args...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []alert.Point
-	for rows.Next() {
-		var p alert.Point
-		if err := scanPoint(rows, &p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, "read alert series", scanPoint, q, append([]any{sp.sensorID, sp.measureID}, args...)...)
 }
 
 // scanPoint scans a row of a time in microseconds and a float value into

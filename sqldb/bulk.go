@@ -27,6 +27,10 @@ func ModelValueTable(d dtbase.Datatype) string { return modelValueTable(d) }
 // datatype d, for bulk loaders.
 func LocationValueColumn(d dtbase.Datatype) string { return locValueColumn(d) }
 
+// PostgresType names the PostgreSQL type of the values of datatype d, as
+// the value columns on PostgreSQL hold them, for bulk loaders.
+func PostgresType(d dtbase.Datatype) string { return postgresType[d] }
+
 // Micros is how the store keeps a time: Unix microseconds.
 func Micros(t time.Time) int64 { return micros(t) }
 

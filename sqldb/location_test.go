@@ -247,11 +247,9 @@ func concurrently(n int, f func(i int) error) []error {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = f(i)
-		}()
+		})
 	}
 	wg.Wait()
 	return errs

@@ -132,24 +132,9 @@ func (db *DB) CreateModelScenario(ctx context.Context, modelName string, descrip
 
 // ListModelScenarios returns every scenario in id order.
 func (db *DB) ListModelScenarios(ctx context.Context) ([]dtbase.ModelScenario, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.model_id, m.name, s.description
-		FROM model_scenario s JOIN model m ON m.id = s.model_id ORDER BY s.id`)
-	if err != nil {
-		return nil, fmt.Errorf("list scenarios: %w", err)
-	}
-	defer rows.Close()
-	var out []dtbase.ModelScenario
-	for rows.Next() {
-		var s dtbase.ModelScenario
-		if err := rows.Scan(&s.ID, &s.ModelID, &s.ModelName, &s.Description); err != nil {
-			return nil, fmt.Errorf("list scenarios: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list scenarios: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, db.read, "list scenarios", func(rows *sql.Rows, s *dtbase.ModelScenario) error {
+		return rows.Scan(&s.ID, &s.ModelID, &s.ModelName, &s.Description)
+	}, `SELECT s.id, s.model_id, m.name, s.description FROM model_scenario s JOIN model m ON m.id = s.model_id ORDER BY s.id`)
 }
 
 // DeleteModelScenario deletes a scenario; ENOTFOUND for an unknown model or
@@ -205,30 +190,16 @@ func (db *DB) CreateModelMeasure(ctx context.Context, m *dtbase.ModelMeasure) er
 
 // ListModelMeasures returns every model measure in id order.
 func (db *DB) ListModelMeasures(ctx context.Context) ([]dtbase.ModelMeasure, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, units, datatype FROM model_measure ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list model measures: %w", err)
-	}
-	defer rows.Close()
-	out, err := scanModelMeasures(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list model measures: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, db.read, "list model measures", scanModelMeasure, `SELECT id, name, units, datatype FROM model_measure ORDER BY id`)
 }
 
-func scanModelMeasures(rows *sql.Rows) ([]dtbase.ModelMeasure, error) {
-	var out []dtbase.ModelMeasure
-	for rows.Next() {
-		var m dtbase.ModelMeasure
-		var dt string
-		if err := rows.Scan(&m.ID, &m.Name, &m.Units, &dt); err != nil {
-			return nil, err
-		}
-		m.Datatype = dtbase.Datatype(dt)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+// scanModelMeasure scans a row of id, name, units and datatype into m, for
+// queryAll.
+func scanModelMeasure(rows *sql.Rows, m *dtbase.ModelMeasure) error {
+	var dt string
+	err := rows.Scan(&m.ID, &m.Name, &m.Units, &dt)
+	m.Datatype = dtbase.Datatype(dt)
+	return err
 }
 
 // findModelMeasures returns the model measures named name, with the given
@@ -239,16 +210,7 @@ func findModelMeasures(ctx context.Context, q queryer, name string, units *strin
 		query += ` AND units = $2`
 		args = append(args, *units)
 	}
-	rows, err := q.QueryContext(ctx, query+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find model measure %q: %w", name, err)
-	}
-	defer rows.Close()
-	out, err := scanModelMeasures(rows)
-	if err != nil {
-		return nil, fmt.Errorf("find model measure %q: %w", name, err)
-	}
-	return out, nil
+	return queryAll(ctx, q, fmt.Sprintf("find model measure %q", name), scanModelMeasure, query+` ORDER BY id`, args...)
 }
 
 // modelMeasureNotFound and modelMeasureAmbiguous are the errors of a model

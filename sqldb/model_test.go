@@ -18,14 +18,7 @@ import (
 // (reused when it exists) and a sensor uid of that type.
 func modelFixtureSensor(t *testing.T, db *sqldb.DB, uid, measure string, units *string, datatype dtbase.Datatype) {
 	t.Helper()
-	ctx := context.Background()
-	st := &dtbase.SensorType{Name: "type-" + uid, Measures: []dtbase.Measure{{Name: measure, Units: units, Datatype: datatype}}}
-	if err := db.CreateSensorType(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: uid, TypeName: st.Name}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "type-" + uid, Measures: []dtbase.Measure{{Name: measure, Units: units, Datatype: datatype}}}, uid)
 }
 
 func modelDeref(s *string) string {

@@ -125,13 +125,8 @@ func TestPartitionMigrationKeepsReadings(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := "C"
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "weather", Measures: []dtbase.Measure{
-		{Name: "temperature", Units: &c, Datatype: dtbase.Float}, {Name: "label", Datatype: dtbase.String}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "W1", TypeName: "weather"}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "weather", Measures: []dtbase.Measure{
+		{Name: "temperature", Units: &c, Datatype: dtbase.Float}, {Name: "label", Datatype: dtbase.String}}}, "W1")
 	jan, mar := time.Date(2024, 1, 31, 23, 0, 0, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	// Rows as schema 26 holds them, written directly: the store's write
 	// path already expects the later migrations' tables.

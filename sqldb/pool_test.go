@@ -27,12 +27,10 @@ func TestPoolQueues(t *testing.T) {
 	errs := make(chan error, callers)
 	var wg sync.WaitGroup
 	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := db.ListUsers(ctx)
 			errs <- err
-		}()
+		})
 	}
 	// Two queries wait on the lock, holding the pool's two connections; the
 	// other four wait for a connection.

@@ -28,9 +28,7 @@ func TestReadingGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 3))
 			for i := 0; i < requests; i++ {
 				uid := []string{"W1", "W2"}[rng.IntN(2)]
@@ -67,7 +65,7 @@ func TestReadingGroupCommit(t *testing.T) {
 				}
 				inserted.Add(res.Inserted)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -97,9 +97,7 @@ func (db *DB) PlotSeries(ctx context.Context, ms []dtbase.ReadingMeasure, from, 
 	var wg sync.WaitGroup
 	for p := range parts {
 		lo, hi := p*len(ms)/parts, (p+1)*len(ms)/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			totals, err := db.plot(ctx, ms[lo:hi], from, to, maxPoints, func(i int, r dtbase.Reading) error {
 				pl := &out[lo+i]
 				if pl.Points == nil {
@@ -112,7 +110,7 @@ func (db *DB) PlotSeries(ctx context.Context, ms []dtbase.ReadingMeasure, from, 
 				out[lo+i].Summary = dtbase.Summary(ms[lo+i].Datatype, t)
 			}
 			errs[p] = err
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

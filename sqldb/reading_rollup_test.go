@@ -211,12 +211,7 @@ func TestRollupMigrationFillsExistingReadings(t *testing.T) {
 	dsn := sqldbtest.DSN(t)
 	db := sqldbtest.OpenDSN(t, dsn)
 	c := "C"
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: "W1", TypeName: "t"}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "t", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float}}}, "W1")
 	s := dtbase.ReadingSeries{UniqueIdentifier: "W1", MeasureName: "temperature"}
 	for i := 0; i < 5000; i++ {
 		s.Timestamps, s.Values = append(s.Timestamps, at(i*60)), append(s.Values, dtbase.FloatValue(float64(i%97)))

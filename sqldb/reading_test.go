@@ -22,22 +22,10 @@ import (
 func readingDB(t *testing.T) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	ctx := context.Background()
 	c := "C"
-	for _, st := range []*dtbase.SensorType{
-		{Name: "weather", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float},
-			{Name: "count", Datatype: dtbase.Integer}, {Name: "label", Datatype: dtbase.String}, {Name: "flag", Datatype: dtbase.Boolean}}},
-		{Name: "other"},
-	} {
-		if err := db.CreateSensorType(ctx, st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, s := range []*dtbase.Sensor{{UniqueIdentifier: "W1", TypeName: "weather"}, {UniqueIdentifier: "W2", TypeName: "weather"}, {UniqueIdentifier: "O1", TypeName: "other"}} {
-		if err := db.CreateSensor(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "weather", Measures: []dtbase.Measure{{Name: "temperature", Units: &c, Datatype: dtbase.Float},
+		{Name: "count", Datatype: dtbase.Integer}, {Name: "label", Datatype: dtbase.String}, {Name: "flag", Datatype: dtbase.Boolean}}}, "W1", "W2")
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "other"}, "O1")
 	return db
 }
 
@@ -190,9 +178,7 @@ func TestReadingStoreConcurrentBatches(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for round := 0; round < 5; round++ {
 				mk := func(uid string) dtbase.ReadingSeries {
@@ -212,7 +198,7 @@ func TestReadingStoreConcurrentBatches(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

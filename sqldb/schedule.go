@@ -14,14 +14,14 @@ import (
 const scheduleSelect = `SELECT sc.id, sc.service_id, s.name, sc.name, sc.cron, sc.timezone, sc.parameter_set_id, p.name, sc.enabled, sc.next_run, sc.last_run, sc.time_created
  FROM service_schedule sc JOIN service s ON s.id = sc.service_id LEFT JOIN service_parameter_set p ON p.id = sc.parameter_set_id`
 
-func scanSchedule(row scanner) (*dtbase.Schedule, error) {
-	var s dtbase.Schedule
+// scanSchedule scans a row of scheduleSelect into s.
+func scanSchedule(row scanner, s *dtbase.Schedule) error {
 	var setID, lastRun sql.NullInt64
 	var setName sql.NullString
 	var next, created int64
 	if err := row.Scan(&s.ID, &s.ServiceID, &s.ServiceName, &s.Name, &s.Cron, &s.TimeZone, &setID, &setName,
 		&s.Enabled, &next, &lastRun, &created); err != nil {
-		return nil, err
+		return err
 	}
 	if setID.Valid {
 		s.ParameterSetID = &setID.Int64
@@ -30,24 +30,13 @@ func scanSchedule(row scanner) (*dtbase.Schedule, error) {
 		s.ParameterSetName = &setName.String
 	}
 	s.NextRun, s.LastRun, s.Created = fromMicros(next), nullMicros(lastRun), fromMicros(created)
-	return &s, nil
+	return nil
 }
 
-func querySchedules(ctx context.Context, q queryer, query string, args ...any) ([]dtbase.Schedule, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []dtbase.Schedule
-	for rows.Next() {
-		s, err := scanSchedule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *s)
-	}
-	return out, rows.Err()
+// querySchedules returns the schedules a query of scheduleSelect finds;
+// what names the read in errors.
+func querySchedules(ctx context.Context, q queryer, what, query string, args ...any) ([]dtbase.Schedule, error) {
+	return queryAll(ctx, q, what, func(rows *sql.Rows, s *dtbase.Schedule) error { return scanSchedule(rows, s) }, query, args...)
 }
 
 // lookupSet returns the id of a service's parameter set, or nil for a nil
@@ -92,11 +81,12 @@ func (db *DB) CreateSchedule(ctx context.Context, s *dtbase.Schedule) error {
 
 // FindSchedule returns a schedule; ENOTFOUND "Schedule does not exist.".
 func (db *DB) FindSchedule(ctx context.Context, serviceName, name string) (*dtbase.Schedule, error) {
-	s, err := scanSchedule(db.read.QueryRowContext(ctx, scheduleSelect+` WHERE s.name = $1 AND sc.name = $2`, serviceName, name))
+	var s dtbase.Schedule
+	err := scanSchedule(db.read.QueryRowContext(ctx, scheduleSelect+` WHERE s.name = $1 AND sc.name = $2`, serviceName, name), &s)
 	if err := stmtErr(err, isNoRows, dtbase.Errorf(dtbase.ENOTFOUND, msgScheduleMissing), "find schedule"); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &s, nil
 }
 
 // ListSchedules returns the schedules of one service, or of all when
@@ -107,11 +97,7 @@ func (db *DB) ListSchedules(ctx context.Context, serviceName *string) ([]dtbase.
 		query += ` WHERE s.name = $1`
 		args = append(args, *serviceName)
 	}
-	out, err := querySchedules(ctx, db.read, query+` ORDER BY sc.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list schedules: %w", err)
-	}
-	return out, nil
+	return querySchedules(ctx, db.read, "list schedules", query+` ORDER BY sc.id`, args...)
 }
 
 // UpdateSchedule stores s's cron, time zone, parameter set (by name),
@@ -153,10 +139,10 @@ func (db *DB) DeleteSchedule(ctx context.Context, serviceName, name string) erro
 // earliest first, and the earliest next run among enabled schedules not
 // yet due (zero when there is none), so the scheduler can sleep until then.
 func (db *DB) DueSchedules(ctx context.Context, now time.Time, limit int) ([]dtbase.Schedule, time.Time, error) {
-	due, err := querySchedules(ctx, db.read, scheduleSelect+` WHERE sc.enabled = $1 AND sc.next_run <= $2 ORDER BY sc.next_run, sc.id LIMIT $3`,
+	due, err := querySchedules(ctx, db.read, "due schedules", scheduleSelect+` WHERE sc.enabled = $1 AND sc.next_run <= $2 ORDER BY sc.next_run, sc.id LIMIT $3`,
 		true, micros(now), limit)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("due schedules: %w", err)
+		return nil, time.Time{}, err
 	}
 	var next sql.NullInt64
 	if err := db.read.QueryRowContext(ctx, `SELECT min(next_run) FROM service_schedule WHERE enabled = $1 AND next_run > $2`,

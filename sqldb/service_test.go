@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -378,17 +379,12 @@ func TestSchedulerLock(t *testing.T) {
 	}
 	// pg_terminate_backend only signals the backend: its lock is released
 	// when it has exited, which a busy server may take a while to do.
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+	testwait.For(t, "the other replica to take over the lock of a terminated session", func() bool {
 		ok, err := la.TryLock(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("other replica could not take over the lock of a terminated session")
-		}
-	}
+		return ok
+	})
 	la.Unlock()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/api/apitest"
 	"github.com/dtbase/dtbase/client"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -62,9 +63,7 @@ func TestIngestThroughput(t *testing.T) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for w := 0; w < 256; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				for {
 					i := next.Add(1) - 1
 					if i >= int64(n) {
@@ -76,14 +75,14 @@ func TestIngestThroughput(t *testing.T) {
 						return
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	}
 	start := time.Now()
 	publishAll(0)
 	published := time.Since(start)
-	waitFor(t, "every reading stored", 5*time.Minute, func() bool { return sub.Stats().Stored >= int64(n) })
+	testwait.Within(t, "every reading stored", 5*time.Minute, func() bool { return sub.Stats().Stored >= int64(n) })
 	mqttElapsed := time.Since(start)
 	st := sub.Stats()
 	if st.Stored != int64(n) || st.Rejected != 0 {
@@ -98,7 +97,7 @@ func TestIngestThroughput(t *testing.T) {
 	publishAll(time.Duration(n) * time.Second)
 	start = time.Now()
 	sub2 := newSubscriber(t, db, b.addr(), "dtbase-bench", nil, configure)
-	waitFor(t, "the backlog stored", 5*time.Minute, func() bool { return sub2.Stats().Stored >= int64(n) })
+	testwait.Within(t, "the backlog stored", 5*time.Minute, func() bool { return sub2.Stats().Stored >= int64(n) })
 	drainElapsed := time.Since(start)
 	st2 := sub2.Stats()
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/dtbase/dtbase/internal/testwait"
 )
 
 // mosquittoPath is Debian's broker; .ci/run installs the package.
@@ -65,7 +67,7 @@ func (b *broker) start() {
 	}
 	b.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(b.cmd, b.done)
-	deadline := time.Now().Add(hangAfter)
+	deadline := time.Now().Add(testwait.HangAfter)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.port), 200*time.Millisecond)
 		if err == nil {

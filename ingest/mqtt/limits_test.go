@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/dtbase/dtbase/internal/testwait"
 )
 
 // TestTemplateSensorNameLimit publishes for a sensor whose topic segment is
@@ -26,7 +28,7 @@ func TestTemplateSensorNameLimit(t *testing.T) {
 	if err := p.publish(ctx, "test/ok/temperature", []byte(`{"value": 2.0, "timestamp": 1700000001}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both messages handled", hangAfter, func() bool {
+	testwait.For(t, "both messages handled", func() bool {
 		st := sub.Stats()
 		return st.Stored+st.Rejected >= 2
 	})

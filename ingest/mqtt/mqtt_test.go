@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/internal/testwait"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
@@ -128,19 +129,15 @@ func TestDecodePayload(t *testing.T) {
 func fixture(t testing.TB, sensors int) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t)
-	ctx := context.Background()
 	c := "C"
-	if err := db.CreateSensorType(ctx, &dtbase.SensorType{Name: "thermo", Measures: []dtbase.Measure{
+	uids := make([]string, sensors)
+	for i := range uids {
+		uids[i] = fmt.Sprintf("s%d", i)
+	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "thermo", Measures: []dtbase.Measure{
 		{Name: "temperature", Units: &c, Datatype: dtbase.Float},
 		{Name: "status", Datatype: dtbase.String},
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < sensors; i++ {
-		if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: fmt.Sprintf("s%d", i), TypeName: "thermo"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}}, uids...)
 	return db
 }
 
@@ -191,7 +188,7 @@ func newSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus
 func connectedSubscriber(t testing.TB, db Store, addr, clientID string, reg prometheus.Registerer, mod func(*Config)) *Subscriber {
 	t.Helper()
 	s := newSubscriber(t, db, addr, clientID, reg, mod)
-	waitFor(t, "the subscriber to connect", hangAfter, func() bool { return s.Connected() == 1 })
+	testwait.For(t, "the subscriber to connect", func() bool { return s.Connected() == 1 })
 	return s
 }
 
@@ -203,21 +200,6 @@ func publishValues(t testing.TB, p *publisher, n int, topic func(i int) string) 
 		if err := p.publish(context.Background(), topic(i), []byte(fmt.Sprintf(`{"value": %d.0, "timestamp": %d}`, i, 1700000000+i))); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// hangAfter bounds a wait for something that must happen: long enough
-// that only a hang, never a busy machine, reaches it.
-const hangAfter = 2 * time.Minute
-
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -238,7 +220,7 @@ func testNoLoss(t *testing.T, proto string) {
 	addr := b.addr() + "?protocol=" + proto
 	sub := connectedSubscriber(t, db, addr, "dtbase-noloss", nil, nil)
 
-	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.HangAfter)
 	defer cancel()
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var sent atomic.Int64
@@ -260,11 +242,11 @@ func testNoLoss(t *testing.T, proto string) {
 		pubErr <- nil
 	}()
 
-	waitFor(t, "a third of the stream", hangAfter, func() bool { return sent.Load() >= n/3 })
+	testwait.For(t, "a third of the stream", func() bool { return sent.Load() >= n/3 })
 	t.Logf("restarting the broker after %d messages", sent.Load())
 	b.restart()
 
-	waitFor(t, "two thirds of the stream", hangAfter, func() bool { return sent.Load() >= 2*n/3 })
+	testwait.For(t, "two thirds of the stream", func() bool { return sent.Load() >= 2*n/3 })
 	t.Logf("crashing the subscriber after %d messages (stats %+v)", sent.Load(), sub.Stats())
 	sub.Abort()
 	time.Sleep(200 * time.Millisecond) // the stream goes on while dtbase is down
@@ -280,7 +262,7 @@ func testNoLoss(t *testing.T, proto string) {
 		}
 		return c
 	}
-	waitFor(t, fmt.Sprintf("%d readings stored", n), hangAfter, func() bool { return total() >= n })
+	testwait.For(t, fmt.Sprintf("%d readings stored", n), func() bool { return total() >= n })
 	time.Sleep(300 * time.Millisecond) // let stragglers (redeliveries) land, to catch any extra row
 	if got := total(); got != n {
 		t.Fatalf("stored %d readings, want exactly %d", got, n)
@@ -316,7 +298,7 @@ func TestBadInput(t *testing.T) {
 		pats, _ := ParsePatterns("test/+sensor/+measure, other/#?sensor=s1&measure=temperature")
 		c.Patterns = pats
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.HangAfter)
 	defer cancel()
 	p := newPublisher(b.addr(), "device-bad")
 	defer p.close()
@@ -347,7 +329,7 @@ func TestBadInput(t *testing.T) {
 			want[m.reason]++
 		}
 	}
-	waitFor(t, "every message to be handled", hangAfter, func() bool {
+	testwait.For(t, "every message to be handled", func() bool {
 		st := sub.Stats()
 		return st.Stored+st.Rejected >= int64(len(msgs))+1 // the array message stores two readings
 	})
@@ -398,7 +380,7 @@ func TestCreateSensorsFromTemplate(t *testing.T) {
 	p := newPublisher(b.addr(), "device-new")
 	defer p.close()
 	publishValues(t, p, 5, func(i int) string { return fmt.Sprintf("test/new%d/temperature", i%2) })
-	waitFor(t, "five readings", hangAfter, func() bool { return sub.Stats().Stored == 5 })
+	testwait.For(t, "five readings", func() bool { return sub.Stats().Stored == 5 })
 	if got := len(readings(t, db, "new0", "temperature")) + len(readings(t, db, "new1", "temperature")); got != 5 {
 		t.Fatalf("stored %d, want 5", got)
 	}
@@ -415,7 +397,7 @@ func TestFallbackTo311(t *testing.T) {
 	p := newPublisher(b.addr(), "device-fb")
 	defer p.close()
 	publishValues(t, p, 20, func(int) string { return "test/s0/temperature" })
-	waitFor(t, "twenty readings", hangAfter, func() bool { return sub.Stats().Stored == 20 })
+	testwait.For(t, "twenty readings", func() bool { return sub.Stats().Stored == 20 })
 }
 
 // v311OnlyProxy forwards MQTT connections to target, except that it
@@ -499,7 +481,7 @@ func TestDatabaseOutage(t *testing.T) {
 	p := newPublisher(b.addr(), "device-outage")
 	defer p.close()
 	publishValues(t, p, 50, func(int) string { return "test/s0/temperature" })
-	waitFor(t, "fifty readings", hangAfter, func() bool { return sub.Stats().Stored == 50 })
+	testwait.For(t, "fifty readings", func() bool { return sub.Stats().Stored == 50 })
 	if st := sub.Stats(); st.Rejected != 0 || fs.failures.Load() >= 0 {
 		t.Fatalf("stats %+v, failures left %d", st, fs.failures.Load())
 	}

@@ -139,3 +139,18 @@ func Readings(tb testing.TB, db *sqldb.DB, uid, measure string, units *string) [
 		return db.ScanReadings(ctx, m, time.Unix(-1e11, 0), time.Unix(1e11, 0), yield)
 	})
 }
+
+// Sensors creates the sensor type typ and a sensor of it for each of uids,
+// failing tb if the store refuses any of them.
+func Sensors(tb testing.TB, db *sqldb.DB, typ dtbase.SensorType, uids ...string) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := db.CreateSensorType(ctx, &typ); err != nil {
+		tb.Fatalf("create sensor type %s: %v", typ.Name, err)
+	}
+	for _, uid := range uids {
+		if err := db.CreateSensor(ctx, &dtbase.Sensor{UniqueIdentifier: uid, TypeName: typ.Name}); err != nil {
+			tb.Fatalf("create sensor %s: %v", uid, err)
+		}
+	}
+}
