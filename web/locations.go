@@ -11,17 +11,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) locationRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /locations", h.page(viewer, h.locationsPage))
-	m.Handle("POST /locations/schemas/create", h.action(editor, h.createSchema))
-	m.Handle("POST /locations/schemas/delete", h.action(editor, h.deleteSchema))
-	m.Handle("GET /locations/schema", h.page(viewer, h.schemaPage))
-	m.Handle("POST /locations/create", h.action(editor, h.createLocation))
-	m.Handle("POST /locations/edit", h.action(editor, h.editLocation))
-	m.Handle("POST /locations/delete", h.action(editor, h.deleteLocation))
-}
-
 type locationsData struct {
 	Schemas     []schemaRow
 	Identifiers []dtbase.Identifier

@@ -13,18 +13,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) modelRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /models", h.page(viewer, h.modelsPage))
-	m.Handle("POST /models/create", h.action(editor, h.createModel))
-	m.Handle("POST /models/delete", h.action(editor, h.deleteModel))
-	m.Handle("POST /models/scenarios/create", h.action(editor, h.createScenario))
-	m.Handle("POST /models/scenarios/delete", h.action(editor, h.deleteScenario))
-	m.Handle("GET /models/run", h.page(viewer, h.modelRunPage))
-	m.Handle("POST /models/run/delete", h.action(editor, h.deleteModelRun))
-	m.Handle("GET /ui/api/model-run.csv", h.api(viewer, h.modelRunCSV))
-}
-
 // anyScenario is the scenario filter value that selects every scenario.
 const anyScenario = "\x00any"
 

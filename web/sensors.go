@@ -12,21 +12,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) sensorRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /sensors", h.page(viewer, h.sensorsPage))
-	m.Handle("GET /sensors/types/new", h.page(editor, h.newSensorTypePage))
-	m.Handle("POST /sensors/types/create", h.action(editor, h.createSensorType))
-	m.Handle("POST /sensors/types/delete", h.action(editor, h.deleteSensorType))
-	m.Handle("POST /sensors/types/retention", h.action(dtbase.RoleAdmin, h.setSensorTypeRetention))
-	m.Handle("GET /sensors/new", h.page(editor, h.newSensorPage))
-	m.Handle("POST /sensors/create", h.action(editor, h.createSensor))
-	m.Handle("GET /sensors/view", h.page(viewer, h.sensorPage))
-	m.Handle("POST /sensors/edit", h.action(editor, h.editSensor))
-	m.Handle("POST /sensors/delete", h.action(editor, h.deleteSensor))
-	m.Handle("POST /sensors/place", h.action(editor, h.placeSensor))
-}
-
 type sensorsData struct {
 	Types   []dtbase.SensorType
 	Counts  map[string]int
