@@ -106,10 +106,7 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 func (h *Handler) deleteSchema(r *http.Request, s *session) (string, string, error) {
 	name := r.PostFormValue("name")
 	if err := h.store.DeleteLocationSchema(r.Context(), name); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/locations", "", invalid("Schema %s still has locations; delete them first.", name)
-		}
-		return "/locations", "", err
+		return "/locations", "", onConflict(err, "Schema %s still has locations; delete them first.", name)
 	}
 	return "/locations", "Location schema " + name + " deleted.", nil
 }
@@ -272,10 +269,7 @@ func (h *Handler) deleteLocation(r *http.Request, s *session) (string, string, e
 		return back, "", err
 	}
 	if err := h.store.DeleteLocation(r.Context(), name, l.Coordinates()); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return back, "", invalid("Location %s is in a sensor's placement history and cannot be deleted.", coordsText(l))
-		}
-		return back, "", err
+		return back, "", onConflict(err, "Location %s is in a sensor's placement history and cannot be deleted.", coordsText(l))
 	}
 	return back, "Location " + coordsText(l) + " deleted.", nil
 }

@@ -105,10 +105,7 @@ func (h *Handler) createModel(r *http.Request, s *session) (string, string, erro
 func (h *Handler) deleteModel(r *http.Request, s *session) (string, string, error) {
 	name := r.PostFormValue("name")
 	if err := h.store.DeleteModel(r.Context(), name); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/models", "", invalid("Model %s has runs; delete them first.", name)
-		}
-		return "/models", "", err
+		return "/models", "", onConflict(err, "Model %s has runs; delete them first.", name)
 	}
 	return "/models", "Model " + name + " deleted.", nil
 }
@@ -132,10 +129,7 @@ func (h *Handler) deleteScenario(r *http.Request, s *session) (string, string, e
 		desc = &d
 	}
 	if err := h.store.DeleteModelScenario(r.Context(), model, desc); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return back, "", invalid("The scenario has runs; delete them first.")
-		}
-		return back, "", err
+		return back, "", onConflict(err, "The scenario has runs; delete them first.")
 	}
 	return back, "Scenario deleted.", nil
 }

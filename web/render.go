@@ -307,6 +307,15 @@ func invalid(format string, args ...any) error {
 	return dtbase.Errorf(dtbase.EINVALID, format, args...)
 }
 
+// onConflict explains a conflict (ECONFLICT) from the store as the client
+// mistake the form made, formatted like invalid; other errors pass unchanged.
+func onConflict(err error, format string, args ...any) error {
+	if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+		return invalid(format, args...)
+	}
+	return err
+}
+
 // formatTime shows an instant in UTC to the second.
 func formatTime(t time.Time) string {
 	if t.IsZero() {

@@ -157,10 +157,7 @@ func formFields(r *http.Request, key string, list func(context.Context) ([]dtbas
 func (h *Handler) deleteSensorType(r *http.Request, s *session) (string, string, error) {
 	name := r.PostFormValue("name")
 	if err := h.store.DeleteSensorType(r.Context(), name); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/sensors", "", invalid("Sensor type %s still has sensors; delete them first.", name)
-		}
-		return "/sensors", "", err
+		return "/sensors", "", onConflict(err, "Sensor type %s still has sensors; delete them first.", name)
 	}
 	return "/sensors", "Sensor type " + name + " deleted.", nil
 }
@@ -334,10 +331,7 @@ func (h *Handler) editSensor(r *http.Request, s *session) (string, string, error
 func (h *Handler) deleteSensor(r *http.Request, s *session) (string, string, error) {
 	uid := r.PostFormValue("id")
 	if err := h.store.DeleteSensor(r.Context(), uid); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return sensorURL(uid), "", invalid("Sensor %s is referred to by model runs; delete those first.", uid)
-		}
-		return sensorURL(uid), "", err
+		return sensorURL(uid), "", onConflict(err, "Sensor %s is referred to by model runs; delete those first.", uid)
 	}
 	return "/sensors", "Sensor " + uid + " and its readings deleted.", nil
 }

@@ -245,6 +245,34 @@ func TestSessionExpiry(t *testing.T) {
 	})
 }
 
+// TestDeleteInUse: deleting something that others still refer to is
+// refused with a message that says what holds it, on the page the form
+// came from.
+func TestDeleteInUse(t *testing.T) {
+	e := newSeededEnv(t)
+	b := e.signIn("editor@example.com")
+	for _, tc := range []struct {
+		path, referer string
+		form          url.Values
+		want          string
+	}{
+		{"/sensors/types/delete", "/sensors", url.Values{"name": {"Aranet CO2"}}, "Sensor type Aranet CO2 still has sensors"},
+		{"/sensors/delete", "/sensors/view?id=sensor-a", url.Values{"id": {"sensor-a"}}, "Sensor sensor-a is referred to by model runs"},
+		{"/locations/schemas/delete", "/locations", url.Values{"name": {"farm-xyz"}}, "Schema farm-xyz still has locations"},
+		{"/models/delete", "/models", url.Values{"name": {"arima"}}, "Model arima has runs"},
+		{"/models/scenarios/delete", "/models?model=arima", url.Values{"model": {"arima"}, "description": {"default"}}, "The scenario has runs"},
+	} {
+		res := b.submit(tc.path, tc.form, tc.referer)
+		if res.Status != http.StatusSeeOther || res.Location != tc.referer {
+			t.Errorf("%s: %d to %q, want 303 to %q", tc.path, res.Status, res.Location, tc.referer)
+			continue
+		}
+		if f := flashOf(b.get(tc.referer).Body); !strings.Contains(f, tc.want) {
+			t.Errorf("%s: flash %q, want %q", tc.path, f, tc.want)
+		}
+	}
+}
+
 func TestUsersPage(t *testing.T) {
 	e := newEnv(t)
 	b := e.signIn("admin@example.com")
