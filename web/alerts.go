@@ -126,11 +126,7 @@ func (h *Handler) silenceRule(r *http.Request, _ *session) (string, string, erro
 }
 
 func (h *Handler) deleteAlertRule(r *http.Request, _ *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteAlertRule(r.Context(), name); err != nil {
-		return "/alerts", "", err
-	}
-	return "/alerts", "Rule " + name + " deleted with its alerts.", nil
+	return deleteNamed(r, h.store.DeleteAlertRule, "/alerts", "Rule %s deleted with its alerts.", "")
 }
 
 type ruleEditorData struct {

@@ -104,11 +104,7 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 }
 
 func (h *Handler) deleteSchema(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteLocationSchema(r.Context(), name); err != nil {
-		return "/locations", "", onConflict(err, "Schema %s still has locations; delete them first.", name)
-	}
-	return "/locations", "Location schema " + name + " deleted.", nil
+	return deleteNamed(r, h.store.DeleteLocationSchema, "/locations", "Location schema %s deleted.", "Schema %s still has locations; delete them first.")
 }
 
 type schemaPageData struct {

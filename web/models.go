@@ -103,11 +103,7 @@ func (h *Handler) createModel(r *http.Request, s *session) (string, string, erro
 }
 
 func (h *Handler) deleteModel(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteModel(r.Context(), name); err != nil {
-		return "/models", "", onConflict(err, "Model %s has runs; delete them first.", name)
-	}
-	return "/models", "Model " + name + " deleted.", nil
+	return deleteNamed(r, h.store.DeleteModel, "/models", "Model %s deleted.", "Model %s has runs; delete them first.")
 }
 
 func (h *Handler) createScenario(r *http.Request, s *session) (string, string, error) {

@@ -155,11 +155,7 @@ func formFields(r *http.Request, key string, list func(context.Context) ([]dtbas
 }
 
 func (h *Handler) deleteSensorType(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteSensorType(r.Context(), name); err != nil {
-		return "/sensors", "", onConflict(err, "Sensor type %s still has sensors; delete them first.", name)
-	}
-	return "/sensors", "Sensor type " + name + " deleted.", nil
+	return deleteNamed(r, h.store.DeleteSensorType, "/sensors", "Sensor type %s deleted.", "Sensor type %s still has sensors; delete them first.")
 }
 
 // setSensorTypeRetention sets how many days a type's readings are kept;

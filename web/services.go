@@ -155,11 +155,7 @@ func (h *Handler) createService(r *http.Request, s *session) (string, string, er
 }
 
 func (h *Handler) deleteService(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteService(r.Context(), name); err != nil {
-		return "/services", "", err
-	}
-	return "/services", "Service " + name + " deleted with its parameter sets, schedules and run log.", nil
+	return deleteNamed(r, h.store.DeleteService, "/services", "Service %s deleted with its parameter sets, schedules and run log.", "")
 }
 
 type servicePageData struct {
