@@ -11,16 +11,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) alertRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /alerts", h.page(viewer, h.alertsPage))
-	m.Handle("POST /alerts/acknowledge", h.action(editor, h.acknowledgeAlert))
-	m.Handle("POST /alerts/silence", h.action(editor, h.silenceRule))
-	m.Handle("POST /alerts/rules/delete", h.action(editor, h.deleteAlertRule))
-	m.Handle("GET /alerts/rule", h.page(editor, h.ruleEditor))
-	m.Handle("POST /alerts/rule", h.page(editor, h.ruleEditor))
-}
-
 type alertsData struct {
 	Alerts     []dtbase.Alert
 	Rules      []ruleView
@@ -136,11 +126,7 @@ func (h *Handler) silenceRule(r *http.Request, _ *session) (string, string, erro
 }
 
 func (h *Handler) deleteAlertRule(r *http.Request, _ *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteAlertRule(r.Context(), name); err != nil {
-		return "/alerts", "", err
-	}
-	return "/alerts", "Rule " + name + " deleted with its alerts.", nil
+	return deleteNamed(r, h.store.DeleteAlertRule, "/alerts", "Rule %s deleted with its alerts.", "")
 }
 
 type ruleEditorData struct {

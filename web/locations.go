@@ -11,17 +11,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) locationRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /locations", h.page(viewer, h.locationsPage))
-	m.Handle("POST /locations/schemas/create", h.action(editor, h.createSchema))
-	m.Handle("POST /locations/schemas/delete", h.action(editor, h.deleteSchema))
-	m.Handle("GET /locations/schema", h.page(viewer, h.schemaPage))
-	m.Handle("POST /locations/create", h.action(editor, h.createLocation))
-	m.Handle("POST /locations/edit", h.action(editor, h.editLocation))
-	m.Handle("POST /locations/delete", h.action(editor, h.deleteLocation))
-}
-
 type locationsData struct {
 	Schemas     []schemaRow
 	Identifiers []dtbase.Identifier
@@ -115,14 +104,7 @@ func (h *Handler) createSchema(r *http.Request, s *session) (string, string, err
 }
 
 func (h *Handler) deleteSchema(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteLocationSchema(r.Context(), name); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/locations", "", invalid("Schema %s still has locations; delete them first.", name)
-		}
-		return "/locations", "", err
-	}
-	return "/locations", "Location schema " + name + " deleted.", nil
+	return deleteNamed(r, h.store.DeleteLocationSchema, "/locations", "Location schema %s deleted.", "Schema %s still has locations; delete them first.")
 }
 
 type schemaPageData struct {
@@ -283,10 +265,7 @@ func (h *Handler) deleteLocation(r *http.Request, s *session) (string, string, e
 		return back, "", err
 	}
 	if err := h.store.DeleteLocation(r.Context(), name, l.Coordinates()); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return back, "", invalid("Location %s is in a sensor's placement history and cannot be deleted.", coordsText(l))
-		}
-		return back, "", err
+		return back, "", onConflict(err, "Location %s is in a sensor's placement history and cannot be deleted.", coordsText(l))
 	}
 	return back, "Location " + coordsText(l) + " deleted.", nil
 }

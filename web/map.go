@@ -11,10 +11,6 @@ import (
 // DefaultMapTileURL is OpenStreetMap's tile server.
 const DefaultMapTileURL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
-func (h *Handler) mapRoutes(viewer dtbase.Role) {
-	h.mux.Handle("GET /map", h.page(viewer, h.mapPage))
-}
-
 type mapData struct {
 	Schemas  []dtbase.LocationSchema
 	Schema   string

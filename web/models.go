@@ -13,18 +13,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) modelRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /models", h.page(viewer, h.modelsPage))
-	m.Handle("POST /models/create", h.action(editor, h.createModel))
-	m.Handle("POST /models/delete", h.action(editor, h.deleteModel))
-	m.Handle("POST /models/scenarios/create", h.action(editor, h.createScenario))
-	m.Handle("POST /models/scenarios/delete", h.action(editor, h.deleteScenario))
-	m.Handle("GET /models/run", h.page(viewer, h.modelRunPage))
-	m.Handle("POST /models/run/delete", h.action(editor, h.deleteModelRun))
-	m.Handle("GET /ui/api/model-run.csv", h.api(viewer, h.modelRunCSV))
-}
-
 // anyScenario is the scenario filter value that selects every scenario.
 const anyScenario = "\x00any"
 
@@ -115,14 +103,7 @@ func (h *Handler) createModel(r *http.Request, s *session) (string, string, erro
 }
 
 func (h *Handler) deleteModel(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteModel(r.Context(), name); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/models", "", invalid("Model %s has runs; delete them first.", name)
-		}
-		return "/models", "", err
-	}
-	return "/models", "Model " + name + " deleted.", nil
+	return deleteNamed(r, h.store.DeleteModel, "/models", "Model %s deleted.", "Model %s has runs; delete them first.")
 }
 
 func (h *Handler) createScenario(r *http.Request, s *session) (string, string, error) {
@@ -144,10 +125,7 @@ func (h *Handler) deleteScenario(r *http.Request, s *session) (string, string, e
 		desc = &d
 	}
 	if err := h.store.DeleteModelScenario(r.Context(), model, desc); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return back, "", invalid("The scenario has runs; delete them first.")
-		}
-		return back, "", err
+		return back, "", onConflict(err, "The scenario has runs; delete them first.")
 	}
 	return back, "Scenario deleted.", nil
 }

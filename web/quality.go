@@ -5,14 +5,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/quality"
 )
-
-func (h *Handler) qualityRoutes(viewer dtbase.Role) {
-	h.mux.Handle("GET /quality", h.page(viewer, h.qualityPage))
-	h.mux.Handle("GET /quality.csv", h.page(viewer, h.qualityCSV))
-}
 
 // Bounds of the quality page's range, in days.
 const (

@@ -16,15 +16,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) readingRoutes(viewer dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /explorer", h.page(viewer, h.explorerPage))
-	m.Handle("GET /readings", h.page(viewer, h.readingsPage))
-	m.Handle("GET /ui/api/series", h.api(viewer, h.seriesJSON))
-	m.Handle("GET /ui/api/plots", h.api(viewer, h.plotsJSON))
-	m.Handle("GET /ui/api/readings.csv", h.api(viewer, h.readingsCSV))
-}
-
 // maxPlotPoints bounds what one series sends to a chart, whatever the
 // range: about two points per pixel of a wide screen.
 const maxPlotPoints = 4000

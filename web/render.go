@@ -307,6 +307,30 @@ func invalid(format string, args ...any) error {
 	return dtbase.Errorf(dtbase.EINVALID, format, args...)
 }
 
+// onConflict explains a conflict (ECONFLICT) from the store as the client
+// mistake the form made, formatted like invalid; other errors pass unchanged.
+func onConflict(err error, format string, args ...any) error {
+	if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
+		return invalid(format, args...)
+	}
+	return err
+}
+
+// deleteNamed deletes, with del, what the form's "name" names and goes to
+// back with done. A conflict (something still refers to it) is explained
+// with inUse, unless that is empty. In done and inUse, %s stands for the
+// name.
+func deleteNamed(r *http.Request, del func(ctx context.Context, name string) error, back, done, inUse string) (string, string, error) {
+	name := r.PostFormValue("name")
+	if err := del(r.Context(), name); err != nil {
+		if inUse != "" {
+			err = onConflict(err, inUse, name)
+		}
+		return back, "", err
+	}
+	return back, fmt.Sprintf(done, name), nil
+}
+
 // formatTime shows an instant in UTC to the second.
 func formatTime(t time.Time) string {
 	if t.IsZero() {

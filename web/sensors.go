@@ -12,21 +12,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) sensorRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /sensors", h.page(viewer, h.sensorsPage))
-	m.Handle("GET /sensors/types/new", h.page(editor, h.newSensorTypePage))
-	m.Handle("POST /sensors/types/create", h.action(editor, h.createSensorType))
-	m.Handle("POST /sensors/types/delete", h.action(editor, h.deleteSensorType))
-	m.Handle("POST /sensors/types/retention", h.action(dtbase.RoleAdmin, h.setSensorTypeRetention))
-	m.Handle("GET /sensors/new", h.page(editor, h.newSensorPage))
-	m.Handle("POST /sensors/create", h.action(editor, h.createSensor))
-	m.Handle("GET /sensors/view", h.page(viewer, h.sensorPage))
-	m.Handle("POST /sensors/edit", h.action(editor, h.editSensor))
-	m.Handle("POST /sensors/delete", h.action(editor, h.deleteSensor))
-	m.Handle("POST /sensors/place", h.action(editor, h.placeSensor))
-}
-
 type sensorsData struct {
 	Types   []dtbase.SensorType
 	Counts  map[string]int
@@ -170,14 +155,7 @@ func formFields(r *http.Request, key string, list func(context.Context) ([]dtbas
 }
 
 func (h *Handler) deleteSensorType(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteSensorType(r.Context(), name); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/sensors", "", invalid("Sensor type %s still has sensors; delete them first.", name)
-		}
-		return "/sensors", "", err
-	}
-	return "/sensors", "Sensor type " + name + " deleted.", nil
+	return deleteNamed(r, h.store.DeleteSensorType, "/sensors", "Sensor type %s deleted.", "Sensor type %s still has sensors; delete them first.")
 }
 
 // setSensorTypeRetention sets how many days a type's readings are kept;
@@ -349,10 +327,7 @@ func (h *Handler) editSensor(r *http.Request, s *session) (string, string, error
 func (h *Handler) deleteSensor(r *http.Request, s *session) (string, string, error) {
 	uid := r.PostFormValue("id")
 	if err := h.store.DeleteSensor(r.Context(), uid); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return sensorURL(uid), "", invalid("Sensor %s is referred to by model runs; delete those first.", uid)
-		}
-		return sensorURL(uid), "", err
+		return sensorURL(uid), "", onConflict(err, "Sensor %s is referred to by model runs; delete those first.", uid)
 	}
 	return "/sensors", "Sensor " + uid + " and its readings deleted.", nil
 }

@@ -15,21 +15,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) serviceRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /services", h.page(viewer, h.servicesPage))
-	m.Handle("POST /services/create", h.action(editor, h.createService))
-	m.Handle("POST /services/delete", h.action(editor, h.deleteService))
-	m.Handle("GET /services/view", h.page(viewer, h.servicePage))
-	m.Handle("POST /services/params/save", h.action(editor, h.saveParameterSet))
-	m.Handle("POST /services/params/delete", h.action(editor, h.deleteParameterSet))
-	m.Handle("POST /services/run", h.action(editor, h.runService))
-	m.Handle("POST /services/runs/cancel", h.action(editor, h.cancelRun))
-	m.Handle("POST /services/schedules/create", h.action(editor, h.createSchedule))
-	m.Handle("POST /services/schedules/toggle", h.action(editor, h.toggleSchedule))
-	m.Handle("POST /services/schedules/delete", h.action(editor, h.deleteSchedule))
-}
-
 // recentRuns is how many runs a service page and the dashboard show.
 const recentRuns = 50
 
@@ -170,11 +155,7 @@ func (h *Handler) createService(r *http.Request, s *session) (string, string, er
 }
 
 func (h *Handler) deleteService(r *http.Request, s *session) (string, string, error) {
-	name := r.PostFormValue("name")
-	if err := h.store.DeleteService(r.Context(), name); err != nil {
-		return "/services", "", err
-	}
-	return "/services", "Service " + name + " deleted with its parameter sets, schedules and run log.", nil
+	return deleteNamed(r, h.store.DeleteService, "/services", "Service %s deleted with its parameter sets, schedules and run log.", "")
 }
 
 type servicePageData struct {

@@ -15,19 +15,6 @@ import (
 	"github.com/dtbase/dtbase/httpasset"
 )
 
-// siteRoutes registers the site page (the schema's 3D model with its
-// sensors), its islands' data and its editors' forms.
-func (h *Handler) siteRoutes(viewer, editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /site", h.page(viewer, h.sitePage))
-	m.Handle("GET /ui/api/site", h.api(viewer, h.siteStateJSON))
-	m.Handle("GET /ui/api/site-model", h.api(viewer, h.siteModelFile))
-	m.Handle("GET /ui/api/site-replay", h.api(viewer, h.siteReplayJSON))
-	m.Handle("POST /site/upload", h.action(editor, h.uploadSiteModel))
-	m.Handle("POST /site/placement", h.action(editor, h.saveSitePlacement))
-	m.Handle("POST /site/place", h.action(editor, h.placeLocation))
-}
-
 func siteURL(schema string) string { return "/site?schema=" + url.QueryEscape(schema) }
 
 // siteStaleAfter is how old a sensor's newest reading may be before its

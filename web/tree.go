@@ -19,11 +19,6 @@ const treeStaleAfter = time.Hour
 // badges of the location itself.
 type TreeBadges func(r *http.Request) (map[int64][]string, error)
 
-func (h *Handler) treeRoutes(viewer, editor dtbase.Role) {
-	h.mux.Handle("GET /tree", h.page(viewer, h.treePage))
-	h.mux.Handle("POST /tree/move", h.action(editor, h.moveLocation))
-}
-
 // treeNode is a location of the tree page with its rolled-up figures.
 type treeNode struct {
 	ID       int64

@@ -11,13 +11,6 @@ import (
 	"github.com/dtbase/dtbase"
 )
 
-func (h *Handler) uploadRoutes(editor dtbase.Role) {
-	m := h.mux
-	m.Handle("GET /readings/upload", h.page(editor, h.uploadPage))
-	m.Handle("POST /ui/api/readings/check", h.api(editor, h.checkReadingsCSV))
-	m.Handle("POST /ui/api/readings/upload", h.api(editor, h.uploadReadingsCSV))
-}
-
 // maxUploadBytes bounds a CSV file sent from the browser, as the API's
 // body limit does.
 const maxUploadBytes = 64 << 20

@@ -72,10 +72,7 @@ func (h *Handler) createUser(r *http.Request, s *session) (string, string, error
 		return "/users", "", err
 	}
 	if err := h.store.CreateUser(r.Context(), &dtbase.User{Email: email, Role: role, PasswordHash: hash}); err != nil {
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			return "/users", "", invalid("A user with the email %s exists already.", email)
-		}
-		return "/users", "", err
+		return "/users", "", onConflict(err, "A user with the email %s exists already.", email)
 	}
 	return "/users", "User " + email + " created as " + string(role) + ".", nil
 }
@@ -159,9 +156,7 @@ func (h *Handler) createAPIKey(w http.ResponseWriter, r *http.Request, s *sessio
 		if err = h.store.CreateAPIKey(r.Context(), k, hash); err == nil {
 			return h.renderUsers(w, r, s, &newKey{Name: name, Role: string(role), Secret: secret})
 		}
-		if dtbase.ErrorCode(err) == dtbase.ECONFLICT {
-			err = invalid("An active key named %q exists already.", name)
-		}
+		err = onConflict(err, "An active key named %q exists already.", name)
 	}
 	if !isClientError(err) {
 		return err

@@ -245,6 +245,48 @@ func TestSessionExpiry(t *testing.T) {
 	})
 }
 
+// TestDeleteMessages: a delete form says what it deleted, and deleting
+// something that others still refer to is refused with a message that says
+// what holds it, on the page the form came from.
+func TestDeleteMessages(t *testing.T) {
+	e := newSeededEnv(t)
+	ctx := context.Background()
+	if err := e.db.CreateSensorType(ctx, &dtbase.SensorType{Name: "Unused", Measures: []dtbase.Measure{{Name: "level", Datatype: dtbase.Float}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateLocationSchema(ctx, &dtbase.LocationSchema{Name: "empty", Identifiers: []dtbase.Identifier{{Name: "room", Datatype: dtbase.String}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.CreateModel(ctx, "untried"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signIn("editor@example.com")
+	for _, tc := range []struct {
+		path, referer string
+		form          url.Values
+		want          string
+	}{
+		{"/sensors/types/delete", "/sensors", url.Values{"name": {"Aranet CO2"}}, "Sensor type Aranet CO2 still has sensors"},
+		{"/sensors/types/delete", "/sensors", url.Values{"name": {"Unused"}}, "Sensor type Unused deleted."},
+		{"/sensors/delete", "/sensors/view?id=sensor-a", url.Values{"id": {"sensor-a"}}, "Sensor sensor-a is referred to by model runs"},
+		{"/locations/schemas/delete", "/locations", url.Values{"name": {"farm-xyz"}}, "Schema farm-xyz still has locations"},
+		{"/locations/schemas/delete", "/locations", url.Values{"name": {"empty"}}, "Location schema empty deleted."},
+		{"/models/delete", "/models", url.Values{"name": {"arima"}}, "Model arima has runs"},
+		{"/models/delete", "/models", url.Values{"name": {"untried"}}, "Model untried deleted."},
+		{"/models/scenarios/delete", "/models?model=arima", url.Values{"model": {"arima"}, "description": {"default"}}, "The scenario has runs"},
+		{"/services/delete", "/services", url.Values{"name": {"echo"}}, "Service echo deleted with its parameter sets, schedules and run log."},
+	} {
+		res := b.submit(tc.path, tc.form, tc.referer)
+		if res.Status != http.StatusSeeOther || res.Location != tc.referer {
+			t.Errorf("%s %v: %d to %q, want 303 to %q", tc.path, tc.form, res.Status, res.Location, tc.referer)
+			continue
+		}
+		if f := flashOf(b.get(tc.referer).Body); !strings.Contains(f, tc.want) {
+			t.Errorf("%s %v: flash %q, want %q", tc.path, tc.form, f, tc.want)
+		}
+	}
+}
+
 func TestUsersPage(t *testing.T) {
 	e := newEnv(t)
 	b := e.signIn("admin@example.com")
