@@ -189,29 +189,16 @@ func (b *ruleBody) rule() *dtbase.AlertRule {
 	r := &dtbase.AlertRule{Name: b.Name, Measure: b.Measure, Severity: dtbase.SeverityWarning, Channels: b.Channels, Enabled: true,
 		Target:    dtbase.AlertTarget{Sensor: b.Target.Sensor, SensorType: b.Target.SensorType, LocationID: b.Target.LocationID},
 		Condition: dtbase.AlertCondition{Kind: c.Kind, Value: c.Value, Low: c.Low, High: c.High}}
-	set := func(dst *float64, src *float64) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&r.Condition.Hysteresis, c.Hysteresis)
-	set(&r.Condition.ForSeconds, c.ForSeconds)
-	set(&r.Condition.MaxAgeSeconds, c.MaxAgeSeconds)
-	set(&r.Condition.IntervalMultiple, c.IntervalMultiple)
-	set(&r.Condition.PerSeconds, c.PerSeconds)
-	set(&r.Condition.HorizonHours, c.HorizonHours)
-	if c.Op != nil {
-		r.Condition.Op = *c.Op
-	}
-	if c.Bound != nil {
-		r.Condition.Bound = *c.Bound
-	}
-	if b.Severity != nil {
-		r.Severity = *b.Severity
-	}
-	if b.Enabled != nil {
-		r.Enabled = *b.Enabled
-	}
+	setGiven(&r.Condition.Hysteresis, c.Hysteresis)
+	setGiven(&r.Condition.ForSeconds, c.ForSeconds)
+	setGiven(&r.Condition.MaxAgeSeconds, c.MaxAgeSeconds)
+	setGiven(&r.Condition.IntervalMultiple, c.IntervalMultiple)
+	setGiven(&r.Condition.PerSeconds, c.PerSeconds)
+	setGiven(&r.Condition.HorizonHours, c.HorizonHours)
+	setGiven(&r.Condition.Op, c.Op)
+	setGiven(&r.Condition.Bound, c.Bound)
+	setGiven(&r.Severity, b.Severity)
+	setGiven(&r.Enabled, b.Enabled)
 	if r.Channels == nil {
 		r.Channels = []string{}
 	}
