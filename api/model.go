@@ -354,9 +354,7 @@ const insertModelRunDoc = "The scenario must exist unless create_scenario is tru
 func (s *Server) insertModelRun(ctx context.Context, req *insertModelRunRequest) (insertModelRunResponse, error) {
 	run := &dtbase.NewModelRun{ModelName: req.ModelName, ScenarioDescription: req.ScenarioDescription,
 		CreateScenario: req.CreateScenario, SensorUniqueID: req.SensorUniqueID, Series: make([]dtbase.NewModelSeries, len(req.MeasuresAndValues))}
-	if req.TimeCreated != nil {
-		run.TimeCreated = *req.TimeCreated
-	}
+	setGiven(&run.TimeCreated, req.TimeCreated)
 	if sm := req.SensorMeasure; sm != nil {
 		run.SensorMeasure = &dtbase.ModelSensorMeasure{Name: sm.Name, Units: sm.Units}
 	}
