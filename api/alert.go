@@ -189,29 +189,16 @@ func (b *ruleBody) rule() *dtbase.AlertRule {
 	r := &dtbase.AlertRule{Name: b.Name, Measure: b.Measure, Severity: dtbase.SeverityWarning, Channels: b.Channels, Enabled: true,
 		Target:    dtbase.AlertTarget{Sensor: b.Target.Sensor, SensorType: b.Target.SensorType, LocationID: b.Target.LocationID},
 		Condition: dtbase.AlertCondition{Kind: c.Kind, Value: c.Value, Low: c.Low, High: c.High}}
-	set := func(dst *float64, src *float64) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&r.Condition.Hysteresis, c.Hysteresis)
-	set(&r.Condition.ForSeconds, c.ForSeconds)
-	set(&r.Condition.MaxAgeSeconds, c.MaxAgeSeconds)
-	set(&r.Condition.IntervalMultiple, c.IntervalMultiple)
-	set(&r.Condition.PerSeconds, c.PerSeconds)
-	set(&r.Condition.HorizonHours, c.HorizonHours)
-	if c.Op != nil {
-		r.Condition.Op = *c.Op
-	}
-	if c.Bound != nil {
-		r.Condition.Bound = *c.Bound
-	}
-	if b.Severity != nil {
-		r.Severity = *b.Severity
-	}
-	if b.Enabled != nil {
-		r.Enabled = *b.Enabled
-	}
+	setGiven(&r.Condition.Hysteresis, c.Hysteresis)
+	setGiven(&r.Condition.ForSeconds, c.ForSeconds)
+	setGiven(&r.Condition.MaxAgeSeconds, c.MaxAgeSeconds)
+	setGiven(&r.Condition.IntervalMultiple, c.IntervalMultiple)
+	setGiven(&r.Condition.PerSeconds, c.PerSeconds)
+	setGiven(&r.Condition.HorizonHours, c.HorizonHours)
+	setGiven(&r.Condition.Op, c.Op)
+	setGiven(&r.Condition.Bound, c.Bound)
+	setGiven(&r.Severity, b.Severity)
+	setGiven(&r.Enabled, b.Enabled)
 	if r.Channels == nil {
 		r.Channels = []string{}
 	}
@@ -227,9 +214,7 @@ func (s *Server) insertAlertChannel(ctx context.Context, req *channelBody) (deta
 		return strings.TrimSpace(*p)
 	}
 	c.URL, c.SMTPHost, c.SMTPSecurity, c.SMTPUser, c.From = str(req.URL), str(req.SMTPHost), str(req.SMTPSecurity), str(req.SMTPUser), str(req.From)
-	if req.SMTPPort != nil {
-		c.SMTPPort = *req.SMTPPort
-	}
+	setGiven(&c.SMTPPort, req.SMTPPort)
 	if c.Kind == dtbase.ChannelEmail && c.SMTPSecurity == "" {
 		c.SMTPSecurity = "starttls"
 	}
@@ -323,9 +308,7 @@ func (s *Server) silenceAlertRule(ctx context.Context, req *silenceRequest) (det
 
 func (s *Server) previewAlertRule(ctx context.Context, req *previewRequest) (previewResponse, error) {
 	days := 7.0
-	if req.Days != nil {
-		days = *req.Days
-	}
+	setGiven(&days, req.Days)
 	if days <= 0 || days > 366 {
 		return previewResponse{}, invalidField([]any{"days"}, "Must be more than 0 and at most 366", days)
 	}
@@ -386,18 +369,14 @@ func (s *Server) listAlertEvents(ctx context.Context, req *alertFilterBody) ([]e
 
 func (s *Server) acknowledgeAlert(ctx context.Context, req *acknowledgeRequest) (detail, error) {
 	p, _ := PrincipalFrom(ctx)
-	note := ""
-	if req.Note != nil {
-		note = *req.Note
-	}
+	var note string
+	setGiven(&note, req.Note)
 	return done(s.store.AcknowledgeAlert(ctx, req.AlertID, p.Email, note), "Alert acknowledged.")
 }
 
 func (s *Server) listAlertDeliveries(ctx context.Context, req *limitBody) ([]deliveryInfo, error) {
 	limit := 100
-	if req.Limit != nil {
-		limit = *req.Limit
-	}
+	setGiven(&limit, req.Limit)
 	ds, err := s.store.ListDeliveries(ctx, limit)
 	return each(ds, func(d dtbase.Delivery) deliveryInfo {
 		return deliveryInfo{d.EventID, d.Channel, d.Attempt, dtbase.Time(d.At), d.OK, d.Detail}

@@ -51,6 +51,14 @@ func (v JSONValue) MarshalJSON() ([]byte, error) {
 	return v, nil
 }
 
+// setGiven sets *dst to *opt when an optional field was given (opt is not
+// nil); otherwise *dst keeps its default.
+func setGiven[T any](dst, opt *T) {
+	if opt != nil {
+		*dst = *opt
+	}
+}
+
 // fieldError is one entry of a 422 body, in the original's shape.
 type fieldError struct {
 	Type  string          `json:"type"`

@@ -125,9 +125,7 @@ func (e *testEnv) do(method, path string, body any, token string) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	rec := httptest.NewRecorder()
-	e.srv.ServeHTTP(rec, req)
-	return response{rec.Code, rec.Body.Bytes(), rec.Header()}
+	return e.serve(req)
 }
 
 // post sends a JSON POST as the admin.

@@ -87,9 +87,7 @@ func (s *Server) locationTree(ctx context.Context, _ *noBody) ([]locationNodeOut
 
 func (s *Server) subtreeSensors(ctx context.Context, req *subtreeSensorsRequest) ([]placedSensorOut, error) {
 	at := time.Now()
-	if req.At != nil {
-		at = *req.At
-	}
+	setGiven(&at, req.At)
 	ps, err := s.store.SensorsUnder(ctx, req.LocationID, at)
 	if err != nil {
 		return nil, err

@@ -243,20 +243,11 @@ func arimaParams(req *runARIMARequest) (dtbase.ForecastParams, error) {
 	if req.Trend != nil {
 		p.Model.Settings["trend"] = *req.Trend
 	}
-	setInt := func(dst *int, src *int) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	setInt(&p.TrainingDays, req.NumDaysTraining)
-	setInt(&p.HoursForecast, req.HoursForecast)
-	setInt(&p.CVFolds, req.CVFolds)
-	if req.PredictFrom != nil {
-		p.PredictFrom = *req.PredictFrom
-	}
-	if req.Alpha != nil {
-		p.Alpha = *req.Alpha
-	}
+	setGiven(&p.TrainingDays, req.NumDaysTraining)
+	setGiven(&p.HoursForecast, req.HoursForecast)
+	setGiven(&p.CVFolds, req.CVFolds)
+	setGiven(&p.PredictFrom, req.PredictFrom)
+	setGiven(&p.Alpha, req.Alpha)
 	if m := req.MinsFromTheHour; m != nil {
 		// Checked before the conversion, which would wrap a huge value
 		// (307445735 minutes) around into the allowed range.
@@ -268,21 +259,11 @@ func arimaParams(req *runARIMARequest) (dtbase.ForecastParams, error) {
 	if req.Fill != nil {
 		p.Fill = dtbase.ForecastFill(*req.Fill)
 	}
-	if req.CV != nil {
-		p.CV = *req.CV
-	}
-	if req.Auto != nil {
-		p.Model.Auto = *req.Auto
-	}
-	if req.CVRefit != nil {
-		p.CVRefit = *req.CVRefit
-	}
-	if req.ModelName != nil {
-		p.ModelName = *req.ModelName
-	}
-	if req.Scenario != nil {
-		p.Scenario = *req.Scenario
-	}
+	setGiven(&p.CV, req.CV)
+	setGiven(&p.Model.Auto, req.Auto)
+	setGiven(&p.CVRefit, req.CVRefit)
+	setGiven(&p.ModelName, req.ModelName)
+	setGiven(&p.Scenario, req.Scenario)
 	return p, nil
 }
 
@@ -373,9 +354,7 @@ const insertModelRunDoc = "The scenario must exist unless create_scenario is tru
 func (s *Server) insertModelRun(ctx context.Context, req *insertModelRunRequest) (insertModelRunResponse, error) {
 	run := &dtbase.NewModelRun{ModelName: req.ModelName, ScenarioDescription: req.ScenarioDescription,
 		CreateScenario: req.CreateScenario, SensorUniqueID: req.SensorUniqueID, Series: make([]dtbase.NewModelSeries, len(req.MeasuresAndValues))}
-	if req.TimeCreated != nil {
-		run.TimeCreated = *req.TimeCreated
-	}
+	setGiven(&run.TimeCreated, req.TimeCreated)
 	if sm := req.SensorMeasure; sm != nil {
 		run.SensorMeasure = &dtbase.ModelSensorMeasure{Name: sm.Name, Units: sm.Units}
 	}
@@ -395,12 +374,8 @@ func (s *Server) insertModelRun(ctx context.Context, req *insertModelRunRequest)
 func (s *Server) listModelRuns(ctx context.Context, req *listModelRunsRequest) ([]modelRunBody, error) {
 	now := time.Now().UTC()
 	f := dtbase.ModelRunFilter{ModelName: req.ModelName, From: now.AddDate(0, 0, -7), To: now, Scenario: req.Scenario}
-	if req.DtFrom != nil {
-		f.From = *req.DtFrom
-	}
-	if req.DtTo != nil {
-		f.To = *req.DtTo
-	}
+	setGiven(&f.From, req.DtFrom)
+	setGiven(&f.To, req.DtTo)
 	runs, err := s.store.ListModelRuns(ctx, f)
 	return each(runs, modelRunBodyOf), err
 }

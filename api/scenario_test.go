@@ -71,13 +71,7 @@ func wantJSONDetail(t *testing.T, r response) {
 // time: a wrong type, a null, an oversized string, and the field missing.
 func fieldVariants(t reflect.Type, long string) map[string]string {
 	out := map[string]string{}
-	fields := map[string]any{}
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			fields[name] = plausible(t.Field(i).Type)
-		}
-	}
+	fields := plausible(t).(map[string]any) // a plausible body: t is a struct
 	enc := func(m map[string]any) string {
 		b, _ := json.Marshal(m)
 		return string(b)
@@ -88,11 +82,11 @@ func fieldVariants(t reflect.Type, long string) map[string]string {
 			"wrong type": map[string]any{"nested": true}, "null": nil, "long string": long,
 			"number": 1e300, "negative": -1, "bool": true, "list": []any{nil, "a", 1.5, false},
 		} {
-			m := copyMap(fields)
+			m := maps.Clone(fields)
 			m[name] = bad
 			out[fmt.Sprintf("%s %s", name, label)] = enc(m)
 		}
-		m := copyMap(fields)
+		m := maps.Clone(fields)
 		delete(m, name)
 		out[name+" missing"] = enc(m)
 	}
@@ -144,12 +138,4 @@ func plausible(t reflect.Type) any {
 		return m
 	}
 	return nil
-}
-
-func copyMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

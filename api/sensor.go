@@ -96,11 +96,7 @@ type getSensorResponse struct {
 }
 
 func typeBody(t dtbase.SensorType) sensorTypeBody {
-	out := sensorTypeBody{Name: t.Name, Description: t.Description, Measures: make([]identifierBody, len(t.Measures))}
-	for i, m := range t.Measures {
-		out.Measures[i] = identifierBody{m.Name, m.Units, string(m.Datatype)}
-	}
-	return out
+	return sensorTypeBody{t.Name, t.Description, measureBodies(t.Measures)}
 }
 
 func measureBodies(ms []dtbase.Measure) []identifierBody {

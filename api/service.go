@@ -618,17 +618,13 @@ func (s *Server) scheduleFrom(req *scheduleRequest, enabled bool) (*dtbase.Sched
 	if err := checkName([]any{"name"}, req.Name); err != nil {
 		return nil, err
 	}
-	tz := ""
-	if req.TimeZone != nil {
-		tz = *req.TimeZone
-	}
+	var tz string
+	setGiven(&tz, req.TimeZone)
 	spec, err := s.checkCron(req.Cron, tz)
 	if err != nil {
 		return nil, err
 	}
-	if req.Enabled != nil {
-		enabled = *req.Enabled
-	}
+	setGiven(&enabled, req.Enabled)
 	return &dtbase.Schedule{ServiceName: req.ServiceName, Name: req.Name, Cron: spec.Cron, TimeZone: spec.TimeZone,
 		ParameterSetName: req.ParameterSetName, Enabled: enabled, NextRun: spec.Next}, nil
 }
