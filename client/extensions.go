@@ -60,10 +60,7 @@ func (c *Client) GetSensor(ctx context.Context, uniqueIdentifier string) (Sensor
 // ListSensorsDetails lists sensors with their type and current location, of
 // one type when typeName is not "" (/sensor/list-sensors-details).
 func (c *Client) ListSensorsDetails(ctx context.Context, typeName string) ([]SensorSummary, error) {
-	req := struct {
-		TypeName string `json:"type_name,omitempty"`
-	}{typeName}
-	return list[SensorSummary](ctx, c, http.MethodPost, "/sensor/list-sensors-details", req)
+	return list[SensorSummary](ctx, c, http.MethodPost, "/sensor/list-sensors-details", typeFilter{typeName})
 }
 
 // EditLocation changes the coordinates of the location of a schema at
@@ -259,9 +256,7 @@ func (c *Client) ReadingsCSV(ctx context.Context, q CSVQuery) (io.ReadCloser, er
 // transaction. The body is streamed; it is not retried after a rejected
 // token, so the client renews an expiring token before sending.
 func (c *Client) UploadReadingsCSV(ctx context.Context, csv io.Reader) (InsertSummary, error) {
-	var out InsertSummary
-	err := c.upload(ctx, http.MethodPost, "/sensor/upload-readings-csv", nil, csv, "text/csv", &out)
-	return out, err
+	return c.uploadReadings(ctx, csv, "text/csv")
 }
 
 // UploadReadingsCSVForm uploads a CSV file as the part "file" of a
@@ -279,11 +274,18 @@ func (c *Client) UploadReadingsCSVForm(ctx context.Context, filename string, csv
 		}
 		pw.CloseWithError(err)
 	}()
-	var out InsertSummary
-	err := c.upload(ctx, http.MethodPost, "/sensor/upload-readings-csv", nil, pr, mw.FormDataContentType(), &out)
+	out, err := c.uploadReadings(ctx, pr, mw.FormDataContentType())
 	if err != nil {
 		pr.CloseWithError(err) // stops the writer when the form was not sent
 	}
+	return out, err
+}
+
+// uploadReadings sends a body of readings of the given content type to
+// /sensor/upload-readings-csv.
+func (c *Client) uploadReadings(ctx context.Context, body io.Reader, contentType string) (InsertSummary, error) {
+	var out InsertSummary
+	err := c.upload(ctx, http.MethodPost, "/sensor/upload-readings-csv", nil, body, contentType, &out)
 	return out, err
 }
 

@@ -34,13 +34,22 @@ func (l *Location) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
+	var err error
+	*l, err = decodeLocation(raw)
+	return err
+}
+
+// decodeLocation reads a location's "id" from raw and its coordinates from
+// every other member. It removes "id" from raw.
+func decodeLocation(raw map[string]json.RawMessage) (Location, error) {
+	var l Location
 	if err := json.Unmarshal(raw["id"], &l.ID); err != nil {
-		return fmt.Errorf("location id: %w", err)
+		return l, fmt.Errorf("location id: %w", err)
 	}
 	delete(raw, "id")
 	var err error
 	l.Coordinates, err = decodeCoordinates(raw)
-	return err
+	return l, err
 }
 
 // InsertLocationSchema creates a schema, creating or reusing its
@@ -68,6 +77,11 @@ func (c *Client) InsertLocation(ctx context.Context, identifiers []LocationIdent
 	}
 	err := c.call(ctx, http.MethodPost, "/location/insert-location", req, http.StatusCreated, &out)
 	return out.SchemaName, err
+}
+
+// schemaNameBody is a body naming a location schema.
+type schemaNameBody struct {
+	SchemaName string `json:"schema_name"`
 }
 
 // schemaCoordinates is a body naming a location of a schema by its
@@ -107,14 +121,14 @@ func (c *Client) ListLocationIdentifiers(ctx context.Context) ([]LocationIdentif
 // if there is none.
 func (c *Client) GetSchemaDetails(ctx context.Context, schemaName string) (LocationSchema, error) {
 	return fetch[LocationSchema](ctx, c, http.MethodPost, "/location/get-schema-details",
-		map[string]string{"schema_name": schemaName}, http.StatusOK)
+		schemaNameBody{schemaName}, http.StatusOK)
 }
 
 // DeleteLocationSchema deletes a schema that no location uses
 // (/location/delete-location-schema).
 func (c *Client) DeleteLocationSchema(ctx context.Context, schemaName string) error {
 	return c.call(ctx, http.MethodPost, "/location/delete-location-schema",
-		map[string]string{"schema_name": schemaName}, http.StatusOK, nil)
+		schemaNameBody{schemaName}, http.StatusOK, nil)
 }
 
 // DeleteLocation deletes the location of a schema with these coordinates

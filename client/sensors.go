@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -51,17 +50,14 @@ func (l *SensorLocation) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(raw["id"], &l.ID); err != nil {
-		return fmt.Errorf("location id: %w", err)
-	}
-	t, err := decodeTime(raw["installation_datetime"])
+	rawTime := raw["installation_datetime"]
+	delete(raw, "installation_datetime")
+	loc, err := decodeLocation(raw)
 	if err != nil {
 		return err
 	}
-	l.InstallationDatetime = t
-	delete(raw, "id")
-	delete(raw, "installation_datetime")
-	l.Coordinates, err = decodeCoordinates(raw)
+	t, err := decodeTime(rawTime)
+	*l = SensorLocation{loc.ID, loc.Coordinates, t}
 	return err
 }
 
@@ -145,10 +141,12 @@ func (c *Client) InsertSensorReadings(ctx context.Context, r Readings) error {
 // ListSensors lists sensors, of one type when typeName is not ""
 // (/sensor/list-sensors).
 func (c *Client) ListSensors(ctx context.Context, typeName string) ([]Sensor, error) {
-	req := struct {
-		TypeName string `json:"type_name,omitempty"`
-	}{typeName}
-	return list[Sensor](ctx, c, http.MethodPost, "/sensor/list-sensors", req)
+	return list[Sensor](ctx, c, http.MethodPost, "/sensor/list-sensors", typeFilter{typeName})
+}
+
+// typeFilter selects the sensors of one type; "" selects all.
+type typeFilter struct {
+	TypeName string `json:"type_name,omitempty"`
 }
 
 // ListSensorTypes lists every sensor type with its measures

@@ -79,23 +79,23 @@ func (c *Client) DeleteService(ctx context.Context, name string) error {
 // InsertParameterSet stores a named parameter object for a service
 // (/service/insert-parameter-set). parameters must encode as a JSON object.
 func (c *Client) InsertParameterSet(ctx context.Context, serviceName, name string, parameters any) error {
-	req := struct {
-		ServiceName string `json:"service_name"`
-		Name        string `json:"name"`
-		Parameters  any    `json:"parameters"`
-	}{serviceName, name, parameters}
+	req := parameterSetBody{serviceName, name, parameters}
 	return c.call(ctx, http.MethodPost, "/service/insert-parameter-set", req, http.StatusCreated, nil)
 }
 
 // EditParameterSet replaces a parameter set's object
 // (/service/edit-parameter-set).
 func (c *Client) EditParameterSet(ctx context.Context, serviceName, name string, parameters any) error {
-	req := struct {
-		ServiceName string `json:"service_name"`
-		Name        string `json:"name"`
-		Parameters  any    `json:"parameters"`
-	}{serviceName, name, parameters}
+	req := parameterSetBody{serviceName, name, parameters}
 	return c.call(ctx, http.MethodPost, "/service/edit-parameter-set", req, http.StatusOK, nil)
+}
+
+// parameterSetBody is the body of the parameter set writes; Parameters may
+// be any value that encodes as a JSON object.
+type parameterSetBody struct {
+	ServiceName string `json:"service_name"`
+	Name        string `json:"name"`
+	Parameters  any    `json:"parameters"`
 }
 
 // DeleteParameterSet deletes a parameter set (/service/delete-parameter-set).
@@ -107,10 +107,7 @@ func (c *Client) DeleteParameterSet(ctx context.Context, serviceName, name strin
 // ListParameterSets lists parameter sets, of one service when serviceName
 // is not "" (/service/list-parameter-sets).
 func (c *Client) ListParameterSets(ctx context.Context, serviceName string) ([]ParameterSet, error) {
-	req := struct {
-		ServiceName string `json:"service_name,omitempty"`
-	}{serviceName}
-	return list[ParameterSet](ctx, c, http.MethodPost, "/service/list-parameter-sets", req)
+	return list[ParameterSet](ctx, c, http.MethodPost, "/service/list-parameter-sets", serviceFilter{serviceName})
 }
 
 // RunServiceRequest is the body of RunService: the service, and either a
@@ -240,10 +237,7 @@ func (c *Client) EditSchedule(ctx context.Context, s Schedule) (ScheduleResult, 
 // ListSchedules lists the schedules, of one service when serviceName is
 // not "" (/service/list-schedules).
 func (c *Client) ListSchedules(ctx context.Context, serviceName string) ([]ScheduleInfo, error) {
-	req := struct {
-		ServiceName string `json:"service_name,omitempty"`
-	}{serviceName}
-	return list[ScheduleInfo](ctx, c, http.MethodPost, "/service/list-schedules", req)
+	return list[ScheduleInfo](ctx, c, http.MethodPost, "/service/list-schedules", serviceFilter{serviceName})
 }
 
 // EnableSchedule turns a schedule on (/service/enable-schedule).
@@ -263,4 +257,10 @@ func (c *Client) DisableSchedule(ctx context.Context, serviceName, name string) 
 func (c *Client) DeleteSchedule(ctx context.Context, serviceName, name string) error {
 	return c.call(ctx, http.MethodPost, "/service/delete-schedule",
 		map[string]string{"service_name": serviceName, "name": name}, http.StatusOK, nil)
+}
+
+// serviceFilter selects the parameter sets or schedules of one service; ""
+// selects all.
+type serviceFilter struct {
+	ServiceName string `json:"service_name,omitempty"`
 }

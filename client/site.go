@@ -82,7 +82,3 @@ func (c *Client) SetSitePlacement(ctx context.Context, p SitePlacement) error {
 func (c *Client) DeleteSiteModel(ctx context.Context, schemaName string) error {
 	return c.call(ctx, http.MethodPost, "/location/delete-site-model", schemaNameBody{schemaName}, http.StatusOK, nil)
 }
-
-type schemaNameBody struct {
-	SchemaName string `json:"schema_name"`
-}

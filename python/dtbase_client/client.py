@@ -775,6 +775,13 @@ class Client(DataFrameMixin):
             params["dt_to"] = format_time(dt_to)
         return params
 
+    def _readings_csv(self, params: Dict[str, Any], stream: bool) -> requests.Response:
+        """GET /sensor/readings.csv; raises unless the answer is 200."""
+        resp = self.request("GET", "/sensor/readings.csv", params=params, headers={"Accept": "text/csv"}, stream=stream)
+        if resp.status_code != 200:
+            raise DTBaseError("GET", "/sensor/readings.csv", resp)
+        return resp
+
     def readings_csv(
         self,
         unique_identifier: str,
@@ -785,10 +792,7 @@ class Client(DataFrameMixin):
     ) -> str:
         """Readings as CSV text: unique_identifier,measure_name,measure_units,timestamp,value."""
         params = self._csv_params(unique_identifier, measure_names, dt_from, dt_to, measure_units)
-        resp = self.request("GET", "/sensor/readings.csv", params=params, headers={"Accept": "text/csv"})
-        if resp.status_code != 200:
-            raise DTBaseError("GET", "/sensor/readings.csv", resp)
-        return resp.content.decode("utf-8")
+        return self._readings_csv(params, stream=False).content.decode("utf-8")
 
     def download_readings_csv(
         self,
@@ -801,9 +805,7 @@ class Client(DataFrameMixin):
     ) -> int:
         """Stream readings as CSV into a file; returns the bytes written."""
         params = self._csv_params(unique_identifier, measure_names, dt_from, dt_to, measure_units)
-        resp = self.request("GET", "/sensor/readings.csv", params=params, headers={"Accept": "text/csv"}, stream=True)
-        if resp.status_code != 200:
-            raise DTBaseError("GET", "/sensor/readings.csv", resp)
+        resp = self._readings_csv(params, stream=True)
         n = 0
         with open(path, "wb") as f:
             for chunk in resp.iter_content(64 << 10):

@@ -305,10 +305,8 @@ class DataFrameMixin:
         pd, np = _pandas()
         units = None if m["units"] is None else [m["units"]]
         params = self._client._csv_params(uid, [m["name"]], start, end, units)
-        resp = self._client.request("GET", "/sensor/readings.csv", params=params, headers={"Accept": "text/csv"}, stream=True)
+        resp = self._client._readings_csv(params, stream=True)
         try:
-            if resp.status_code != 200:
-                raise DTBaseError("GET", "/sensor/readings.csv", resp)
             resp.raw.decode_content = True
             dtype = {"float": "float64", "integer": "int64", "boolean": "bool", "string": "object"}[m["datatype"]]
             reader = pd.read_csv(
