@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
 // readingFixture creates, through the store, the sensor types, measures
@@ -25,31 +25,17 @@ import (
 //	sensors: W1, W2 (weather), D1 (dual)
 func readingFixture(t testing.TB, e *testEnv) {
 	t.Helper()
-	ctx := context.Background()
 	celsius, fahrenheit := "C", "F"
-	types := []dtbase.SensorType{
-		{Name: "weather", Measures: []dtbase.Measure{
-			{Name: "temperature", Units: &celsius, Datatype: dtbase.Float},
-			{Name: "count", Datatype: dtbase.Integer},
-			{Name: "label", Datatype: dtbase.String},
-			{Name: "flag", Datatype: dtbase.Boolean},
-		}},
-		{Name: "dual", Measures: []dtbase.Measure{
-			{Name: "temperature", Units: &celsius, Datatype: dtbase.Float},
-			{Name: "temperature", Units: &fahrenheit, Datatype: dtbase.Float},
-		}},
-	}
-	for i := range types {
-		if err := e.db.CreateSensorType(ctx, &types[i]); err != nil {
-			t.Fatalf("fixture: sensor type %s: %v", types[i].Name, err)
-		}
-	}
-	for _, s := range []dtbase.Sensor{{UniqueIdentifier: "W1", TypeName: "weather"},
-		{UniqueIdentifier: "W2", TypeName: "weather"}, {UniqueIdentifier: "D1", TypeName: "dual"}} {
-		if err := e.db.CreateSensor(ctx, &s); err != nil {
-			t.Fatalf("fixture: sensor %s: %v", s.UniqueIdentifier, err)
-		}
-	}
+	sqldbtest.Sensors(t, e.db, dtbase.SensorType{Name: "weather", Measures: []dtbase.Measure{
+		{Name: "temperature", Units: &celsius, Datatype: dtbase.Float},
+		{Name: "count", Datatype: dtbase.Integer},
+		{Name: "label", Datatype: dtbase.String},
+		{Name: "flag", Datatype: dtbase.Boolean},
+	}}, "W1", "W2")
+	sqldbtest.Sensors(t, e.db, dtbase.SensorType{Name: "dual", Measures: []dtbase.Measure{
+		{Name: "temperature", Units: &celsius, Datatype: dtbase.Float},
+		{Name: "temperature", Units: &fahrenheit, Datatype: dtbase.Float},
+	}}, "D1")
 }
 
 // w1Temperature selects the rows of W1's temperature in Celsius.

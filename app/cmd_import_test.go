@@ -99,18 +99,12 @@ func fmtTime(i int) string {
 	return time2024.Add(time.Duration(i) * time.Second).Format("2006-01-02T15:04:05Z")
 }
 
-// weatherSensor creates, through the store, the sensor W1 of a type
-// "weather" that measures temperature in C, and the extra measures.
+// weatherSensor creates the sensor W1 of a type "weather" that measures
+// temperature in C, and the extra measures.
 func weatherSensor(t *testing.T, db *sqldb.DB, extra ...dtbase.Measure) {
-	t.Helper()
 	celsius := "C"
-	typ := dtbase.SensorType{Name: "weather", Measures: append([]dtbase.Measure{{Name: "temperature", Units: &celsius, Datatype: dtbase.Float}}, extra...)}
-	if err := db.CreateSensorType(context.Background(), &typ); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateSensor(context.Background(), &dtbase.Sensor{UniqueIdentifier: "W1", TypeName: "weather"}); err != nil {
-		t.Fatal(err)
-	}
+	sqldbtest.Sensors(t, db, dtbase.SensorType{Name: "weather",
+		Measures: append([]dtbase.Measure{{Name: "temperature", Units: &celsius, Datatype: dtbase.Float}}, extra...)}, "W1")
 }
 
 var time2024 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
