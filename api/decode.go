@@ -216,23 +216,17 @@ func (b *binder) bindStruct(loc []any, raw []byte, v reflect.Value) {
 		b.fail(loc, "model_attributes_type", "Input should be a valid dictionary or object to extract fields from", raw, nil)
 		return
 	}
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
+	for _, f := range wireFields(v.Type()) {
 		opts := parseDTTag(f.Tag.Get("dt"))
-		floc := append(loc, name)
-		fraw, ok := fields[name]
+		floc := append(loc, f.key)
+		fraw, ok := fields[f.key]
 		if !ok {
 			if !opts.optional {
 				b.fail(floc, "missing", "Field required", raw, nil)
 			}
 			continue
 		}
-		fv := v.Field(i)
+		fv := v.FieldByIndex(f.Index)
 		b.bind(floc, fraw, fv)
 		if opts.max > 0 {
 			b.checkLength(floc, fraw, fv, opts.max)
@@ -342,6 +336,35 @@ var numberRanges = map[string]map[string]any{
 	"max_points":      {"minimum": 2, "maximum": maxDownsamplePoints},
 	"non_negative":    {"minimum": 0},
 	"retention_days":  {"minimum": 0, "maximum": dtbase.MaxRetentionDays},
+}
+
+// wireField is a struct field that has a JSON key.
+type wireField struct {
+	reflect.StructField
+	key string
+}
+
+// wireFields lists the fields of struct type t that have a JSON key, in
+// order. As in encoding/json, the fields of an embedded struct without a
+// key of its own stand in its place, so requests can share a group of
+// fields.
+func wireFields(t reflect.Type) []wireField {
+	var out []wireField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && key == "" && f.Type.Kind() == reflect.Struct {
+			for _, inner := range wireFields(f.Type) {
+				inner.Index = append([]int{i}, inner.Index...)
+				out = append(out, inner)
+			}
+			continue
+		}
+		if key != "" && key != "-" && f.IsExported() {
+			out = append(out, wireField{f, key})
+		}
+	}
+	return out
 }
 
 type dtTag struct {

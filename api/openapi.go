@@ -234,15 +234,10 @@ func (g *schemaGen) schema(t reflect.Type, tag string) map[string]any {
 			g.components[name] = map[string]any{} // placeholder against recursion
 			props := orderedMap{}
 			var required []string
-			for i := 0; i < t.NumField(); i++ {
-				f := t.Field(i)
-				jname, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-				if jname == "" || jname == "-" || !f.IsExported() {
-					continue
-				}
-				props = append(props, kv{jname, g.schema(f.Type, f.Tag.Get("dt"))})
+			for _, f := range wireFields(t) {
+				props = append(props, kv{f.key, g.schema(f.Type, f.Tag.Get("dt"))})
 				if !parseDTTag(f.Tag.Get("dt")).optional {
-					required = append(required, jname)
+					required = append(required, f.key)
 				}
 			}
 			obj := map[string]any{"type": "object", "properties": props}

@@ -12,10 +12,12 @@ import (
 	"github.com/dtbase/dtbase/quality"
 )
 
-// qualityOptions are the tuning fields of the quality requests (the body
-// binder does not read embedded structs, so each request repeats them).
+// qualityOptions are the tuning fields of the quality requests.
 type qualityOptions struct {
-	GapFactor, FlatlineMinutes *float64
+	// GapFactor is k: gaps longer than k intervals are listed (default 3).
+	GapFactor *float64 `json:"gap_factor" dt:"optional"`
+	// FlatlineMinutes is the shortest unchanged run listed (default 60).
+	FlatlineMinutes *float64 `json:"flatline_minutes" dt:"optional"`
 }
 
 type qualityRequest struct {
@@ -24,10 +26,7 @@ type qualityRequest struct {
 	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
 	DtFrom           time.Time `json:"dt_from"`
 	DtTo             time.Time `json:"dt_to"`
-	// GapFactor is k: gaps longer than k intervals are listed (default 3).
-	GapFactor *float64 `json:"gap_factor" dt:"optional"`
-	// FlatlineMinutes is the shortest unchanged run listed (default 60).
-	FlatlineMinutes *float64 `json:"flatline_minutes" dt:"optional"`
+	qualityOptions
 }
 
 type qualityOverviewRequest struct {
@@ -36,10 +35,7 @@ type qualityOverviewRequest struct {
 	// LocationID limits the overview to the sensors placed now at the
 	// location or under it.
 	LocationID *int64 `json:"location_id" dt:"optional"`
-	// GapFactor is k: gaps longer than k intervals are listed (default 3).
-	GapFactor *float64 `json:"gap_factor" dt:"optional"`
-	// FlatlineMinutes is the shortest unchanged run listed (default 60).
-	FlatlineMinutes *float64 `json:"flatline_minutes" dt:"optional"`
+	qualityOptions
 }
 
 type measureRangeRequest struct {
@@ -142,7 +138,7 @@ func (s *Server) checkQuality(ctx context.Context, uid, name string, units *stri
 }
 
 func (s *Server) dataQuality(ctx context.Context, req *qualityRequest) (qualityOut, error) {
-	opt, err := qualityOptions{req.GapFactor, req.FlatlineMinutes}.options()
+	opt, err := req.options()
 	if err != nil {
 		return qualityOut{}, err
 	}
@@ -154,7 +150,7 @@ func (s *Server) dataQuality(ctx context.Context, req *qualityRequest) (qualityO
 }
 
 func (s *Server) dataQualityOverview(ctx context.Context, req *qualityOverviewRequest) ([]qualityOut, error) {
-	opt, err := qualityOptions{req.GapFactor, req.FlatlineMinutes}.options()
+	opt, err := req.options()
 	if err != nil {
 		return nil, err
 	}

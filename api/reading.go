@@ -67,11 +67,7 @@ type readingPoint struct {
 }
 
 type readingAggregateRequest struct {
-	MeasureName      string    `json:"measure_name" dt:"max=name"`
-	UniqueIdentifier string    `json:"unique_identifier" dt:"max=name"`
-	DtFrom           time.Time `json:"dt_from"`
-	DtTo             time.Time `json:"dt_to"`
-	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
+	readingRangeRequest
 	// Bucket is the bucket width: a number of seconds, or a duration such
 	// as "15m", "1h", "1d" or "1w".
 	Bucket     JSONValue `json:"bucket"`
@@ -92,12 +88,8 @@ type readingBucketOut struct {
 }
 
 type readingDownsampleRequest struct {
-	MeasureName      string    `json:"measure_name" dt:"max=name"`
-	UniqueIdentifier string    `json:"unique_identifier" dt:"max=name"`
-	DtFrom           time.Time `json:"dt_from"`
-	DtTo             time.Time `json:"dt_to"`
-	MeasureUnits     *string   `json:"measure_units" dt:"optional,max=units"`
-	MaxPoints        int       `json:"max_points" dt:"optional,range=max_points"`
+	readingRangeRequest
+	MaxPoints int `json:"max_points" dt:"optional,range=max_points"`
 }
 
 // Downsampling bounds: the default suits a chart a few thousand pixels wide.

@@ -129,11 +129,8 @@ func plausible(t reflect.Type) any {
 			return 1.5
 		}
 		m := map[string]any{}
-		for i := 0; i < t.NumField(); i++ {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			if name != "" && name != "-" {
-				m[name] = plausible(t.Field(i).Type)
-			}
+		for _, f := range wireFields(t) {
+			m[f.key] = plausible(f.Type)
 		}
 		return m
 	}
