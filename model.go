@@ -240,6 +240,25 @@ type ModelStore interface {
 	FindModelInputSeries(ctx context.Context, sensorUniqueID, measureName string, units *string, from, to time.Time) (*ModelInputSeries, error)
 }
 
+// OutputSpan returns the first and last timestamps of the outputs; false
+// when they have no points.
+func OutputSpan(outputs []ModelOutput) (first, last time.Time, ok bool) {
+	for _, o := range outputs {
+		if len(o.Points) == 0 {
+			continue
+		}
+		a, b := o.Points[0].Time, o.Points[len(o.Points)-1].Time
+		if !ok || a.Before(first) {
+			first = a
+		}
+		if !ok || b.After(last) {
+			last = b
+		}
+		ok = true
+	}
+	return first, last, ok
+}
+
 // ScoreForecast pairs a run's outputs with observations and scores each
 // numeric output as ForecastSkill describes. observed must be in time order
 // and tolerance positive.

@@ -400,7 +400,8 @@ func (s *Server) deleteModelRun(ctx context.Context, req *runIDRequest) (detail,
 
 // getModelRunComparisonDoc describes /model/get-model-run-comparison in the OpenAPI document.
 const getModelRunComparisonDoc = "observed holds the readings of the run's sensor and sensor measure from the first forecast " +
-	"timestamp minus the tolerance to the last plus the tolerance ([] when the run is linked to none). Each numeric output " +
+	"timestamp minus the tolerance to the last plus the tolerance ([] when the run is linked to none); for a run of a derived " +
+	"measure (details.derived_measure), the derived series of its sensor, named as the run's sensor measure. Each numeric output " +
 	"that is not a bound is scored: every output timestamp t is paired with the mean of the readings in [t - tol, t + tol), " +
 	"tol being tolerance_minutes (default 15) capped at half the output's smallest time step; timestamps without readings " +
 	"are left out. mae and rmse are of observed - forecast. An output \"Mean X\" is paired by name with \"Lower Bound X\" " +

@@ -67,6 +67,41 @@ func (s *derivedStore) CreateModelRuns(ctx context.Context, runs []*dtbase.NewMo
 	return nil
 }
 
+// CompareModelRun compares a run that predicts a derived measure (its
+// details name it, see CreateModelRuns) with that measure's series on the
+// run's sensor, computed as for a plot: the store alone finds no stored
+// measure to compare the run with. The comparison names the derived
+// measure as the run's sensor measure, so its observations are labelled
+// and drawn like a stored measure's.
+func (s *derivedStore) CompareModelRun(ctx context.Context, id int64, tolerance time.Duration) (*dtbase.ModelRunComparison, error) {
+	c, err := s.Store.CompareModelRun(ctx, id, tolerance)
+	if err != nil || c.Run.SensorMeasure != nil || c.Run.SensorUniqueID == nil {
+		return c, err
+	}
+	var details struct {
+		Name string `json:"derived_measure"`
+	}
+	if json.Unmarshal(c.Run.Details, &details) != nil || details.Name == "" {
+		return c, nil
+	}
+	first, last, ok := dtbase.OutputSpan(c.Outputs)
+	m, err := s.FindReadingMeasure(ctx, *c.Run.SensorUniqueID, details.Name, nil)
+	if !ok || err != nil || !isDerived(m) {
+		return c, nil // no outputs, or the measure is gone: nothing to compare with
+	}
+	c.Run.SensorMeasure = &dtbase.ModelSensorMeasure{Name: m.MeasureName, Units: m.MeasureUnits}
+	c.Run.SensorMeasureDatatype = dtbase.Float
+	err = s.ScanReadings(ctx, m, first.Add(-c.Tolerance), last.Add(c.Tolerance), func(r dtbase.Reading) error {
+		c.Observed = append(c.Observed, dtbase.ModelPoint(r))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Skill = dtbase.ScoreForecast(c.Outputs, c.Observed, c.Tolerance)
+	return c, nil
+}
+
 // withDerivedName adds "derived_measure": name to a run's details (a JSON
 // object, or nothing), first, keeping the order of the other keys.
 func withDerivedName(details json.RawMessage, name string) (json.RawMessage, error) {

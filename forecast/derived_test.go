@@ -3,10 +3,12 @@ package forecast_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/derive"
@@ -17,7 +19,9 @@ import (
 
 // TestForecastDerivedMeasure forecasts a derived VPD and, in the same run,
 // the same VPD computed here and stored as a measure: the forecasts are
-// the same, and the derived one's run names its measure.
+// the same, the derived one's run names its measure, and each run is
+// compared with observations alike, the derived one with the derived
+// series.
 func TestForecastDerivedMeasure(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -52,6 +56,7 @@ func TestForecastDerivedMeasure(t *testing.T) {
 	svc := &forecast.Service{Store: derive.WithDerived(f.db), Families: map[string]forecast.ModelFamily{arima.Family: arima.NewForecaster}}
 	p := params([]string{"V1"}, "vpd", "Direct VPD")
 	p.TrainingDays = 10
+	p.PredictFrom = end.Add(-24 * time.Hour) // the forecast's first day has readings to compare with
 	runs, err := svc.RunForecasts(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -86,5 +91,38 @@ func TestForecastDerivedMeasure(t *testing.T) {
 	}
 	if err := json.Unmarshal(run.Details, &details); err != nil || details.Derived != "vpd" || *run.SensorUniqueID != "V1" {
 		t.Errorf("run details %s, sensor %v: want derived_measure vpd on V1", run.Details, run.SensorUniqueID)
+	}
+
+	store := derive.WithDerived(f.db)
+	direct, err := store.CompareModelRun(ctx, runs[1].RunID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived, err := store.CompareModelRun(ctx, runs[0].RunID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm := derived.Run.SensorMeasure; sm == nil || sm.Name != "vpd" || *sm.Units != "kPa" || derived.Run.SensorMeasureDatatype != dtbase.Float {
+		t.Errorf("the derived run is compared as measure %+v (%s), want vpd in kPa", sm, derived.Run.SensorMeasureDatatype)
+	}
+	approx := cmpopts.EquateApprox(1e-12, 0)
+	if len(direct.Observed) == 0 {
+		t.Fatal("the direct run has no observations to compare with")
+	}
+	if diff := cmp.Diff(direct.Observed, derived.Observed, approx); diff != "" {
+		t.Errorf("the derived run's observations differ from the stored VPD (-direct +derived):\n%s", diff)
+	}
+	skill := func(s []dtbase.ForecastSkill) []dtbase.ForecastSkill {
+		out := slices.Clone(s)
+		for i := range out {
+			out[i].Measure, out[i].Lower, out[i].Upper = "", nil, nil // named after each run's measure
+		}
+		return out
+	}
+	if len(direct.Skill) == 0 || direct.Skill[0].N == 0 {
+		t.Fatalf("the direct run has no skill scores: %+v", direct.Skill)
+	}
+	if diff := cmp.Diff(skill(direct.Skill), skill(derived.Skill), approx); diff != "" {
+		t.Errorf("the derived run's skill differs (-direct +derived):\n%s", diff)
 	}
 }

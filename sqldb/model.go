@@ -619,7 +619,7 @@ func (db *DB) CompareModelRun(ctx context.Context, id int64, tolerance time.Dura
 			return err
 		}
 		c = &dtbase.ModelRunComparison{Run: r.ModelRun, Outputs: outputs, Observed: []dtbase.ModelPoint{}, Tolerance: tolerance}
-		first, last, ok := modelOutputSpan(outputs)
+		first, last, ok := dtbase.OutputSpan(outputs)
 		if !ok || !r.sensorID.Valid || !r.sensorMeasureID.Valid {
 			c.Skill = dtbase.ScoreForecast(outputs, nil, tolerance)
 			return nil
@@ -640,24 +640,6 @@ func (db *DB) CompareModelRun(ctx context.Context, id int64, tolerance time.Dura
 		return nil, err
 	}
 	return c, nil
-}
-
-// modelOutputSpan returns the first and last timestamps of the outputs.
-func modelOutputSpan(outputs []dtbase.ModelOutput) (first, last time.Time, ok bool) {
-	for _, o := range outputs {
-		if len(o.Points) == 0 {
-			continue
-		}
-		a, b := o.Points[0].Time, o.Points[len(o.Points)-1].Time
-		if !ok || a.Before(first) {
-			first = a
-		}
-		if !ok || b.After(last) {
-			last = b
-		}
-		ok = true
-	}
-	return first, last, ok
 }
 
 // FindModelInputSeries returns the readings in [from, to] of a sensor's

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,4 +78,41 @@ func (e *testEnv) defineVPD(t *testing.T) *dtbase.DerivedMeasure {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestDerivedRunPage: the page of a forecast of a derived measure draws the
+// derived series it predicts, before and during the forecast, and scores
+// the forecast against it.
+func TestDerivedRunPage(t *testing.T) {
+	e := newSeededEnv(t)
+	e.defineVPD(t)
+	end := e.clock().Truncate(10 * time.Minute)
+	var ts []time.Time
+	var mean []dtbase.Value
+	for k := range 24 {
+		ts = append(ts, end.Add(-24*time.Hour+time.Duration(k)*time.Hour))
+		mean = append(mean, dtbase.FloatValue(0.9))
+	}
+	uid, kpa := "sensor-a", "kPa"
+	run := &dtbase.NewModelRun{ModelName: "arima", ScenarioDescription: "default", CreateModel: true, CreateScenario: true, CreateMeasures: true,
+		SensorUniqueID: &uid, SensorMeasure: &dtbase.ModelSensorMeasure{Name: "vpd"},
+		Series: []dtbase.NewModelSeries{{MeasureName: "Mean vpd", MeasureUnits: &kpa, Datatype: dtbase.Float, Values: mean, Timestamps: ts}}}
+	if err := derive.WithDerived(e.db).CreateModelRuns(context.Background(), []*dtbase.NewModelRun{run}); err != nil {
+		t.Fatal(err)
+	}
+	page := e.signIn("viewer@example.com").get("/models/run?id=" + strconv.FormatInt(run.ID, 10)).Body
+	var plot runPlot
+	chartsOf(t, page, &plot)
+	var observed *runSeries
+	for i := range plot.Series {
+		if plot.Series[i].Kind == "observed" {
+			observed = &plot.Series[i]
+		}
+	}
+	if observed == nil || !strings.Contains(observed.Label, "vpd") || observed.T[0] >= float64(ts[0].Unix()) || observed.T[len(observed.T)-1] < float64(ts[23].Unix()) {
+		t.Fatalf("the page draws no vpd before and through the forecast: %+v", plot.Series)
+	}
+	if !strings.Contains(page, "Coverage") || !regexp.MustCompile(`<td>Mean vpd</td><td class="num hide-sm">24</td>`).MatchString(page) {
+		t.Errorf("the page scores no forecast hour against the derived vpd:\n%s", page)
+	}
 }

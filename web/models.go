@@ -188,18 +188,8 @@ func (h *Handler) runHistory(ctx context.Context, cmp *dtbase.ModelRunComparison
 	if run.SensorUniqueID == nil || run.SensorMeasure == nil || run.SensorMeasureDatatype == dtbase.String {
 		return nil, nil
 	}
-	var first, last time.Time
-	for _, o := range cmp.Outputs {
-		if n := len(o.Points); n > 0 {
-			if first.IsZero() || o.Points[0].Time.Before(first) {
-				first = o.Points[0].Time
-			}
-			if o.Points[n-1].Time.After(last) {
-				last = o.Points[n-1].Time
-			}
-		}
-	}
-	if first.IsZero() {
+	first, last, ok := dtbase.OutputSpan(cmp.Outputs)
+	if !ok {
 		return nil, nil
 	}
 	span := max(last.Sub(first), time.Hour)
