@@ -54,6 +54,8 @@ type DB struct {
 
 	alertRules *ruleCache // the rules ingest evaluates; shared by copies of the DB
 
+	months *partitionCache // PostgreSQL: the monthly partitions that exist; shared by copies
+
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 }
@@ -145,7 +147,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{Dialect: Postgres, write: p, read: p, alertRules: &ruleCache{}, stmts: &stmtCache{}, auth: &authCache{}, Now: utcNow}, nil
+	return &DB{Dialect: Postgres, write: p, read: p, alertRules: &ruleCache{}, stmts: &stmtCache{}, auth: &authCache{}, months: &partitionCache{}, Now: utcNow}, nil
 }
 
 // createDatabaseIfMissing connects to the server's maintenance database and

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dtbase/dtbase"
@@ -82,14 +84,16 @@ func (db *DB) CreatePartitions(ctx context.Context, from, to time.Time) ([]strin
 	return db.ensureMonths(ctx, monthStart(from), monthStart(to), false)
 }
 
-// ensureMonths creates the partitions of the months first to last and,
-// when split, those of the months the default partition holds. Each table
-// is done in a transaction of its own, so that a writer holding one
-// readings table while waiting for another cannot deadlock with it.
+// ensureMonths creates the partitions of the months first to last (none
+// when first is zero) and, when split, those of the months the default
+// partition holds. Each table is done in a transaction of its own, so
+// that a writer holding one readings table while waiting for another
+// cannot deadlock with it.
 func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split bool) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
 	}
+	defer db.months.forget()
 	var created []string
 	for _, d := range dtbase.Datatypes {
 		table := readingTable(d)
@@ -108,7 +112,7 @@ func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split boo
 					return err
 				}
 			}
-			for m := first; !m.After(last); m = m.AddDate(0, 1, 0) {
+			for m := first; !first.IsZero() && !m.After(last); m = m.AddDate(0, 1, 0) {
 				months = append(months, m)
 			}
 			missing, err := missingPartitions(ctx, tx, table, months)
@@ -135,6 +139,69 @@ func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split boo
 		created = append(created, names...)
 	}
 	return created, nil
+}
+
+// partitionCache remembers which monthly partitions exist, so that a write
+// can tell at no cost whether its rows went to the default partition.
+type partitionCache struct {
+	mu    sync.Mutex
+	names map[string]bool // nil until loaded, and after partitions change
+}
+
+func (c *partitionCache) forget() {
+	c.mu.Lock()
+	c.names = nil
+	c.mu.Unlock()
+}
+
+// placeWritten moves, on PostgreSQL, readings a committed transaction wrote
+// into the default partition (a backfill or import of a month not created
+// yet) into partitions of their months, so that they are read, and dropped
+// by retention, with their month at once rather than after the hourly
+// pass. It costs a map lookup per written series when every month exists.
+// The readings are committed already: a failure is logged, and the hourly
+// pass moves them instead.
+func (db *DB) placeWritten(ctx context.Context, touched map[seriesKey]timeSpan) {
+	if db.Dialect != Postgres || len(touched) == 0 {
+		return
+	}
+	missing, err := db.months.anyMissing(ctx, db, touched)
+	if err == nil && missing {
+		_, err = db.ensureMonths(context.WithoutCancel(ctx), time.Time{}, time.Time{}, true)
+	}
+	if err != nil {
+		slog.Default().Warn("readings of a new month stay in the default partition until the hourly pass", "err", err)
+	}
+}
+
+// maxSpanMonths bounds the months of one series' span that anyMissing
+// looks up; a longer span is checked by reading the default partition.
+const maxSpanMonths = 120
+
+// anyMissing reports whether a month of a touched span has no partition.
+func (c *partitionCache) anyMissing(ctx context.Context, db *DB, touched map[seriesKey]timeSpan) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.names == nil {
+		parts, err := listPartitions(ctx, db.write)
+		if err != nil {
+			return false, err
+		}
+		c.names = map[string]bool{}
+		for _, p := range parts {
+			c.names[p.Name] = true
+		}
+	}
+	for _, sp := range touched {
+		lo, hi := max(sp.lo, firstPartitioned), min(sp.hi, endPartitioned-1)
+		table := readingTable(sp.dt)
+		for m, n := monthStart(fromMicros(lo)), 0; micros(m) <= hi; m, n = m.AddDate(0, 1, 0), n+1 {
+			if n == maxSpanMonths || !c.names[partitionName(table, m)] {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // missingPartitions returns the months of months, once each, whose

@@ -2,7 +2,9 @@ package sqldb_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,18 +49,21 @@ func TestPartitionsAheadAndRouting(t *testing.T) {
 	db := readingDB(t)
 	ctx := context.Background()
 	now := time.Date(2031, 11, 20, 12, 0, 0, 0, time.UTC)
-	// A reading of a month not created yet lands in the default partition.
+	// Readings of months not created yet are in their months' partitions
+	// once the insert returns: the write creates them.
 	early, late := time.Date(2032, 1, 31, 23, 59, 59, 0, time.UTC), time.Date(2032, 2, 1, 0, 0, 0, 0, time.UTC)
 	insertTemperatures(t, db, "W1", early, late)
 	for _, ts := range []time.Time{early, late} {
-		if got := partitionOf(t, db, ts); got != "reading_float_default" {
-			t.Fatalf("before its month exists, the reading at %v is in %s", ts, got)
+		if got, want := partitionOf(t, db, ts), "reading_float_"+ts.Format("2006_01"); got != want {
+			t.Fatalf("the reading at %v is in %s, want %s", ts, got, want)
 		}
+	}
+	if names := partitionNames(t, db); slices.Contains(names, "reading_integer_2032_01") {
+		t.Errorf("the write created months of datatypes it did not write: %v", names)
 	}
 
 	// The leader's pass creates this month and two ahead, for every
-	// datatype, and the months the default partition holds rows of,
-	// moving those rows.
+	// datatype.
 	created, _, err := db.Maintain(ctx, now, sqldb.RetentionPolicy{})
 	if err != nil {
 		t.Fatal(err)
@@ -66,23 +71,24 @@ func TestPartitionsAheadAndRouting(t *testing.T) {
 	var want []string
 	for _, d := range dtbase.Datatypes {
 		for _, m := range []string{"2031_11", "2031_12", "2032_01"} {
-			want = append(want, "reading_"+string(d)+"_"+m)
+			if name := "reading_" + string(d) + "_" + m; name != "reading_float_2032_01" {
+				want = append(want, name)
+			}
 		}
 	}
-	want = append(want, "reading_float_2032_02")
 	slices.Sort(created)
 	slices.Sort(want)
 	if !slices.Equal(created, want) {
 		t.Fatalf("created %v, want %v", created, want)
 	}
 	names := partitionNames(t, db)
-	for _, w := range want {
+	for _, w := range append(want, "reading_float_2032_01", "reading_float_2032_02") {
 		if !slices.Contains(names, w) {
 			t.Errorf("partition %s missing from %v", w, names)
 		}
 	}
 	if got := partitionOf(t, db, early); got != "reading_float_2032_01" {
-		t.Errorf("the reading at %v is in %s after its month was created", early, got)
+		t.Errorf("the reading at %v is in %s", early, got)
 	}
 	if got := partitionOf(t, db, late); got != "reading_float_2032_02" {
 		t.Errorf("the reading at %v is in %s, want reading_float_2032_02", late, got)
@@ -108,6 +114,37 @@ func TestPartitionsAheadAndRouting(t *testing.T) {
 	}
 	if got := scanAll(t, db, "W1", "temperature"); len(got) != 3 {
 		t.Errorf("read back %d readings, want 3", len(got))
+	}
+}
+
+// TestCSVBackfillInItsMonths: a CSV import of past months, one streamed
+// transaction, leaves its readings in their months' partitions, not in the
+// default one, by the time it returns.
+func TestCSVBackfillInItsMonths(t *testing.T) {
+	sqldbtest.NeedPostgres(t, "partitions are PostgreSQL's")
+	db := readingDB(t)
+	ctx := context.Background()
+	var csv strings.Builder
+	csv.WriteString("unique_identifier,measure_name,measure_units,timestamp,value\n")
+	first := time.Date(2019, 3, 31, 23, 0, 0, 0, time.UTC)
+	const rows = 2000 // over sqldb.PostgresCopyThreshold: the COPY path
+	for i := range rows {
+		fmt.Fprintf(&csv, "W1,temperature,C,%s,%d\n", first.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), i)
+	}
+	if res, err := dtbase.ImportReadingsCSV(ctx, db, strings.NewReader(csv.String()), nil); err != nil || res.Inserted != rows {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	var inDefault, total int
+	if err := db.SQL().QueryRow(`SELECT count(*) FILTER (WHERE tableoid = 'reading_float_default'::regclass), count(*) FROM reading_float`).Scan(&inDefault, &total); err != nil {
+		t.Fatal(err)
+	}
+	if inDefault != 0 || total != rows {
+		t.Errorf("%d readings, %d in the default partition; want %d and 0", total, inDefault, rows)
+	}
+	for _, ts := range []time.Time{first, first.Add(time.Hour)} {
+		if got, want := partitionOf(t, db, ts), "reading_float_"+ts.Format("2006_01"); got != want {
+			t.Errorf("the reading at %v is in %s, want %s", ts, got, want)
+		}
 	}
 }
 

@@ -77,11 +77,16 @@ type readingTx struct {
 // rollups of every touched series up to date, so that readings and
 // rollups commit together.
 func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) error {
-	// Runs last, when the transaction has given back its connection.
+	// Runs last, when the transaction has given back its connection (the
+	// statement cache and a split of the default partition take another).
 	var rt *readingTx
+	committed := false
 	defer func() {
 		if rt != nil {
 			db.cacheStmts(ctx, rt.uncached)
+		}
+		if committed {
+			db.placeWritten(ctx, rt.touched)
 		}
 	}()
 	conn, err := db.write.Conn(ctx)
@@ -115,6 +120,7 @@ func (db *DB) withReadingTx(ctx context.Context, fn func(rt *readingTx) error) e
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 

@@ -182,6 +182,7 @@ func (db *DB) dropExpiredPartitions(ctx context.Context, now time.Time, types []
 			return dropped, fmt.Errorf("drop partition %s: %w", p.Name, err)
 		}
 		dropped = append(dropped, p.Name)
+		db.months.forget()
 	}
 	return dropped, nil
 }
