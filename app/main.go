@@ -54,6 +54,7 @@ Commands:
   import     import readings from a CSV file
   import-dtbase  copy an original DTBase PostgreSQL database into this one (--from postgres://…)
   demo       load the CROP farm demo data into the database
+  backup     write a consistent copy of the SQLite database while it serves
   forecast   forecast sensors with ARIMA and store the runs (forecast arima --help)
   version    print the version and commit
 
@@ -83,6 +84,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.importDTBase(ctx, rest)
 	case "demo":
 		err = m.demo(ctx, rest)
+	case "backup":
+		err = m.backup(ctx, rest)
 	case "forecast":
 		err = m.forecast(ctx, rest)
 	case "version", "--version", "-version":
