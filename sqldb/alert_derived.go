@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -369,19 +370,31 @@ func (db *DB) evaluateDerivedSeries(ctx context.Context, tx *sql.Tx, src *DB, r 
 	return saveSeries(ctx, tx, sensorID, []*ruleRow{r}, states)
 }
 
-// replayDerived is evaluateSeries's replay over a derived series, which is
-// computed whole: late data is rare, and the quiet points around the span
-// may lie anywhere.
+// replayDerived is evaluateSeries's replay over a derived series. The
+// quiet points around the span may lie anywhere, so the series is computed
+// over a window around the span that widens (a day each side, then four
+// times as wide each time) until it holds both, or the whole series.
 func (db *DB) replayDerived(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorID int64, st *seriesState, lo, hi int64,
 	series func(from, to int64) ([]alert.Point, error)) error {
 	c := r.Condition
-	all, err := series(minMicros, maxMicros)
-	if err != nil {
-		return err
-	}
-	start, end := quietPointBefore(c, all, lo), int64(1<<63-1)
-	if st.ok {
-		end = quietPointAfter(c, all, hi)
+	var all []alert.Point
+	var start, end int64
+	for w := int64(24 * time.Hour / time.Microsecond); ; w *= 4 {
+		from, to := max(lo-w, minMicros), min(hi+w, maxMicros)
+		if !st.ok {
+			to = maxMicros // the replay runs to the series' end
+		}
+		var err error
+		if all, err = series(from, to); err != nil {
+			return err
+		}
+		start, end = quietPointBefore(c, all, lo), int64(math.MaxInt64)
+		if st.ok {
+			end = quietPointAfter(c, all, hi)
+		}
+		if (start != math.MinInt64 || from == minMicros) && (end != math.MaxInt64 || to == maxMicros) {
+			break
+		}
 	}
 	i := sortSearchPoints(all, start)
 	j := sortSearchPoints(all, end)
@@ -405,7 +418,7 @@ func (db *DB) replayDerived(ctx context.Context, tx *sql.Tx, r *ruleRow, sensorI
 	// The replay decided everything up to its last point: when that is the
 	// end of the series or past what the stored state had seen, its state
 	// is the new one.
-	if len(pts) > 0 && (end == 1<<63-1 || micros(pts[len(pts)-1].T) >= st.lastTS) {
+	if len(pts) > 0 && (end == math.MaxInt64 || micros(pts[len(pts)-1].T) >= st.lastTS) {
 		st.State, st.lastTS, st.ok, st.dirty = replay, micros(pts[len(pts)-1].T), true, true
 	}
 	return nil

@@ -104,6 +104,19 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 			[]string{"fired@10", "resolved@20"}},
 		{"the other half fires and resolves the late breach", func() { write("relative humidity", []int{40}, []float64{20}); tick(); tick() },
 			[]string{"fired@10", "resolved@20", "fired@40", "resolved@50"}},
+		{"a two-day episode", func() {
+			var mins []int
+			var temp, rh []float64
+			for m := 60; m <= 60+48*60; m += 60 {
+				mins, temp, rh = append(mins, m), append(temp, 30), append(rh, 20)
+			}
+			both(append(mins, 3000), append(temp, 20), append(rh, 80))
+			tick()
+		}, []string{"fired@10", "resolved@20", "fired@40", "resolved@50", "fired@60", "resolved@3000"}},
+		// The quiet point before it lies over a day back: the replay widens
+		// the series it computes until it finds it.
+		{"a late breach deep inside it fires nothing new", func() { both([]int{60 + 30*60 + 5}, []float64{31}, []float64{15}); tick() },
+			[]string{"fired@10", "resolved@20", "fired@40", "resolved@50", "fired@60", "resolved@3000"}},
 	}
 	for _, s := range steps {
 		s.do()
@@ -112,13 +125,13 @@ func TestAlertOnDerivedMeasure(t *testing.T) {
 		}
 	}
 	alerts, err := db.ListAlerts(ctx, dtbase.AlertFilter{Sensor: ptr(uid)})
-	if err != nil || len(alerts) != 2 || alerts[0].Measure != demo.VPDName {
-		t.Fatalf("alerts %+v (%v), want two on %s", alerts, err, demo.VPDName)
+	if err != nil || len(alerts) != 3 || alerts[0].Measure != demo.VPDName {
+		t.Fatalf("alerts %+v (%v), want three on %s", alerts, err, demo.VPDName)
 	}
 
 	// A preview replays the derived series too.
 	prev, err := db.PreviewAlertRule(ctx, &dtbase.AlertRule{Name: "preview", Target: dtbase.AlertTarget{Sensor: ptr(uid)}, Measure: demo.VPDName,
-		Condition: rule.Condition, Severity: dtbase.SeverityInfo}, at(0), at(60))
+		Condition: rule.Condition, Severity: dtbase.SeverityInfo}, at(0), at(59))
 	if err != nil || len(prev) != 2 || !prev[0].FiredAt.Equal(at(5)) || !prev[1].FiredAt.Equal(at(40)) {
 		t.Fatalf("preview %+v (%v), want episodes firing at +5 and +40 min", prev, err)
 	}
