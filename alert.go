@@ -279,6 +279,24 @@ type AlertChannel struct {
 	Created time.Time
 }
 
+// SetDefaults fills what a channel may leave out: an e-mail channel's
+// security is STARTTLS.
+func (c *AlertChannel) SetDefaults() {
+	if c.Kind == ChannelEmail && c.SMTPSecurity == "" {
+		c.SMTPSecurity = "starttls"
+	}
+}
+
+// Destination is what the outbound guard of services checks before a
+// channel is stored, and the field it comes from: a webhook's URL, or an
+// e-mail channel's SMTP host as an https URL.
+func (c *AlertChannel) Destination() (url, field string) {
+	if c.Kind == ChannelWebhook {
+		return c.URL, "url"
+	}
+	return "https://" + c.SMTPHost + "/", "smtp_host"
+}
+
 // Validate checks the channel's fields.
 func (c *AlertChannel) Validate() error {
 	if err := requiredName("name", c.Name); err != nil {

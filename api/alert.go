@@ -215,20 +215,15 @@ func (s *Server) insertAlertChannel(ctx context.Context, req *channelBody) (deta
 	}
 	c.URL, c.SMTPHost, c.SMTPSecurity, c.SMTPUser, c.From = str(req.URL), str(req.SMTPHost), str(req.SMTPSecurity), str(req.SMTPUser), str(req.From)
 	setGiven(&c.SMTPPort, req.SMTPPort)
-	if c.Kind == dtbase.ChannelEmail && c.SMTPSecurity == "" {
-		c.SMTPSecurity = "starttls"
-	}
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		return detail{}, fieldError422(err, nil)
 	}
 	// The same guard as services: refused hosts are refused when
 	// registered, and again on every call.
-	if c.Kind == dtbase.ChannelWebhook {
-		if err := s.checkServiceURL(c.URL, ""); err != nil {
-			return detail{}, relocate(err, "url")
-		}
-	} else if err := s.checkServiceURL("https://"+c.SMTPHost+"/", ""); err != nil {
-		return detail{}, relocate(err, "smtp_host")
+	dest, field := c.Destination()
+	if err := s.checkServiceURL(dest, ""); err != nil {
+		return detail{}, relocate(err, field)
 	}
 	secret := req.Secret
 	if c.Kind == dtbase.ChannelEmail {

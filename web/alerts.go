@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dtbase/dtbase"
 )
@@ -14,6 +15,7 @@ import (
 type alertsData struct {
 	Alerts     []dtbase.Alert
 	Rules      []ruleView
+	Channels   []dtbase.AlertChannel
 	Deliveries []dtbase.Delivery
 	Rule       string
 	Sensor     string
@@ -87,6 +89,9 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session)
 	for _, r := range rules {
 		d.Rules = append(d.Rules, ruleView{AlertRule: r, Condition: ruleText(r, units[r.MeasureID])})
 	}
+	if d.Channels, err = h.store.ListAlertChannels(ctx); err != nil {
+		return err
+	}
 	if d.Deliveries, err = h.store.ListDeliveries(ctx, 50); err != nil {
 		return err
 	}
@@ -123,6 +128,55 @@ func (h *Handler) silenceRule(r *http.Request, _ *session) (string, string, erro
 		return "/alerts", "Rule " + name + " is no longer silenced.", nil
 	}
 	return "/alerts", "Rule " + name + " silenced until " + formatTime(*until) + ".", nil
+}
+
+// createChannel adds a notification channel from the alerts page, under the
+// API's rules: the outbound guard of services checks where it sends, and its
+// secret (a webhook's signing key, an SMTP password) is stored sealed.
+func (h *Handler) createChannel(r *http.Request, _ *session) (string, string, error) {
+	const back = "/alerts#channels"
+	field := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	c := &dtbase.AlertChannel{Name: field("name"), Kind: field("kind")}
+	switch c.Kind {
+	case dtbase.ChannelWebhook:
+		c.URL = field("url")
+	case dtbase.ChannelEmail:
+		c.SMTPHost, c.SMTPSecurity, c.SMTPUser, c.From = field("smtp_host"), field("smtp_security"), field("smtp_user"), field("from")
+		c.Recipients = strings.FieldsFunc(field("recipients"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+		port, err := strconv.Atoi(field("smtp_port"))
+		if err != nil {
+			return back, "", invalid("The SMTP port must be a number, such as 587.")
+		}
+		c.SMTPPort = port
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return back, "", err
+	}
+	if dest, _ := c.Destination(); h.cfg.Services != nil {
+		if err := h.cfg.Services.CheckServiceURL(dest, ""); err != nil {
+			return back, "", err
+		}
+	}
+	if secret := r.PostFormValue("secret"); secret != "" {
+		if h.cfg.Services == nil {
+			return back, "", invalid("Secrets cannot be stored: the service runner is not available.")
+		}
+		sealed, err := h.cfg.Services.SealCredential(secret)
+		if err != nil {
+			return back, "", err
+		}
+		c.Secret = sealed
+	}
+	if err := h.store.CreateAlertChannel(r.Context(), c); err != nil {
+		return back, "", onConflict(err, "A channel named %s exists already.", c.Name)
+	}
+	return back, "Channel " + c.Name + " added.", nil
+}
+
+func (h *Handler) deleteChannel(r *http.Request, _ *session) (string, string, error) {
+	return deleteNamed(r, h.store.DeleteAlertChannel, "/alerts#channels", "Channel %s deleted.",
+		"Channel %s is used by a rule: take it out of the rule first.")
 }
 
 func (h *Handler) deleteAlertRule(r *http.Request, _ *session) (string, string, error) {

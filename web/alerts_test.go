@@ -163,3 +163,84 @@ func TestAlertsPagePages(t *testing.T) {
 		t.Errorf("second page: %d alerts, want %d with a link back", n, 30-alertsPageSize)
 	}
 }
+
+// TestChannelsOnAlertsPage: an editor adds a webhook and an e-mail channel
+// on the alerts page, under the API's rules (the outbound guard, sealed
+// secrets, names once), sees them listed and offered to rules, and deletes
+// one no rule uses; a viewer sees the list only.
+func TestChannelsOnAlertsPage(t *testing.T) {
+	e := newSeededEnv(t)
+	ctx := context.Background()
+	b := e.signIn("editor@example.com")
+	add := func(form url.Values) string {
+		t.Helper()
+		b.mustSubmit("/alerts/channels/create", form, "/alerts")
+		return flashOf(b.get("/alerts").Body)
+	}
+	webhook := url.Values{"name": {"hook"}, "kind": {"webhook"}, "url": {"http://127.0.0.1:9/hook"}, "secret": {"s3cret"},
+		"smtp_port": {"587"}, "smtp_security": {"starttls"}}
+	mail := url.Values{"name": {"ops mail"}, "kind": {"email"}, "smtp_host": {"127.0.0.1"}, "smtp_port": {"2525"}, "smtp_security": {"none"},
+		"from": {"dtbase@example.org"}, "recipients": {"a@example.org, b@example.org"}}
+	for _, c := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"webhook", webhook, "Channel hook added."},
+		{"e-mail", mail, "Channel ops mail added."},
+		{"same name", webhook, "A channel named hook exists already."},
+		{"guarded address", url.Values{"name": {"meta"}, "kind": {"webhook"}, "url": {"http://169.254.169.254/latest"}}, "flash-error"},
+		{"no url", url.Values{"name": {"empty"}, "kind": {"webhook"}}, "url: Required for a webhook"},
+		{"bad port", url.Values{"name": {"m2"}, "kind": {"email"}, "smtp_port": {"many"}}, "The SMTP port must be a number"},
+	} {
+		if got := add(c.form); !strings.Contains(got, c.want) {
+			t.Errorf("%s: flash %q, want %q", c.name, got, c.want)
+		}
+	}
+	chans, err := e.db.ListAlertChannels(ctx)
+	if err != nil || len(chans) != 2 {
+		t.Fatalf("channels %+v (%v), want hook and ops mail", chans, err)
+	}
+	hook, mailCh := chans[0], chans[1]
+	var sealed []byte
+	if err := e.db.SQL().QueryRow(`SELECT secret_sealed FROM alert_channel WHERE name = 'hook'`).Scan(&sealed); err != nil ||
+		len(sealed) == 0 || strings.Contains(string(sealed), "s3cret") {
+		t.Errorf("the webhook's secret is stored as %q (%v), want it sealed", sealed, err)
+	}
+	if hook.Name != "hook" || hook.SMTPPort != 0 || hook.SMTPSecurity != "" {
+		t.Errorf("webhook stored as %+v: want no SMTP fields", hook)
+	}
+	if mailCh.SMTPPort != 2525 || mailCh.SMTPSecurity != "none" || !cmp.Equal(mailCh.Recipients, []string{"a@example.org", "b@example.org"}) {
+		t.Errorf("e-mail channel stored as %+v", mailCh)
+	}
+	page := b.get("/alerts").Body
+	for _, want := range []string{"http://127.0.0.1:9/hook", "a@example.org, b@example.org", `action="/alerts/channels/create"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the alerts page lacks %q", want)
+		}
+	}
+	if !strings.Contains(b.get("/alerts/rule").Body, `value="ops mail"`) {
+		t.Error("the rule editor does not offer the new channel")
+	}
+
+	// A channel a rule uses stays; one no rule uses goes.
+	if err := e.db.CreateAlertRule(ctx, &dtbase.AlertRule{Name: "hot", Target: dtbase.AlertTarget{Sensor: strPtr("sensor-a")}, Measure: "temperature",
+		Condition: dtbase.AlertCondition{Kind: dtbase.CondThreshold, Op: dtbase.OpAbove, Value: new(40.0)}, Severity: dtbase.SeverityWarning,
+		Channels: []string{"ops mail"}, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"ops mail": "Channel ops mail is used by a rule", "hook": "Channel hook deleted."} {
+		b.mustSubmit("/alerts/channels/delete", url.Values{"name": {name}}, "/alerts")
+		if got := flashOf(b.get("/alerts").Body); !strings.Contains(got, want) {
+			t.Errorf("delete %s: flash %q, want %q", name, got, want)
+		}
+	}
+
+	v := e.signIn("viewer@example.com")
+	if page := v.get("/alerts").Body; !strings.Contains(page, "ops mail") || strings.Contains(page, "/alerts/channels/") {
+		t.Error("a viewer's alerts page lacks the channel or shows the forms")
+	}
+	if res := v.submit("/alerts/channels/create", webhook, "/alerts"); res.Status != http.StatusForbidden {
+		t.Errorf("a viewer's post: %d", res.Status)
+	}
+}
