@@ -144,8 +144,9 @@ func (db *DB) ensureMonths(ctx context.Context, first, last time.Time, split boo
 // partitionCache remembers which monthly partitions exist, so that a write
 // can tell at no cost whether its rows went to the default partition.
 type partitionCache struct {
-	mu    sync.Mutex
-	names map[string]bool // nil until loaded, and after partitions change
+	mu       sync.Mutex
+	names    map[string]bool // nil until loaded, and after partitions change
+	failedAt time.Time       // the last failed split, which holds off the next for a minute
 }
 
 func (c *partitionCache) forget() {
@@ -170,6 +171,9 @@ func (db *DB) placeWritten(ctx context.Context, touched map[seriesKey]timeSpan) 
 		_, err = db.ensureMonths(context.WithoutCancel(ctx), time.Time{}, time.Time{}, true)
 	}
 	if err != nil {
+		db.months.mu.Lock()
+		db.months.failedAt = time.Now()
+		db.months.mu.Unlock()
 		slog.Default().Warn("readings of a new month stay in the default partition until the hourly pass", "err", err)
 	}
 }
@@ -178,10 +182,15 @@ func (db *DB) placeWritten(ctx context.Context, touched map[seriesKey]timeSpan) 
 // looks up; a longer span is checked by reading the default partition.
 const maxSpanMonths = 120
 
-// anyMissing reports whether a month of a touched span has no partition.
+// anyMissing reports whether a month of a touched span has no partition;
+// false for a minute after a failed split, so that a failure that lasts
+// does not cost every write a retry.
 func (c *partitionCache) anyMissing(ctx context.Context, db *DB, touched map[seriesKey]timeSpan) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if time.Since(c.failedAt) < time.Minute {
+		return false, nil
+	}
 	if c.names == nil {
 		parts, err := listPartitions(ctx, db.write)
 		if err != nil {
