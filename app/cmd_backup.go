@@ -30,11 +30,9 @@ lacks. On PostgreSQL, use pg_dump instead (docs/operations.md).`
 // backup runs 'dtbase backup FILE'.
 func (m *Main) backup(ctx context.Context, args []string) error {
 	fs, load := m.commandFlags("backup", backupUsage, databaseSettings)
-	if err := fs.Parse(reorderFlags(args)); err != nil {
+	path, err := parseOneArg(fs, args, "backup: name the file to write (see dtbase backup --help)")
+	if err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"backup: name the file to write (see dtbase backup --help)"}
 	}
 	c, err := load()
 	if err != nil {
@@ -48,7 +46,6 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	path := fs.Arg(0)
 	start := time.Now()
 	if err := db.Backup(ctx, path); err != nil {
 		if dtbase.ErrorCode(err) == dtbase.EINVALID {

@@ -64,11 +64,9 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	apiKey := fs.String("api-key", "", "with --url: API key to authenticate with (default: DT_API_KEY)")
 	email := fs.String("email", client.DefaultUserEmail, "with --url: user to log in as when no API key is given")
 	password := fs.String("password", "", "with --url: password of --email (default: DT_DEFAULT_USER_PASS)")
-	if err := fs.Parse(reorderFlags(args[1:])); err != nil {
+	path, err := parseOneArg(fs, args[1:], "import readings: give exactly one CSV file (or - for standard input)")
+	if err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"import readings: give exactly one CSV file (or - for standard input)"}
 	}
 	c, err := load()
 	if err != nil {
@@ -80,7 +78,6 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	path := fs.Arg(0)
 	var in io.Reader = stdinReader
 	var size int64 = -1
 	if path != "-" {

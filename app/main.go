@@ -156,6 +156,18 @@ func parseNoArgs(fs *flag.FlagSet, args []string, command string) error {
 	return nil
 }
 
+// parseOneArg parses args into fs, flags anywhere among them, and returns
+// the one argument left; a usage error saying what to give otherwise.
+func parseOneArg(fs *flag.FlagSet, args []string, give string) (string, error) {
+	if err := fs.Parse(reorderFlags(args)); err != nil {
+		return "", err
+	}
+	if fs.NArg() != 1 {
+		return "", usageError{give}
+	}
+	return fs.Arg(0), nil
+}
+
 // printFlags lists the flags of fs that keep selects under title, as
 // flag.PrintDefaults does but with the double dashes the docs use.
 func printFlags(w io.Writer, title string, fs *flag.FlagSet, keep func(*flag.Flag) bool) {
