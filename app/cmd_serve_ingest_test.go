@@ -16,6 +16,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/dtbase/dtbase/client"
+	"github.com/dtbase/dtbase/internal/testtool"
 	"github.com/dtbase/dtbase/internal/testwait"
 )
 
@@ -25,7 +26,7 @@ import (
 func TestServeMQTT(t *testing.T) {
 	const mosquitto = "/usr/sbin/mosquitto"
 	if _, err := os.Stat(mosquitto); err != nil {
-		t.Skipf("SKIPPED: %s not found (apt-get install -y mosquitto)", mosquitto)
+		testtool.Missing(t, "%s (apt-get install -y mosquitto)", mosquitto)
 	}
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/internal/testtool"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
 )
 
@@ -27,7 +28,7 @@ func TestReadReplica(t *testing.T) {
 	base := sqldbtest.NeedPostgres(t, "the replica is made from that server")
 	bin, err := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	if err != nil || len(bin) == 0 {
-		t.Skip("PostgreSQL server binaries not found")
+		testtool.Missing(t, "PostgreSQL's server binaries (/usr/lib/postgresql/*/bin/pg_ctl)")
 	}
 	pgbin := filepath.Dir(bin[len(bin)-1])
 	ctx := context.Background()

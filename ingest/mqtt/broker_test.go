@@ -15,6 +15,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/dtbase/dtbase/internal/testtool"
 	"github.com/dtbase/dtbase/internal/testwait"
 )
 
@@ -36,7 +37,7 @@ type broker struct {
 func startBroker(t testing.TB) *broker {
 	t.Helper()
 	if _, err := os.Stat(mosquittoPath); err != nil {
-		t.Skipf("SKIPPED: %s not found (apt-get install -y mosquitto); the MQTT tests need a real broker", mosquittoPath)
+		testtool.Missing(t, "%s (apt-get install -y mosquitto); the MQTT tests need a real broker", mosquittoPath)
 	}
 	b := &broker{t: t, dir: t.TempDir(), port: freePort(t)}
 	conf := fmt.Sprintf(`listener %d 127.0.0.1
