@@ -41,6 +41,9 @@ const (
 	EventFired        = "fired"
 	EventAcknowledged = "acknowledged"
 	EventResolved     = "resolved"
+	// EventTest is the kind of a test notification, sent on demand to
+	// check a channel; it belongs to no alert.
+	EventTest = "test"
 )
 
 // Channel kinds.
@@ -411,12 +414,35 @@ type Delivery struct {
 	Detail   string
 }
 
+// ChannelTester sends a test notification through a channel and returns
+// the line a delivery log would keep, or why it failed.
+type ChannelTester func(ctx context.Context, c AlertChannel) (string, error)
+
+// TestAlertChannel sends a test notification with send through the channel
+// of store named name, and returns send's account of it; ENOTFOUND for an
+// unknown channel, EINVALID saying why the send failed (a mistake in the
+// channel's settings, or its receiver down).
+func TestAlertChannel(ctx context.Context, store AlertStore, send ChannelTester, name string) (string, error) {
+	c, err := store.FindAlertChannel(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	line, err := send(ctx, c)
+	if err != nil {
+		return "", Errorf(EINVALID, "Test notification through %s failed: %v", name, err)
+	}
+	return line, nil
+}
+
 // AlertStore stores rules, channels, alerts and their notification outbox.
 type AlertStore interface {
 	// CreateAlertChannel adds a channel; ECONFLICT when the name is taken.
 	CreateAlertChannel(ctx context.Context, c *AlertChannel) error
 	// ListAlertChannels returns the channels without secrets.
 	ListAlertChannels(ctx context.Context) ([]AlertChannel, error)
+	// FindAlertChannel returns a channel with its sealed secret, to send
+	// through; ENOTFOUND when there is none.
+	FindAlertChannel(ctx context.Context, name string) (AlertChannel, error)
 	// DeleteAlertChannel removes a channel; ENOTFOUND, ECONFLICT when a
 	// rule still uses it.
 	DeleteAlertChannel(ctx context.Context, name string) error

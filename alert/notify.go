@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -140,8 +141,22 @@ func (s *Sender) webhook(ctx context.Context, n dtbase.Notification) (string, er
 	return "webhook answered " + resp.Status, nil
 }
 
+// SendTest sends a test notification through c, at now, and returns the
+// line a delivery log would keep. It goes out at once, not through the
+// outbox, so that whoever set the channel up sees at once whether it works.
+func (s *Sender) SendTest(ctx context.Context, c dtbase.AlertChannel, now time.Time) (string, error) {
+	id := make([]byte, 8)
+	rand.Read(id)
+	e := dtbase.AlertEvent{ID: "test-" + hex.EncodeToString(id), Kind: dtbase.EventTest, RuleName: "test", Severity: "info",
+		Message: "A test notification from dtbase: channel " + c.Name + " works.", At: now, DataAt: now}
+	return s.Send(ctx, dtbase.Notification{Event: e, Channel: c, Attempts: 1})
+}
+
 // Subject is the readable subject of an event's e-mail.
 func Subject(e dtbase.AlertEvent) string {
+	if e.Kind == dtbase.EventTest {
+		return "[dtbase] " + e.Message
+	}
 	return fmt.Sprintf("[dtbase %s] %s %s on %s: %s", e.Severity, e.RuleName, e.Kind, e.Sensor, e.Message)
 }
 

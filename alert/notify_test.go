@@ -18,6 +18,7 @@ import (
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/alert"
+	"github.com/dtbase/dtbase/internal/testtool"
 	"github.com/dtbase/dtbase/outbound"
 	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
@@ -75,7 +76,7 @@ func startSMTP(t *testing.T) *smtpServer {
 	t.Helper()
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import aiosmtpd").Run(); err != nil {
-		t.Skipf("SKIPPING the e-mail test: python3-aiosmtpd is not installed (%v)", err)
+		testtool.Missing(t, "python3-aiosmtpd, the SMTP server of the e-mail tests (apt-get install -y python3-aiosmtpd): %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -297,5 +298,24 @@ func TestStalenessNotification(t *testing.T) {
 	}
 	if strings.Join(kinds, ",") != "fired,resolved" {
 		t.Errorf("webhook got %v, want fired then resolved", kinds)
+	}
+}
+
+// TestSendTestEmail sends a test notification through an e-mail channel to
+// a real SMTP server: one message whose subject says it is a test.
+func TestSendTestEmail(t *testing.T) {
+	mail := startSMTP(t)
+	guard, err := outbound.New(outbound.Options{AllowedHosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dtbase.AlertChannel{Name: "mail", Kind: dtbase.ChannelEmail, SMTPHost: "127.0.0.1", SMTPPort: mail.port, SMTPSecurity: "none",
+		From: "twin@example.org", Recipients: []string{"ops@example.org"}}
+	if _, err := alert.NewSender(guard, nil, "").SendTest(context.Background(), c, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := mail.messages(1)
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "Subject: [dtbase] A test notification from dtbase: channel mail works.") {
+		t.Errorf("the SMTP server got:\n%s", strings.Join(msgs, "\n---\n"))
 	}
 }

@@ -172,6 +172,7 @@ func (s *Server) alertRoutes() {
 	handle(s, post, "/alert/insert-channel", ed, http.StatusCreated, "Add a notification channel: a webhook (signed with its secret) or e-mail over SMTP", s.insertAlertChannel)
 	handle(s, get, "/alert/list-channels", vw, http.StatusOK, "List notification channels, without secrets", s.listAlertChannels)
 	handle(s, post, "/alert/delete-channel", ed, http.StatusOK, "Delete a notification channel that no rule uses", s.deleteAlertChannel)
+	handle(s, post, "/alert/test-channel", ed, http.StatusOK, "Send a test notification through a channel now; a 400 says why it failed", s.testAlertChannel)
 	handle(s, post, "/alert/insert-rule", ed, http.StatusCreated, "Add an alert rule", s.insertAlertRule)
 	handle(s, post, "/alert/edit-rule", ed, http.StatusOK, "Replace an alert rule, found by name", s.editAlertRule)
 	handle(s, get, "/alert/list-rules", vw, http.StatusOK, "List alert rules", s.listAlertRules)
@@ -258,6 +259,14 @@ func (s *Server) listAlertChannels(ctx context.Context, _ *noBody) ([]channelInf
 	return each(cs, func(c dtbase.AlertChannel) channelInfo {
 		return channelInfo{c.Name, c.Kind, c.URL, c.SMTPHost, c.SMTPPort, c.SMTPSecurity, c.SMTPUser, c.From, c.Recipients}
 	}), err
+}
+
+func (s *Server) testAlertChannel(ctx context.Context, req *nameRequest) (detail, error) {
+	if s.cfg.TestChannel == nil {
+		return detail{}, dtbase.Errorf(dtbase.EUNAVAILABLE, "Test notifications are not available on this server")
+	}
+	line, err := dtbase.TestAlertChannel(ctx, s.store, s.cfg.TestChannel, req.Name)
+	return done(err, "Test notification sent: "+line)
 }
 
 func (s *Server) deleteAlertChannel(ctx context.Context, req *nameRequest) (detail, error) {

@@ -2,12 +2,16 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/alert"
+	"github.com/dtbase/dtbase/outbound"
 )
 
 // alertEnv is a test server with sensor type "room" (temperature float,
@@ -126,4 +130,55 @@ func TestAlertLifecycle(t *testing.T) {
 	}
 	e.must(http.StatusOK, "/alert/delete-rule", map[string]any{"name": "warm"})
 	e.must(http.StatusOK, "/alert/delete-channel", map[string]any{"name": "hook"})
+}
+
+// TestAlertChannelTest sends a test notification through a webhook at once:
+// the receiver gets a "test" event; a channel that cannot be reached is a
+// 400 that says why; an unknown channel, a viewer and a server without a
+// sender are refused.
+func TestAlertChannelTest(t *testing.T) {
+	var got alert.Payload
+	var eventID string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		eventID = r.Header.Get(alert.HeaderEventID)
+		json.NewDecoder(r.Body).Decode(&got)
+	}))
+	defer receiver.Close()
+	guard, err := outbound.New(outbound.Options{AllowedHosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := alert.NewSender(guard, nil, "")
+	e := newEnv(t, func(c *Config) {
+		c.TestChannel = func(ctx context.Context, ch dtbase.AlertChannel) (string, error) {
+			return sender.SendTest(ctx, ch, time.Now())
+		}
+	})
+	e.must(http.StatusCreated, "/alert/insert-channel", map[string]any{"name": "hook", "kind": "webhook", "url": receiver.URL + "/hook"})
+	e.must(http.StatusCreated, "/alert/insert-channel", map[string]any{"name": "dead", "kind": "webhook", "url": "http://127.0.0.1:1/hook"})
+
+	if r := e.post("/alert/test-channel", map[string]string{"name": "hook"}); r.Status != http.StatusOK || r.Detail() != "Test notification sent: webhook answered 200 OK" {
+		t.Fatalf("test of hook: %d %s", r.Status, r.Body)
+	}
+	if got.Kind != dtbase.EventTest || got.Channel != "hook" || !strings.HasPrefix(eventID, "test-") || got.EventID != eventID {
+		t.Errorf("the receiver got %+v (event id %q), want a test event of hook", got, eventID)
+	}
+	for _, c := range []struct {
+		name   string
+		token  string
+		status int
+		detail string
+	}{
+		{"dead", e.token, http.StatusBadRequest, "Test notification through dead failed: "},
+		{"nope", e.token, http.StatusBadRequest, "Alert channel does not exist."},
+		{"hook", e.as(dtbase.RoleViewer), http.StatusForbidden, ""},
+	} {
+		r := e.do(http.MethodPost, "/alert/test-channel", map[string]string{"name": c.name}, c.token)
+		if r.Status != c.status || !strings.HasPrefix(r.Detail(), c.detail) {
+			t.Errorf("test of %s: %d %s, want %d %q", c.name, r.Status, r.Body, c.status, c.detail)
+		}
+	}
+	if r := newEnv(t).post("/alert/test-channel", map[string]string{"name": "hook"}); r.Status != http.StatusServiceUnavailable {
+		t.Errorf("without a sender: %d %s", r.Status, r.Body)
+	}
 }

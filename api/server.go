@@ -39,6 +39,9 @@ type Config struct {
 	// Forecasts runs forecasters; nil disables run-arima.
 	Forecasts dtbase.ForecastService
 
+	// TestChannel sends a test notification; nil disables test-channel.
+	TestChannel dtbase.ChannelTester
+
 	// Auth authenticates logins and requests; share it with the web
 	// interface so both use one login throttle. Nil: one is made from the
 	// fields above.

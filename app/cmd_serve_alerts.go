@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/dtbase/dtbase"
 	"github.com/dtbase/dtbase/alert"
@@ -14,23 +15,18 @@ import (
 	"github.com/dtbase/dtbase/sqldb"
 )
 
-func init() {
-	settings = append(settings,
-		setting{"DT_PUBLIC_URL", "", "address users reach this server at (https://twin.example.org), for links back in alert notifications; none when unset", func(c *Config, v string) error {
-			c.PublicURL = strings.TrimSpace(v)
-			return nil
-		}},
-	)
+// alertSettingList is the setting of alert notifications.
+var alertSettingList = []setting{
+	{"DT_PUBLIC_URL", "", "address users reach this server at (https://twin.example.org), for links back in alert notifications; none when unset", func(c *Config, v string) error {
+		c.PublicURL = strings.TrimSpace(v)
+		return nil
+	}},
 }
 
-// startAlerts starts the alert runner (staleness rules and the
-// notification outbox) when DT_SCHEDULER is true; notifications pass the
-// services' outbound guard (DT_SERVICE_ALLOWED_HOSTS) and channel secrets
-// are sealed with the services' key. The returned function stops it.
-func (m *Main) startAlerts(ctx context.Context, c Config, db *sqldb.DB, log *slog.Logger) (func(), error) {
-	if !c.Scheduler {
-		return func() {}, nil
-	}
+// alertSender returns the sender of notifications: its calls pass the
+// services' outbound guard (DT_SERVICE_ALLOWED_HOSTS), and it opens channel
+// secrets with the services' key.
+func (m *Main) alertSender(ctx context.Context, c Config, db *sqldb.DB) (*alert.Sender, error) {
 	key, err := serviceSecretKey(ctx, c, db)
 	if err != nil {
 		return nil, err
@@ -43,14 +39,32 @@ func (m *Main) startAlerts(ctx context.Context, c Config, db *sqldb.DB, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("DT_SERVICE_ALLOWED_HOSTS: %w", err)
 	}
-	r := alert.NewRunner(alert.Options{Store: db, Sender: alert.NewSender(guard, sealer.Open, c.PublicURL), Log: log.With("component", "alerts")})
+	return alert.NewSender(guard, sealer.Open, c.PublicURL), nil
+}
+
+// testChannel sends test notifications through sender, for the API and the
+// web interface.
+func testChannel(sender *alert.Sender) dtbase.ChannelTester {
+	return func(ctx context.Context, ch dtbase.AlertChannel) (string, error) {
+		return sender.SendTest(ctx, ch, time.Now())
+	}
+}
+
+// startAlerts starts the alert runner (staleness rules and the
+// notification outbox) when DT_SCHEDULER is true, sending through sender.
+// The returned function stops it.
+func (m *Main) startAlerts(ctx context.Context, c Config, db *sqldb.DB, sender *alert.Sender, log *slog.Logger) func() {
+	if !c.Scheduler {
+		return func() {}
+	}
+	r := alert.NewRunner(alert.Options{Store: db, Sender: sender, Log: log.With("component", "alerts")})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		r.Run(ctx)
 	}()
-	return func() { cancel(); <-done }, nil
+	return func() { cancel(); <-done }
 }
 
 // addDemoAlertRules adds the demo's rules: a CROP humidity band on every

@@ -12,19 +12,18 @@ import (
 	"github.com/dtbase/dtbase/sqldb"
 )
 
-func init() {
-	settings = append(settings,
-		setting{"DT_READING_RETENTION_DAYS", "0", "days readings are kept, for sensor types without a retention of their own (0: for ever; docs/operations.md)", func(c *Config, v string) error {
-			n, err := retentionDays(v)
-			c.Retention.ReadingDays = n
-			return err
-		}},
-		setting{"DT_ROLLUP_RETENTION_DAYS", "0", "days rollups are kept, never less than the readings of their type (0: for ever)", func(c *Config, v string) error {
-			n, err := retentionDays(v)
-			c.Retention.RollupDays = n
-			return err
-		}},
-	)
+// retentionSettingList holds the default retention of readings and rollups.
+var retentionSettingList = []setting{
+	{"DT_READING_RETENTION_DAYS", "0", "days readings are kept, for sensor types without a retention of their own (0: for ever; docs/operations.md)", func(c *Config, v string) error {
+		n, err := retentionDays(v)
+		c.Retention.ReadingDays = n
+		return err
+	}},
+	{"DT_ROLLUP_RETENTION_DAYS", "0", "days rollups are kept, never less than the readings of their type (0: for ever)", func(c *Config, v string) error {
+		n, err := retentionDays(v)
+		c.Retention.RollupDays = n
+		return err
+	}},
 }
 
 func retentionDays(v string) (int, error) {

@@ -14,16 +14,17 @@ import (
 // webHandler returns the web interface. A session lasts as long as an
 // access token (DT_JWT_ACCESS_TOKEN_EXPIRES_SECONDS) without a request, and
 // is renewed by use. runner may be nil: pages then hide "Run now".
-func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, authn *auth.Auth, log *slog.Logger) http.Handler {
+func (m *Main) webHandler(c Config, db *sqldb.DB, secret []byte, runner dtbase.ServiceRunner, tester dtbase.ChannelTester, authn *auth.Auth, log *slog.Logger) http.Handler {
 	return web.New(web.Config{
-		Store:      derive.WithDerived(db), // derived measures in the explorer and CSV
-		Secret:     secret,
-		SessionTTL: c.AccessTTL,
-		BcryptCost: m.BcryptCost,
-		Services:   runner,
-		Auth:       authn,
-		Logger:     log,
-		MapTileURL: c.MapTileURL,
+		Store:       derive.WithDerived(db), // derived measures in the explorer and CSV
+		Secret:      secret,
+		SessionTTL:  c.AccessTTL,
+		BcryptCost:  m.BcryptCost,
+		Services:    runner,
+		TestChannel: tester,
+		Auth:        authn,
+		Logger:      log,
+		MapTileURL:  c.MapTileURL,
 
 		SiteModelMaxBytes: c.SiteModelMax,
 	})

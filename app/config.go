@@ -90,9 +90,10 @@ func positiveBytes(v string) (int64, error) {
 }
 
 // settings lists every setting, in the order the docs present it: the core
-// ones, then those of the MQTT subscriber and of the service runner, which
-// their files keep next to their use.
-var settings = slices.Concat(coreSettings, mqttSettingList, serviceSettingList, dbPoolSettingList)
+// ones, then those of the MQTT subscriber, the service runner, the
+// connection pool, alerts and retention, which their files keep next to
+// their use.
+var settings = slices.Concat(coreSettings, mqttSettingList, serviceSettingList, dbPoolSettingList, alertSettingList, retentionSettingList)
 
 // coreSettings are the settings of the server itself and its database.
 var coreSettings = []setting{

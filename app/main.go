@@ -430,11 +430,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	stopAlerts, err := m.startAlerts(ctx, c, db, log)
+	sender, err := m.alertSender(ctx, c, db)
 	if err != nil {
 		return err
 	}
-	defer stopAlerts()
+	defer m.startAlerts(ctx, c, db, sender, log)()
 	stopMaintenance, err := m.startMaintenance(ctx, c, db, log)
 	if err != nil {
 		return err
@@ -447,13 +447,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Store: derive.WithDerived(db), Secret: secret, AccessTTL: c.AccessTTL, RefreshGrace: c.RefreshGrace,
 		NewUserRole: c.NewUserRole, BcryptCost: m.BcryptCost, MaxBodyBytes: c.MaxBodyBytes, MaxUploadBytes: c.MaxUploadBytes, SiteModelMaxBytes: c.SiteModelMax,
 		CORSOrigins: c.CORSOrigins, Version: Version, Services: runner, Logger: log,
-		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(derive.WithDerived(db)),
+		Auth: authn, MetricsPublic: c.MetricsPublic, Forecasts: forecasts(derive.WithDerived(db)), TestChannel: testChannel(sender),
 	})
 	// API and pages side by side; pages get the default body limit, each
 	// API route its own.
 	mux := http.NewServeMux()
 	apiServer.Mount(mux)
-	mux.Handle("/", http.MaxBytesHandler(m.webHandler(c, db, secret, runner, authn, log), c.MaxBodyBytes))
+	mux.Handle("/", http.MaxBytesHandler(m.webHandler(c, db, secret, runner, testChannel(sender), authn, log), c.MaxBodyBytes))
 	stopIngest, err := m.startIngest(ctx, c, db, apiServer, log)
 	if err != nil {
 		return err

@@ -141,6 +141,16 @@ func (c *Client) DeleteAlertChannel(ctx context.Context, name string) error {
 	return c.call(ctx, http.MethodPost, "/alert/delete-channel", map[string]string{"name": name}, http.StatusOK, nil)
 }
 
+// TestAlertChannel sends a test notification through a channel now and
+// returns the server's account of it; an error says why it failed.
+func (c *Client) TestAlertChannel(ctx context.Context, name string) (string, error) {
+	var out struct {
+		Detail string `json:"detail"`
+	}
+	err := c.call(ctx, http.MethodPost, "/alert/test-channel", map[string]string{"name": name}, http.StatusOK, &out)
+	return out.Detail, err
+}
+
 // InsertAlertRule adds a rule (/alert/insert-rule).
 func (c *Client) InsertAlertRule(ctx context.Context, r AlertRule) error {
 	return c.call(ctx, http.MethodPost, "/alert/insert-rule", r, http.StatusCreated, nil)

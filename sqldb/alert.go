@@ -54,6 +54,19 @@ func (db *DB) ListAlertChannels(ctx context.Context) ([]dtbase.AlertChannel, err
 	}, channelSelect+` ORDER BY c.id`)
 }
 
+// FindAlertChannel returns a channel with its sealed secret; see
+// dtbase.AlertStore.
+func (db *DB) FindAlertChannel(ctx context.Context, name string) (dtbase.AlertChannel, error) {
+	c, err := scanChannel(db.read.QueryRowContext(ctx, channelSelect+` WHERE c.name = $1`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, dtbase.Errorf(dtbase.ENOTFOUND, "Alert channel does not exist.")
+	}
+	if err != nil {
+		return c, fmt.Errorf("find alert channel: %w", err)
+	}
+	return c, nil
+}
+
 // DeleteAlertChannel removes a channel that no rule uses.
 func (db *DB) DeleteAlertChannel(ctx context.Context, name string) error {
 	err := db.execOne(ctx, "delete alert channel", "Alert channel does not exist.", `DELETE FROM alert_channel WHERE name = $1`, name)

@@ -16,6 +16,7 @@ type alertsData struct {
 	Alerts     []dtbase.Alert
 	Rules      []ruleView
 	Channels   []dtbase.AlertChannel
+	CanTest    bool // test notifications can be sent
 	Deliveries []dtbase.Delivery
 	Rule       string
 	Sensor     string
@@ -42,7 +43,8 @@ const alertsPageSize = 25
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	d := &alertsData{Rule: q.Get("rule"), Sensor: strings.TrimSpace(q.Get("sensor")), State: q.Get("state"), Now: h.now()}
+	d := &alertsData{Rule: q.Get("rule"), Sensor: strings.TrimSpace(q.Get("sensor")), State: q.Get("state"), Now: h.now(),
+		CanTest: h.cfg.TestChannel != nil}
 	page, err := strconv.Atoi(q.Get("page"))
 	if err != nil || page < 1 {
 		page = 1
@@ -172,6 +174,20 @@ func (h *Handler) createChannel(r *http.Request, _ *session) (string, string, er
 		return back, "", onConflict(err, "A channel named %s exists already.", c.Name)
 	}
 	return back, "Channel " + c.Name + " added.", nil
+}
+
+// testChannel sends a test notification through a channel at once.
+func (h *Handler) testChannel(r *http.Request, _ *session) (string, string, error) {
+	const back = "/alerts#channels"
+	if h.cfg.TestChannel == nil {
+		return back, "", dtbase.Errorf(dtbase.EUNAVAILABLE, "Test notifications are not available on this server.")
+	}
+	name := r.PostFormValue("name")
+	line, err := dtbase.TestAlertChannel(r.Context(), h.store, h.cfg.TestChannel, name)
+	if err != nil {
+		return back, "", err
+	}
+	return back, "Test notification sent through " + name + ": " + line + ".", nil
 }
 
 func (h *Handler) deleteChannel(r *http.Request, _ *session) (string, string, error) {

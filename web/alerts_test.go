@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/alert"
 )
 
 // newRoomEnv is newEnv with one sensor, R1, of a type "room" measuring a
@@ -221,6 +224,26 @@ func TestChannelsOnAlertsPage(t *testing.T) {
 	}
 	if !strings.Contains(b.get("/alerts/rule").Body, `value="ops mail"`) {
 		t.Error("the rule editor does not offer the new channel")
+	}
+
+	// "Send a test" goes out at once: through a live receiver, signed with
+	// the channel's secret; through one that cannot be reached, it says so.
+	var signature, body string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		signature, body = r.Header.Get(alert.HeaderSignature), string(b)
+	}))
+	defer receiver.Close()
+	add(url.Values{"name": {"live"}, "kind": {"webhook"}, "url": {receiver.URL}, "secret": {"k3y"}})
+	for name, want := range map[string]string{"live": "Test notification sent through live: webhook answered 200 OK.",
+		"hook": "Test notification through hook failed: "} {
+		b.mustSubmit("/alerts/channels/test", url.Values{"name": {name}}, "/alerts")
+		if got := flashOf(b.get("/alerts").Body); !strings.Contains(got, want) {
+			t.Errorf("test of %s: flash %q, want %q", name, got, want)
+		}
+	}
+	if !strings.Contains(body, `"kind":"test"`) || signature != alert.Sign([]byte("k3y"), []byte(body)) {
+		t.Errorf("the receiver got %s signed %q, want a test event signed with the channel's secret", body, signature)
 	}
 
 	// A channel a rule uses stays; one no rule uses goes.

@@ -20,8 +20,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dtbase/dtbase"
+	"github.com/dtbase/dtbase/alert"
 	"github.com/dtbase/dtbase/api"
 	"github.com/dtbase/dtbase/api/apitest"
+	"github.com/dtbase/dtbase/outbound"
 	"github.com/dtbase/dtbase/servicerun"
 	"github.com/dtbase/dtbase/sqldb"
 	"github.com/dtbase/dtbase/sqldb/sqldbtest"
@@ -74,8 +76,16 @@ func newEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	guard, err := outbound.New(outbound.Options{AllowedHosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := alert.NewSender(guard, sealer.Open, "")
 	e.web = New(Config{Store: db, Secret: e.secret, SessionTTL: time.Hour, BcryptCost: bcrypt.MinCost,
-		Services: runner, Now: e.clock, Logger: log})
+		Services: runner, Now: e.clock, Logger: log,
+		TestChannel: func(ctx context.Context, c dtbase.AlertChannel) (string, error) {
+			return sender.SendTest(ctx, c, e.clock())
+		}})
 	apiSrv := api.New(api.Config{Store: db, Secret: e.secret, BcryptCost: bcrypt.MinCost, Services: runner, Logger: log})
 	mux := http.NewServeMux()
 	apiSrv.Mount(mux)

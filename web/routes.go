@@ -111,6 +111,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /alerts/silence", h.action(editor, h.silenceRule))
 	m.Handle("POST /alerts/rules/delete", h.action(editor, h.deleteAlertRule))
 	m.Handle("POST /alerts/channels/create", h.action(editor, h.createChannel))
+	m.Handle("POST /alerts/channels/test", h.action(editor, h.testChannel))
 	m.Handle("POST /alerts/channels/delete", h.action(editor, h.deleteChannel))
 	m.Handle("GET /alerts/rule", h.page(editor, h.ruleEditor))
 	m.Handle("POST /alerts/rule", h.page(editor, h.ruleEditor))

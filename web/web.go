@@ -29,7 +29,9 @@ type Config struct {
 	BcryptCost int
 	// Services runs a service on demand; nil hides "Run now".
 	Services dtbase.ServiceRunner
-	Logger   *slog.Logger
+	// TestChannel sends a test notification; nil hides "Send a test".
+	TestChannel dtbase.ChannelTester
+	Logger      *slog.Logger
 	// Now returns the current instant; tests replace it.
 	Now func() time.Time
 	// Auth checks passwords and keeps sessions; the API shares it, and so

@@ -55,6 +55,11 @@ class Alerts:
     def delete_channel(self, name: str) -> Dict[str, str]:
         return self._c.post("/alert/delete-channel", {"name": name}, 200)
 
+    def test_channel(self, name: str) -> Dict[str, str]:
+        """Send a test notification through a channel now; raises with the
+        server's reason when it cannot be delivered."""
+        return self._c.post("/alert/test-channel", {"name": name}, 200)
+
     # -- rules --------------------------------------------------------------
 
     @staticmethod

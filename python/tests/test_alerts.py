@@ -40,6 +40,7 @@ class Hook(http.server.BaseHTTPRequestHandler):
 
 
 def test_alerts(alert_server, uid):
+    Hook.got.clear()  # a rerun of the test counts afresh
     srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
@@ -72,5 +73,8 @@ def test_alerts(alert_server, uid):
         assert any(d["ok"] for d in a.list_deliveries())
         a.silence_rule(f"warm-{uid}", 60)
         assert a.list_rules()[0]["silenced_until"] is not None
+        # A test notification goes out at once, signed like the others.
+        assert a.test_channel(f"hook-{uid}")["detail"] == "Test notification sent: webhook answered 200 OK"
+        assert any(ok and p["kind"] == "test" and p["channel"] == f"hook-{uid}" for ok, p in Hook.got)
     finally:
         srv.shutdown()
