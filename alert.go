@@ -421,8 +421,11 @@ type ChannelTester func(ctx context.Context, c AlertChannel) (string, error)
 // TestAlertChannel sends a test notification with send through the channel
 // of store named name, and returns send's account of it; ENOTFOUND for an
 // unknown channel, EINVALID saying why the send failed (a mistake in the
-// channel's settings, or its receiver down).
+// channel's settings, or its receiver down), EUNAVAILABLE when send is nil.
 func TestAlertChannel(ctx context.Context, store AlertStore, send ChannelTester, name string) (string, error) {
+	if send == nil {
+		return "", Errorf(EUNAVAILABLE, "Test notifications are not available on this server.")
+	}
 	c, err := store.FindAlertChannel(ctx, name)
 	if err != nil {
 		return "", err

@@ -155,7 +155,8 @@ func (h *Handler) createChannel(r *http.Request, _ *session) (string, string, er
 	if err := c.Validate(); err != nil {
 		return back, "", err
 	}
-	if dest, _ := c.Destination(); h.cfg.Services != nil {
+	if h.cfg.Services != nil {
+		dest, _ := c.Destination()
 		if err := h.cfg.Services.CheckServiceURL(dest, ""); err != nil {
 			return back, "", err
 		}
@@ -179,9 +180,6 @@ func (h *Handler) createChannel(r *http.Request, _ *session) (string, string, er
 // testChannel sends a test notification through a channel at once.
 func (h *Handler) testChannel(r *http.Request, _ *session) (string, string, error) {
 	const back = "/alerts#channels"
-	if h.cfg.TestChannel == nil {
-		return back, "", dtbase.Errorf(dtbase.EUNAVAILABLE, "Test notifications are not available on this server.")
-	}
 	name := r.PostFormValue("name")
 	line, err := dtbase.TestAlertChannel(r.Context(), h.store, h.cfg.TestChannel, name)
 	if err != nil {
