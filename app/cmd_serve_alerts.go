@@ -25,16 +25,8 @@ var alertSettingList = []setting{
 
 // alertSender returns the sender of notifications: its calls pass the
 // services' outbound guard (DT_SERVICE_ALLOWED_HOSTS), and it opens channel
-// secrets with the services' key.
-func (m *Main) alertSender(ctx context.Context, c Config, db *sqldb.DB) (*alert.Sender, error) {
-	key, err := serviceSecretKey(ctx, c, db)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := servicerun.NewSealer(key)
-	if err != nil {
-		return nil, err
-	}
+// secrets with the services' sealer.
+func alertSender(c Config, sealer *servicerun.Sealer) (*alert.Sender, error) {
 	guard, err := outbound.New(outbound.Options{AllowedHosts: c.Services.AllowedHosts, Setting: "DT_SERVICE_ALLOWED_HOSTS"})
 	if err != nil {
 		return nil, fmt.Errorf("DT_SERVICE_ALLOWED_HOSTS: %w", err)

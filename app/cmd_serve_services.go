@@ -73,16 +73,8 @@ var serviceSettingList = []setting{
 // registers those on first start, and starts the scheduler when
 // DT_SCHEDULER is true. The returned stop function stops the scheduler and
 // waits up to 30 s for runs in flight, then interrupts (and records) them.
-func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, log *slog.Logger) (dtbase.ServiceRunner, func(), error) {
+func (m *Main) startServices(ctx context.Context, c Config, db *sqldb.DB, sealer *servicerun.Sealer, log *slog.Logger) (dtbase.ServiceRunner, func(), error) {
 	log = log.With("component", "services")
-	key, err := serviceSecretKey(ctx, c, db)
-	if err != nil {
-		return nil, nil, err
-	}
-	sealer, err := servicerun.NewSealer(key)
-	if err != nil {
-		return nil, nil, err
-	}
 	// The runner signs its calls to dtbase's own endpoints with the JWT
 	// secret, so the API accepts them on every replica.
 	tokenSecret, err := jwtSecret(ctx, c, db)
@@ -158,6 +150,16 @@ func servicesListening(r dtbase.ServiceRunner, addr net.Addr) {
 // serviceSecretKey returns DT_SECRET_KEY, or a generated key: kept in the
 // data directory on SQLite, and in the database on PostgreSQL so that
 // every replica opens the same credentials.
+// serviceSealer returns the sealer of service credentials and channel
+// secrets, keyed by serviceSecretKey.
+func serviceSealer(ctx context.Context, c Config, db *sqldb.DB) (*servicerun.Sealer, error) {
+	key, err := serviceSecretKey(ctx, c, db)
+	if err != nil {
+		return nil, err
+	}
+	return servicerun.NewSealer(key)
+}
+
 func serviceSecretKey(ctx context.Context, c Config, db *sqldb.DB) ([]byte, error) {
 	if c.Services.SecretKey != "" {
 		return []byte(c.Services.SecretKey), nil

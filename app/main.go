@@ -426,11 +426,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	ctx, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
-	runner, stopServices, err := m.startServices(ctx, c, db, log)
+	sealer, err := serviceSealer(ctx, c, db)
 	if err != nil {
 		return err
 	}
-	sender, err := m.alertSender(ctx, c, db)
+	runner, stopServices, err := m.startServices(ctx, c, db, sealer, log)
+	if err != nil {
+		return err
+	}
+	sender, err := alertSender(c, sealer)
 	if err != nil {
 		return err
 	}
